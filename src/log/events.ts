@@ -1,0 +1,117 @@
+import type { ResourceLogger } from '../resources/types.js';
+
+/** Level orders events by importance. */
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+
+const LEVEL_RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** LogEvent is one entry of the event log; extra fields become JSON keys. */
+export interface LogEvent {
+  readonly level: Level;
+  /** The event name: graph, watch, check, apply, error, retry, refresh, converged, exit, log, ... */
+  readonly event: string;
+  /** `kind[name]` when the event concerns one resource. */
+  readonly resource?: string;
+  readonly message?: string;
+  readonly [field: string]: unknown;
+}
+
+/** EventLog receives every event of a run and writes it for people or for machines. */
+export interface EventLog {
+  emit(event: LogEvent): void;
+  /** forResource returns a logger whose messages carry the resource id. */
+  forResource(id: string, kind: string, name: string): ResourceLogger;
+  /** flush waits until everything emitted has been written. */
+  flush(): Promise<void>;
+}
+
+/** EventLogOptions choose the output format and destinations. */
+export interface EventLogOptions {
+  readonly format: 'text' | 'json';
+  readonly host: string;
+  /** Lowest level written; `debug` also shows check and watch events in text mode. */
+  readonly level?: Level;
+  readonly stdout?: NodeJS.WritableStream;
+  readonly stderr?: NodeJS.WritableStream;
+  /** The clock, for tests. */
+  readonly now?: () => Date;
+}
+
+// Events that are routine for machines but noise for people: text mode shows them at debug only.
+const QUIET_IN_TEXT = new Set(['watch', 'check']);
+
+/** createEventLog builds an event log: NDJSON on stdout, or human lines on stderr. */
+export function createEventLog(options: EventLogOptions): EventLog {
+  const stdout = options.stdout ?? process.stdout;
+  const stderr = options.stderr ?? process.stderr;
+  const now = options.now ?? (() => new Date());
+  const minRank = LEVEL_RANK[options.level ?? 'info'];
+  const json = options.format === 'json';
+
+  // Writes are batched per tick: 10,000 resources converging would otherwise make 30,000 writes.
+  let pending: string[] = [];
+  let scheduled = false;
+  let drained: Promise<void> = Promise.resolve();
+  const out: NodeJS.WritableStream = json ? stdout : stderr;
+  const write = (line: string): void => {
+    pending.push(line);
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      const chunk = pending.join('');
+      pending = [];
+      drained = new Promise((resolve) => {
+        if (out.write(chunk)) resolve();
+        else out.once('drain', () => resolve());
+      });
+    });
+  };
+
+  const emit = (event: LogEvent): void => {
+    const textQuiet = !json && QUIET_IN_TEXT.has(event.event);
+    const rank = textQuiet ? LEVEL_RANK.debug : LEVEL_RANK[event.level];
+    if (rank < minRank) return;
+    const date = now();
+    if (json) {
+      write(JSON.stringify({ ts: date.toISOString(), host: options.host, ...event }) + '\n');
+    } else {
+      write(formatText(date, event) + '\n');
+    }
+  };
+
+  const forResource = (id: string, kind: string, name: string): ResourceLogger => {
+    const at =
+      (level: Level) =>
+      (message: string, fields?: Record<string, unknown>): void =>
+        emit({ level, event: 'log', resource: id, kind, name, message, ...fields });
+    return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  };
+
+  const flush = async (): Promise<void> => {
+    // Wait for a scheduled batch to be handed to the stream, then for the stream to take it.
+    while (scheduled) await new Promise((resolve) => setImmediate(resolve));
+    await drained;
+  };
+
+  return { emit, forResource, flush };
+}
+
+// The fields a text line shows itself, so they are not repeated as key=value.
+const TEXT_SHOWN = new Set(['level', 'event', 'resource', 'kind', 'name', 'message']);
+
+/** formatText renders an event as `HH:MM:SS.mmm level event kind[name]: message key=value ...`. */
+export function formatText(date: Date, event: LogEvent): string {
+  const time = date.toTimeString().slice(0, 8) + '.' + String(date.getMilliseconds()).padStart(3, '0');
+  const head = [time];
+  if (event.level !== 'info') head.push(event.level.toUpperCase());
+  if (event.event !== 'log') head.push(event.event);
+  let line = head.join(' ');
+  if (event.resource) line += ` ${event.resource}:`;
+  if (event.message) line += ` ${event.message}`;
+  const extras = Object.entries(event)
+    .filter(([key, value]) => !TEXT_SHOWN.has(key) && value !== undefined)
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  if (extras.length > 0) line += ` (${extras.join(' ')})`;
+  return line;
+}

@@ -1,0 +1,107 @@
+import type { Observable } from 'rxjs';
+
+/** ParamType is the YAML type a parameter accepts; the frontend checks it before `validate`. */
+export type ParamType =
+  | 'string' // any YAML scalar, taken as its source text (so `mode: 0644` stays "0644")
+  | 'bool'
+  | 'int' // a whole number, negative allowed
+  | 'uint' // a whole number >= 0
+  | 'number' // any number, `.inf` allowed
+  | 'stringList' // a sequence of scalars
+  | 'stringMap'; // a mapping of scalar keys to scalar values
+
+/** ParamSpec describes one parameter of a resource kind. */
+export interface ParamSpec {
+  readonly type: ParamType;
+  /** One line saying what the parameter does. */
+  readonly doc: string;
+  /** Dead upstream keys we accept silently with a warning that they have no effect. */
+  readonly deprecated?: string;
+}
+
+/** ParamProblem is one reason a set of parameters is invalid. */
+export interface ParamProblem {
+  readonly param: string;
+  readonly reason: string;
+}
+
+/** ResourceLogger writes messages that carry the resource id; fields become event-log keys. */
+export interface ResourceLogger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** WatchPathOptions tunes a path watch. */
+export interface WatchPathOptions {
+  /** Also report changes anywhere below the path when it is a directory. */
+  readonly recursive?: boolean;
+}
+
+/**
+ * ResourceContext is everything a live resource may use from outside itself: resources import
+ * nothing global, so tests can hand them a context of their own.
+ */
+export interface ResourceContext {
+  /** The resource id `kind[name]`. */
+  readonly id: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly hostname: string;
+  readonly log: ResourceLogger;
+  /** A private scratch directory for this resource (created on demand by the resource). */
+  readonly scratchDir: string;
+  /** refreshPending says whether a refresh notification waits for this run of checkApply. */
+  refreshPending(): boolean;
+  /**
+   * watchPath emits whenever the file or directory at `path` may have changed (created, written,
+   * removed, renamed, its attributes changed). It works for paths that do not exist yet. The first
+   * emission means the watch is established. Shared: many watched paths in one directory use one
+   * inotify watch.
+   */
+  watchPath(path: string, options?: WatchPathOptions): Observable<void>;
+}
+
+/** LiveResource is the running part of a resource, created by `init`. */
+export interface LiveResource {
+  /**
+   * watch emits once when the resource's watches are established (ready), then once per possible
+   * change. A spurious emission is fine; a missed change is a bug. An error is a watch failure
+   * (retried by the engine with the retry/delay meta params).
+   */
+  watch(): Observable<void>;
+  /**
+   * checkApply returns true when the state was already correct; false when it was wrong and, if
+   * `apply`, is now fixed. It throws on failure and honours `signal` (abort = stop promptly).
+   */
+  checkApply(apply: boolean, signal: AbortSignal): Promise<boolean>;
+  /** cleanup releases whatever init took (processes, handles). */
+  cleanup?(): Promise<void>;
+}
+
+/** ResourceKind is the definition of one kind, in lifecycle order. */
+export interface ResourceKind<P extends object = Record<string, unknown>> {
+  readonly kind: string;
+  /** One line saying what the kind manages. */
+  readonly doc: string;
+  /** The parameters the kind accepts, by YAML key. */
+  readonly params: Readonly<Record<string, ParamSpec>>;
+  /** defaults returns the parameters a resource named `name` has before the YAML's are applied. */
+  defaults(name: string): P;
+  /** validate returns every problem with the parameters; empty = valid. */
+  validate(params: P): ParamProblem[];
+  /** init creates the live resource. It must not touch the system (checkApply does that). */
+  init(params: P, ctx: ResourceContext): LiveResource;
+  /** refreshable: a pending refresh over a `notify` edge makes the engine run checkApply again. */
+  readonly refreshable?: boolean;
+  /**
+   * notifiesAllEdges: a change of this resource refreshes its children over every outgoing edge,
+   * not only `notify` edges (a timer tick re-runs the exec it points at).
+   */
+  readonly notifiesAllEdges?: boolean;
+}
+
+/** AnyResourceKind is a kind whose parameter type is not known statically. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyResourceKind = ResourceKind<any>;
