@@ -1,0 +1,43 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LogEvent } from '../../src/log/events.js';
+import type { ResourceContext, ResourceLogger } from '../../src/resources/types.js';
+import { createFsWatcher } from '../../src/watchers/fs.js';
+
+/** TestContext is a ResourceContext that records what the resource logged. */
+export interface TestContext extends ResourceContext {
+  /** Every message logged, in order. */
+  readonly logs: LogEvent[];
+  /** Set whether a refresh is pending for the next checkApply. */
+  setRefresh(pending: boolean): void;
+}
+
+/** makeContext builds a context for driving one resource directly in a test. */
+export function makeContext(kind: string, name: string, overrides: Partial<ResourceContext> = {}): TestContext {
+  const logs: LogEvent[] = [];
+  const id = `${kind}[${name}]`;
+  const at =
+    (level: LogEvent['level']) =>
+    (message: string, fields?: Record<string, unknown>): void => {
+      logs.push({ level, event: 'log', resource: id, message, ...fields });
+    };
+  const log: ResourceLogger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  let refresh = false;
+  const fsWatcher = createFsWatcher();
+  return {
+    id,
+    kind,
+    name,
+    hostname: 'test-host',
+    log,
+    scratchDir: mkdtempSync(join(tmpdir(), 'mgmt-scratch-')),
+    refreshPending: () => refresh,
+    watchPath: (path, options) => fsWatcher.watchPath(path, options),
+    ...overrides,
+    logs,
+    setRefresh: (pending: boolean) => {
+      refresh = pending;
+    },
+  };
+}
