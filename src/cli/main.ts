@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { MgmtError, UsageError } from '../errors.js';
+import { formatFlagHelp, parseFlags, type FlagSpec, type ParsedFlags } from './flags.js';
+
+/** CommandIO is where a command writes; tests hand in their own streams. */
+export interface CommandIO {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+/** CommandHandler runs one command and resolves to its exit code. */
+export type CommandHandler = (flags: ParsedFlags, positional: string[], io: CommandIO) => Promise<number>;
+
+interface Command {
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  readonly flags: readonly FlagSpec[];
+  /** Lazily imported so `mgmt --version` and `mgmt check` stay fast. */
+  readonly load: () => Promise<CommandHandler>;
+}
+
+const GRAPH_FLAGS: readonly FlagSpec[] = [
+  { name: 'yaml', aliases: ['file'], type: 'string', doc: 'the YAML graph to run' },
+  { name: 'no-autoedges', type: 'bool', doc: 'do not add automatic edges' },
+  { name: 'no-autogroup', type: 'bool', doc: 'do not group resources automatically' },
+  { name: 'strict', type: 'bool', doc: 'treat unknown YAML keys as errors, not warnings' },
+];
+
+/** RUN_FLAGS are the flags of `mgmt run` (mgmt's names). */
+export const RUN_FLAGS: readonly FlagSpec[] = [
+  ...GRAPH_FLAGS,
+  { name: 'converged-timeout', type: 'int', default: -1, doc: 'exit after this many seconds converged (0 = as soon as converged, -1 = run forever)' },
+  { name: 'graphviz', type: 'string', doc: 'write the graph as DOT to this file after each swap (.svg/.png also render it)' },
+  { name: 'graphviz-filter', type: 'string', default: 'dot', doc: 'graphviz layout program: dot neato twopi circo fdp sfdp patchwork osage' },
+  { name: 'hostname', type: 'string', doc: 'this host\'s name (default: the system hostname)' },
+  { name: 'prefix', type: 'string', doc: 'working directory for state (default /var/lib/mgmt as root, else ~/.cache/mgmt)' },
+  { name: 'tmp-prefix', type: 'bool', doc: 'use a fresh temporary working directory' },
+  { name: 'noop', type: 'bool', doc: 'check only: report what would change, change nothing' },
+  { name: 'sema', type: 'int', default: -1, doc: 'at most N checkApply runs at once (N > 0)' },
+  { name: 'no-watch', type: 'bool', doc: 'do not watch the YAML file for changes' },
+  { name: 'log-format', type: 'choice', choices: ['text', 'json'], default: 'text', doc: 'text: human lines on stderr; json: one JSON event per line on stdout' },
+  { name: 'verbose', type: 'bool', doc: 'also log routine watch and check events' },
+];
+
+/** CHECK_FLAGS are the flags of `mgmt check`. */
+export const CHECK_FLAGS: readonly FlagSpec[] = [
+  ...GRAPH_FLAGS,
+  { name: 'format', type: 'choice', choices: ['text', 'json'], default: 'text', doc: 'output format' },
+];
+
+const COMMANDS: readonly Command[] = [
+  {
+    name: 'run',
+    summary: 'apply a graph and keep the host in that state',
+    usage: 'mgmt run --yaml FILE [flags]',
+    flags: RUN_FLAGS,
+    load: async () => (await import('./run-command.js')).runCommand,
+  },
+  {
+    name: 'check',
+    summary: 'validate and compile a graph without touching the system',
+    usage: 'mgmt check --yaml FILE [--format text|json]',
+    flags: CHECK_FLAGS,
+    load: async () => (await import('./check-command.js')).checkCommand,
+  },
+];
+
+/** version reads the package version (kept out of the hot path of every other command). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function usage(): string {
+  const lines = COMMANDS.map((command) => `  ${command.name.padEnd(8)} ${command.summary}`);
+  return ['usage: mgmt <command> [flags]', '', 'commands:', ...lines, '', "flags: 'mgmt <command> --help'; version: 'mgmt --version'"].join('\n');
+}
+
+/** main runs the command line and resolves to the exit code; the one top-level catch lives here. */
+export async function main(argv: readonly string[], io: CommandIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  try {
+    const [name, ...rest] = argv;
+    if (name === '--version' || name === 'version') {
+      io.stdout.write(`mgmt ${version()}\n`);
+      return 0;
+    }
+    if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+      io.stdout.write(usage() + '\n');
+      return name === undefined ? 2 : 0;
+    }
+    const command = COMMANDS.find((candidate) => candidate.name === name);
+    if (!command) throw new UsageError(`mgmt: unknown command "${name}"\n${usage()}`);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout.write(`usage: ${command.usage}\n\n${formatFlagHelp(command.flags)}\n`);
+      return 0;
+    }
+    const { flags, positional } = parseFlags(rest, command.flags, command.name);
+    const handler = await command.load();
+    return await handler(flags, positional, io);
+  } catch (err) {
+    return reportError(err, io);
+  }
+}
+
+/** reportError prints an expected error as its message and anything else as a bug with its stack. */
+export function reportError(err: unknown, io: CommandIO): number {
+  if (err instanceof MgmtError) {
+    if (err.message) io.stderr.write(`${err.message}\n`);
+    return err.exitCode;
+  }
+  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  io.stderr.write(`mgmt: internal error (this is a bug, please report it):\n${detail}\n`);
+  return 70;
+}

@@ -1,0 +1,195 @@
+import { join } from 'node:path';
+import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
+import { edgeKey, type Edge, type Graph, type Vertex } from '../graph/graph.js';
+import type { EventLog } from '../log/events.js';
+import type { ResourceContext, WatchPathOptions } from '../resources/types.js';
+import { Semaphores } from './semaphores.js';
+import { isIdleStatus, VertexWorker, type WorkerHost, type WorkerStatus } from './worker.js';
+
+/** PathWatcher is the part of the shared file watcher the engine hands to resources. */
+export interface PathWatcher {
+  watchPath(path: string, options?: WatchPathOptions): Observable<void>;
+}
+
+/** EngineOptions are what an engine needs from the agent around it. */
+export interface EngineOptions {
+  readonly log: EventLog;
+  readonly hostname: string;
+  /** The agent's working directory; resources get scratch space below it. */
+  readonly prefix: string;
+  readonly watcher: PathWatcher;
+}
+
+/** SwapStats says what a graph swap did. */
+export interface SwapStats {
+  /** Vertices that compared equal and kept running untouched. */
+  readonly kept: number;
+  readonly added: number;
+  readonly removed: number;
+  readonly ms: number;
+}
+
+/** ResourceFailure is a resource that failed for good, with its last error. */
+export interface ResourceFailure {
+  readonly resource: string;
+  readonly message: string;
+}
+
+const NO_EDGES: readonly Edge[] = Object.freeze([]);
+
+/**
+ * Engine runs a graph: one worker per vertex, swapped in place when a new graph arrives (vertices
+ * that compare equal keep running), with `idle$` telling when every vertex is idle.
+ */
+export class Engine {
+  private readonly options: EngineOptions;
+  private graph: Graph | undefined;
+  private workers = new Map<string, VertexWorker>();
+  private readonly refreshPending = new Set<string>();
+  private readonly semaphores = new Semaphores();
+  private clock = 0;
+  private busy = 0;
+  private swapping = 0;
+  private readonly idleSubject = new BehaviorSubject<boolean>(true);
+  private readonly host: WorkerHost;
+
+  /** idle$ emits whether every vertex is idle right now, on each change. */
+  readonly idle$: Observable<boolean>;
+
+  constructor(options: EngineOptions) {
+    this.options = options;
+    this.idle$ = this.idleSubject.pipe(distinctUntilChanged());
+    this.host = {
+      log: options.log,
+      semaphores: this.semaphores,
+      tick: () => ++this.clock,
+      incoming: (id) => this.graph?.incoming.get(id) ?? NO_EDGES,
+      outgoing: (id) => this.graph?.outgoing.get(id) ?? NO_EDGES,
+      worker: (id) => this.workers.get(id),
+      hasRefresh: (edge) => this.refreshPending.has(edgeKey(edge.from, edge.to)),
+      setRefresh: (edge, pending) => {
+        const key = edgeKey(edge.from, edge.to);
+        if (pending) this.refreshPending.add(key);
+        else this.refreshPending.delete(key);
+      },
+      statusChanged: (_worker, from, to) => this.statusChanged(from, to),
+    };
+  }
+
+  /**
+   * swap makes `next` the running graph: equal vertices keep their workers (no re-check),
+   * removed and changed ones are stopped and cleaned up first, new ones start.
+   */
+  async swap(next: Graph): Promise<SwapStats> {
+    const started = performance.now();
+    this.swapping++;
+    this.publishIdle();
+    try {
+      const previous = this.workers;
+      const kept = new Map<string, VertexWorker>();
+      const added: Vertex[] = [];
+      for (const vertex of next.vertices.values()) {
+        const worker = previous.get(vertex.id);
+        if (worker && worker.vertex.key === vertex.key) kept.set(vertex.id, worker);
+        else added.push(vertex);
+      }
+      const removed = [...previous.values()].filter((worker) => kept.get(worker.vertex.id) !== worker);
+      await Promise.all(removed.map((worker) => worker.stop()));
+
+      const previousGraph = this.graph;
+      this.graph = next;
+      this.pruneRefreshFlags(next);
+      const workers = new Map<string, VertexWorker>();
+      const fresh: VertexWorker[] = [];
+      for (const vertex of next.vertices.values()) {
+        let worker = kept.get(vertex.id);
+        if (!worker) {
+          worker = new VertexWorker(vertex, this.host);
+          this.busy++; // a new worker starts as 'starting', which is activity
+          fresh.push(worker);
+        }
+        workers.set(vertex.id, worker);
+      }
+      this.workers = workers;
+      for (const worker of fresh) worker.start((vertex, refresh) => this.makeContext(vertex, refresh));
+      // Kept vertices whose parents changed may be waiting on a parent that is gone.
+      for (const worker of kept.values()) {
+        if (worker.status === 'waiting' || worker.status === 'blocked' || parentsChanged(previousGraph, next, worker.vertex.id)) {
+          worker.poke();
+        }
+      }
+      return { kept: kept.size, added: added.length, removed: removed.length, ms: round(performance.now() - started) };
+    } finally {
+      this.swapping--;
+      this.publishIdle();
+    }
+  }
+
+  /** stop stops every worker (aborting running checkApplys) and waits for their cleanup. */
+  async stop(): Promise<void> {
+    const workers = [...this.workers.values()];
+    await Promise.all(workers.map((worker) => worker.stop()));
+  }
+
+  /** abortAll aborts every running checkApply (first step of a shutdown). */
+  abortAll(reason: Error): void {
+    for (const worker of this.workers.values()) worker.abortInflight(reason);
+  }
+
+  /** failures lists the resources that failed for good. */
+  failures(): ResourceFailure[] {
+    const out: ResourceFailure[] = [];
+    for (const worker of this.workers.values()) {
+      if (worker.failed) out.push({ resource: worker.vertex.id, message: worker.lastError ?? 'failed' });
+    }
+    return out;
+  }
+
+  /** statuses reports each vertex's status (for tests and diagnostics). */
+  statuses(): Map<string, WorkerStatus> {
+    return new Map([...this.workers].map(([id, worker]) => [id, worker.status]));
+  }
+
+  private makeContext(vertex: Vertex, refreshPending: () => boolean): ResourceContext {
+    const { log, hostname, prefix, watcher } = this.options;
+    return {
+      id: vertex.id,
+      kind: vertex.kind,
+      name: vertex.name,
+      hostname,
+      log: log.forResource(vertex.id, vertex.kind, vertex.name),
+      scratchDir: join(prefix, 'resources', vertex.kind, encodeURIComponent(vertex.name)),
+      refreshPending,
+      watchPath: (path, options) => watcher.watchPath(path, options),
+    };
+  }
+
+  private pruneRefreshFlags(next: Graph): void {
+    if (this.refreshPending.size === 0) return;
+    const live = new Set(next.edges.map((edge) => edgeKey(edge.from, edge.to)));
+    for (const key of this.refreshPending) if (!live.has(key)) this.refreshPending.delete(key);
+  }
+
+  private statusChanged(from: WorkerStatus, to: WorkerStatus): void {
+    const wasIdle = isIdleStatus(from);
+    const isIdle = isIdleStatus(to);
+    if (wasIdle === isIdle) return;
+    this.busy += isIdle ? -1 : 1;
+    this.publishIdle();
+  }
+
+  private publishIdle(): void {
+    this.idleSubject.next(this.busy === 0 && this.swapping === 0);
+  }
+}
+
+function parentsChanged(previous: Graph | undefined, next: Graph, id: string): boolean {
+  const before = previous?.incoming.get(id) ?? NO_EDGES;
+  const after = next.incoming.get(id) ?? NO_EDGES;
+  if (before.length !== after.length) return true;
+  return before.some((edge, i) => edge.from !== after[i]?.from);
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

@@ -1,0 +1,364 @@
+import { defer, Observable, type Subscription } from 'rxjs';
+import { onceTick } from '../../streams/once-tick.js';
+import { pollTicks } from '../../streams/poll-ticks.js';
+import { rateLimit } from '../../streams/rate-limit.js';
+import { retryWithDelay } from '../../streams/retry-with-delay.js';
+import { errorMessage } from '../errors.js';
+import type { Edge, Vertex } from '../graph/graph.js';
+import type { EventLog } from '../log/events.js';
+import type { LiveResource, ResourceContext } from '../resources/types.js';
+import type { Semaphores } from './semaphores.js';
+
+/**
+ * WorkerStatus is where a vertex is in its life. `idle`, `blocked` and `failed` count as idle for
+ * convergence; everything else is activity.
+ */
+export type WorkerStatus =
+  | 'starting' // waiting for the watch to be ready (its first event)
+  | 'pending' // has work and is about to process
+  | 'waiting' // has work but waits for parents to run first
+  | 'processing' // checkApply (or the cached skip) in progress
+  | 'retrying' // a checkApply failed; waiting `delay` ms before trying again
+  | 'idle' // state OK (or checked, in noop), nothing to do
+  | 'blocked' // has work but a parent failed for good, so it can never run
+  | 'failed' // failed for good (retries exhausted)
+  | 'stopped'; // removed from the graph
+
+const IDLE_STATUSES: ReadonlySet<WorkerStatus> = new Set(['idle', 'blocked', 'failed', 'stopped']);
+
+/** isIdleStatus says whether a status counts as idle for convergence. */
+export function isIdleStatus(status: WorkerStatus): boolean {
+  return IDLE_STATUSES.has(status);
+}
+
+/** WorkerHost is what a worker needs from the engine that owns it. */
+export interface WorkerHost {
+  readonly log: EventLog;
+  readonly semaphores: Semaphores;
+  /** tick returns a new, strictly increasing timestamp. */
+  tick(): number;
+  incoming(id: string): readonly Edge[];
+  outgoing(id: string): readonly Edge[];
+  worker(id: string): VertexWorker | undefined;
+  hasRefresh(edge: Edge): boolean;
+  setRefresh(edge: Edge, pending: boolean): void;
+  statusChanged(worker: VertexWorker, from: WorkerStatus, to: WorkerStatus): void;
+}
+
+/** WorkerContextFactory builds the ResourceContext for a vertex (the engine owns shared watchers). */
+export type WorkerContextFactory = (vertex: Vertex, refreshPending: () => boolean) => ResourceContext;
+
+/**
+ * VertexWorker runs one vertex: its watch stream dirties it, pokes from parents and children
+ * schedule it, and processing follows classic mgmt: wait until every parent ran more recently than
+ * this vertex, skip checkApply when the state is known OK and no refresh waits, else checkApply,
+ * then stamp a new timestamp, refresh children over notify edges, and poke children.
+ */
+export class VertexWorker {
+  readonly vertex: Vertex;
+  /** Timestamp of the last successful process; 0 = never. Children compare against it. */
+  timestamp = 0;
+  status: WorkerStatus = 'starting';
+  /** The last checkApply failed and no retry is left. */
+  failed = false;
+  /** Last error message, for reports. */
+  lastError: string | undefined;
+
+  private readonly host: WorkerHost;
+  private live: LiveResource | undefined;
+  private watchSubscription: Subscription | undefined;
+  private started = false;
+  private stateOK = false;
+  private dirtyGeneration = 0;
+  private running = false;
+  private rerun = false;
+  private stopped = false;
+  private refreshNow = false;
+  private retriesLeft: number;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private inflight: AbortController | undefined;
+  private runDone: Promise<void> = Promise.resolve();
+
+  constructor(vertex: Vertex, host: WorkerHost) {
+    this.vertex = vertex;
+    this.host = host;
+    this.retriesLeft = vertex.meta.retry;
+  }
+
+  /** start creates the live resource and subscribes to its watch stream. */
+  start(makeContext: WorkerContextFactory): void {
+    const { vertex } = this;
+    try {
+      const ctx = makeContext(vertex, () => this.refreshNow);
+      this.live = vertex.def.init(vertex.params, ctx);
+    } catch (err) {
+      this.failForGood('init', err);
+      return;
+    }
+    const live = this.live;
+    const { meta } = vertex;
+    const source: Observable<void> =
+      meta.poll > 0 ? pollTicks(meta.poll * 1000) : meta.poll < 0 ? onceTick() : defer(() => live.watch());
+    this.watchSubscription = source
+      .pipe(
+        retryWithDelay({
+          count: meta.retry,
+          delayMs: meta.delay,
+          onRetry: (err, left) =>
+            this.emit('warn', 'retry', { phase: 'watch', message: `watch failed, restarting: ${errorMessage(err)}`, left }),
+        }),
+        rateLimit(meta.limit, meta.burst),
+      )
+      .subscribe({
+        next: () => this.onWatchEvent(),
+        error: (err: unknown) => this.failForGood('watch', err),
+      });
+  }
+
+  private onWatchEvent(): void {
+    if (this.stopped || this.failed) return;
+    this.dirtyGeneration++;
+    this.stateOK = false;
+    const first = !this.started;
+    this.started = true;
+    this.emit('debug', 'watch', first ? { ready: true } : {});
+    this.schedule();
+  }
+
+  /** poke asks the worker to process if it can; it never marks the state dirty. */
+  poke(): void {
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.failed) return;
+    if (this.running) {
+      this.rerun = true;
+      return;
+    }
+    if (this.retryTimer) return; // a retry is already due; it will process
+    this.running = true;
+    this.setStatus('pending');
+    // A microtask hop keeps a long chain of cached vertices from recursing through the stack.
+    this.runDone = Promise.resolve().then(() => this.runLoop());
+  }
+
+  private async runLoop(): Promise<void> {
+    try {
+      do {
+        this.rerun = false;
+        await this.processOnce();
+      } while (this.rerun && !this.stopped && !this.failed && !this.retryTimer);
+    } catch (err) {
+      // processOnce guards every resource call; reaching here is an engine bug, reported loudly.
+      this.failForGood('checkApply', err);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async processOnce(): Promise<void> {
+    if (!this.started) {
+      this.setStatus('starting');
+      return;
+    }
+    if (this.waitForParents()) return;
+
+    const { vertex, host } = this;
+    const { meta } = vertex;
+    const refreshable = vertex.def.refreshable === true;
+    const refreshEdges = host.incoming(vertex.id).filter((edge) => edge.notify && host.hasRefresh(edge));
+    const refresh = refreshable && refreshEdges.length > 0;
+
+    // Events dirty, pokes only schedule: a vertex known OK with no refresh waiting is skipped.
+    if (this.stateOK && !refresh) {
+      this.succeeded(false);
+      return;
+    }
+
+    this.setStatus('processing');
+    const generation = this.dirtyGeneration;
+    let checkOK: boolean;
+    const started = performance.now();
+    try {
+      if (meta.noop && refresh) {
+        checkOK = false; // noop never calls the resource for a refresh; it only reports it
+      } else {
+        checkOK = await this.checkApply(!meta.noop, refresh);
+      }
+    } catch (err) {
+      if (this.stopped) return;
+      this.checkApplyFailed(err);
+      return;
+    }
+    if (this.stopped) return;
+    const ms = round(performance.now() - started);
+
+    if (refresh) {
+      this.emit('info', 'refresh', { from: refreshEdges.map((edge) => edge.from), noop: meta.noop || undefined });
+    }
+    if (checkOK) {
+      this.emit('debug', 'check', { ok: true, ms });
+    } else if (meta.noop) {
+      this.emit('info', 'check', { ok: false, noop: true, ms, message: 'would change (noop)' });
+    } else {
+      this.emit('info', 'apply', { changed: true, ms });
+    }
+
+    if (!meta.noop) {
+      // An event that arrived while checkApply ran may describe a change it did not see.
+      this.stateOK = this.dirtyGeneration === generation;
+      if (!this.stateOK) this.rerun = true;
+      for (const edge of refreshEdges) host.setRefresh(edge, false);
+    }
+    this.succeeded(!checkOK && !meta.noop);
+  }
+
+  /** waitForParents back-pokes parents that have not run since this vertex did; true = must wait. */
+  private waitForParents(): boolean {
+    const { host } = this;
+    let mustWait = false;
+    let allHardBlocked = true;
+    for (const edge of host.incoming(this.vertex.id)) {
+      const parent = host.worker(edge.from);
+      if (!parent || parent.timestamp > this.timestamp) continue;
+      mustWait = true;
+      if (parent.failed || parent.status === 'blocked' || parent.status === 'stopped') continue;
+      allHardBlocked = false;
+      queueMicrotask(() => parent.poke());
+    }
+    if (!mustWait) return false;
+    this.setStatus(allHardBlocked ? 'blocked' : 'waiting');
+    if (allHardBlocked) {
+      // Children waiting on us would wait forever: let them see that they are blocked too.
+      for (const edge of host.outgoing(this.vertex.id)) {
+        const child = host.worker(edge.to);
+        if (child?.status === 'waiting') queueMicrotask(() => child.poke());
+      }
+    }
+    return true;
+  }
+
+  private async checkApply(apply: boolean, refresh: boolean): Promise<boolean> {
+    const live = this.live;
+    if (!live) throw new Error('resource was not initialised');
+    const { meta } = this.vertex;
+    const semaRelease = await this.host.semaphores.acquire(meta.sema);
+    const controller = new AbortController();
+    this.inflight = controller;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      this.refreshNow = refresh;
+      const run = Promise.resolve().then(() => live.checkApply(apply, controller.signal));
+      if (meta.timeout <= 0) return await run;
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const err = new Error(`timeout after ${meta.timeout} ms`);
+          controller.abort(err);
+          reject(err);
+        }, meta.timeout);
+      });
+      return await Promise.race([run, expired]);
+    } finally {
+      clearTimeout(timer);
+      this.refreshNow = false;
+      this.inflight = undefined;
+      semaRelease();
+    }
+  }
+
+  private succeeded(changed: boolean): void {
+    const { host, vertex } = this;
+    if (changed) {
+      const all = vertex.def.notifiesAllEdges === true;
+      for (const edge of host.outgoing(vertex.id)) if (edge.notify || all) host.setRefresh(edge, true);
+    }
+    this.timestamp = host.tick();
+    // Children first, then our own status: the graph must never look idle between the two.
+    this.pokeReadyChildren();
+    if (!this.rerun) this.setStatus('idle');
+  }
+
+  private pokeReadyChildren(): void {
+    const { host } = this;
+    for (const edge of host.outgoing(this.vertex.id)) {
+      const child = host.worker(edge.to);
+      if (!child) continue;
+      const ready = host.incoming(edge.to).every((into) => (host.worker(into.from)?.timestamp ?? 0) > child.timestamp);
+      if (ready || child.status === 'waiting' || child.status === 'blocked') child.poke();
+    }
+  }
+
+  private checkApplyFailed(err: unknown): void {
+    const { meta } = this.vertex;
+    const message = errorMessage(err);
+    this.lastError = message;
+    if (this.retriesLeft === 0) {
+      this.failForGood('checkApply', err);
+      return;
+    }
+    if (this.retriesLeft > 0) this.retriesLeft--;
+    this.emit('error', 'error', { phase: 'checkApply', message, permanent: false });
+    this.emit('warn', 'retry', {
+      phase: 'checkApply',
+      message: `retrying checkApply in ${meta.delay} ms`,
+      left: this.retriesLeft,
+      delayMs: meta.delay,
+    });
+    this.setStatus('retrying');
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.schedule();
+    }, meta.delay);
+  }
+
+  private failForGood(phase: 'init' | 'watch' | 'checkApply', err: unknown): void {
+    if (this.stopped || this.failed) return;
+    this.failed = true;
+    this.lastError = errorMessage(err);
+    this.emit('error', 'error', { phase, message: this.lastError, permanent: true });
+    this.watchSubscription?.unsubscribe();
+    // Dependants can never run now: poke them so they notice and count as blocked.
+    for (const edge of this.host.outgoing(this.vertex.id)) this.host.worker(edge.to)?.poke();
+    this.setStatus('failed');
+  }
+
+  /** stop unsubscribes the watch, aborts a running checkApply, waits for it, and cleans up. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.watchSubscription?.unsubscribe();
+    this.inflight?.abort(new Error('stopping'));
+    await this.runDone;
+    try {
+      await this.live?.cleanup?.();
+    } catch (err) {
+      this.emit('warn', 'error', { phase: 'cleanup', message: errorMessage(err) });
+    }
+    this.setStatus('stopped');
+  }
+
+  /** abortInflight aborts a running checkApply without stopping the worker. */
+  abortInflight(reason: Error): void {
+    this.inflight?.abort(reason);
+  }
+
+  private setStatus(status: WorkerStatus): void {
+    if (this.status === status) return;
+    if (this.stopped && status !== 'stopped') return;
+    const from = this.status;
+    this.status = status;
+    this.host.statusChanged(this, from, status);
+  }
+
+  private emit(level: 'debug' | 'info' | 'warn' | 'error', event: string, fields: Record<string, unknown>): void {
+    const { vertex } = this;
+    this.host.log.emit({ level, event, resource: vertex.id, kind: vertex.kind, name: vertex.name, ...fields });
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

@@ -1,0 +1,237 @@
+import { firstValueFrom, filter } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/engine.js';
+import { createFsWatcher } from '../../src/watchers/fs.js';
+import { buildGraph, makeProbeWorld, type ProbeWorld } from '../helpers/graph.js';
+import { collectLog, waitFor } from '../helpers/log.js';
+
+const engines: Engine[] = [];
+afterEach(async () => {
+  await Promise.all(engines.splice(0).map((engine) => engine.stop()));
+});
+
+function makeEngine() {
+  const collected = collectLog();
+  const engine = new Engine({ log: collected.log, hostname: 'test', prefix: '/tmp/mgmt-engine-test', watcher: createFsWatcher() });
+  engines.push(engine);
+  return { engine, ...collected };
+}
+
+function idle(engine: Engine): Promise<boolean> {
+  return firstValueFrom(engine.idle$.pipe(filter(Boolean)));
+}
+
+function deferred() {
+  let resolve!: (ok: boolean) => void;
+  const promise = new Promise<boolean>((done) => (resolve = done));
+  return { promise, resolve };
+}
+
+function callsOf(world: ProbeWorld, name: string) {
+  return world.calls.filter((call) => call.name === name);
+}
+
+describe('engine scheduling', () => {
+  it('GIVEN a chain a -> b and an independent c WHEN a is slow THEN c runs at once and b only after a', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    const slowA = deferred();
+    world.probe('a').script.push(() => slowA.promise);
+    const graph = buildGraph(
+      [{ name: 'a', def: world.kind }, { name: 'b', def: world.kind }, { name: 'c', def: world.kind }],
+      [{ from: 'a', to: 'b' }],
+    );
+    await engine.swap(graph);
+    await waitFor(() => callsOf(world, 'c').length === 1 && callsOf(world, 'a').length === 1, 'a and c to start');
+    expect(callsOf(world, 'b')).toHaveLength(0);
+    const releasedAt = performance.now();
+    slowA.resolve(false);
+    await idle(engine);
+    expect(callsOf(world, 'b')).toHaveLength(1);
+    expect(callsOf(world, 'b')[0]!.at).toBeGreaterThanOrEqual(releasedAt);
+  });
+
+  it('GIVEN a converged graph WHEN the parent gets an event THEN only the parent is re-checked (pokes do not dirty)', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind }, { name: 'b', def: world.kind }], [{ from: 'a', to: 'b' }]));
+    await idle(engine);
+    expect(world.calls).toHaveLength(2);
+    world.probe('a').events.next();
+    await waitFor(() => callsOf(world, 'a').length === 2, 'a to be re-checked');
+    await idle(engine);
+    expect(callsOf(world, 'b')).toHaveLength(1);
+  });
+
+  it('GIVEN a child WHEN it gets an event THEN it waits for its parents to run again before it is re-checked', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind }, { name: 'b', def: world.kind }], [{ from: 'a', to: 'b' }]));
+    await idle(engine);
+    world.probe('b').events.next();
+    await waitFor(() => callsOf(world, 'b').length === 2, 'b to be re-checked');
+    // a was poked and skipped (cached OK), so it was not checked again
+    expect(callsOf(world, 'a')).toHaveLength(1);
+  });
+
+  it('GIVEN a notify edge WHEN the parent changes something THEN the child runs with a refresh, once', async () => {
+    const world = makeProbeWorld();
+    const { engine, eventsOf } = makeEngine();
+    world.probe('a').script.push(false);
+    await engine.swap(
+      buildGraph([{ name: 'a', def: world.kind }, { name: 'b', def: world.kind }, { name: 'c', def: world.kind }], [
+        { from: 'a', to: 'b', notify: true },
+        { from: 'a', to: 'c' },
+      ]),
+    );
+    await idle(engine);
+    expect(callsOf(world, 'b').map((call) => call.refresh)).toEqual([true]);
+    expect(callsOf(world, 'c').map((call) => call.refresh)).toEqual([false]);
+    expect(eventsOf('refresh', 'probe[b]')).toHaveLength(1);
+    // The refresh was consumed: a further poke does not re-run b.
+    world.probe('a').events.next();
+    await waitFor(() => callsOf(world, 'a').length === 2, 'a re-checked');
+    await idle(engine);
+    expect(callsOf(world, 'b')).toHaveLength(1);
+  });
+
+  it('GIVEN a failing resource THEN only its dependants are blocked, independent ones run, and the graph goes idle', async () => {
+    const world = makeProbeWorld();
+    const { engine, eventsOf } = makeEngine();
+    world.probe('a').script.push(new Error('boom'));
+    await engine.swap(
+      buildGraph([{ name: 'a', def: world.kind }, { name: 'b', def: world.kind }, { name: 'c', def: world.kind }, { name: 'd', def: world.kind }], [
+        { from: 'a', to: 'b' },
+        { from: 'b', to: 'c' },
+      ]),
+    );
+    await idle(engine);
+    expect(callsOf(world, 'b')).toHaveLength(0);
+    expect(callsOf(world, 'c')).toHaveLength(0);
+    expect(callsOf(world, 'd')).toHaveLength(1);
+    expect(engine.failures()).toEqual([{ resource: 'probe[a]', message: 'boom' }]);
+    expect(engine.statuses().get('probe[b]')).toBe('blocked');
+    expect(engine.statuses().get('probe[c]')).toBe('blocked');
+    expect(eventsOf('error', 'probe[a]')[0]).toMatchObject({ permanent: true, message: 'boom' });
+  });
+
+  it('GIVEN retry 2 WHEN checkApply fails twice THEN the third attempt succeeds and the child runs', async () => {
+    const world = makeProbeWorld();
+    const { engine, eventsOf } = makeEngine();
+    world.probe('a').script.push(new Error('one'), new Error('two'), false);
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind, meta: { retry: 2, delay: 20 } }, { name: 'b', def: world.kind }], [{ from: 'a', to: 'b' }]));
+    await idle(engine);
+    expect(callsOf(world, 'a')).toHaveLength(3);
+    expect(callsOf(world, 'b')).toHaveLength(1);
+    expect(eventsOf('retry', 'probe[a]').map((e) => e.left)).toEqual([1, 0]);
+    expect(engine.failures()).toEqual([]);
+  });
+
+  it('GIVEN retry 1 WHEN checkApply keeps failing THEN it fails for good after two attempts', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    world.probe('a').script.push(new Error('one'), new Error('two'), true);
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind, meta: { retry: 1, delay: 1 } }]));
+    await idle(engine);
+    expect(callsOf(world, 'a')).toHaveLength(2);
+    expect(engine.failures()).toEqual([{ resource: 'probe[a]', message: 'two' }]);
+  });
+
+  it('GIVEN meta noop THEN checkApply is called with apply=false and no refresh is sent on', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    world.probe('a').script.push(false);
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind, meta: { noop: true } }, { name: 'b', def: world.kind }], [{ from: 'a', to: 'b', notify: true }]));
+    await idle(engine);
+    expect(callsOf(world, 'a').map((call) => call.apply)).toEqual([false]);
+    expect(callsOf(world, 'b').map((call) => call.refresh)).toEqual([false]);
+  });
+
+  it('GIVEN meta timeout WHEN checkApply hangs THEN it is aborted with a timeout error', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    world.probe('a').script.push(() => new Promise<boolean>(() => {}));
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind, meta: { timeout: 50 } }]));
+    await idle(engine);
+    expect(engine.failures()).toEqual([{ resource: 'probe[a]', message: 'timeout after 50 ms' }]);
+  });
+
+  it('GIVEN three resources sharing a 1-slot semaphore THEN their checkApplys never overlap', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    let running = 0;
+    let most = 0;
+    const guarded = async () => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      running--;
+      return false;
+    };
+    for (const name of ['a', 'b', 'c']) world.probe(name).script.push(guarded);
+    await engine.swap(buildGraph(['a', 'b', 'c'].map((name) => ({ name, def: world.kind, meta: { sema: ['lock:1'] } }))));
+    await idle(engine);
+    expect(world.calls).toHaveLength(3);
+    expect(most).toBe(1);
+  });
+
+  it('GIVEN a poll meta THEN the resource is checked on every tick without a watch event', async () => {
+    const world = makeProbeWorld({ readyAtOnce: false });
+    const { engine } = makeEngine();
+    world.probe('a').stateOK = false;
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind, meta: { poll: 0.05 } }]));
+    await waitFor(() => callsOf(world, 'a').length >= 3, 'three polls');
+  });
+});
+
+describe('engine graph swap', () => {
+  it('GIVEN a running graph WHEN an equal graph with one changed vertex is swapped in THEN only that vertex restarts', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind }, { name: 'b', def: world.kind }, { name: 'gone', def: world.kind }]));
+    await idle(engine);
+    expect(world.calls).toHaveLength(3);
+    const stats = await engine.swap(
+      buildGraph([{ name: 'a', def: world.kind }, { name: 'b', def: world.kind, params: { tag: 'changed' } }, { name: 'new', def: world.kind }]),
+    );
+    expect(stats).toMatchObject({ kept: 1, added: 2, removed: 2 });
+    await idle(engine);
+    expect(callsOf(world, 'a')).toHaveLength(1);
+    expect(callsOf(world, 'b')).toHaveLength(2);
+    expect(callsOf(world, 'new')).toHaveLength(1);
+    expect(world.probe('gone').cleanedUp).toBe(true);
+    expect(world.probe('a').cleanedUp).toBe(false);
+  });
+
+  it('GIVEN a blocked vertex WHEN the failed parent is removed by a swap THEN the vertex runs', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    world.probe('a').script.push(new Error('bad'));
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind }, { name: 'b', def: world.kind }], [{ from: 'a', to: 'b' }]));
+    await idle(engine);
+    expect(engine.statuses().get('probe[b]')).toBe('blocked');
+    await engine.swap(buildGraph([{ name: 'b', def: world.kind }]));
+    await idle(engine);
+    expect(callsOf(world, 'b')).toHaveLength(1);
+    expect(engine.failures()).toEqual([]);
+  });
+});
+
+describe('engine idle$', () => {
+  it('GIVEN a converged graph WHEN an event arrives THEN idle$ goes false and back to true', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind }]));
+    await idle(engine);
+    const seen: boolean[] = [];
+    const subscription = engine.idle$.subscribe((value) => seen.push(value));
+    const slow = deferred();
+    world.probe('a').script.push(() => slow.promise);
+    world.probe('a').events.next();
+    expect(seen).toEqual([true, false]);
+    slow.resolve(true);
+    await waitFor(() => seen.length === 3, 'idle again');
+    expect(seen).toEqual([true, false, true]);
+    subscription.unsubscribe();
+  });
+});
