@@ -1,0 +1,325 @@
+import { stat } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
+import { Observable, Subscription, catchError, defer, map, of, switchMap, tap, throwError } from 'rxjs';
+import { errorMessage } from '../errors.js';
+import { commandLine, resolveProgram, splitCommand } from './exec-cmdline.js';
+import { resolveCredentials, type Credentials } from './exec-credentials.js';
+import { describeExit, runProcess, watchProcess, withStderr, type ProcessResult, type ProcessSpec } from './exec-process.js';
+import type { LiveResource, ParamProblem, ResourceContext, ResourceKind } from './types.js';
+
+/** ExecParams are the parameters of an exec resource; an empty string means "not set". */
+export interface ExecParams {
+  /** The command; defaults to the resource name. Without `shell` it is split on whitespace. */
+  readonly cmd: string;
+  /** Extra arguments appended to a single-word `cmd` (only without `shell`). */
+  readonly args: readonly string[];
+  /** Run `shell -c cmd` with this absolute shell path; '' = no shell. */
+  readonly shell: string;
+  /** Working directory of `cmd` (absolute); '' = the agent's. */
+  readonly cwd: string;
+  /** The whole environment of every command: nothing is inherited from the agent. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Seconds after which cmd, ifcmd or nifcmd is killed; 0 = never. */
+  readonly timeout: number;
+  /** A long-running command whose every stdout line means "check again"; its exit is a watch error. */
+  readonly watchcmd: string;
+  readonly watchshell: string;
+  readonly watchcwd: string;
+  /** Run `cmd` only if this command exits with 0. */
+  readonly ifcmd: string;
+  readonly ifshell: string;
+  readonly ifcwd: string;
+  /** Run `cmd` only if this command exits with non-zero. */
+  readonly nifcmd: string;
+  readonly nifshell: string;
+  readonly nifcwd: string;
+  /** Run `cmd` only if this absolute path does not exist; its changes are watched. */
+  readonly creates: string;
+  /** Run every command as this user (name or uid). */
+  readonly user: string;
+  /** Run every command as this group (name or gid); defaults to the user's primary group. */
+  readonly group: string;
+  /** Dead upstream key (0.0.10 polling), accepted and ignored. */
+  readonly pollint?: number;
+  /** Dead upstream key (0.0.10), accepted and ignored. */
+  readonly state?: string;
+}
+
+// setTimeout holds at most 2^31-1 ms; a longer timeout would fire at once.
+const MAX_TIMEOUT_S = Math.floor(0x7fffffff / 1000);
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Used only when the agent itself runs without PATH; the usual default of login shells.
+const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** exec runs a command when its guards say the system needs it; refreshable, so a notify re-runs it. */
+export const exec: ResourceKind<ExecParams> = {
+  kind: 'exec',
+  doc: 'runs a command, guarded by ifcmd, nifcmd and creates; watchcmd output and refreshes re-run it',
+  params: {
+    cmd: { type: 'string', doc: 'the command (default: the name); split on whitespace unless shell is set' },
+    args: { type: 'stringList', doc: 'arguments appended to a single-word cmd (not with shell)' },
+    shell: { type: 'string', doc: 'absolute path of a shell to run `shell -c cmd` with' },
+    cwd: { type: 'string', doc: 'absolute working directory of cmd' },
+    env: { type: 'stringMap', doc: 'the complete environment of the commands (nothing is inherited)' },
+    timeout: { type: 'uint', doc: 'seconds after which cmd, ifcmd or nifcmd is killed; 0 = never' },
+    watchcmd: { type: 'string', doc: 'long-running command: each stdout line re-checks; its exit is a watch error' },
+    watchshell: { type: 'string', doc: 'absolute path of a shell for watchcmd' },
+    watchcwd: { type: 'string', doc: 'absolute working directory of watchcmd' },
+    ifcmd: { type: 'string', doc: 'run cmd only when this exits with 0' },
+    ifshell: { type: 'string', doc: 'absolute path of a shell for ifcmd' },
+    ifcwd: { type: 'string', doc: 'absolute working directory of ifcmd' },
+    nifcmd: { type: 'string', doc: 'run cmd only when this exits with non-zero' },
+    nifshell: { type: 'string', doc: 'absolute path of a shell for nifcmd' },
+    nifcwd: { type: 'string', doc: 'absolute working directory of nifcmd' },
+    creates: { type: 'string', doc: 'absolute path: run cmd only while it does not exist' },
+    user: { type: 'string', doc: 'run the commands as this user (name or uid)' },
+    group: { type: 'string', doc: "run the commands as this group (default: the user's primary group)" },
+    pollint: { type: 'int', doc: 'polling interval of mgmt 0.0.10', deprecated: 'exec polling is gone; use meta poll' },
+    state: { type: 'string', doc: 'state of mgmt 0.0.10', deprecated: 'exec has no state; the key is ignored' },
+  },
+  refreshable: true,
+
+  defaults: (name) => ({
+    cmd: name,
+    args: [],
+    shell: '',
+    cwd: '',
+    env: {},
+    timeout: 0,
+    watchcmd: '',
+    watchshell: '',
+    watchcwd: '',
+    ifcmd: '',
+    ifshell: '',
+    ifcwd: '',
+    nifcmd: '',
+    nifshell: '',
+    nifcwd: '',
+    creates: '',
+    user: '',
+    group: '',
+  }),
+
+  validate(p) {
+    const problems: ParamProblem[] = [];
+    if (!isSet(p.cmd)) problems.push({ param: 'cmd', reason: 'must not be empty' });
+    if (p.args.length > 0) {
+      if (p.shell !== '') {
+        problems.push({ param: 'args', reason: `cannot be used with shell "${p.shell}"; put the arguments into cmd` });
+      } else if (splitCommand(p.cmd).length > 1) {
+        problems.push({ param: 'args', reason: `needs cmd to be one program, but cmd "${p.cmd}" has arguments already` });
+      }
+    }
+    for (const param of ['shell', 'watchshell', 'ifshell', 'nifshell', 'cwd', 'watchcwd', 'ifcwd', 'nifcwd', 'creates'] as const) {
+      const value = p[param];
+      if (value !== '' && !isAbsolute(value)) problems.push({ param, reason: `must be an absolute path, got "${value}"` });
+    }
+    if (!Number.isInteger(p.timeout) || p.timeout < 0 || p.timeout > MAX_TIMEOUT_S) {
+      problems.push({
+        param: 'timeout',
+        reason: `must be a whole number of seconds from 0 to ${MAX_TIMEOUT_S}, got ${String(p.timeout)} (${typeof p.timeout})`,
+      });
+    }
+    for (const key of Object.keys(p.env)) {
+      if (!ENV_NAME.test(key)) problems.push({ param: 'env', reason: `"${key}" is not a valid environment variable name` });
+    }
+    return problems;
+  },
+
+  init: (params, ctx) => createLiveExec(params, ctx),
+};
+
+/** Command is one of the commands an exec resource runs, with the role it plays. */
+interface Command {
+  readonly role: 'cmd' | 'ifcmd' | 'nifcmd' | 'watchcmd';
+  readonly cmd: string;
+  readonly shell: string;
+  readonly cwd: string;
+  readonly args: readonly string[];
+}
+
+function createLiveExec(p: ExecParams, ctx: ResourceContext): LiveResource {
+  const main: Command = { role: 'cmd', cmd: p.cmd, shell: p.shell, cwd: p.cwd, args: p.args };
+  const ifCommand = optionalCommand('ifcmd', p.ifcmd, p.ifshell, p.ifcwd);
+  const nifCommand = optionalCommand('nifcmd', p.nifcmd, p.nifshell, p.nifcwd);
+  const watchCommand = optionalCommand('watchcmd', p.watchcmd, p.watchshell, p.watchcwd);
+  const searchPath = process.env.PATH ?? FALLBACK_PATH;
+
+  // cleanup aborts `stopping`, which every run listens to, then waits for runs and group kills.
+  const stopping = new AbortController();
+  const runs = new Set<Promise<unknown>>();
+  const kills = new Set<Promise<unknown>>();
+  const track = <T>(set: Set<Promise<unknown>>, promise: Promise<T>): Promise<T> => {
+    set.add(promise);
+    const forget = (): void => void set.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  };
+
+  const label = (command: Command): string => `${command.role} "${command.cmd}"`;
+
+  // prepare resolves everything a command needs at run time: a package installed by an earlier
+  // resource may provide the program, a user resource the user.
+  const prepare = async (command: Command, credentials: () => Promise<Credentials>): Promise<ProcessSpec> => {
+    try {
+      const line = commandLine(command.cmd, command.shell, command.args);
+      const file = await resolveProgram(line.file, searchPath);
+      if (command.cwd !== '') await assertDirectory(command.cwd);
+      return { file, args: line.args, env: p.env, cwd: command.cwd || undefined, ...(await credentials()) };
+    } catch (err) {
+      throw new Error(`${label(command)} could not be started: ${errorMessage(err)}`, { cause: err });
+    }
+  };
+
+  const credentialsFor = (signal: AbortSignal): (() => Promise<Credentials>) => {
+    let resolved: Promise<Credentials> | undefined;
+    return () => {
+      if (p.user === '' && p.group === '') return Promise.resolve({});
+      return (resolved ??= resolveCredentials(p.user, p.group, searchPath, signal));
+    };
+  };
+
+  const logOutput = (command: Command, result: ProcessResult): void => {
+    const stdout = result.stdout.trimEnd();
+    const stderr = result.stderr.trimEnd();
+    if (stdout !== '') ctx.log.debug(`${command.role} stdout: ${stdout}`);
+    if (stderr !== '') ctx.log.debug(`${command.role} stderr: ${stderr}`);
+  };
+
+  const run = async (command: Command, credentials: () => Promise<Credentials>, signal: AbortSignal): Promise<ProcessResult> => {
+    const spec = await prepare(command, credentials);
+    ctx.log.debug(`running ${label(command)}`);
+    let result: ProcessResult;
+    try {
+      result = await runProcess(spec, { signal, timeoutMs: p.timeout * 1000 });
+    } catch (err) {
+      if (signal.aborted) throw err;
+      throw new Error(`${label(command)} could not be started: ${errorMessage(err)}`, { cause: err });
+    }
+    logOutput(command, result);
+    if (result.timedOut) throw new Error(withStderr(`${label(command)} timed out after ${p.timeout} s and was killed`, result.stderr));
+    return result;
+  };
+
+  const checkApply = async (apply: boolean, signal: AbortSignal): Promise<boolean> => {
+    const runSignal = AbortSignal.any([signal, stopping.signal]);
+    const credentials = credentialsFor(runSignal);
+    if (p.creates !== '' && (await pathExists(p.creates))) {
+      ctx.log.debug(`"${p.creates}" exists: not running cmd`);
+      return true;
+    }
+    if (ifCommand) {
+      const result = await run(ifCommand, credentials, runSignal);
+      if (result.code !== 0) {
+        ctx.log.debug(`ifcmd ${describeExit(result)}: not running cmd`);
+        return true;
+      }
+    }
+    if (nifCommand) {
+      const result = await run(nifCommand, credentials, runSignal);
+      if (result.code === 0) {
+        ctx.log.debug('nifcmd exited with code 0: not running cmd');
+        return true;
+      }
+    }
+    if (!apply) return false;
+    const result = await run(main, credentials, runSignal);
+    if (result.code !== 0) throw new Error(withStderr(`${label(main)} ${describeExit(result)}`, result.stderr));
+    // A successful run is always a change: the engine runs us again only on a new event or refresh.
+    return false;
+  };
+
+  const watchLines = (command: Command): Observable<void> =>
+    defer(async () => prepare(command, credentialsFor(stopping.signal))).pipe(
+      switchMap((spec) =>
+        watchProcess(spec, (killed) => void track(kills, killed)).pipe(
+          catchError((err: unknown) => throwError(() => new Error(`${label(command)} ${errorMessage(err)}`, { cause: err }))),
+        ),
+      ),
+      tap((event) => {
+        if (event.type === 'line') ctx.log.debug(`watchcmd: ${event.line}`);
+      }),
+      map(() => undefined),
+    );
+
+  return {
+    watch() {
+      const sources: Observable<void>[] = [];
+      if (watchCommand) sources.push(watchLines(watchCommand));
+      if (p.creates !== '') sources.push(ctx.watchPath(p.creates));
+      return sources.length === 0 ? of(undefined) : whenAllReady(sources);
+    },
+
+    checkApply: (apply, signal) => track(runs, checkApply(apply, signal)),
+
+    async cleanup() {
+      stopping.abort(new Error(`${ctx.id} is shutting down`));
+      await Promise.allSettled([...runs]); // their failures belong to whoever called checkApply
+      await Promise.all([...kills]);
+    },
+  };
+}
+
+function isSet(value: string): boolean {
+  return value.trim() !== '';
+}
+
+function optionalCommand(role: Command['role'], cmd: string, shell: string, cwd: string): Command | undefined {
+  return isSet(cmd) ? { role, cmd, shell, cwd, args: [] } : undefined;
+}
+
+// pathExists follows symlinks, like the original's os.Stat: a dangling link does not count.
+async function pathExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw err;
+  }
+}
+
+// assertDirectory gives a clear error for a bad cwd; spawn would report it as the program missing.
+async function assertDirectory(path: string): Promise<void> {
+  let isDirectory = false;
+  try {
+    isDirectory = (await stat(path)).isDirectory();
+  } catch (err) {
+    throw new Error(`cwd "${path}" is not usable: ${errorMessage(err)}`, { cause: err });
+  }
+  if (!isDirectory) throw new Error(`cwd "${path}" is not a directory`);
+}
+
+// whenAllReady merges watch streams: one emission once every source has emitted its first (all
+// watches are established), then one per later emission of any source. Changes seen while some
+// sources are still starting are covered by that ready emission: the first check follows it.
+function whenAllReady(sources: readonly Observable<void>[]): Observable<void> {
+  return new Observable<void>((subscriber) => {
+    const subscription = new Subscription();
+    const ready = sources.map(() => false);
+    let starting = sources.length;
+    let running = sources.length;
+    sources.forEach((source, index) => {
+      subscription.add(
+        source.subscribe({
+          next: () => {
+            if (!ready[index]) {
+              ready[index] = true;
+              starting -= 1;
+              if (starting === 0) subscriber.next();
+            } else if (starting === 0) {
+              subscriber.next();
+            }
+          },
+          error: (err: unknown) => subscriber.error(err),
+          complete: () => {
+            running -= 1;
+            if (running === 0) subscriber.complete();
+          },
+        }),
+      );
+    });
+    return subscription;
+  });
+}
