@@ -1,0 +1,7 @@
+// Pure rxjs operators the engine composes; each lives in its own file with its own marble test.
+export { bufferBurst } from './buffer-burst.js';
+export { convergedAfter } from './converged-after.js';
+export { onceTick } from './once-tick.js';
+export { pollTicks } from './poll-ticks.js';
+export { rateLimit } from './rate-limit.js';
+export { retryWithDelay, type RetryWithDelayConfig } from './retry-with-delay.js';
