@@ -66,9 +66,14 @@ export function withStderr(message: string, stderr: string): string {
  * `graceMs`; it resolves once the SIGKILL has been sent.
  */
 export function killGroup(pid: number, graceMs: number = KILL_GRACE_MS): Promise<void> {
-  signalGroup(pid, 'SIGTERM');
-  // The SIGKILL goes out even when the leader died of the SIGTERM: a grandchild may ignore SIGTERM.
   return new Promise((resolve, reject) => {
+    try {
+      signalGroup(pid, 'SIGTERM');
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    // The SIGKILL goes out even when the leader died of the SIGTERM: a grandchild may ignore SIGTERM.
     setTimeout(() => {
       try {
         signalGroup(pid, 'SIGKILL');
@@ -102,7 +107,10 @@ export async function runProcess(spec: ProcessSpec, options: RunOptions): Promis
   let killed: Promise<void> | undefined;
   let timedOut = false;
   const stop = (): void => {
-    if (killed === undefined && child.pid !== undefined) killed = killGroup(child.pid);
+    if (killed !== undefined || child.pid === undefined) return;
+    killed = killGroup(child.pid);
+    // Awaited below once the process has exited; until then a failed kill must not count as unhandled.
+    killed.catch(() => undefined);
   };
   const timer =
     timeoutMs > 0

@@ -160,13 +160,14 @@ function createLiveExec(p: ExecParams, ctx: ResourceContext): LiveResource {
 
   // prepare resolves everything a command needs at run time: a package installed by an earlier
   // resource may provide the program, a user resource the user.
-  const prepare = async (command: Command, credentials: () => Promise<Credentials>): Promise<ProcessSpec> => {
+  const prepare = async (command: Command, credentials: () => Promise<Credentials>, signal: AbortSignal): Promise<ProcessSpec> => {
     try {
       const line = commandLine(command.cmd, command.shell, command.args);
       const file = await resolveProgram(line.file, searchPath);
       if (command.cwd !== '') await assertDirectory(command.cwd);
       return { file, args: line.args, env: p.env, cwd: command.cwd || undefined, ...(await credentials()) };
     } catch (err) {
+      if (signal.aborted) throw signal.reason;
       throw new Error(`${label(command)} could not be started: ${errorMessage(err)}`, { cause: err });
     }
   };
@@ -187,7 +188,7 @@ function createLiveExec(p: ExecParams, ctx: ResourceContext): LiveResource {
   };
 
   const run = async (command: Command, credentials: () => Promise<Credentials>, signal: AbortSignal): Promise<ProcessResult> => {
-    const spec = await prepare(command, credentials);
+    const spec = await prepare(command, credentials, signal);
     ctx.log.debug(`running ${label(command)}`);
     let result: ProcessResult;
     try {
@@ -230,7 +231,7 @@ function createLiveExec(p: ExecParams, ctx: ResourceContext): LiveResource {
   };
 
   const watchLines = (command: Command): Observable<void> =>
-    defer(async () => prepare(command, credentialsFor(stopping.signal))).pipe(
+    defer(async () => prepare(command, credentialsFor(stopping.signal), stopping.signal)).pipe(
       switchMap((spec) =>
         watchProcess(spec, (killed) => void track(kills, killed)).pipe(
           catchError((err: unknown) => throwError(() => new Error(`${label(command)} ${errorMessage(err)}`, { cause: err }))),
