@@ -1,7 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { msg, type MsgParams } from '../../src/resources/msg.js';
 import { makeContext } from '../helpers/context.js';
+import { waitFor } from '../helpers/log.js';
 
 const never = new AbortController().signal;
 
@@ -41,6 +44,22 @@ describe('msg', () => {
     expect(await live.checkApply(true, never)).toBe(false);
     expect(messages(ctx, 'warn')).toHaveLength(1);
     expect(messages(ctx, 'warn')[0]).toMatch(/journal is not available/);
+  });
+
+  // Runs where a journald listens: a systemd host, or a private mount namespace with
+  // systemd-journald started on a tmpfs /run/systemd (DESIGN section 7).
+  it.runIf(existsSync('/run/systemd/journal/socket'))('sends body, priority and fields to the journal', async () => {
+    const tag = randomUUID().replaceAll('-', '');
+    const { ctx, live } = start({ body: 'to the journal\nsecond line', priority: 'Warning', journal: true, fields: { MGMT_TEST: tag } });
+    expect(await live.checkApply(true, never)).toBe(false);
+    expect(messages(ctx, 'warn')).toEqual([]);
+    const entries = (): Array<Record<string, string>> =>
+      execFileSync('journalctl', ['--no-pager', '-o', 'json', `MGMT_TEST=${tag}`], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, string>);
+    await waitFor(() => entries().length === 1, 'the journal entry');
+    expect(entries()[0]).toMatchObject({ MESSAGE: 'to the journal second line', PRIORITY: '4', SYSLOG_IDENTIFIER: 'mgmt' });
   });
 
   it('emits once on watch (ready) and then nothing', async () => {
