@@ -167,7 +167,8 @@ export class VertexWorker {
     const { vertex, host } = this;
     const { meta } = vertex;
     const refreshable = vertex.def.refreshable === true;
-    const refreshEdges = host.incoming(vertex.id).filter((edge) => edge.notify && host.hasRefresh(edge));
+    // Flags are only ever set on notify edges, or on any edge by a kind that notifies all edges.
+    const refreshEdges = host.incoming(vertex.id).filter((edge) => host.hasRefresh(edge));
     const refresh = refreshable && refreshEdges.length > 0;
 
     // Events dirty, pokes only schedule: a vertex known OK with no refresh waiting is skipped.
