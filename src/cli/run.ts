@@ -3,7 +3,7 @@ import { homedir, hostname as systemHostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { concatMap, debounceTime, identity, skip, type Subscription } from 'rxjs';
 import { convergedAfter } from '../../streams/converged-after.js';
-import { GRAPHVIZ_FILTERS, writeGraphviz } from '../../graphviz/write.js';
+import { GRAPHVIZ_FILTERS, isGraphvizFilter, writeGraphviz } from '../../graphviz/write.js';
 import { Engine } from '../engine/engine.js';
 import { errorMessage, UsageError } from '../errors.js';
 import type { Graph } from '../graph/graph.js';
@@ -47,7 +47,7 @@ const RELOAD_DEBOUNCE_MS = 50;
  */
 export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   if (options.prefix && options.tmpPrefix) throw new UsageError('mgmt run: --prefix and --tmp-prefix exclude each other');
-  if (!GRAPHVIZ_FILTERS.includes(options.graphvizFilter)) {
+  if (!isGraphvizFilter(options.graphvizFilter)) {
     throw new UsageError(`mgmt run: invalid graphviz filter selected: ${options.graphvizFilter} (one of ${GRAPHVIZ_FILTERS.join(', ')})`);
   }
   const hostname = options.hostname || systemHostname();

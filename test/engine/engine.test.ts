@@ -95,6 +95,18 @@ describe('engine scheduling', () => {
     expect(callsOf(world, 'b')).toHaveLength(1);
   });
 
+  it('GIVEN a kind that notifies all edges (a timer) WHEN it changes THEN children refresh over plain edges', async () => {
+    const ticker = makeProbeWorld({ kind: 'ticker', notifiesAllEdges: true });
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    ticker.probe('t').script.push(false, false);
+    await engine.swap(buildGraph([{ name: 't', def: ticker.kind }, { name: 'b', def: world.kind }], [{ from: 't', to: 'b' }]));
+    await idle(engine);
+    ticker.probe('t').events.next();
+    await waitFor(() => callsOf(world, 'b').length === 2, 'b to run again on the second tick');
+    expect(callsOf(world, 'b').map((call) => call.refresh)).toEqual([true, true]);
+  });
+
   it('GIVEN a failing resource THEN only its dependants are blocked, independent ones run, and the graph goes idle', async () => {
     const world = makeProbeWorld();
     const { engine, eventsOf } = makeEngine();

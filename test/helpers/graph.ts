@@ -36,7 +36,9 @@ export interface ProbeWorld {
  * makeProbeWorld builds a test-only resource kind whose watch and checkApply the test drives, to
  * check the engine's scheduling rules exactly (the real kinds are tested end to end elsewhere).
  */
-export function makeProbeWorld(options: { refreshable?: boolean; readyAtOnce?: boolean; kind?: string } = {}): ProbeWorld {
+export function makeProbeWorld(
+  options: { refreshable?: boolean; readyAtOnce?: boolean; kind?: string; notifiesAllEdges?: boolean } = {},
+): ProbeWorld {
   const probes = new Map<string, Probe>();
   const calls: ProbeCall[] = [];
   const probe = (name: string): Probe => {
@@ -52,6 +54,7 @@ export function makeProbeWorld(options: { refreshable?: boolean; readyAtOnce?: b
     doc: 'test probe',
     params: { tag: { type: 'string', doc: 'changes the params so a swap sees a different resource' } },
     refreshable: options.refreshable ?? true,
+    notifiesAllEdges: options.notifiesAllEdges ?? false,
     defaults: () => ({ tag: '' }),
     validate: () => [],
     init(_params, ctx) {
