@@ -1,0 +1,113 @@
+import { formatPos, resourceId, type Diagnostic } from '../errors.js';
+import type { Member } from './graph.js';
+import type { Meta, ResourceSpec } from './spec.js';
+
+/**
+ * stableStringify renders a value as JSON with object keys sorted at every level, so equal values
+ * give equal strings whatever order their keys were written in. Non-finite numbers are written
+ * bare (`Infinity`, `NaN`), which keeps them apart from the strings "Infinity" and "NaN"; keys
+ * whose value is undefined are left out, as JSON does.
+ */
+export function stableStringify(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : String(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      return `${value}n`;
+    case 'object': {
+      if (value === null) return 'null';
+      if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : stableStringify(item))).join(',')}]`;
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record)
+        .filter((key) => record[key] !== undefined)
+        .sort(compareStrings);
+      return `{${keys.map((key) => `${JSON.stringify(key)}:${stableStringify(record[key])}`).join(',')}}`;
+    }
+    default:
+      // undefined, functions and symbols have no JSON form; they carry no resource state.
+      return 'null';
+  }
+}
+
+/**
+ * MemberKey is how a member enters a vertex key: by id alone when its params and meta are already
+ * in the key (the vertex itself), or whole when they are not (the other members of a group).
+ */
+export type MemberKey = string | Pick<Member, 'id' | 'params' | 'meta'>;
+
+/**
+ * canonicalKey is the equality key of a vertex: kind, name, params, meta and the members it
+ * stands for (never source positions, so moving a declaration in the file changes nothing).
+ * Two vertices with the same key are the same resource across a graph swap.
+ */
+export function canonicalKey(
+  kind: string,
+  name: string,
+  params: Readonly<Record<string, unknown>>,
+  meta: Meta,
+  members: readonly MemberKey[],
+): string {
+  return stableStringify({
+    kind,
+    name,
+    params,
+    meta,
+    members: members.map((m) => (typeof m === 'string' ? m : { id: m.id, params: m.params, meta: m.meta })),
+  });
+}
+
+/** DuplicateConflict is two declarations of one resource that disagree on params or meta. */
+export interface DuplicateConflict {
+  readonly first: ResourceSpec;
+  readonly second: ResourceSpec;
+}
+
+/**
+ * dedupeResources collapses identical re-declarations of a resource (same kind, name, export flag,
+ * params and meta: upstream does the same) and returns the ones that disagree as conflicts.
+ */
+export function dedupeResources(resources: readonly ResourceSpec[]): {
+  resources: ResourceSpec[];
+  conflicts: DuplicateConflict[];
+} {
+  const seen = new Map<string, { spec: ResourceSpec; key: string }>();
+  const unique: ResourceSpec[] = [];
+  const conflicts: DuplicateConflict[] = [];
+  for (const spec of resources) {
+    const identity = `${spec.exported ? '@@' : ''}${resourceId(spec.kind, spec.name)}`;
+    const key = canonicalKey(spec.kind, spec.name, spec.params, spec.meta, []);
+    const earlier = seen.get(identity);
+    if (!earlier) {
+      seen.set(identity, { spec, key });
+      unique.push(spec);
+    } else if (earlier.key !== key) {
+      conflicts.push({ first: earlier.spec, second: spec });
+    }
+  }
+  return { resources: unique, conflicts };
+}
+
+/** conflictDiagnostic explains a DuplicateConflict at the second declaration, naming what differs and where the first is. */
+export function conflictDiagnostic(conflict: DuplicateConflict): Diagnostic {
+  const { first, second } = conflict;
+  const names = new Set([...Object.keys(first.params), ...Object.keys(second.params)]);
+  const differing = [...names]
+    .filter((name) => stableStringify(first.params[name]) !== stableStringify(second.params[name]))
+    .sort(compareStrings);
+  if (stableStringify(first.meta) !== stableStringify(second.meta)) differing.push('meta');
+  const where = first.pos ? ` at ${formatPos(first.pos)}` : '';
+  return {
+    message: `declared twice with different ${differing.map((d) => `\`${d}\``).join(', ')}; the first declaration is${where}`,
+    resource: resourceId(second.kind, second.name),
+    ...(second.pos ? { pos: second.pos } : {}),
+  };
+}
+
+/** compareStrings orders strings by UTF-16 code units: fast and the same in every locale. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,175 @@
+import { performance } from 'node:perf_hooks';
+import { InputError, resourceId, type Diagnostic, type SourcePos } from '../errors.js';
+import type { Registry } from '../resources/index.js';
+import { canonicalKey, compareStrings, conflictDiagnostic, dedupeResources } from './canonical.js';
+import { edgeKey, type CompileTimings, type Edge, type Graph, type Member, type Vertex } from './graph.js';
+import type { EdgeSpec, GraphSpec, Meta, ResourceSpec } from './spec.js';
+import { formatCycle, topoSort } from './toposort.js';
+
+/** CompileOptions are the run-wide switches that change how a spec becomes a graph. */
+export interface CompileOptions {
+  /** `--noop`: every resource only checks, never changes the system. */
+  readonly noop?: boolean;
+  /** `--sema N`: N > 0 adds the semaphore `:N` to every resource, capping parallel checkApply runs at N. */
+  readonly sema?: number;
+  /** `--no-autoedges`: skip automatic edges. */
+  readonly noAutoedges?: boolean;
+  /** `--no-autogroup`: skip automatic grouping. */
+  readonly noAutogroup?: boolean;
+  /** `--strict`: compile warnings (such as a replaced edge) are errors. */
+  readonly strict?: boolean;
+  /** Milliseconds the caller spent parsing, recorded in the timings. */
+  readonly parseMs?: number;
+  /** Called with each non-fatal problem (a replaced edge). */
+  readonly onWarning?: (warning: Diagnostic) => void;
+}
+
+/**
+ * compileGraph turns a validated spec into the acyclic graph the engine runs: exported resources
+ * are left out (they are for other hosts), global meta switches are applied, edges are resolved,
+ * and the vertices are sorted so parents come first. Every problem is collected and thrown once
+ * as an InputError.
+ */
+export function compileGraph(spec: GraphSpec, registry: Registry, options: CompileOptions = {}): Graph {
+  const errors: Diagnostic[] = [];
+  const warn = (warning: Diagnostic): void => {
+    if (options.strict) errors.push(warning);
+    else options.onWarning?.(warning);
+  };
+
+  const vertices = buildVertices(spec, registry, options, errors);
+  const { edges, positions } = resolveEdges(spec.edges, vertices, spec.resources, errors, warn);
+
+  // Autoedges and autogroup run here, in this order, before the sort (reference 3.1 steps 4-5),
+  // so an automatic edge that closes a cycle is caught like a declared one. Each is skipped when
+  // its `no*` option is set and records its time in `timings`; neither stage exists yet.
+  const autoedges = 0;
+  const autogroup = 0;
+
+  const sortStart = performance.now();
+  const sorted = topoSort(vertices.keys(), edges.values());
+  const toposort = performance.now() - sortStart;
+  for (const cycle of sorted.cycles) {
+    const pos = positions.get(edgeKey(cycle[0]!, cycle[1]!));
+    errors.push({ message: `dependency cycle: ${formatCycle(cycle)}`, ...(pos ? { pos } : {}) });
+  }
+  if (errors.length > 0) throw new InputError(errors);
+
+  const timings: CompileTimings = { parse: options.parseMs ?? 0, autoedges, autogroup, toposort };
+  return assemble(spec.name, sorted.order, vertices, [...edges.values()], timings);
+}
+
+/** buildVertices makes one vertex per local resource, with the global meta switches applied. */
+function buildVertices(
+  spec: GraphSpec,
+  registry: Registry,
+  options: CompileOptions,
+  errors: Diagnostic[],
+): Map<string, Vertex> {
+  const vertices = new Map<string, Vertex>();
+  // Another frontend (or collection) may hand us duplicates the YAML parser never saw.
+  const { resources, conflicts } = dedupeResources(spec.resources.filter((r) => !r.exported));
+  for (const conflict of conflicts) errors.push(conflictDiagnostic(conflict));
+  for (const resource of resources) {
+    const id = resourceId(resource.kind, resource.name);
+    const def = registry.get(resource.kind);
+    if (!def) {
+      errors.push({ message: `unknown resource kind \`${resource.kind}\``, resource: id, ...posOf(resource.pos) });
+      continue;
+    }
+    const meta = globalMeta(resource.meta, options);
+    const member: Member = { id, kind: resource.kind, name: resource.name, params: resource.params, meta, ...posOf(resource.pos) };
+    const members = [member];
+    vertices.set(id, {
+      id,
+      kind: resource.kind,
+      name: resource.name,
+      params: resource.params,
+      meta,
+      def,
+      members,
+      // The vertex is its only member and its params are already in the key: its id suffices.
+      key: canonicalKey(resource.kind, resource.name, resource.params, meta, [id]),
+      ...posOf(resource.pos),
+    });
+  }
+  return vertices;
+}
+
+/** globalMeta applies `--noop` and `--sema N` (reference 3.1 step 3) over a resource's own meta. */
+function globalMeta(meta: Meta, options: CompileOptions): Meta {
+  const noop = options.noop === true && !meta.noop;
+  const sema = options.sema !== undefined && Number.isSafeInteger(options.sema) && options.sema > 0;
+  if (!noop && !sema) return meta;
+  return Object.freeze({
+    ...meta,
+    ...(noop ? { noop: true } : {}),
+    ...(sema ? { sema: Object.freeze([...meta.sema, `:${options.sema}`]) } : {}),
+  });
+}
+
+/**
+ * resolveEdges binds each declared edge to its two vertices. Like upstream, a pair of vertices
+ * holds one edge: a later declaration replaces an earlier one, with a warning.
+ */
+function resolveEdges(
+  declared: readonly EdgeSpec[],
+  vertices: ReadonlyMap<string, Vertex>,
+  resources: readonly ResourceSpec[],
+  errors: Diagnostic[],
+  warn: (warning: Diagnostic) => void,
+): { edges: Map<string, Edge>; positions: Map<string, SourcePos> } {
+  const exported = new Set(resources.filter((r) => r.exported).map((r) => resourceId(r.kind, r.name)));
+  const edges = new Map<string, Edge>();
+  const positions = new Map<string, SourcePos>();
+  for (const spec of declared) {
+    const label = spec.name ? `edge ${spec.name}` : 'an edge without a name';
+    const ends = (['from', 'to'] as const).map((end) => {
+      const id = resourceId(spec[end].kind.toLowerCase(), spec[end].name);
+      if (vertices.has(id)) return id;
+      const why = exported.has(id) ? ' (it is exported with `@@`, so it is not applied on this host)' : '';
+      errors.push({ message: `${label}: can't find '${end}' resource ${id}${why}`, ...posOf(spec.pos) });
+      return undefined;
+    });
+    const [from, to] = ends;
+    if (from === undefined || to === undefined) continue;
+    const key = edgeKey(from, to);
+    const earlier = edges.get(key);
+    if (earlier) {
+      const was = earlier.name ? `edge ${earlier.name}` : 'an earlier edge';
+      warn({ message: `${label} replaces ${was} from ${from} to ${to}: a pair of resources holds one edge`, ...posOf(spec.pos) });
+    }
+    edges.set(key, { from, to, name: spec.name, notify: spec.notify });
+    if (spec.pos) positions.set(key, spec.pos);
+  }
+  return { edges, positions };
+}
+
+/** assemble builds the final Graph: vertices in topological order, edges sorted, adjacency maps. */
+function assemble(
+  name: string,
+  order: readonly string[],
+  vertices: ReadonlyMap<string, Vertex>,
+  edges: Edge[],
+  timings: CompileTimings,
+): Graph {
+  const ordered = new Map<string, Vertex>();
+  const incoming = new Map<string, Edge[]>();
+  const outgoing = new Map<string, Edge[]>();
+  for (const id of order) {
+    ordered.set(id, vertices.get(id)!);
+    incoming.set(id, []);
+    outgoing.set(id, []);
+  }
+  edges.sort((a, b) => compareStrings(a.from, b.from) || compareStrings(a.to, b.to));
+  // Filling from sorted edges keeps each list sorted too: outgoing by child, incoming by parent.
+  for (const edge of edges) {
+    outgoing.get(edge.from)!.push(edge);
+    incoming.get(edge.to)!.push(edge);
+  }
+  return { name, vertices: ordered, edges, incoming, outgoing, timings };
+}
+
+function posOf(pos: SourcePos | undefined): { pos?: SourcePos } {
+  return pos ? { pos } : {};
+}

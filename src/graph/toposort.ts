@@ -1,0 +1,191 @@
+import { compareStrings } from './canonical.js';
+
+/** TopoEdge is a dependency between two node ids: `from` must come before `to`. */
+export interface TopoEdge {
+  readonly from: string;
+  readonly to: string;
+}
+
+/** TopoResult is the dependency order of a graph, or the cycles that prevent one. */
+export interface TopoResult {
+  /** Every node, parents before children, ties by id; when there are cycles, only the nodes that could be ordered. */
+  readonly order: readonly string[];
+  /** Each cycle as a path from its smallest id back to it (`[a, b, a]`); empty when the graph is acyclic. */
+  readonly cycles: readonly (readonly string[])[];
+}
+
+/**
+ * topoSort orders nodes so every edge points forward (Kahn's algorithm). Among nodes that are
+ * ready at the same time the smallest id goes first, so the order depends only on the graph,
+ * never on the order nodes or edges were given in. Edges naming unknown nodes are a bug.
+ */
+export function topoSort(nodes: Iterable<string>, edges: Iterable<TopoEdge>): TopoResult {
+  const { ids, successors } = adjacency(nodes, edges);
+  const indegree = new Map<string, number>();
+  for (const id of ids) indegree.set(id, 0);
+  for (const targets of successors.values()) {
+    for (const to of targets) indegree.set(to, indegree.get(to)! + 1);
+  }
+  const ready = new MinHeap();
+  for (const [id, degree] of indegree) if (degree === 0) ready.push(id);
+  const order: string[] = [];
+  for (let id = ready.pop(); id !== undefined; id = ready.pop()) {
+    order.push(id);
+    for (const to of successors.get(id)!) {
+      const left = indegree.get(to)! - 1;
+      indegree.set(to, left);
+      if (left === 0) ready.push(to);
+    }
+  }
+  if (order.length === ids.length) return { order, cycles: [] };
+  return { order, cycles: cyclesOf(ids, successors) };
+}
+
+/** findCycles returns one shortest cycle per strongly connected component that has one, ordered by smallest id. */
+export function findCycles(nodes: Iterable<string>, edges: Iterable<TopoEdge>): string[][] {
+  const { ids, successors } = adjacency(nodes, edges);
+  return cyclesOf(ids, successors);
+}
+
+/** formatCycle renders a cycle as a readable path: `exec[a] => exec[b] => exec[a]`. */
+export function formatCycle(cycle: readonly string[]): string {
+  return cycle.join(' => ');
+}
+
+/** adjacency builds sorted, de-duplicated successor lists so every walk below is deterministic. */
+function adjacency(
+  nodes: Iterable<string>,
+  edges: Iterable<TopoEdge>,
+): { ids: string[]; successors: Map<string, string[]> } {
+  const sets = new Map<string, Set<string>>();
+  for (const id of nodes) sets.set(id, new Set());
+  for (const { from, to } of edges) {
+    const targets = sets.get(from);
+    if (!targets || !sets.has(to)) throw new Error(`toposort: edge ${from} -> ${to} names a node that is not in the graph`);
+    targets.add(to);
+  }
+  const ids = [...sets.keys()].sort(compareStrings);
+  const successors = new Map<string, string[]>();
+  for (const id of ids) successors.set(id, [...sets.get(id)!].sort(compareStrings));
+  return { ids, successors };
+}
+
+/** cyclesOf finds the strongly connected components (Tarjan, iterative) and a shortest cycle in each. */
+function cyclesOf(ids: readonly string[], successors: ReadonlyMap<string, readonly string[]>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const components: string[][] = [];
+  let counter = 0;
+  // An explicit stack of (node, next successor to visit): graphs of 10k vertices would overflow recursion.
+  for (const root of ids) {
+    if (index.has(root)) continue;
+    const work: { id: string; next: number }[] = [{ id: root, next: 0 }];
+    index.set(root, counter);
+    low.set(root, counter);
+    counter += 1;
+    stack.push(root);
+    onStack.add(root);
+    while (work.length > 0) {
+      const frame = work[work.length - 1]!;
+      const targets = successors.get(frame.id)!;
+      if (frame.next < targets.length) {
+        const to = targets[frame.next++]!;
+        if (!index.has(to)) {
+          index.set(to, counter);
+          low.set(to, counter);
+          counter += 1;
+          stack.push(to);
+          onStack.add(to);
+          work.push({ id: to, next: 0 });
+        } else if (onStack.has(to)) {
+          low.set(frame.id, Math.min(low.get(frame.id)!, index.get(to)!));
+        }
+        continue;
+      }
+      work.pop();
+      const parent = work[work.length - 1];
+      if (parent) low.set(parent.id, Math.min(low.get(parent.id)!, low.get(frame.id)!));
+      if (low.get(frame.id) === index.get(frame.id)) {
+        const component: string[] = [];
+        let member: string;
+        do {
+          member = stack.pop()!;
+          onStack.delete(member);
+          component.push(member);
+        } while (member !== frame.id);
+        components.push(component);
+      }
+    }
+  }
+  const cycles: string[][] = [];
+  for (const component of components) {
+    const start = component.reduce((a, b) => (compareStrings(a, b) <= 0 ? a : b));
+    if (component.length === 1 && !successors.get(start)!.includes(start)) continue;
+    cycles.push(shortestCycle(start, new Set(component), successors));
+  }
+  return cycles.sort((a, b) => compareStrings(a[0]!, b[0]!));
+}
+
+/** shortestCycle walks breadth-first from `start` inside its component back to `start`. */
+function shortestCycle(
+  start: string,
+  component: ReadonlySet<string>,
+  successors: ReadonlyMap<string, readonly string[]>,
+): string[] {
+  const parent = new Map<string, string>();
+  const queue = [start];
+  for (let head = 0; head < queue.length; head++) {
+    const id = queue[head]!;
+    for (const to of successors.get(id)!) {
+      if (to === start) {
+        const path = [start];
+        for (let at: string | undefined = id; at !== start && at !== undefined; at = parent.get(at)) path.push(at);
+        // path is start, id, ..., (back towards start); reverse the inner part to read forward.
+        return [start, ...path.slice(1).reverse(), start];
+      }
+      if (!component.has(to) || parent.has(to)) continue;
+      parent.set(to, id);
+      queue.push(to);
+    }
+  }
+  throw new Error(`toposort: no cycle through ${start} although its component has one`);
+}
+
+/** MinHeap is a binary heap of strings, smallest first (Kahn's ready set). */
+class MinHeap {
+  private readonly items: string[] = [];
+
+  push(item: string): void {
+    const items = this.items;
+    items.push(item);
+    let at = items.length - 1;
+    while (at > 0) {
+      const up = (at - 1) >> 1;
+      if (compareStrings(items[up]!, item) <= 0) break;
+      items[at] = items[up]!;
+      at = up;
+    }
+    items[at] = item;
+  }
+
+  pop(): string | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length === 0 || last === undefined) return top;
+    let at = 0;
+    for (;;) {
+      const left = at * 2 + 1;
+      if (left >= items.length) break;
+      const right = left + 1;
+      const child = right < items.length && compareStrings(items[right]!, items[left]!) < 0 ? right : left;
+      if (compareStrings(items[child]!, last) >= 0) break;
+      items[at] = items[child]!;
+      at = child;
+    }
+    items[at] = last;
+    return top;
+  }
+}

@@ -1,0 +1,355 @@
+import { isMap, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
+import { InputError, resourceId } from '../errors.js';
+import { conflictDiagnostic, dedupeResources } from '../graph/canonical.js';
+import { DEFAULT_META, type CollectSpec, type EdgeSpec, type GraphSpec, type Meta, type ResourceSpec, type VertexRef } from '../graph/spec.js';
+import type { Registry } from '../resources/index.js';
+import type { AnyResourceKind } from '../resources/types.js';
+import { describe, isNull, ParseContext, type Entry } from './context.js';
+import { aliasProblem } from './aliases.js';
+import { readGraphText, refuseHostileText } from './input.js';
+import { didYouMean, kindProblem } from './kinds.js';
+import { parseMeta } from './meta.js';
+import { decodeValue } from './values.js';
+
+/** ParseOptions tune how forgiving the YAML frontend is. */
+export interface ParseOptions {
+  /** Treat every warning (an ignored key, an unsupported meta parameter) as an error. */
+  readonly strict?: boolean;
+}
+
+/**
+ * parseGraph reads mgmt's classic YAML graph format (reference section 1.7) into a validated
+ * GraphSpec. It collects every problem in the file and throws them together as one InputError,
+ * each with its file:line:column and, where it concerns a resource, its `kind[name]`.
+ *
+ * YAML 1.1 rules apply, as in upstream's yaml.v2: `yes`/`no` are booleans and `<<` merges maps.
+ */
+export function parseGraph(text: string, file: string, registry: Registry, options: ParseOptions = {}): GraphSpec {
+  refuseHostileText(text, file);
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, {
+    lineCounter: lines,
+    version: '1.1',
+    prettyErrors: false,
+    // Warnings come back in doc.warnings; the default level would also print them to the process.
+    logLevel: 'error',
+  });
+  if (docs.length === 0) throw new InputError({ pos: { file, line: 1, column: 1 }, message: 'the file is empty: a graph needs at least `graph: NAME`' });
+  const first = docs[0]!;
+  const ctx = new ParseContext(file, first, lines, options.strict === true);
+  for (const doc of docs) {
+    for (const err of doc.errors) ctx.error(err.pos[0], `invalid YAML: ${err.message}`);
+  }
+  if (docs.length > 1) {
+    ctx.error(docs[1]!.range[0], `the file holds ${docs.length} YAML documents; a graph file holds exactly one`);
+  }
+  if (ctx.errors.length > 0) throw new InputError(ctx.errors);
+  const bomb = aliasProblem(first, ctx.anchors);
+  if (bomb) throw new InputError({ message: bomb.message, ...(ctx.pos(bomb.at) ? { pos: ctx.pos(bomb.at)! } : {}) });
+  for (const warning of first.warnings) ctx.warn(warning.pos[0], `YAML: ${warning.message}`);
+
+  const spec = parseDocument(ctx, registry);
+  if (ctx.errors.length > 0 || !spec) throw new InputError(ctx.errors);
+  return spec;
+}
+
+/** loadGraphFile reads a graph file from disk and parses it; an unreadable file is an InputError naming the path. */
+export async function loadGraphFile(path: string, registry: Registry, options: ParseOptions = {}): Promise<GraphSpec> {
+  const text = await readGraphText(path);
+  return parseGraph(text, path, registry, options);
+}
+
+/** TOP_LEVEL_KEYS are the keys a graph document may have; `remote` is upstream's old SSH mode. */
+const TOP_LEVEL_KEYS = ['graph', 'comment', 'resources', 'edges', 'collect', 'remote'];
+
+/** parseDocument walks the top-level map; undefined when it is too broken to describe a graph. */
+function parseDocument(ctx: ParseContext, registry: Registry): GraphSpec | undefined {
+  const root = ctx.deref(ctx.doc.contents);
+  if (isNull(root)) {
+    ctx.error(root ?? 0, 'the file is empty: a graph needs at least `graph: NAME`');
+    return undefined;
+  }
+  if (!isMap(root)) {
+    ctx.error(root, `the top level must be a map with \`graph\`, \`resources\` and \`edges\`, got ${describe(root)}`);
+    return undefined;
+  }
+  let name: string | undefined;
+  let comment: string | undefined;
+  let resources: ResourceSpec[] = [];
+  let edges: EdgeSpec[] = [];
+  let collect: CollectSpec[] = [];
+  let named = false;
+  for (const entry of ctx.entries(root)) {
+    switch (entry.key) {
+      case 'graph':
+        named = true;
+        name = requiredString(entry, ctx, 'the graph name `graph`');
+        break;
+      case 'comment':
+        comment = optionalString(entry, ctx);
+        break;
+      case 'resources':
+        resources = parseResources(entry.value, ctx, registry);
+        break;
+      case 'edges':
+        edges = parseEdges(entry.value, ctx);
+        break;
+      case 'collect':
+        collect = parseCollect(entry.value, ctx, registry);
+        break;
+      case 'remote':
+        ctx.warn(entry.keyNode, '`remote` (upstream\'s old SSH mode) is not supported and is ignored');
+        break;
+      default:
+        ctx.warn(entry.keyNode, `unknown top-level key \`${entry.key}\`${didYouMean(entry.key, TOP_LEVEL_KEYS)}`);
+    }
+  }
+  if (!named) {
+    ctx.error(root, 'missing `graph`: every graph needs a name (`graph: NAME`)');
+  }
+  const deduped = dedupeResources(resources);
+  for (const conflict of deduped.conflicts) ctx.errors.push(conflictDiagnostic(conflict));
+  if (name === undefined) return undefined;
+  return {
+    name,
+    file: ctx.file,
+    ...(comment !== undefined ? { comment } : {}),
+    resources: deduped.resources,
+    edges,
+    collect,
+    warnings: ctx.warnings,
+  };
+}
+
+/** parseResources reads `resources:`, a map from kind to a list of resources of that kind. */
+function parseResources(node: Node | null, ctx: ParseContext, registry: Registry): ResourceSpec[] {
+  if (isNull(node)) return [];
+  if (!isMap(node)) {
+    ctx.error(node, `\`resources\` must be a map from resource kind to a list of resources, got ${describe(node)}`);
+    return [];
+  }
+  const out: ResourceSpec[] = [];
+  for (const { key: kind, keyNode, value } of ctx.entries(node)) {
+    const def = registry.get(kind);
+    if (!def) {
+      ctx.error(keyNode, kindProblem(kind, registry));
+      continue;
+    }
+    if (isNull(value)) continue;
+    if (!isSeq(value)) {
+      ctx.error(value, `\`resources.${kind}\` must be a list of ${kind} resources, got ${describe(value)}`);
+      continue;
+    }
+    for (const item of value.items) {
+      const resource = parseResource(ctx.deref(item), def, ctx);
+      if (resource) out.push(resource);
+    }
+  }
+  return out;
+}
+
+/** parseResource reads one resource: its name, its parameters over the kind's defaults, its meta. */
+function parseResource(node: Node | null, def: AnyResourceKind, ctx: ParseContext): ResourceSpec | undefined {
+  const kind = def.kind;
+  if (!isMap(node)) {
+    ctx.error(node, `a \`${kind}\` resource must be a map with a \`name\` and parameters, got ${describe(node)}`);
+    return undefined;
+  }
+  const entries = ctx.entries(node);
+  const nameEntry = entries.find((e) => e.key === 'name');
+  if (!nameEntry) {
+    ctx.error(node, `a \`${kind}\` resource has no \`name\``);
+    return undefined;
+  }
+  const written = requiredString(nameEntry, ctx, `the \`name\` of a \`${kind}\` resource`);
+  if (written === undefined) return undefined;
+  // `@@name` exports the resource to other hosts under its plain name.
+  const exported = written.startsWith('@@');
+  const name = exported ? written.slice(2) : written;
+  if (name === '') {
+    ctx.error(nameEntry.value, `the name of a \`${kind}\` resource is only \`@@\`: an exported resource still needs a name`);
+    return undefined;
+  }
+  const id = resourceId(kind, name);
+
+  const values: Record<string, unknown> = {};
+  const where = new Map<string, Node>();
+  let meta: Meta = DEFAULT_META;
+  let typeErrors = 0;
+  for (const entry of entries) {
+    const { key, keyNode, value } = entry;
+    if (key === 'name') continue;
+    if (key === 'meta') {
+      meta = parseMeta(value, ctx, id);
+      continue;
+    }
+    const param = Object.hasOwn(def.params, key) ? def.params[key] : undefined;
+    if (!param) {
+      ctx.warn(keyNode, `unknown parameter \`${key}\` for kind \`${kind}\`${didYouMean(key, Object.keys(def.params))}`, id);
+      continue;
+    }
+    if (param.deprecated !== undefined) {
+      ctx.warn(keyNode, `parameter \`${key}\` has no effect: ${param.deprecated}`, id);
+      continue;
+    }
+    const decoded = decodeValue(value, param.type, ctx);
+    if (!decoded.ok) {
+      ctx.error(value ?? keyNode, `\`${key}\`: ${decoded.reason}`, id);
+      typeErrors += 1;
+      continue;
+    }
+    if (decoded.value === undefined) continue;
+    values[key] = decoded.value;
+    where.set(key, value ?? keyNode);
+  }
+  const params: Record<string, unknown> = { ...def.defaults(name), ...values };
+  // validate on params with a wrongly typed value would only repeat the problem in other words.
+  if (typeErrors === 0) {
+    for (const problem of def.validate(params)) {
+      ctx.error(where.get(problem.param) ?? node, `\`${problem.param}\`: ${problem.reason}`, id);
+    }
+  }
+  const pos = ctx.pos(node);
+  return { kind, name, params, meta, exported, ...(pos ? { pos } : {}) };
+}
+
+/** parseEdges reads `edges:`, a list (or nothing) of `{name, from, to, notify}`. */
+function parseEdges(node: Node | null, ctx: ParseContext): EdgeSpec[] {
+  if (isNull(node)) return [];
+  if (!isSeq(node)) {
+    ctx.error(node, `\`edges\` must be a list of edges, got ${describe(node)}`);
+    return [];
+  }
+  const out: EdgeSpec[] = [];
+  node.items.forEach((item, index) => {
+    const edge = ctx.deref(item);
+    if (!isMap(edge)) {
+      ctx.error(edge ?? node, `edge #${index + 1} must be a map with \`name\`, \`from\` and \`to\`, got ${describe(edge)}`);
+      return;
+    }
+    const entries = ctx.entries(edge);
+    const nameEntry = entries.find((e) => e.key === 'name');
+    const name = nameEntry ? optionalString(nameEntry, ctx) ?? '' : '';
+    const label = name ? `edge ${name}` : `edge #${index + 1}`;
+    let from: VertexRef | undefined;
+    let to: VertexRef | undefined;
+    let notify = false;
+    const seen = new Set<string>();
+    for (const entry of entries) {
+      seen.add(entry.key);
+      switch (entry.key) {
+        case 'name':
+          break;
+        case 'from':
+        case 'to': {
+          const ref = parseRef(entry, ctx, `${label}: \`${entry.key}\``);
+          if (entry.key === 'from') from = ref;
+          else to = ref;
+          break;
+        }
+        case 'notify': {
+          const decoded = decodeValue(entry.value, 'bool', ctx);
+          if (decoded.ok) notify = decoded.value === true;
+          else ctx.error(entry.value ?? entry.keyNode, `${label}: \`notify\`: ${decoded.reason}`);
+          break;
+        }
+        default:
+          ctx.warn(entry.keyNode, `${label}: unknown key \`${entry.key}\`${didYouMean(entry.key, ['name', 'from', 'to', 'notify'])}`);
+      }
+    }
+    for (const end of ['from', 'to']) {
+      if (!seen.has(end)) ctx.error(edge, `${label}: missing \`${end}\` (write \`${end}: {kind: KIND, name: NAME}\`)`);
+    }
+    const pos = ctx.pos(edge);
+    if (from && to) out.push({ name, from, to, notify, ...(pos ? { pos } : {}) });
+  });
+  return out;
+}
+
+/** parseRef reads an edge end `{kind, name}`; the kind is lowercased as upstream does. */
+function parseRef(entry: Entry, ctx: ParseContext, label: string): VertexRef | undefined {
+  const node = entry.value;
+  if (!isMap(node)) {
+    ctx.error(node ?? entry.keyNode, `${label} must be a map \`{kind: KIND, name: NAME}\`, got ${describe(node)}`);
+    return undefined;
+  }
+  let kind: string | undefined;
+  let name: string | undefined;
+  let seenKind = false;
+  let seenName = false;
+  for (const field of ctx.entries(node)) {
+    if (field.key === 'kind') {
+      seenKind = true;
+      kind = requiredString(field, ctx, `${label} \`kind\``)?.toLowerCase();
+    } else if (field.key === 'name') {
+      seenName = true;
+      name = requiredString(field, ctx, `${label} \`name\``);
+    } else {
+      ctx.warn(field.keyNode, `${label}: unknown key \`${field.key}\`${didYouMean(field.key, ['kind', 'name'])}`);
+    }
+  }
+  if (!seenKind) ctx.error(node, `${label} has no \`kind\``);
+  if (!seenName) ctx.error(node, `${label} has no \`name\``);
+  return kind !== undefined && name !== undefined ? { kind, name } : undefined;
+}
+
+/** parseCollect reads `collect:`, a list of `{kind, pattern}` asking for other hosts' exported resources. */
+function parseCollect(node: Node | null, ctx: ParseContext, registry: Registry): CollectSpec[] {
+  if (isNull(node)) return [];
+  if (!isSeq(node)) {
+    ctx.error(node, `\`collect\` must be a list of \`{kind, pattern}\`, got ${describe(node)}`);
+    return [];
+  }
+  const out: CollectSpec[] = [];
+  node.items.forEach((item, index) => {
+    const entryNode = ctx.deref(item);
+    const label = `collect #${index + 1}`;
+    if (!isMap(entryNode)) {
+      ctx.error(entryNode ?? node, `${label} must be a map \`{kind: KIND, pattern: PATTERN}\`, got ${describe(entryNode)}`);
+      return;
+    }
+    let kind: string | undefined;
+    let pattern = '';
+    let seenKind = false;
+    for (const field of ctx.entries(entryNode)) {
+      if (field.key === 'kind') {
+        seenKind = true;
+        kind = requiredString(field, ctx, `${label} \`kind\``)?.toLowerCase();
+        if (kind !== undefined && !registry.has(kind)) {
+          ctx.error(field.value, kindProblem(kind, registry));
+          kind = undefined;
+        }
+      } else if (field.key === 'pattern') {
+        pattern = optionalString(field, ctx) ?? '';
+      } else {
+        ctx.warn(field.keyNode, `${label}: unknown key \`${field.key}\`${didYouMean(field.key, ['kind', 'pattern'])}`);
+      }
+    }
+    if (!seenKind) ctx.error(entryNode, `${label} has no \`kind\``);
+    const pos = ctx.pos(entryNode);
+    if (kind !== undefined) out.push({ kind, pattern, ...(pos ? { pos } : {}) });
+  });
+  return out;
+}
+
+/** requiredString reads a non-empty string value, reporting anything else as `what`. */
+function requiredString(entry: Entry, ctx: ParseContext, what: string): string | undefined {
+  const decoded = decodeValue(entry.value, 'string', ctx);
+  if (!decoded.ok) {
+    ctx.error(entry.value ?? entry.keyNode, `${what}: ${decoded.reason}`);
+    return undefined;
+  }
+  if (typeof decoded.value !== 'string' || decoded.value === '') {
+    ctx.error(entry.value ?? entry.keyNode, `${what} is empty`);
+    return undefined;
+  }
+  return decoded.value;
+}
+
+/** optionalString reads a string value that may be left out (undefined) or be empty. */
+function optionalString(entry: Entry, ctx: ParseContext): string | undefined {
+  const decoded = decodeValue(entry.value, 'string', ctx);
+  if (decoded.ok) return decoded.value as string | undefined;
+  ctx.error(entry.value ?? entry.keyNode, `\`${entry.key}\`: ${decoded.reason}`);
+  return undefined;
+}

@@ -1,0 +1,57 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { InputError } from '../../src/errors.js';
+import { compileGraph } from '../../src/graph/compile.js';
+import { defaultRegistry } from '../../src/resources/index.js';
+import { loadGraphFile } from '../../src/yamlgraph/parse.js';
+
+// Upstream mgmt's YAML examples live beside the repository (../shared/compat/mgmt-examples) on
+// development machines and in CI; a bare clone without them skips this suite.
+const EXAMPLES = fileURLToPath(new URL('../../../shared/compat/mgmt-examples/', import.meta.url));
+const present = existsSync(EXAMPLES);
+const files = present ? readdirSync(EXAMPLES).filter((f) => /\.ya?ml$/.test(f)).sort() : [];
+
+/**
+ * kindsUsed lists the resource kinds an example needs (its `resources` keys and `collect` kinds),
+ * read with a plain YAML parse so the expectation does not come from the parser under test.
+ */
+function kindsUsed(file: string): string[] {
+  const doc = parse(readFileSync(join(EXAMPLES, file), 'utf8'), { version: '1.1' }) as {
+    resources?: Record<string, unknown> | null;
+    collect?: { kind?: string }[] | null;
+  };
+  const kinds = new Set(Object.keys(doc.resources ?? {}));
+  for (const entry of doc.collect ?? []) if (entry.kind) kinds.add(entry.kind.toLowerCase());
+  return [...kinds].sort();
+}
+
+(present ? describe : describe.skip)(`upstream YAML examples${present ? '' : ' (skipped: ../shared/compat/mgmt-examples is not there)'}`, () => {
+  it('GIVEN the examples directory WHEN listed THEN it holds the upstream examples', () => {
+    expect(files.length).toBeGreaterThanOrEqual(60);
+  });
+
+  it.each(files)('GIVEN %s WHEN parsed and compiled THEN it loads, or fails only for kinds this version lacks', async (file) => {
+    const missing = kindsUsed(file).filter((kind) => !defaultRegistry.has(kind));
+    const path = join(EXAMPLES, file);
+    if (missing.length === 0) {
+      const spec = await loadGraphFile(path, defaultRegistry);
+      const graph = compileGraph(spec, defaultRegistry);
+      expect(graph.name).toBeTruthy();
+      return;
+    }
+    const err = await loadGraphFile(path, defaultRegistry).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err, `${file} needs ${missing.join(', ')}, which this version lacks`).toBeInstanceOf(InputError);
+    const messages = (err as InputError).diagnostics.map((d) => d.message);
+    for (const message of messages) {
+      // Every problem is about a missing kind, never about the rest of the example.
+      expect(missing.some((kind) => message.includes(`resource kind \`${kind}\``)), message).toBe(true);
+    }
+    for (const kind of missing) expect(messages.some((m) => m.includes(`\`${kind}\``)), `no error names ${kind}`).toBe(true);
+  });
+});

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { formatDiagnostic } from '../../src/errors.js';
+import { canonicalKey, conflictDiagnostic, dedupeResources, stableStringify } from '../../src/graph/canonical.js';
+import { DEFAULT_META, type ResourceSpec } from '../../src/graph/spec.js';
+
+describe('stableStringify', () => {
+  it('GIVEN objects with keys in different orders WHEN rendered THEN the strings are equal', () => {
+    expect(stableStringify({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: 'x' } })).toBe(stableStringify({ a: { c: 'x', d: [1, { x: 1, y: 2 }] }, b: 1 }));
+    expect(stableStringify({ b: 1, a: 2 })).toBe('{"a":2,"b":1}');
+  });
+
+  it('GIVEN non-finite numbers WHEN rendered THEN they stay distinct from strings and from null', () => {
+    expect(stableStringify([Infinity, -Infinity, NaN, 'Infinity', null])).toBe('[Infinity,-Infinity,NaN,"Infinity",null]');
+  });
+
+  it('GIVEN undefined values WHEN rendered THEN object keys are dropped and array items become null, as in JSON', () => {
+    expect(stableStringify({ a: undefined, b: [undefined, 1] })).toBe('{"b":[null,1]}');
+  });
+});
+
+describe('canonicalKey', () => {
+  const params = { path: '/a', mode: '0644' };
+
+  it('GIVEN the same resource described twice WHEN keyed THEN the keys are equal whatever the key order', () => {
+    expect(canonicalKey('file', 'a', params, DEFAULT_META, ['file[a]'])).toBe(
+      canonicalKey('file', 'a', { mode: '0644', path: '/a' }, { ...DEFAULT_META }, ['file[a]']),
+    );
+  });
+
+  it('GIVEN a change in kind, name, params, meta or members WHEN keyed THEN the key changes', () => {
+    const base = canonicalKey('file', 'a', params, DEFAULT_META, ['file[a]']);
+    expect(canonicalKey('exec', 'a', params, DEFAULT_META, ['file[a]'])).not.toBe(base);
+    expect(canonicalKey('file', 'b', params, DEFAULT_META, ['file[a]'])).not.toBe(base);
+    expect(canonicalKey('file', 'a', { ...params, mode: '0600' }, DEFAULT_META, ['file[a]'])).not.toBe(base);
+    expect(canonicalKey('file', 'a', params, { ...DEFAULT_META, limit: 5, burst: 1 }, ['file[a]'])).not.toBe(base);
+    expect(canonicalKey('file', 'a', params, DEFAULT_META, ['file[a]', 'file[b]'])).not.toBe(base);
+  });
+
+  it('GIVEN a grouped member whose params changed WHEN keyed whole THEN the group key changes', () => {
+    const member = (mode: string) => ({ id: 'file[b]', params: { path: '/b', mode }, meta: DEFAULT_META });
+    expect(canonicalKey('file', 'a', params, DEFAULT_META, ['file[a]', member('0644')])).not.toBe(
+      canonicalKey('file', 'a', params, DEFAULT_META, ['file[a]', member('0600')]),
+    );
+  });
+});
+
+describe('dedupeResources', () => {
+  const spec = (name: string, params: Record<string, unknown>, line: number, exported = false): ResourceSpec => ({
+    kind: 'noop',
+    name,
+    params,
+    meta: DEFAULT_META,
+    exported,
+    pos: { file: 'g.yaml', line, column: 5 },
+  });
+
+  it('GIVEN identical and conflicting re-declarations WHEN deduped THEN identical ones collapse and conflicts are returned', () => {
+    const first = spec('a', { comment: 'x' }, 4);
+    const conflicting = spec('a', { comment: 'y' }, 9);
+    const { resources, conflicts } = dedupeResources([first, spec('a', { comment: 'x' }, 6), spec('a', { comment: 'x' }, 7, true), conflicting]);
+    expect(resources.map((r) => [r.name, r.exported, r.pos?.line])).toEqual([
+      ['a', false, 4],
+      ['a', true, 7],
+    ]);
+    expect(conflicts).toEqual([{ first, second: conflicting }]);
+    expect(formatDiagnostic(conflictDiagnostic(conflicts[0]!))).toBe(
+      'g.yaml:9:5: noop[a]: declared twice with different `comment`; the first declaration is at g.yaml:4:5',
+    );
+  });
+});
