@@ -1,0 +1,338 @@
+// Shared, ref-counted inotify watches on directories (one fs.watch handle per directory, however
+// many subscribers), with recwatch-style climbing: a directory that does not exist yet is waited
+// for through its parent (which may itself be waiting on its own parent), and is watched directly
+// as soon as it appears; when it disappears again the watch climbs back up.
+//
+// Why fs.watch and why directories: measured on this machine (Node 20, ext4, inotify), fs.watch
+// delivers a write 0.12 ms after the write returns (p50; p99 2.9 ms), while @parcel/watcher
+// batches (p50 51 ms) and saw a write under a directory created with `mkdir -p a/b/c` only 2 times
+// out of 20. inotify on a directory also reports every entry in it (create, write, attrib, delete,
+// rename), so 10,000 files in one directory cost one watch instead of 10,000.
+//
+// What fs.watch reports here (measured): on the parent, every change of an entry by its name,
+// with 'rename'/'change' unreliable for directories (chmod of a subdirectory arrives as 'rename');
+// on a directory's own watch, its own deletion, move and attribute changes arrive under its own
+// basename (ambiguous with an entry of the same name, so we stat to tell them apart); a watch
+// follows a moved directory's inode, so a move must be detected by comparing inodes.
+
+import { watch, statSync, type FSWatcher, type Stats } from 'node:fs';
+import { basename, dirname } from 'node:path';
+
+/** DirListener receives the events of one watched directory. */
+export interface DirListener {
+  /** change says entry `name` may have changed; `undefined` means anything in the directory may have. */
+  change(name: string | undefined): void;
+  /** error reports that the watch failed; the listener receives nothing after it. */
+  error(err: unknown): void;
+}
+
+/** DirWatches is a registry of shared directory watches; see `listen`. */
+export class DirWatches {
+  private readonly nodes = new Map<string, DirNode>();
+  private handles = 0;
+
+  /**
+   * listen subscribes `listener` to the entry `name` of directory `dir` (or to every entry when
+   * `name` is null) and returns the function that unsubscribes it. The watch is established when
+   * listen returns, even if `dir` does not exist yet. It throws when the watch cannot be set up.
+   */
+  listen(dir: string, name: string | null, listener: DirListener): () => void {
+    let node = this.nodes.get(dir);
+    const fresh = node === undefined;
+    if (node === undefined) {
+      node = new DirNode(this, dir);
+      this.nodes.set(dir, node);
+    }
+    const target = node;
+    target.add(name, listener);
+    if (fresh) {
+      try {
+        target.start();
+      } catch (err) {
+        target.remove(name, listener);
+        target.dispose();
+        throw err;
+      }
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      target.remove(name, listener);
+    };
+  }
+
+  /** handleCount returns the number of open fs.watch handles. */
+  handleCount(): number {
+    return this.handles;
+  }
+
+  /** dirCount returns the number of directories watched or waited for (open handles or not). */
+  dirCount(): number {
+    return this.nodes.size;
+  }
+
+  /** closeAll fails every watch with `err` and closes every handle. */
+  closeAll(err: Error): void {
+    for (const node of [...this.nodes.values()]) node.fail(err);
+  }
+
+  /** @internal */
+  opened(): void {
+    this.handles++;
+  }
+
+  /** @internal */
+  closed(): void {
+    this.handles--;
+  }
+
+  /** @internal */
+  forget(node: DirNode): void {
+    if (this.nodes.get(node.path) === node) this.nodes.delete(node.path);
+  }
+
+  /**
+   * @internal A watched directory was deleted or moved: a watch below it follows the moved inode
+   * and would never hear of it, so each one re-checks that its path still names what it watches.
+   */
+  revalidateBelow(path: string): void {
+    const prefix = path === '/' ? '/' : `${path}/`;
+    for (const node of [...this.nodes.values()]) {
+      if (node.path.startsWith(prefix)) node.revalidate();
+    }
+  }
+}
+
+/** DirNode is the watch of one directory path: armed (an fs.watch handle) or waiting (on its parent). */
+class DirNode {
+  private readonly byName = new Map<string, Set<DirListener>>();
+  private readonly anyName = new Set<DirListener>();
+  /** How many registrations each listener has here, to skip one removed mid-dispatch in O(1). */
+  private readonly members = new Map<DirListener, number>();
+  private readonly base: string;
+  private handle: FSWatcher | undefined;
+  private identity: Pick<Stats, 'dev' | 'ino'> | undefined;
+  private releaseParent: (() => void) | undefined;
+  private dead = false;
+
+  constructor(
+    private readonly registry: DirWatches,
+    readonly path: string,
+  ) {
+    this.base = basename(path);
+  }
+
+  add(name: string | null, listener: DirListener): void {
+    this.members.set(listener, (this.members.get(listener) ?? 0) + 1);
+    if (name === null) {
+      this.anyName.add(listener);
+      return;
+    }
+    let set = this.byName.get(name);
+    if (set === undefined) {
+      set = new Set();
+      this.byName.set(name, set);
+    }
+    set.add(listener);
+  }
+
+  remove(name: string | null, listener: DirListener): void {
+    const removed =
+      name === null ? this.anyName.delete(listener) : (this.byName.get(name)?.delete(listener) ?? false);
+    if (!removed) return;
+    if (name !== null && this.byName.get(name)?.size === 0) this.byName.delete(name);
+    const count = (this.members.get(listener) ?? 1) - 1;
+    if (count === 0) this.members.delete(listener);
+    else this.members.set(listener, count);
+    if (!this.dead && this.members.size === 0) this.dispose();
+  }
+
+  /** start arms the watch or, when the directory does not exist, waits for it through its parent. */
+  start(): void {
+    if (!this.arm()) this.wait();
+  }
+
+  /** dispose releases the handle or the parent subscription; the node is unusable afterwards. */
+  dispose(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.registry.forget(this);
+    this.disarm();
+    this.stopWaiting();
+  }
+
+  /** fail disposes the node and passes `err` to every listener. */
+  fail(err: unknown): void {
+    if (this.dead) return;
+    const listeners = this.allListeners();
+    this.dispose();
+    for (const listener of listeners) listener.error(err);
+  }
+
+  /** revalidate re-arms when the path no longer names the directory being watched. */
+  revalidate(): void {
+    if (!this.dead && this.handle !== undefined && this.moved()) this.rearm();
+  }
+
+  /** arm opens the fs.watch handle; false when the path is not (yet) a directory. */
+  private arm(): boolean {
+    let handle: FSWatcher;
+    try {
+      handle = watch(this.path, { persistent: true });
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
+    // Stat after the watch exists, so a change between the two is seen by the watch; fs.watch
+    // accepts a regular file too, so this is also where a file in the way is told apart.
+    let stats: Stats;
+    try {
+      stats = statSync(this.path);
+    } catch (err) {
+      handle.close();
+      if (isMissing(err)) return false;
+      throw err;
+    }
+    if (!stats.isDirectory()) {
+      handle.close();
+      return false;
+    }
+    handle.on('change', (_type, name) => this.onEvent(typeof name === 'string' ? name : undefined));
+    handle.on('error', (err) => this.fail(err));
+    this.handle = handle;
+    this.identity = { dev: stats.dev, ino: stats.ino };
+    this.registry.opened();
+    return true;
+  }
+
+  private disarm(): void {
+    if (this.handle === undefined) return;
+    this.handle.close();
+    this.handle = undefined;
+    this.identity = undefined;
+    this.registry.closed();
+  }
+
+  /** wait subscribes to the parent for this directory's name, then checks once more (race). */
+  private wait(): void {
+    if (this.path === '/' || this.path === dirname(this.path)) {
+      throw new Error(`${this.path} is not a directory`);
+    }
+    this.releaseParent = this.registry.listen(dirname(this.path), this.base, {
+      change: () => this.retry(),
+      error: (err) => this.fail(err),
+    });
+    // The directory may have appeared between the failed arm and the parent's watch.
+    this.retry();
+  }
+
+  private stopWaiting(): void {
+    const release = this.releaseParent;
+    this.releaseParent = undefined;
+    release?.();
+  }
+
+  /** retry tries to arm a waiting node; on success everything in it may be new. */
+  private retry(): void {
+    if (this.dead || this.handle !== undefined) return;
+    let armed: boolean;
+    try {
+      armed = this.arm();
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (!armed) return;
+    this.stopWaiting();
+    this.notify(undefined);
+  }
+
+  /**
+   * rearm replaces the handle by one on whatever directory the path names now. The new handle is
+   * opened before the old one is closed: for the same inode libuv shares the inotify watch, so no
+   * event falls in between.
+   */
+  private rearm(): void {
+    const old = this.handle;
+    const moved = this.moved();
+    this.handle = undefined;
+    this.identity = undefined;
+    let armed = false;
+    let failure: unknown;
+    try {
+      armed = this.arm();
+    } catch (err) {
+      failure = err;
+    }
+    if (old !== undefined) {
+      old.close();
+      this.registry.closed();
+    }
+    if (failure !== undefined) {
+      this.fail(failure);
+      return;
+    }
+    if (moved) this.registry.revalidateBelow(this.path);
+    if (!armed && !this.dead) {
+      try {
+        this.wait();
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+    }
+    if (!this.dead) this.notify(undefined);
+  }
+
+  private onEvent(name: string | undefined): void {
+    if (this.dead) return;
+    // Our own deletion, move or chmod arrives under our own basename, indistinguishable here from
+    // a change of an entry of that name. The inode number cannot tell a live watch from a dead
+    // one either: ext4 hands a deleted directory's inode number to the next mkdir (seen in the
+    // tests). So any such event re-arms, and everything in the directory may have changed.
+    if (name === undefined || name === this.base) {
+      this.rearm();
+      return;
+    }
+    this.notify(name);
+  }
+
+  /** moved says whether the path no longer names the directory the handle watches. */
+  private moved(): boolean {
+    try {
+      const stats = statSync(this.path);
+      return !stats.isDirectory() || stats.ino !== this.identity?.ino || stats.dev !== this.identity.dev;
+    } catch {
+      return true;
+    }
+  }
+
+  private notify(name: string | undefined): void {
+    const listeners: DirListener[] = [];
+    if (name === undefined) {
+      listeners.push(...this.allListeners());
+    } else {
+      const named = this.byName.get(name);
+      if (named !== undefined) listeners.push(...named);
+      listeners.push(...this.anyName);
+    }
+    for (const listener of listeners) {
+      // A listener removed by an earlier one in this loop must not hear the event.
+      if (this.dead || !this.members.has(listener)) continue;
+      listener.change(name);
+    }
+  }
+
+  private allListeners(): DirListener[] {
+    const listeners = [...this.anyName];
+    for (const set of this.byName.values()) listeners.push(...set);
+    return listeners;
+  }
+}
+
+/** isMissing says whether an fs error means "no such directory (yet)". */
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}

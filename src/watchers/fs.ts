@@ -1,0 +1,109 @@
+// The file-system watcher behind ResourceContext.watchPath: inotify through fs.watch, one shared
+// watch per directory (see fs-dir.ts for the measurements behind that choice).
+
+import { readFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { Observable, type Subscriber } from 'rxjs';
+import type { WatchPathOptions } from '../resources/types.js';
+import { DirWatches, type DirListener } from './fs-dir.js';
+import { watchTree } from './fs-tree.js';
+
+/** FsWatcher watches paths; one instance serves a whole agent so that watches are shared. */
+export interface FsWatcher {
+  /**
+   * watchPath returns a cold Observable that emits once when the watch is established, then
+   * whenever `path` may have changed (created, written, removed, renamed onto, chmod/chown). A
+   * missing path (and missing parents) is fine. With `recursive`, changes anywhere below a
+   * directory are reported too. A failure to watch (EACCES, ENOSPC, EMFILE) is an error naming
+   * the path; unsubscribing releases the watch.
+   */
+  watchPath(path: string, options?: WatchPathOptions): Observable<void>;
+  /** close releases every watch; current subscribers get an error, later ones too. */
+  close(): void;
+  /** watchCount returns the number of open fs.watch (inotify) handles. */
+  watchCount(): number;
+}
+
+/** createFsWatcher creates a watcher with no open handles. */
+export function createFsWatcher(): FsWatcher {
+  const dirs = new DirWatches();
+  let closed = false;
+
+  return {
+    watchPath(path: string, options: WatchPathOptions = {}): Observable<void> {
+      // The trailing `/` of a directory only tells the file resource what to create; the watch of
+      // a path is the same either way (a recursive watch follows whatever is there).
+      const target = resolve(path);
+      return new Observable<void>((subscriber) => {
+        if (closed) {
+          subscriber.error(new Error(`cannot watch ${target}: the file watcher is closed`));
+          return;
+        }
+        const listener = pathListener(subscriber, target);
+        const releases: Array<() => void> = [];
+        const releaseAll = (): void => {
+          for (const release of releases.splice(0)) release();
+        };
+        try {
+          // A path's own changes are reported by its parent's watch, under its name; the root has
+          // no parent, so it listens to all of its own events.
+          if (target === '/') releases.push(dirs.listen('/', null, listener));
+          else releases.push(dirs.listen(dirname(target), basename(target), listener));
+          if (options.recursive) releases.push(watchTree(dirs, target, listener));
+        } catch (err) {
+          releaseAll();
+          subscriber.error(watchError(target, err));
+          return;
+        }
+        subscriber.next(); // ready
+        return releaseAll;
+      });
+    },
+
+    close(): void {
+      closed = true;
+      dirs.closeAll(new Error('the file watcher was closed'));
+    },
+
+    watchCount: () => dirs.handleCount(),
+  };
+}
+
+/** pathListener forwards directory events to one subscriber of `path`. */
+function pathListener(subscriber: Subscriber<void>, path: string): DirListener {
+  return {
+    change: () => subscriber.next(),
+    error: (err) => subscriber.error(watchError(path, err)),
+  };
+}
+
+/** watchError turns a watch failure into an Error that names the path and says what to do. */
+export function watchError(path: string, err: unknown): Error {
+  const e = err as NodeJS.ErrnoException | undefined;
+  const where = e?.path !== undefined && e.path !== path ? ` (at ${e.path})` : '';
+  let reason: string;
+  switch (e?.code) {
+    case 'ENOSPC':
+      reason = `out of inotify watches${where}: fs.inotify.max_user_watches is ${sysctl('max_user_watches')}; raise it with sysctl`;
+      break;
+    case 'EMFILE':
+      reason = `too many open files or inotify instances${where}: raise fs.inotify.max_user_instances (${sysctl('max_user_instances')}) or the open-file limit (ulimit -n)`;
+      break;
+    case 'EACCES':
+    case 'EPERM':
+      reason = `permission denied${where}`;
+      break;
+    default:
+      reason = e?.message ?? String(err);
+  }
+  return new Error(`cannot watch ${path}: ${reason}`, { cause: err });
+}
+
+/** sysctl reads an inotify limit for an error message ("?" when unreadable). */
+function sysctl(name: string): string {
+  try {
+    return readFileSync(`/proc/sys/fs/inotify/${name}`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}

@@ -1,0 +1,270 @@
+import { chmodSync, chownSync, mkdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createFsWatcher, type FsWatcher } from '../../src/watchers/fs.js';
+import { useTempDirs } from '../helpers/tmp.js';
+import { eventually, record, type Recorder } from './recorder.js';
+
+const tempDir = useTempDirs();
+const isRoot = process.geteuid?.() === 0;
+
+let watcher: FsWatcher;
+let recorders: Recorder[] = [];
+
+/** watch subscribes to `path` through the test's watcher and checks the ready emission. */
+function watch(path: string, recursive = false): Recorder {
+  const rec = record(watcher.watchPath(path, { recursive }));
+  recorders.push(rec);
+  expect(rec.error).toBeUndefined();
+  expect(rec.count).toBe(1); // ready, synchronously on subscribe
+  return rec;
+}
+
+/** change runs `act` and resolves when `rec` has seen an event after it. */
+async function change(rec: Recorder, act: () => void): Promise<void> {
+  const next = rec.next();
+  act();
+  await next;
+}
+
+afterEach(() => {
+  for (const rec of recorders.splice(0)) rec.unsubscribe();
+  // Every test leaves no handle behind once its subscribers are gone.
+  expect(watcher.watchCount()).toBe(0);
+});
+
+describe('watchPath on a file', () => {
+  it('emits ready at once, then an event for a write within milliseconds', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const file = join(dir, 'f');
+    writeFileSync(file, 'a');
+    const rec = watch(file);
+
+    const times: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const next = rec.next();
+      const start = performance.now();
+      writeFileSync(file, `write ${i}`);
+      await next;
+      times.push(performance.now() - start);
+    }
+    times.sort((a, b) => a - b);
+    // Measured ~0.1 ms median here; the bound is generous for a loaded CI machine.
+    expect(times[times.length >> 1]).toBeLessThan(50);
+  });
+
+  it('reports creation, chmod, chown, removal and a rename onto the path', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const file = join(dir, 'f');
+    const rec = watch(file);
+
+    await change(rec, () => writeFileSync(file, 'created'));
+    await change(rec, () => chmodSync(file, 0o600));
+    if (isRoot) await change(rec, () => chownSync(file, 1, 1));
+    await change(rec, () => unlinkSync(file));
+    writeFileSync(join(dir, 'other'), 'replacement');
+    await change(rec, () => renameSync(join(dir, 'other'), file));
+  });
+
+  it('ignores changes to other entries of the same directory', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const a = watch(join(dir, 'a'));
+    const b = watch(join(dir, 'b'));
+
+    writeFileSync(join(dir, 'a'), 'x');
+    // Events are dispatched in order: once b has seen its own write, it would have seen a's too.
+    await change(b, () => writeFileSync(join(dir, 'b'), 'x'));
+    expect(a.count).toBeGreaterThan(1);
+    const c = watch(join(dir, 'c'));
+    await change(c, () => writeFileSync(join(dir, 'c'), 'x'));
+    expect(b.count).toBeLessThan(4); // a create and a write of b: at most two events
+  });
+
+  it('shares one inotify watch among 10,000 paths in one directory', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const recs: Recorder[] = [];
+    for (let i = 0; i < 10_000; i++) recs.push(watch(join(dir, `f${i}`)));
+    expect(watcher.watchCount()).toBe(1);
+
+    await change(recs[5000]!, () => writeFileSync(join(dir, 'f5000'), 'x'));
+    await change(recs[9999]!, () => writeFileSync(join(dir, 'f9999'), 'x'));
+    expect(recs[1]!.count).toBe(1);
+
+    for (const rec of recs.slice(0, 9_999)) rec.unsubscribe();
+    expect(watcher.watchCount()).toBe(1);
+    recs[9_999]!.unsubscribe();
+    expect(watcher.watchCount()).toBe(0);
+  });
+
+  it('waits for missing parents and re-descends as `mkdir -p` creates them', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const file = join(dir, 'a', 'b', 'c', 'f');
+    const rec = watch(file);
+    expect(watcher.watchCount()).toBe(1); // the deepest existing ancestor
+
+    // The write races the descent: it happens before the watch on c exists.
+    await change(rec, () => {
+      mkdirSync(join(dir, 'a', 'b', 'c'), { recursive: true });
+      writeFileSync(file, 'deep');
+    });
+    await eventually(() => watcher.watchCount() === 1 && rec.count >= 2, 'the descent to c');
+    await change(rec, () => writeFileSync(file, 'again'));
+  });
+
+  it('descends one directory at a time too', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const file = join(dir, 'a', 'b', 'f');
+    const rec = watch(file);
+
+    mkdirSync(join(dir, 'a'));
+    // Give the watcher the chance to descend to a first (the test passes either way).
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await change(rec, () => mkdirSync(join(dir, 'a', 'b')));
+    await change(rec, () => writeFileSync(file, 'x'));
+  });
+
+  it('climbs back up when its directory is removed, and descends again when recreated', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const sub = join(dir, 'a', 'b');
+    mkdirSync(sub, { recursive: true });
+    const file = join(sub, 'f');
+    writeFileSync(file, 'x');
+    const rec = watch(file);
+
+    await change(rec, () => rmSync(join(dir, 'a'), { recursive: true }));
+    await change(rec, () => {
+      mkdirSync(sub, { recursive: true });
+      writeFileSync(file, 'recreated');
+    });
+    await change(rec, () => writeFileSync(file, 'written after recreation'));
+  });
+
+  it('follows a directory replaced by another one under the same name', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const sub = join(dir, 'd');
+    mkdirSync(sub);
+    const file = join(sub, 'f');
+    const rec = watch(file);
+
+    await change(rec, () => renameSync(sub, join(dir, 'moved-away')));
+    // A write in the moved directory is no longer a change of the path...
+    mkdirSync(sub);
+    await eventually(() => rec.count >= 3, 'the event for the new d');
+    // ...but one in the new directory is.
+    await change(rec, () => writeFileSync(file, 'new'));
+  });
+});
+
+describe('watchPath on a directory', () => {
+  it('reports the directory being created, chmod-ed and removed', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const sub = join(dir, 'd');
+    const rec = watch(`${sub}/`);
+
+    await change(rec, () => mkdirSync(sub));
+    await change(rec, () => chmodSync(sub, 0o700));
+    await change(rec, () => rmdirSync(sub));
+  });
+
+  it('with recursive, reports changes anywhere below, including in new subdirectories', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const root = join(dir, 'tree');
+    const rec = watch(`${root}/`, true);
+
+    await change(rec, () => mkdirSync(join(root, 'x', 'y', 'z'), { recursive: true }));
+    // The parent of tree (for tree's own changes), tree, x, y and z.
+    await eventually(() => watcher.watchCount() === 5, 'watches on tree, x, y and z');
+    await change(rec, () => writeFileSync(join(root, 'x', 'y', 'z', 'deep'), 'x'));
+    await change(rec, () => writeFileSync(join(root, 'x', 'shallow'), 'x'));
+
+    // A subdirectory created with a file already in it: the scan finds what the watch missed.
+    await change(rec, () => {
+      mkdirSync(join(root, 'x', 'new'));
+      writeFileSync(join(root, 'x', 'new', 'f'), 'x');
+    });
+    await eventually(() => watcher.watchCount() === 6, 'the watch on new');
+    await change(rec, () => writeFileSync(join(root, 'x', 'new', 'f'), 'changed'));
+
+    await change(rec, () => rmSync(join(root, 'x'), { recursive: true }));
+    await eventually(() => watcher.watchCount() === 2, 'the subtree watches to be released');
+  });
+
+  it('with recursive, waits for a missing root', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const root = join(dir, 'later', 'tree');
+    const rec = watch(`${root}/`, true);
+
+    await change(rec, () => mkdirSync(join(root, 'sub'), { recursive: true }));
+    await eventually(() => watcher.watchCount() === 3, 'watches on later, tree and sub');
+    await change(rec, () => writeFileSync(join(root, 'sub', 'f'), 'x'));
+  });
+});
+
+describe('watch lifetime and errors', () => {
+  it('releases every handle when the last subscriber of a nested, missing path leaves', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    mkdirSync(join(dir, 'exists'));
+    const recs = [
+      watch(join(dir, 'a', 'b', 'c', 'f')),
+      watch(join(dir, 'a', 'b', 'g')),
+      watch(join(dir, 'exists', 'f')),
+      watch(`${join(dir, 'exists')}/`, true),
+      watch(`${join(dir, 'tree')}/`, true),
+    ];
+    expect(watcher.watchCount()).toBe(2); // dir (for a, tree and exists) and exists (the tree)
+    mkdirSync(join(dir, 'a', 'b'), { recursive: true });
+    await eventually(() => recs[1]!.count >= 2, 'the descent to b');
+    for (const rec of recs) rec.unsubscribe();
+    expect(watcher.watchCount()).toBe(0);
+  });
+
+  it('keeps a shared watch while another subscriber still uses it', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const first = watch(join(dir, 'f'));
+    const second = watch(join(dir, 'f'));
+    first.unsubscribe();
+    expect(watcher.watchCount()).toBe(1);
+    await change(second, () => writeFileSync(join(dir, 'f'), 'x'));
+    expect(first.count).toBe(1);
+  });
+
+  it.skipIf(!isRoot)('fails with a message naming the path when permission is denied', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir(); // mode 0700, owned by root
+    const path = join(dir, 'sub', 'f');
+    let rec: Recorder;
+    process.seteuid!(1); // daemon: may not search the directory
+    try {
+      rec = record(watcher.watchPath(path));
+    } finally {
+      process.seteuid!(0);
+    }
+    const err = await rec.failed();
+    expect(String(err)).toContain(`cannot watch ${path}: permission denied`);
+    expect(watcher.watchCount()).toBe(0);
+  });
+
+  it('fails every subscriber when closed, and refuses new ones', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const rec = watch(join(dir, 'f'));
+    watcher.close();
+    expect(String(await rec.failed())).toContain('closed');
+    expect(watcher.watchCount()).toBe(0);
+    const late = record(watcher.watchPath(join(dir, 'g')));
+    expect(String(await late.failed())).toContain(`cannot watch ${join(dir, 'g')}`);
+  });
+});
