@@ -26,6 +26,11 @@ export async function loadGraph(path: string, options: LoadOptions = {}): Promis
   const started = performance.now();
   const spec = await loadGraphFile(path, registry, { strict: options.strict });
   const parseMs = performance.now() - started;
-  const graph = compileGraph(spec, registry, { ...options, parseMs });
-  return { graph, warnings: spec.warnings.map(formatDiagnostic) };
+  const warnings = spec.warnings.map(formatDiagnostic);
+  const graph = compileGraph(spec, registry, {
+    ...options,
+    parseMs,
+    onWarning: (warning) => warnings.push(formatDiagnostic(warning)),
+  });
+  return { graph, warnings };
 }

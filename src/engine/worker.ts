@@ -134,6 +134,8 @@ export class VertexWorker {
     if (this.stopped || this.failed) return;
     if (this.running) {
       this.rerun = true;
+      // The loop may have published idle already; it will run again, so this is activity.
+      if (isIdleStatus(this.status)) this.setStatus('pending');
       return;
     }
     if (this.retryTimer) return; // a retry is already due; it will process
@@ -248,18 +250,18 @@ export class VertexWorker {
     const controller = new AbortController();
     this.inflight = controller;
     let timer: NodeJS.Timeout | undefined;
+    if (meta.timeout > 0) {
+      timer = setTimeout(() => controller.abort(new Error(`timeout after ${meta.timeout} ms`)), meta.timeout);
+    }
+    // An abort settles the run at once, even for a resource that ignores its signal: a swap or a
+    // shutdown must never hang on one resource.
+    const aborted = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    });
     try {
       this.refreshNow = refresh;
       const run = Promise.resolve().then(() => live.checkApply(apply, controller.signal));
-      if (meta.timeout <= 0) return await run;
-      const expired = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const err = new Error(`timeout after ${meta.timeout} ms`);
-          controller.abort(err);
-          reject(err);
-        }, meta.timeout);
-      });
-      return await Promise.race([run, expired]);
+      return await Promise.race([run, aborted]);
     } finally {
       clearTimeout(timer);
       this.refreshNow = false;
