@@ -6,7 +6,7 @@ import { convergedAfter } from '../../streams/converged-after.js';
 import { GRAPHVIZ_FILTERS, isGraphvizFilter, writeGraphviz } from '../../graphviz/write.js';
 import { Engine } from '../engine/engine.js';
 import { errorMessage, UsageError } from '../errors.js';
-import type { Graph } from '../graph/graph.js';
+import type { CompileTimings, Graph } from '../graph/graph.js';
 import { createEventLog } from '../log/events.js';
 import { createFsWatcher } from '../watchers/fs.js';
 import { loadGraph } from './load-graph.js';
@@ -103,7 +103,7 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
       graph: graph.name,
       vertices: graph.vertices.size,
       edges: graph.edges.length,
-      ms: graph.timings,
+      ms: roundTimings(graph.timings),
       swap,
     });
     if (options.graphviz) {
@@ -191,6 +191,11 @@ export function defaultPrefix(): string {
   if (process.env.MGMT_PREFIX) return process.env.MGMT_PREFIX;
   if (process.getuid?.() === 0) return '/var/lib/mgmt';
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mgmt');
+}
+
+function roundTimings(timings: CompileTimings): CompileTimings {
+  const round = (ms: number): number => Math.round(ms * 100) / 100;
+  return { parse: round(timings.parse), autoedges: round(timings.autoedges), autogroup: round(timings.autogroup), toposort: round(timings.toposort) };
 }
 
 function delay(ms: number): Promise<void> {
