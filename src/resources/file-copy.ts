@@ -1,0 +1,100 @@
+// Recursive copy of a source directory for the file kind (`source: /dir/`, path ending in `/`).
+// Like `rsync -r` without --delete: entries of the source are created or updated in the
+// destination; entries only in the destination are left alone (upstream's purge is not offered).
+// New entries take the source's permission bits; existing ones keep their mode and owner.
+
+import type { Stats } from 'node:fs';
+import { lstat, mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { keepAttributes, lstatIfAny, removePath, sameFiles, tempPath, writeAtomic } from './file-io.js';
+
+/** CopyTreeOptions are the checkApply flags that govern a tree copy. */
+export interface CopyTreeOptions {
+  /** Make changes (false = only report whether the copy is complete). */
+  readonly apply: boolean;
+  /** Replace a file by a directory or a directory by a file where the source says so. */
+  readonly force: boolean;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * copyTree makes directory `dst` hold a copy of everything in directory `src`; it returns true
+ * when it already did. With `apply` false it stops at the first difference and changes nothing.
+ */
+export async function copyTree(src: string, dst: string, options: CopyTreeOptions): Promise<boolean> {
+  let ok = true;
+  for (const entry of await readdir(src, { withFileTypes: true })) {
+    options.signal.throwIfAborted();
+    const from = join(src, entry.name);
+    const to = join(dst, entry.name);
+    const [fromStats, toStats] = await Promise.all([lstat(from), lstatIfAny(to)]);
+    let entryOk: boolean;
+    if (fromStats.isDirectory()) entryOk = await copyDir(from, fromStats, to, toStats, options);
+    else if (fromStats.isFile()) entryOk = await copyFile(from, fromStats, to, toStats, options);
+    else if (fromStats.isSymbolicLink()) entryOk = await copyLink(from, to, toStats, options);
+    else throw new Error(`cannot copy ${from}: only regular files, directories and symlinks are copied`);
+    if (!entryOk) {
+      if (!options.apply) return false;
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+async function copyDir(from: string, fromStats: Stats, to: string, toStats: Stats | undefined, options: CopyTreeOptions): Promise<boolean> {
+  let ok = true;
+  if (toStats !== undefined && !toStats.isDirectory()) {
+    if (!(await replaceable(to, toStats, 'a directory', options))) return false;
+    toStats = undefined;
+  }
+  if (toStats === undefined) {
+    if (!options.apply) return false;
+    await mkdir(to, { mode: fromStats.mode & 0o777 });
+    ok = false;
+  }
+  return (await copyTree(from, to, options)) && ok;
+}
+
+async function copyFile(from: string, fromStats: Stats, to: string, toStats: Stats | undefined, options: CopyTreeOptions): Promise<boolean> {
+  if (toStats?.isDirectory()) {
+    if (!(await replaceable(to, toStats, 'a file', options))) return false;
+    toStats = undefined;
+  }
+  if (toStats?.isFile() && toStats.size === fromStats.size && (await sameFiles(from, to, fromStats.size))) return true;
+  if (!options.apply) return false;
+  await writeAtomic(to, { copyFrom: from }, toStats?.isFile() ? keepAttributes(toStats) : {});
+  return false;
+}
+
+async function copyLink(from: string, to: string, toStats: Stats | undefined, options: CopyTreeOptions): Promise<boolean> {
+  const target = await readlink(from);
+  if (toStats?.isSymbolicLink() && (await readlink(to)) === target) return true;
+  if (toStats?.isDirectory()) {
+    if (!(await replaceable(to, toStats, 'a symlink', options))) return false;
+  }
+  if (!options.apply) return false;
+  // A symlink made under a temp name and renamed over `to` replaces it atomically.
+  const temp = tempPath(to);
+  await symlink(target, temp);
+  try {
+    await rename(temp, to);
+  } catch (err) {
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  return false;
+}
+
+/**
+ * replaceable checks that a directory in the way of a file (or a file in the way of a directory)
+ * may go: it throws without `force`, returns false in check-only mode, else removes it.
+ */
+async function replaceable(path: string, stats: Stats, wanted: string, options: CopyTreeOptions): Promise<boolean> {
+  const isDir = stats.isDirectory();
+  if (!options.force) {
+    throw new Error(`${path} is ${isDir ? 'a directory' : 'not a directory'} where the source has ${wanted} (set force: true to replace it)`);
+  }
+  if (!options.apply) return false;
+  await removePath(path, isDir, true);
+  return true;
+}
