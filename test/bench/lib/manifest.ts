@@ -1,0 +1,61 @@
+// The managed files of the file scenarios: N files of about 100 bytes in one directory, written
+// out both as an mgmt YAML graph and as a JSON manifest for the plain-Node baselines.
+
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** ManagedFile is one file a scenario manages: its absolute path and exact content. */
+export interface ManagedFile {
+  readonly name: string;
+  readonly path: string;
+  readonly content: string;
+}
+
+/** Manifest is what the baseline helpers read: the directory and every file in it. */
+export interface Manifest {
+  readonly dir: string;
+  readonly files: readonly ManagedFile[];
+}
+
+const CONTENT_BYTES = 100;
+
+/** makeManifest describes `count` files in `dir`, each with distinct content of 100 bytes. */
+export function makeManifest(dir: string, count: number): Manifest {
+  const files: ManagedFile[] = [];
+  const width = String(count - 1).length;
+  for (let i = 0; i < count; i++) {
+    const name = `f${String(i).padStart(width, '0')}`;
+    const head = `managed by mgmt bench: file ${i} of ${count} `;
+    const content = head + '0123456789abcdef'.repeat(8).slice(0, CONTENT_BYTES - head.length - 1) + '\n';
+    files.push({ name, path: join(dir, name), content });
+  }
+  return { dir, files };
+}
+
+/** toYaml renders the manifest as an mgmt graph of `file` resources (JSON strings are valid YAML scalars). */
+export function toYaml(graphName: string, manifest: Manifest): string {
+  const lines = [`graph: ${graphName}`, 'resources:', '  file:'];
+  for (const file of manifest.files) {
+    lines.push(`  - name: ${file.name}`, `    path: ${JSON.stringify(file.path)}`, `    content: ${JSON.stringify(file.content)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** writeGraphAndManifest writes `<base>.yaml` and `<base>.json` next to each other and returns their paths. */
+export async function writeGraphAndManifest(base: string, graphName: string, manifest: Manifest): Promise<{ yaml: string; json: string }> {
+  const yaml = `${base}.yaml`;
+  const json = `${base}.json`;
+  await writeFile(yaml, toYaml(graphName, manifest));
+  await writeFile(json, JSON.stringify(manifest));
+  return { yaml, json };
+}
+
+/** wrongFiles lists the names of the managed files that are missing or differ from their content. */
+export async function wrongFiles(manifest: Manifest): Promise<string[]> {
+  const wrong: string[] = [];
+  for (const file of manifest.files) {
+    const actual = await readFile(file.path, 'utf8').catch(() => undefined);
+    if (actual !== file.content) wrong.push(file.name);
+  }
+  return wrong;
+}
