@@ -68,7 +68,8 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   const log = createEventLog({
     format: options.logFormat,
     host: hostname,
-    level: options.verbose ? 'debug' : 'info',
+    // Machines filter with jq, so JSON carries every event; people get routine ones with --verbose.
+    level: options.verbose || options.logFormat === 'json' ? 'debug' : 'info',
     stdout: io.stdout,
     stderr: io.stderr,
   });
