@@ -65,6 +65,7 @@ export class VertexWorker {
   lastError: string | undefined;
 
   private readonly host: WorkerHost;
+  private readonly semaphoreIds: readonly string[];
   private live: LiveResource | undefined;
   private watchSubscription: Subscription | undefined;
   private started = false;
@@ -83,6 +84,9 @@ export class VertexWorker {
     this.vertex = vertex;
     this.host = host;
     this.retriesLeft = vertex.meta.retry;
+    const { parallelism } = vertex.def;
+    // The kind's own cap is one more semaphore; NUL keeps its id apart from any user's.
+    this.semaphoreIds = parallelism ? [...vertex.meta.sema, `\0kind ${vertex.kind}:${parallelism}`] : vertex.meta.sema;
   }
 
   /** start creates the live resource and subscribes to its watch stream. */
@@ -246,7 +250,7 @@ export class VertexWorker {
     const live = this.live;
     if (!live) throw new Error('resource was not initialised');
     const { meta } = this.vertex;
-    const semaRelease = await this.host.semaphores.acquire(meta.sema);
+    const semaRelease = await this.host.semaphores.acquire(this.semaphoreIds);
     const controller = new AbortController();
     this.inflight = controller;
     let timer: NodeJS.Timeout | undefined;

@@ -62,6 +62,8 @@ export function filePath(params: Pick<FileParams, 'path' | 'dirname' | 'basename
 export const file: ResourceKind<FileParams> = {
   kind: 'file',
   doc: 'manages a file or directory (a path ending in /): existence, content or source copy, owner, group, mode',
+  // File I/O queues on libuv's 4 threads: more in flight than this only costs memory (measured).
+  parallelism: 32,
   params: {
     path: { type: 'string', doc: 'absolute path; a trailing / makes it a directory (default: the name)' },
     dirname: { type: 'string', doc: 'replaces the directory part of path; ends with /' },

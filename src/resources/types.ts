@@ -100,6 +100,11 @@ export interface ResourceKind<P extends object = Record<string, unknown>> {
    * not only `notify` edges (a timer tick re-runs the exec it points at).
    */
   readonly notifiesAllEdges?: boolean;
+  /**
+   * parallelism caps how many checkApplys of this kind run at once. For kinds whose work queues on
+   * libuv's small thread pool anyway (file I/O), thousands in flight only cost memory and GC.
+   */
+  readonly parallelism?: number;
 }
 
 /** AnyResourceKind is a kind whose parameter type is not known statically. */

@@ -189,6 +189,26 @@ describe('engine scheduling', () => {
     expect(most).toBe(1);
   });
 
+  it('GIVEN a kind with parallelism 2 THEN at most two of its checkApplys run at once', async () => {
+    const world = makeProbeWorld({ parallelism: 2 });
+    const { engine } = makeEngine();
+    let running = 0;
+    let most = 0;
+    const tracked = async () => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      running--;
+      return false;
+    };
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    for (const name of names) world.probe(name).script.push(tracked);
+    await engine.swap(buildGraph(names.map((name) => ({ name, def: world.kind }))));
+    await idle(engine);
+    expect(world.calls).toHaveLength(5);
+    expect(most).toBe(2);
+  });
+
   it('GIVEN a poll meta THEN the resource is checked on every tick without a watch event', async () => {
     const world = makeProbeWorld({ readyAtOnce: false });
     const { engine } = makeEngine();

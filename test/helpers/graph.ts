@@ -37,7 +37,7 @@ export interface ProbeWorld {
  * check the engine's scheduling rules exactly (the real kinds are tested end to end elsewhere).
  */
 export function makeProbeWorld(
-  options: { refreshable?: boolean; readyAtOnce?: boolean; kind?: string; notifiesAllEdges?: boolean } = {},
+  options: { refreshable?: boolean; readyAtOnce?: boolean; kind?: string; notifiesAllEdges?: boolean; parallelism?: number } = {},
 ): ProbeWorld {
   const probes = new Map<string, Probe>();
   const calls: ProbeCall[] = [];
@@ -55,6 +55,7 @@ export function makeProbeWorld(
     params: { tag: { type: 'string', doc: 'changes the params so a swap sees a different resource' } },
     refreshable: options.refreshable ?? true,
     notifiesAllEdges: options.notifiesAllEdges ?? false,
+    ...(options.parallelism ? { parallelism: options.parallelism } : {}),
     defaults: () => ({ tag: '' }),
     validate: () => [],
     init(_params, ctx) {
