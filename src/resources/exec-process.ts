@@ -73,8 +73,11 @@ export function killGroup(pid: number, graceMs: number = KILL_GRACE_MS): Promise
       reject(err);
       return;
     }
+    dyingGroups.add(pid);
+    killDyingGroupsOnExit();
     // The SIGKILL goes out even when the leader died of the SIGTERM: a grandchild may ignore SIGTERM.
     setTimeout(() => {
+      dyingGroups.delete(pid);
       try {
         signalGroup(pid, 'SIGKILL');
         resolve();
@@ -82,6 +85,25 @@ export function killGroup(pid: number, graceMs: number = KILL_GRACE_MS): Promise
         reject(err);
       }
     }, graceMs);
+  });
+}
+
+// Groups sent SIGTERM whose SIGKILL is still due. If the agent exits first (a second ^C), the
+// grace is cut short rather than lost: nothing we were killing may outlive us.
+const dyingGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function killDyingGroupsOnExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const pid of dyingGroups) {
+      try {
+        signalGroup(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   });
 }
 

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -156,6 +156,26 @@ edges:
     expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
   });
 
+  it('GIVEN a command that ignores SIGTERM WHEN a second SIGTERM follows the first THEN mgmt exits at once and the command is killed', async () => {
+    const dir = await tempDir();
+    const pidFile = join(dir, 'pid');
+    const yaml = await graphFile(
+      dir,
+      `graph: stubborn\nresources:\n  exec:\n  - {name: stubborn, cmd: "trap '' TERM; echo $$ > ${pidFile}; while true; do sleep 0.05; done", shell: /bin/sh}\n`,
+    );
+    const agent = startMgmt(['run', '--yaml', yaml, '--tmp-prefix', '--log-format', 'json']);
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'), 'the command to start');
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    const signalled = performance.now();
+    agent.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    agent.child.kill('SIGTERM');
+    const result = await agent.exited;
+    expect(performance.now() - signalled).toBeLessThan(1000);
+    expect(result.code).toBe(1);
+    await waitFor(() => !isAlive(pid), 'the stubborn command to be killed', 2000);
+  });
+
   it('GIVEN --log-format json THEN every stdout line is one JSON event with ts, level, event and host', async () => {
     const dir = await tempDir();
     const yaml = await graphFile(dir, `graph: json\nresources:\n  noop:\n  - {name: n1}\n  - {name: n2}\n`);
@@ -246,3 +266,12 @@ describe('mgmt check and --version', () => {
     await rm(yaml);
   });
 });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
