@@ -176,6 +176,16 @@ edges:
     await waitFor(() => !isAlive(pid), 'the stubborn command to be killed', 2000);
   });
 
+  it('GIVEN --converged-timeout=1 THEN mgmt exits 0 only after a full second with nothing to do', async () => {
+    const dir = await tempDir();
+    const yaml = await graphFile(dir, `graph: idle\nresources:\n  noop:\n  - {name: n1}\n`);
+    const result = await runMgmt(['run', '--yaml', yaml, '--converged-timeout=1', '--tmp-prefix', '--no-watch', '--log-format', 'json']);
+    expect(result.code, result.stderr).toBe(0);
+    const checked = Date.parse(result.events.find((e) => e.event === 'check' && e.resource === 'noop[n1]')!.ts as string);
+    const converged = Date.parse(result.events.find((e) => e.event === 'converged')!.ts as string);
+    expect(converged - checked).toBeGreaterThanOrEqual(990);
+  });
+
   it('GIVEN --log-format json THEN every stdout line is one JSON event with ts, level, event and host', async () => {
     const dir = await tempDir();
     const yaml = await graphFile(dir, `graph: json\nresources:\n  noop:\n  - {name: n1}\n  - {name: n2}\n`);
