@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { homedir, hostname as systemHostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { concatMap, debounceTime, identity, skip, type Subscription } from 'rxjs';
@@ -92,6 +92,8 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     const code = failures.length > 0 ? 1 : 0;
     log.emit({ level: failures.length > 0 ? 'error' : 'info', event: 'exit', code, reason, failed: failures.map((f) => f.resource) });
     watcher.close();
+    // A temporary prefix is this run's alone: leave nothing behind in /tmp.
+    if (options.tmpPrefix) await rm(prefix, { recursive: true, force: true }).catch(() => undefined);
     finish(code);
   };
 

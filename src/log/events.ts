@@ -53,7 +53,14 @@ export function createEventLog(options: EventLogOptions): EventLog {
   let scheduled = false;
   let drained: Promise<void> = Promise.resolve();
   const out: NodeJS.WritableStream = json ? stdout : stderr;
+  // A reader that went away (`mgmt run ... | head`) must not crash the agent: stop writing instead.
+  let closed = false;
+  out.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') closed = true;
+    else throw err;
+  });
   const write = (line: string): void => {
+    if (closed) return;
     pending.push(line);
     if (scheduled) return;
     scheduled = true;
@@ -61,6 +68,7 @@ export function createEventLog(options: EventLogOptions): EventLog {
       scheduled = false;
       const chunk = pending.join('');
       pending = [];
+      if (closed) return;
       drained = new Promise((resolve) => {
         if (out.write(chunk)) resolve();
         else out.once('drain', () => resolve());

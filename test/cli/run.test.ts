@@ -200,6 +200,18 @@ edges:
     expect(result.events.map((e) => e.event)).toContain('converged');
   });
 
+  it('GIVEN a reader that stops reading the JSON log early THEN mgmt still finishes cleanly and removes its temporary prefix', async () => {
+    const dir = await tempDir();
+    const yaml = await graphFile(dir, `graph: pipe\nresources:\n  noop:\n${Array.from({ length: 200 }, (_, i) => `  - {name: n${i}}`).join('\n')}\n`);
+    const agent = startMgmt(['run', '--yaml', yaml, '--converged-timeout=0', '--tmp-prefix', '--no-watch', '--log-format', 'json']);
+    const start = await agent.waitForEvent((e) => e.event === 'start', 'the start event');
+    agent.child.stdout!.destroy(); // like `| head -1`
+    const result = await agent.exited;
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toContain('Error');
+    expect(existsSync(start.prefix as string)).toBe(false);
+  });
+
   it('GIVEN --graphviz out.dot THEN the graph is written as DOT', async () => {
     const dir = await tempDir();
     const dot = join(dir, 'out.dot');
