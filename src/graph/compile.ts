@@ -3,6 +3,7 @@ import { InputError, resourceId, type Diagnostic, type SourcePos } from '../erro
 import type { Registry } from '../resources/index.js';
 import { canonicalKey, compareStrings, conflictDiagnostic, dedupeResources } from './canonical.js';
 import { edgeKey, type CompileTimings, type Edge, type Graph, type Member, type Vertex } from './graph.js';
+import { MutableGraph, type BuildVertex } from './mutable.js';
 import type { EdgeSpec, GraphSpec, Meta, ResourceSpec } from './spec.js';
 import { formatCycle, topoSort } from './toposort.js';
 
@@ -40,14 +41,18 @@ export function compileGraph(spec: GraphSpec, registry: Registry, options: Compi
   const vertices = buildVertices(spec, registry, options, errors);
   const { edges, positions } = resolveEdges(spec.edges, vertices, spec.resources, errors, warn);
 
+  const graph = new MutableGraph();
+  for (const vertex of vertices.values()) graph.addVertex(vertex);
+  for (const edge of edges.values()) graph.setEdge(edge);
+
   // Autoedges and autogroup run here, in this order, before the sort (reference 3.1 steps 4-5),
   // so an automatic edge that closes a cycle is caught like a declared one. Each is skipped when
-  // its `no*` option is set and records its time in `timings`; neither stage exists yet.
+  // its `no*` option is set and records its time in `timings`.
   const autoedges = 0;
   const autogroup = 0;
 
   const sortStart = performance.now();
-  const sorted = topoSort(vertices.keys(), edges.values());
+  const sorted = topoSort(graph.vertices.keys(), graph.edges());
   const toposort = performance.now() - sortStart;
   for (const cycle of sorted.cycles) {
     const pos = positions.get(edgeKey(cycle[0]!, cycle[1]!));
@@ -56,7 +61,7 @@ export function compileGraph(spec: GraphSpec, registry: Registry, options: Compi
   if (errors.length > 0) throw new InputError(errors);
 
   const timings: CompileTimings = { parse: options.parseMs ?? 0, autoedges, autogroup, toposort };
-  return assemble(spec.name, sorted.order, vertices, [...edges.values()], timings);
+  return freeze(spec.name, sorted.order, graph, timings);
 }
 
 /** buildVertices makes one vertex per local resource, with the global meta switches applied. */
@@ -65,8 +70,8 @@ function buildVertices(
   registry: Registry,
   options: CompileOptions,
   errors: Diagnostic[],
-): Map<string, Vertex> {
-  const vertices = new Map<string, Vertex>();
+): Map<string, BuildVertex> {
+  const vertices = new Map<string, BuildVertex>();
   // Another frontend (or collection) may hand us duplicates the YAML parser never saw.
   const { resources, conflicts } = dedupeResources(spec.resources.filter((r) => !r.exported));
   for (const conflict of conflicts) errors.push(conflictDiagnostic(conflict));
@@ -79,24 +84,7 @@ function buildVertices(
     }
     const meta = globalMeta(resource.meta, options);
     const member: Member = { id, kind: resource.kind, name: resource.name, params: resource.params, meta, ...posOf(resource.pos) };
-    const members = [member];
-    let key: string | undefined;
-    vertices.set(id, {
-      id,
-      kind: resource.kind,
-      name: resource.name,
-      params: resource.params,
-      meta,
-      def,
-      members,
-      // Computed on first use: only a graph swap compares keys, and only for ids it already runs.
-      // The vertex is its only member and its params are already in the key: its id suffices.
-      get key() {
-        key ??= canonicalKey(resource.kind, resource.name, resource.params, meta, [id]);
-        return key;
-      },
-      ...posOf(resource.pos),
-    });
+    vertices.set(id, { ...member, def, members: [member] });
   }
   return vertices;
 }
@@ -119,7 +107,7 @@ function globalMeta(meta: Meta, options: CompileOptions): Meta {
  */
 function resolveEdges(
   declared: readonly EdgeSpec[],
-  vertices: ReadonlyMap<string, Vertex>,
+  vertices: ReadonlyMap<string, BuildVertex>,
   resources: readonly ResourceSpec[],
   errors: Diagnostic[],
   warn: (warning: Diagnostic) => void,
@@ -150,22 +138,24 @@ function resolveEdges(
   return { edges, positions };
 }
 
-/** assemble builds the final Graph: vertices in topological order, edges sorted, adjacency maps. */
-function assemble(
-  name: string,
-  order: readonly string[],
-  vertices: ReadonlyMap<string, Vertex>,
-  edges: Edge[],
-  timings: CompileTimings,
-): Graph {
+/**
+ * freeze builds the final Graph: vertices in topological order with their final ids (a group is
+ * `kind[autogroup:(a,b,c)]`) and equality keys, edges sorted, adjacency maps.
+ */
+function freeze(name: string, order: readonly string[], graph: MutableGraph, timings: CompileTimings): Graph {
+  const finalId = new Map<string, string>();
+  for (const vertex of graph.vertices.values()) finalId.set(vertex.id, vertexId(vertex));
   const ordered = new Map<string, Vertex>();
   const incoming = new Map<string, Edge[]>();
   const outgoing = new Map<string, Edge[]>();
-  for (const id of order) {
-    ordered.set(id, vertices.get(id)!);
+  for (const buildId of order) {
+    const vertex = graph.vertices.get(buildId)!;
+    const id = finalId.get(buildId)!;
+    ordered.set(id, frozenVertex(vertex, id));
     incoming.set(id, []);
     outgoing.set(id, []);
   }
+  const edges: Edge[] = [...graph.edges()].map((edge) => ({ ...edge, from: finalId.get(edge.from)!, to: finalId.get(edge.to)! }));
   edges.sort((a, b) => compareStrings(a.from, b.from) || compareStrings(a.to, b.to));
   // Filling from sorted edges keeps each list sorted too: outgoing by child, incoming by parent.
   for (const edge of edges) {
@@ -173,6 +163,34 @@ function assemble(
     incoming.get(edge.to)!.push(edge);
   }
   return { name, vertices: ordered, edges, incoming, outgoing, timings };
+}
+
+/** vertexId is `kind[name]`, or for a group `kind[autogroup:(a,b,c)]` with its member names sorted. */
+export function vertexId(vertex: Pick<BuildVertex, 'kind' | 'name' | 'members'>): string {
+  if (vertex.members.length <= 1) return resourceId(vertex.kind, vertex.name);
+  const names = vertex.members.map((member) => member.name).sort(compareStrings);
+  return resourceId(vertex.kind, `autogroup:(${names.join(',')})`);
+}
+
+function frozenVertex(vertex: BuildVertex, id: string): Vertex {
+  const { kind, name, params, meta, def, members } = vertex;
+  let key: string | undefined;
+  return {
+    id,
+    kind,
+    name,
+    params,
+    meta,
+    def,
+    members,
+    // Computed on first use: only a graph swap compares keys, and only for ids it already runs.
+    // The parent's params are in the key already; the other members go in whole.
+    get key() {
+      key ??= canonicalKey(kind, name, params, meta, [members[0]!.id, ...members.slice(1)]);
+      return key;
+    },
+    ...posOf(vertex.pos),
+  };
 }
 
 function posOf(pos: SourcePos | undefined): { pos?: SourcePos } {

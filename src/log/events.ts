@@ -70,8 +70,13 @@ export function createEventLog(options: EventLogOptions): EventLog {
       pending = [];
       if (closed) return;
       drained = new Promise((resolve) => {
-        if (out.write(chunk)) resolve();
-        else out.once('drain', () => resolve());
+        if (out.write(chunk)) return resolve();
+        // A reader that goes away never drains: closing or failing also ends the wait.
+        const done = (): void => {
+          out.off('drain', done).off('close', done).off('error', done);
+          resolve();
+        };
+        out.on('drain', done).on('close', done).on('error', done);
       });
     });
   };

@@ -80,6 +80,72 @@ export interface LiveResource {
   cleanup?(): Promise<void>;
 }
 
+/**
+ * ResourceUid names something a resource is, or needs, for automatic edges: a `type` (`file`,
+ * `pkgfile`, `svc`, `user`, `group`, `exec`, ...) and a `key` matched exactly through a hash index
+ * (a path, a unit name, a user name).
+ */
+export interface ResourceUid {
+  readonly type: string;
+  readonly key: string;
+}
+
+/** WantedUid is a ResourceUid a resource looks for; `reversed` puts the edge found → this one. */
+export interface WantedUid extends ResourceUid {
+  /** true: the edge goes from the resource found to this one (a parent directory before a file). */
+  readonly reversed: boolean;
+}
+
+/**
+ * AutoEdgeSearch is one resource's search for its automatic edges, asked round by round like
+ * upstream's AutoEdge: `next()` gives the uids wanted in this round (undefined = done), `test()`
+ * hears which were found and says whether to go on (a file stops at its nearest managed parent).
+ */
+export interface AutoEdgeSearch {
+  next(): readonly WantedUid[] | undefined;
+  test(found: readonly boolean[]): boolean;
+}
+
+/** AutoEdgeTrait lets a kind take part in automatic edges. */
+export interface AutoEdgeTrait<P> {
+  /** uids lists what a resource with these parameters is (what others may find). */
+  uids(params: P, name: string): readonly ResourceUid[];
+  /**
+   * search starts the resource's search for what it needs. It may throw (say, a package whose
+   * file list cannot be read): that resource gets a warning and no automatic edges.
+   */
+  search(params: P, name: string): AutoEdgeSearch;
+}
+
+/** GroupMember is one resource inside a group: its name, parameters and context. */
+export interface GroupMember<P> {
+  readonly name: string;
+  readonly params: P;
+  readonly ctx: ResourceContext;
+}
+
+/**
+ * GroupLiveResource is the running part of a group: one watch for all members and one checkApply
+ * that handles them together (three packages in one transaction), reporting each member's result.
+ */
+export interface GroupLiveResource {
+  watch(): Observable<void>;
+  /** Resolves to one result per member, in member order (true = that member was already right). */
+  checkApply(apply: boolean, signal: AbortSignal): Promise<readonly boolean[]>;
+  cleanup?(): Promise<void>;
+}
+
+/** GroupTrait lets a kind's resources be grouped automatically and run as one. */
+export interface GroupTrait<P> {
+  /** compatible says whether two resources of this kind may share a group. */
+  compatible(a: P, b: P): boolean;
+  /**
+   * init runs a whole group at once. Without it the engine runs each member's own checkApply in
+   * turn, with their watches merged: right for kinds that group for fewer runs, not transactions.
+   */
+  init?(members: readonly GroupMember<P>[]): GroupLiveResource;
+}
+
 /** ResourceKind is the definition of one kind, in lifecycle order. */
 export interface ResourceKind<P extends object = Record<string, unknown>> {
   readonly kind: string;
@@ -105,6 +171,10 @@ export interface ResourceKind<P extends object = Record<string, unknown>> {
    * libuv's small thread pool anyway (file I/O), thousands in flight only cost memory and GC.
    */
   readonly parallelism?: number;
+  /** autoedge: this kind's resources get automatic edges (meta autoedge and --no-autoedges turn it off). */
+  readonly autoedge?: AutoEdgeTrait<P>;
+  /** group: this kind's resources may be grouped (meta autogroup and --no-autogroup turn it off). */
+  readonly group?: GroupTrait<P>;
 }
 
 /** AnyResourceKind is a kind whose parameter type is not known statically. */

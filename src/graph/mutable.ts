@@ -1,0 +1,104 @@
+import type { SourcePos } from '../errors.js';
+import type { AnyResourceKind } from '../resources/types.js';
+import type { Edge, Member } from './graph.js';
+import type { Meta } from './spec.js';
+
+/**
+ * BuildVertex is a vertex while the graph is being compiled. Its `id` stays the `kind[name]` of
+ * the group's parent through autoedges and autogroup; the final id of a group
+ * (`kind[autogroup:(a,b,c)]`) is given when the graph is frozen.
+ */
+export interface BuildVertex {
+  readonly id: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  /** The group's meta: the parent's, with every member's semaphores unioned in. */
+  meta: Meta;
+  readonly def: AnyResourceKind;
+  /** Every resource this vertex stands for, the parent first, then the others as merged. */
+  readonly members: Member[];
+  readonly pos?: SourcePos;
+}
+
+/** BuildEdge is an edge while the graph is being compiled; `refresh` is a pending refresh flag. */
+export type BuildEdge = Edge;
+
+/**
+ * MutableGraph is the compiler's working graph: vertices by id and one edge per ordered pair,
+ * indexed both ways so autoedge and autogroup can add, find and move edges in O(1).
+ */
+export class MutableGraph {
+  readonly vertices = new Map<string, BuildVertex>();
+  private readonly out = new Map<string, Map<string, BuildEdge>>();
+  private readonly in = new Map<string, Map<string, BuildEdge>>();
+
+  /** addVertex adds a vertex with no edges; its id must be new. */
+  addVertex(vertex: BuildVertex): void {
+    if (this.vertices.has(vertex.id)) throw new Error(`graph: vertex ${vertex.id} added twice`);
+    this.vertices.set(vertex.id, vertex);
+    this.out.set(vertex.id, new Map());
+    this.in.set(vertex.id, new Map());
+  }
+
+  /** removeVertex deletes a vertex and every edge touching it. */
+  removeVertex(id: string): void {
+    for (const to of [...this.children(id)]) this.removeEdge(id, to);
+    for (const from of [...this.parents(id)]) this.removeEdge(from, id);
+    this.vertices.delete(id);
+    this.out.delete(id);
+    this.in.delete(id);
+  }
+
+  /** setEdge adds the edge from → to, replacing the one the pair already had. */
+  setEdge(edge: BuildEdge): void {
+    const outgoing = this.out.get(edge.from);
+    const incoming = this.in.get(edge.to);
+    if (!outgoing || !incoming) throw new Error(`graph: edge ${edge.from} -> ${edge.to} names a missing vertex`);
+    outgoing.set(edge.to, edge);
+    incoming.set(edge.from, edge);
+  }
+
+  /** edge returns the edge from → to, if any. */
+  edge(from: string, to: string): BuildEdge | undefined {
+    return this.out.get(from)?.get(to);
+  }
+
+  /** removeEdge deletes the edge from → to, if any. */
+  removeEdge(from: string, to: string): void {
+    this.out.get(from)?.delete(to);
+    this.in.get(to)?.delete(from);
+  }
+
+  /** children lists the ids `id` has edges to. */
+  children(id: string): IterableIterator<string> {
+    return (this.out.get(id) ?? new Map<string, BuildEdge>()).keys();
+  }
+
+  /** parents lists the ids with edges to `id`. */
+  parents(id: string): IterableIterator<string> {
+    return (this.in.get(id) ?? new Map<string, BuildEdge>()).keys();
+  }
+
+  /** outgoing lists the edges leaving `id`. */
+  outgoing(id: string): IterableIterator<BuildEdge> {
+    return (this.out.get(id) ?? new Map<string, BuildEdge>()).values();
+  }
+
+  /** incoming lists the edges arriving at `id`. */
+  incoming(id: string): IterableIterator<BuildEdge> {
+    return (this.in.get(id) ?? new Map<string, BuildEdge>()).values();
+  }
+
+  /** edges lists every edge. */
+  *edges(): IterableIterator<BuildEdge> {
+    for (const targets of this.out.values()) yield* targets.values();
+  }
+
+  /** edgeCount counts the edges. */
+  edgeCount(): number {
+    let count = 0;
+    for (const targets of this.out.values()) count += targets.size;
+    return count;
+  }
+}
