@@ -5,3 +5,4 @@ export { onceTick } from './once-tick.js';
 export { pollTicks } from './poll-ticks.js';
 export { rateLimit } from './rate-limit.js';
 export { retryWithDelay, type RetryWithDelayConfig } from './retry-with-delay.js';
+export { whenAllReady } from './when-all-ready.js';

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import { Observable, Subscription, catchError, defer, map, of, switchMap, tap, throwError } from 'rxjs';
+import { Observable, catchError, defer, map, of, switchMap, tap, throwError } from 'rxjs';
+import { whenAllReady } from '../../streams/when-all-ready.js';
 import { errorMessage } from '../errors.js';
 import { commandLine, resolveProgram, splitCommand } from './exec-cmdline.js';
 import { resolveCredentials, type Credentials } from './exec-credentials.js';
@@ -248,7 +249,7 @@ function createLiveExec(p: ExecParams, ctx: ResourceContext): LiveResource {
       const sources: Observable<void>[] = [];
       if (watchCommand) sources.push(watchLines(watchCommand));
       if (p.creates !== '') sources.push(ctx.watchPath(p.creates));
-      return sources.length === 0 ? of(undefined) : whenAllReady(sources);
+      return whenAllReady(sources);
     },
 
     checkApply: (apply, signal) => track(runs, checkApply(apply, signal)),
@@ -292,35 +293,3 @@ async function assertDirectory(path: string): Promise<void> {
   if (!isDirectory) throw new Error(`cwd "${path}" is not a directory`);
 }
 
-// whenAllReady merges watch streams: one emission once every source has emitted its first (all
-// watches are established), then one per later emission of any source. Changes seen while some
-// sources are still starting are covered by that ready emission: the first check follows it.
-function whenAllReady(sources: readonly Observable<void>[]): Observable<void> {
-  return new Observable<void>((subscriber) => {
-    const subscription = new Subscription();
-    const ready = sources.map(() => false);
-    let starting = sources.length;
-    let running = sources.length;
-    sources.forEach((source, index) => {
-      subscription.add(
-        source.subscribe({
-          next: () => {
-            if (!ready[index]) {
-              ready[index] = true;
-              starting -= 1;
-              if (starting === 0) subscriber.next();
-            } else if (starting === 0) {
-              subscriber.next();
-            }
-          },
-          error: (err: unknown) => subscriber.error(err),
-          complete: () => {
-            running -= 1;
-            if (running === 0) subscriber.complete();
-          },
-        }),
-      );
-    });
-    return subscription;
-  });
-}
