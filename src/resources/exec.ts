@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import { Observable, catchError, defer, map, of, switchMap, tap, throwError } from 'rxjs';
+import { Observable, catchError, defer, map, switchMap, tap, throwError } from 'rxjs';
 import { whenAllReady } from '../../streams/when-all-ready.js';
 import { errorMessage } from '../errors.js';
 import { commandLine, resolveProgram, splitCommand } from './exec-cmdline.js';
