@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
-import { edgeKey, type Edge, type Graph, type Vertex } from '../graph/graph.js';
+import { edgeKey, type Edge, type Graph, type Member, type Vertex } from '../graph/graph.js';
 import type { EventLog } from '../log/events.js';
 import type { ResourceContext, WatchPathOptions } from '../resources/types.js';
 import { Semaphores } from './semaphores.js';
@@ -111,7 +111,7 @@ export class Engine {
         workers.set(vertex.id, worker);
       }
       this.workers = workers;
-      for (const worker of fresh) worker.start((vertex, refresh) => this.makeContext(vertex, refresh));
+      for (const worker of fresh) worker.start((member, refresh) => this.makeContext(member, refresh));
       // Kept vertices whose parents changed may be waiting on a parent that is gone.
       for (const worker of kept.values()) {
         if (worker.status === 'waiting' || worker.status === 'blocked' || parentsChanged(previousGraph, next, worker.vertex.id)) {
@@ -150,15 +150,15 @@ export class Engine {
     return new Map([...this.workers].map(([id, worker]) => [id, worker.status]));
   }
 
-  private makeContext(vertex: Vertex, refreshPending: () => boolean): ResourceContext {
+  private makeContext(member: Member, refreshPending: () => boolean): ResourceContext {
     const { log, hostname, prefix, watcher } = this.options;
     return {
-      id: vertex.id,
-      kind: vertex.kind,
-      name: vertex.name,
+      id: member.id,
+      kind: member.kind,
+      name: member.name,
       hostname,
-      log: log.forResource(vertex.id, vertex.kind, vertex.name),
-      scratchDir: join(prefix, 'resources', vertex.kind, encodeURIComponent(vertex.name)),
+      log: log.forResource(member.id, member.kind, member.name),
+      scratchDir: join(prefix, 'resources', member.kind, encodeURIComponent(member.name)),
       refreshPending,
       watchPath: (path, options) => watcher.watchPath(path, options),
     };

@@ -4,9 +4,10 @@ import { pollTicks } from '../../streams/poll-ticks.js';
 import { rateLimit } from '../../streams/rate-limit.js';
 import { retryWithDelay } from '../../streams/retry-with-delay.js';
 import { errorMessage } from '../errors.js';
-import type { Edge, Vertex } from '../graph/graph.js';
+import type { Edge, Member, Vertex } from '../graph/graph.js';
 import type { EventLog } from '../log/events.js';
-import type { LiveResource, ResourceContext } from '../resources/types.js';
+import type { ResourceContext } from '../resources/types.js';
+import { startRunner, type VertexRunner } from './runner.js';
 import type { Semaphores } from './semaphores.js';
 
 /**
@@ -45,8 +46,8 @@ export interface WorkerHost {
   statusChanged(worker: VertexWorker, from: WorkerStatus, to: WorkerStatus): void;
 }
 
-/** WorkerContextFactory builds the ResourceContext for a vertex (the engine owns shared watchers). */
-export type WorkerContextFactory = (vertex: Vertex, refreshPending: () => boolean) => ResourceContext;
+/** WorkerContextFactory builds the ResourceContext of one member of a vertex (the engine owns shared watchers). */
+export type WorkerContextFactory = (member: Member, refreshPending: () => boolean) => ResourceContext;
 
 /**
  * VertexWorker runs one vertex: its watch stream dirties it, pokes from parents and children
@@ -66,7 +67,7 @@ export class VertexWorker {
 
   private readonly host: WorkerHost;
   private readonly semaphoreIds: readonly string[];
-  private live: LiveResource | undefined;
+  private runner: VertexRunner | undefined;
   private watchSubscription: Subscription | undefined;
   private started = false;
   private stateOK = false;
@@ -92,17 +93,17 @@ export class VertexWorker {
   /** start creates the live resource and subscribes to its watch stream. */
   start(makeContext: WorkerContextFactory): void {
     const { vertex } = this;
+    let runner: VertexRunner;
     try {
-      const ctx = makeContext(vertex, () => this.refreshNow);
-      this.live = vertex.def.init(vertex.params, ctx);
+      runner = startRunner(vertex, (member) => makeContext(member, () => this.refreshNow));
     } catch (err) {
       this.failForGood('init', err);
       return;
     }
-    const live = this.live;
+    this.runner = runner;
     const { meta } = vertex;
     const source: Observable<void> =
-      meta.poll > 0 ? pollTicks(meta.poll * 1000) : meta.poll < 0 ? onceTick() : defer(() => live.watch());
+      meta.poll > 0 ? pollTicks(meta.poll * 1000) : meta.poll < 0 ? onceTick() : defer(() => runner.watch());
     this.watchSubscription = source
       .pipe(
         retryWithDelay({
@@ -185,13 +186,14 @@ export class VertexWorker {
 
     this.setStatus('processing');
     const generation = this.dirtyGeneration;
-    let checkOK: boolean;
+    let results: readonly boolean[];
     const started = performance.now();
     try {
       if (meta.noop && refresh) {
-        checkOK = false; // noop never calls the resource for a refresh; it only reports it
+        // noop never calls the resource for a refresh; it only reports it
+        results = vertex.members.map(() => false);
       } else {
-        checkOK = await this.checkApply(!meta.noop, refresh);
+        results = await this.checkApply(!meta.noop, refresh);
       }
     } catch (err) {
       if (this.stopped) return;
@@ -204,13 +206,8 @@ export class VertexWorker {
     if (refresh) {
       this.emit('info', 'refresh', { from: refreshEdges.map((edge) => edge.from), noop: meta.noop || undefined });
     }
-    if (checkOK) {
-      this.emit('debug', 'check', { ok: true, ms });
-    } else if (meta.noop) {
-      this.emit('info', 'check', { ok: false, noop: true, ms, message: 'would change (noop)' });
-    } else {
-      this.emit('info', 'apply', { changed: true, ms });
-    }
+    this.reportResults(results, ms);
+    const checkOK = results.every(Boolean);
 
     if (!meta.noop) {
       // An event that arrived while checkApply ran may describe a change it did not see.
@@ -246,9 +243,23 @@ export class VertexWorker {
     return true;
   }
 
-  private async checkApply(apply: boolean, refresh: boolean): Promise<boolean> {
-    const live = this.live;
-    if (!live) throw new Error('resource was not initialised');
+  /** reportResults emits each member's own check or apply event (a group reports every member). */
+  private reportResults(results: readonly boolean[], ms: number): void {
+    const { vertex } = this;
+    const grouped = vertex.members.length > 1;
+    vertex.members.forEach((member, i) => {
+      const ok = results[i] === true;
+      const fields = { ms, ...(grouped ? { group: vertex.id } : {}) };
+      const at = { resource: member.id, kind: member.kind, name: member.name };
+      if (ok) this.host.log.emit({ level: 'debug', event: 'check', ...at, ok: true, ...fields });
+      else if (vertex.meta.noop) this.host.log.emit({ level: 'info', event: 'check', ...at, ok: false, noop: true, message: 'would change (noop)', ...fields });
+      else this.host.log.emit({ level: 'info', event: 'apply', ...at, changed: true, ...fields });
+    });
+  }
+
+  private async checkApply(apply: boolean, refresh: boolean): Promise<readonly boolean[]> {
+    const runner = this.runner;
+    if (!runner) throw new Error('resource was not initialised');
     const { meta } = this.vertex;
     const semaRelease = await this.host.semaphores.acquire(this.semaphoreIds);
     const controller = new AbortController();
@@ -264,7 +275,7 @@ export class VertexWorker {
     });
     try {
       this.refreshNow = refresh;
-      const run = Promise.resolve().then(() => live.checkApply(apply, controller.signal));
+      const run = Promise.resolve().then(() => runner.checkApply(apply, controller.signal));
       return await Promise.race([run, aborted]);
     } finally {
       clearTimeout(timer);
@@ -340,7 +351,7 @@ export class VertexWorker {
     this.inflight?.abort(new Error('stopping'));
     await this.runDone;
     try {
-      await this.live?.cleanup?.();
+      await this.runner?.cleanup?.();
     } catch (err) {
       this.emit('warn', 'error', { phase: 'cleanup', message: errorMessage(err) });
     }

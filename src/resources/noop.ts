@@ -15,6 +15,8 @@ export const noop: ResourceKind<NoopParams> = {
     comment: { type: 'string', doc: 'free text' },
   },
   refreshable: true,
+  // Any noop may share a group with any other: a group of noops is still nothing to do.
+  group: { compatible: () => true },
 
   defaults: () => ({ comment: '' }),
 

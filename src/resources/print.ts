@@ -18,6 +18,8 @@ export const print: ResourceKind<PrintParams> = {
     refresh_only: { type: 'bool', doc: 'print only when notified, not on start' },
   },
   refreshable: true,
+  // Grouped prints print every member in one run; refresh-only prints wait for their own notify.
+  group: { compatible: (a, b) => !a.refresh_only && !b.refresh_only },
 
   defaults: () => ({ msg: '', refresh_only: false }),
 

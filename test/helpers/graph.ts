@@ -1,5 +1,6 @@
 import { startWith, Subject } from 'rxjs';
 import { canonicalKey } from '../../src/graph/canonical.js';
+import { vertexId } from '../../src/graph/compile.js';
 import type { Edge, Graph, Vertex } from '../../src/graph/graph.js';
 import { DEFAULT_META, type Meta } from '../../src/graph/spec.js';
 import type { AnyResourceKind, ResourceKind } from '../../src/resources/types.js';
@@ -86,6 +87,8 @@ export interface VertexInput {
   readonly def: AnyResourceKind;
   readonly params?: Record<string, unknown>;
   readonly meta?: Partial<Meta>;
+  /** Other resources of the same kind grouped into this one (it is the group's parent). */
+  readonly members?: readonly string[];
 }
 
 /** EdgeInput declares an edge for buildGraph by vertex names (kind taken from the vertex). */
@@ -100,15 +103,17 @@ export function buildGraph(vertexInputs: readonly VertexInput[], edgeInputs: rea
   const vertices = new Map<string, Vertex>();
   const idOf = new Map<string, string>();
   for (const input of vertexInputs) {
-    const id = `${input.def.kind}[${input.name}]`;
     const params = { ...input.def.defaults(input.name), ...input.params };
     const meta: Meta = { ...DEFAULT_META, ...input.meta };
-    const member = { id, kind: input.def.kind, name: input.name, params, meta };
+    const memberOf = (name: string) => ({ id: `${input.def.kind}[${name}]`, kind: input.def.kind, name, params: name === input.name ? params : input.def.defaults(name), meta });
+    const members = [memberOf(input.name), ...(input.members ?? []).map(memberOf)];
+    const id = members.length > 1 ? vertexId({ kind: input.def.kind, name: input.name, members }) : members[0]!.id;
     vertices.set(id, {
-      ...member,
+      ...members[0]!,
+      id,
       def: input.def,
-      members: [member],
-      key: canonicalKey(input.def.kind, input.name, params, meta, [id]),
+      members,
+      key: canonicalKey(input.def.kind, input.name, params, meta, [members[0]!.id, ...members.slice(1)]),
     });
     idOf.set(input.name, id);
   }

@@ -1,0 +1,62 @@
+import { connect, defer, map, merge, skip, take } from 'rxjs';
+import { bufferBurst } from '../../streams/buffer-burst.js';
+import { whenAllReady } from '../../streams/when-all-ready.js';
+import type { Member, Vertex } from '../graph/graph.js';
+import type { GroupLiveResource, LiveResource, ResourceContext } from '../resources/types.js';
+
+/** MemberContextFactory builds the context of one member of a vertex (its own id and logger). */
+export type MemberContextFactory = (member: Member) => ResourceContext;
+
+/**
+ * VertexRunner is the live part of a vertex, whatever it stands for: one resource, or a group
+ * run as one. checkApply resolves to one result per member, in member order.
+ */
+export type VertexRunner = GroupLiveResource;
+
+// Members of a group whose kind has no group runner change one by one; a burst of their events
+// (a directory of files rewritten at once) within this window makes one run, not one per event.
+const GROUP_BURST_MS = 5;
+
+/** startRunner creates the live part of a vertex: the kind's own group runner when it has one. */
+export function startRunner(vertex: Vertex, makeContext: MemberContextFactory): VertexRunner {
+  const { def, members } = vertex;
+  if (members.length === 1) return single(def.init(vertex.params, makeContext(members[0]!)));
+  const groupInit = def.group?.init;
+  if (groupInit) {
+    return groupInit(members.map((member) => ({ name: member.name, params: member.params, ctx: makeContext(member) })));
+  }
+  return memberByMember(members.map((member) => def.init(member.params, makeContext(member))));
+}
+
+function single(live: LiveResource): VertexRunner {
+  return {
+    watch: () => live.watch(),
+    checkApply: async (apply, signal) => [await live.checkApply(apply, signal)],
+    ...(live.cleanup ? { cleanup: () => live.cleanup!() } : {}),
+  };
+}
+
+/**
+ * memberByMember runs a group whose kind has no runner of its own: the members' watches merged
+ * (ready when all are, later bursts buffered into one event) and their checkApplys in turn.
+ */
+function memberByMember(lives: readonly LiveResource[]): VertexRunner {
+  return {
+    watch: () =>
+      whenAllReady(lives.map((live) => defer(() => live.watch()))).pipe(
+        // The ready emission passes at once; later events are combined per burst.
+        connect((events) => merge(events.pipe(take(1)), events.pipe(skip(1), bufferBurst(GROUP_BURST_MS), map(() => undefined)))),
+      ),
+    async checkApply(apply, signal) {
+      const results: boolean[] = [];
+      for (const live of lives) {
+        signal.throwIfAborted();
+        results.push(await live.checkApply(apply, signal));
+      }
+      return results;
+    },
+    async cleanup() {
+      await Promise.all(lives.map((live) => live.cleanup?.()));
+    },
+  };
+}
