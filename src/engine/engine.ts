@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
+import { sameVertex } from '../graph/canonical.js';
 import { edgeKey, type Edge, type Graph, type Member, type Vertex } from '../graph/graph.js';
 import type { EventLog } from '../log/events.js';
 import type { ResourceContext, WatchPathOptions } from '../resources/types.js';
@@ -90,7 +91,7 @@ export class Engine {
       const added: Vertex[] = [];
       for (const vertex of next.vertices.values()) {
         const worker = previous.get(vertex.id);
-        if (worker && worker.vertex.key === vertex.key) kept.set(vertex.id, worker);
+        if (worker && sameVertex(worker.vertex, vertex)) kept.set(vertex.id, worker);
         else added.push(vertex);
       }
       const removed = [...previous.values()].filter((worker) => kept.get(worker.vertex.id) !== worker);

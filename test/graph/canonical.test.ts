@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../../src/errors.js';
-import { canonicalKey, conflictDiagnostic, dedupeResources, stableStringify } from '../../src/graph/canonical.js';
+import { canonicalKey, conflictDiagnostic, dedupeResources, sameValue, sameVertex, stableStringify } from '../../src/graph/canonical.js';
 import { DEFAULT_META, type ResourceSpec } from '../../src/graph/spec.js';
 
 describe('stableStringify', () => {
@@ -66,5 +66,44 @@ describe('dedupeResources', () => {
     expect(formatDiagnostic(conflictDiagnostic(conflicts[0]!))).toBe(
       'g.yaml:9:5: noop[a]: declared twice with different `comment`; the first declaration is at g.yaml:4:5',
     );
+  });
+});
+
+describe('sameValue and sameVertex', () => {
+  const cases: Array<[string, unknown, unknown]> = [
+    ['equal strings', 'a', 'a'],
+    ['different strings', 'a', 'b'],
+    ['a number and its string', 1, '1'],
+    ['Infinity and Infinity', Infinity, Infinity],
+    ['Infinity and the string', Infinity, 'Infinity'],
+    ['reordered keys', { a: 1, b: [1, { c: 2 }] }, { b: [1, { c: 2 }], a: 1 }],
+    ['an undefined key and an absent one', { a: 1, b: undefined }, { a: 1 }],
+    ['arrays of different length', [1, 2], [1, 2, 3]],
+    ['an array and an object', [1], { 0: 1 }],
+    ['null and an object', null, {}],
+    ['nested difference', { a: { b: [1, 2] } }, { a: { b: [1, 3] } }],
+  ];
+  it.each(cases)('GIVEN %s THEN sameValue agrees with stableStringify', (_what, a, b) => {
+    expect(sameValue(a, b)).toBe(stableStringify(a) === stableStringify(b));
+  });
+
+  it('GIVEN two vertices THEN sameVertex agrees with their canonical keys', () => {
+    const vertex = (mode: string, memberMode = '0644') => ({
+      kind: 'file',
+      name: 'a',
+      params: { path: '/a', mode },
+      meta: DEFAULT_META,
+      members: [
+        { id: 'file[a]', params: { path: '/a', mode }, meta: DEFAULT_META },
+        { id: 'file[b]', params: { path: '/b', mode: memberMode }, meta: DEFAULT_META },
+      ],
+    });
+    const key = (v: ReturnType<typeof vertex>) => canonicalKey(v.kind, v.name, v.params, v.meta, [v.members[0]!.id, ...v.members.slice(1)]);
+    const pairs = [
+      [vertex('0644'), vertex('0644')],
+      [vertex('0644'), vertex('0600')],
+      [vertex('0644'), vertex('0644', '0600')],
+    ] as const;
+    for (const [a, b] of pairs) expect(sameVertex(a, b)).toBe(key(a) === key(b));
   });
 });
