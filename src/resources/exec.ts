@@ -6,7 +6,8 @@ import { errorMessage } from '../errors.js';
 import { commandLine, resolveProgram, splitCommand } from './exec-cmdline.js';
 import { resolveCredentials, type Credentials } from './exec-credentials.js';
 import { describeExit, runProcess, watchProcess, withStderr, type ProcessResult, type ProcessSpec } from './exec-process.js';
-import type { LiveResource, ParamProblem, ResourceContext, ResourceKind } from './types.js';
+import type { LiveResource, ParamProblem, ResourceContext, ResourceKind, WantedUid } from './types.js';
+import { execUid, fileUid, groupUid, oneRound, pkgFileUid, userUid, want } from './uids.js';
 
 /** ExecParams are the parameters of an exec resource; an empty string means "not set". */
 export interface ExecParams {
@@ -128,6 +129,26 @@ export const exec: ResourceKind<ExecParams> = {
   },
 
   init: (params, ctx) => createLiveExec(params, ctx),
+
+  // An exec comes after whatever provides its programs (the file, or the package shipping it) and
+  // the user and group it runs as (reference 2.2). A bare program name is found through PATH
+  // only at run time, so it names nothing to order after.
+  autoedge: {
+    uids: (p) => [execUid(p.cmd)],
+    search(p) {
+      const programs = new Set<string>();
+      for (const [cmd, shell] of [[p.cmd, p.shell], [p.watchcmd, p.watchshell], [p.ifcmd, p.ifshell], [p.nifcmd, p.nifshell]] as const) {
+        if (!isSet(cmd)) continue;
+        const program = commandLine(cmd, shell).file;
+        if (isAbsolute(program)) programs.add(program);
+      }
+      const wanted: WantedUid[] = [];
+      for (const program of programs) wanted.push(want(pkgFileUid(program), true), want(fileUid(program), true));
+      if (p.user !== '') wanted.push(want(userUid(p.user), true));
+      if (p.group !== '') wanted.push(want(groupUid(p.group), true));
+      return oneRound(wanted);
+    },
+  },
 };
 
 /** Command is one of the commands an exec resource runs, with the role it plays. */

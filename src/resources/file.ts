@@ -19,6 +19,7 @@ import {
 } from './file-io.js';
 import { formatMode, parseFileMode, type FileMode } from './file-mode.js';
 import type { ParamProblem, ResourceContext, ResourceKind } from './types.js';
+import { fileUid, parentDirSearch } from './uids.js';
 
 /** FileState is what `state` may say: the path exists, is absent, or its existence is unmanaged (""). */
 export type FileState = 'exists' | 'absent' | '';
@@ -132,6 +133,13 @@ export const file: ResourceKind<FileParams> = {
 
   init(params, ctx) {
     return new LiveFile(params, ctx);
+  },
+
+  // A file comes after its nearest managed parent directory only: that directory already comes
+  // after the ones above it, so further edges would add nothing but work (reference 2.1).
+  autoedge: {
+    uids: (params) => [fileUid(filePath(params))],
+    search: (params) => parentDirSearch(filePath(params)),
   },
 };
 

@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { missingBuildOutputs, REPO_ROOT } from './lib/paths.js';
 import { killAll } from './lib/proc.js';
 import { isSubResult, type Scenario, type ScenarioResult } from './lib/scenario.js';
+import { autoedgeScenarios } from './scenarios/autoedge.js';
 import { drift10000 } from './scenarios/drift.js';
 import { execChain } from './scenarios/exec-chain.js';
 import { files1000, files10000 } from './scenarios/files.js';
 import { startup } from './scenarios/startup.js';
 
 /** SCENARIOS lists every scenario in the order a full run takes them. */
-export const SCENARIOS: readonly Scenario[] = [startup, execChain, files1000, files10000, drift10000];
+export const SCENARIOS: readonly Scenario[] = [startup, execChain, files1000, files10000, drift10000, ...autoedgeScenarios];
 
 const tempDirs = new Set<string>();
 
