@@ -3,6 +3,7 @@ import { InputError, resourceId, type Diagnostic, type SourcePos } from '../erro
 import type { Registry } from '../resources/index.js';
 import { canonicalKey, compareStrings, conflictDiagnostic, dedupeResources } from './canonical.js';
 import { edgeKey, type CompileTimings, type Edge, type Graph, type Member, type Vertex } from './graph.js';
+import { addAutoEdges } from './autoedge.js';
 import { MutableGraph, type BuildVertex } from './mutable.js';
 import type { EdgeSpec, GraphSpec, Meta, ResourceSpec } from './spec.js';
 import { formatCycle, topoSort } from './toposort.js';
@@ -48,7 +49,13 @@ export function compileGraph(spec: GraphSpec, registry: Registry, options: Compi
   // Autoedges and autogroup run here, in this order, before the sort (reference 3.1 steps 4-5),
   // so an automatic edge that closes a cycle is caught like a declared one. Each is skipped when
   // its `no*` option is set and records its time in `timings`.
-  const autoedges = 0;
+  let autoedges = 0;
+  if (!options.noAutoedges) {
+    const started = performance.now();
+    // A failed lookup is about the host (a package unknown here), not the input: never an error.
+    addAutoEdges(graph, { onWarning: (warning) => options.onWarning?.(warning) });
+    autoedges = performance.now() - started;
+  }
   const autogroup = 0;
 
   const sortStart = performance.now();

@@ -51,7 +51,7 @@ describe('mgmt check', () => {
     const { code, stdout, stderr } = await runCheck(path);
     expect(code).toBe(0);
     expect(stdout).toMatch(new RegExp(`^${escape(path)}: graph mygraph is valid: 3 vertices, 1 edge, 1 warning\\n`));
-    expect(stdout).toMatch(/^timings: parse \d+\.\d\d ms, autoedges 0\.00 ms, autogroup 0\.00 ms, toposort \d+\.\d\d ms$/m);
+    expect(stdout).toMatch(/^timings: parse \d+\.\d\d ms, autoedges \d+\.\d\d ms, autogroup \d+\.\d\d ms, toposort \d+\.\d\d ms$/m);
     expect(stderr).toBe(`warning: ${path}:6:5: noop[a]: unknown parameter \`pollint\` for kind \`noop\`\n`);
   });
 
@@ -69,7 +69,7 @@ describe('mgmt check', () => {
         { id: 'thing[/t]', kind: 'thing', name: '/t', members: ['thing[/t]'] },
       ],
       edges: [{ from: 'noop[b]', to: 'thing[/t]', name: 'e1', notify: true }],
-      ms: { parse: expect.any(Number), autoedges: 0, autogroup: 0, toposort: expect.any(Number) },
+      ms: { parse: expect.any(Number), autoedges: expect.any(Number), autogroup: expect.any(Number), toposort: expect.any(Number) },
       warnings: [`${path}:6:5: noop[a]: unknown parameter \`pollint\` for kind \`noop\``],
     });
   });
