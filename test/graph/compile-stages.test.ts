@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { compileGraph } from '../../src/graph/compile.js';
+import { defaultRegistry } from '../../src/resources/index.js';
+import { parseGraph } from '../../src/yamlgraph/parse.js';
+
+function compile(yaml: string, options: Parameters<typeof compileGraph>[2] = {}) {
+  return compileGraph(parseGraph(yaml, 'stages.yaml', defaultRegistry), defaultRegistry, options);
+}
+
+const edgesOf = (graph: ReturnType<typeof compile>) => graph.edges.map((edge) => `${edge.from} -> ${edge.to}`);
+
+const TREE = `graph: tree
+resources:
+  file:
+  - {name: dir, path: /srv/app/}
+  - {name: conf, path: /srv/app/app.conf, content: "x"}
+  - {name: script, path: /srv/app/run.sh, content: "#!/bin/sh"}
+  exec:
+  - {name: run, cmd: /srv/app/run.sh --once}
+`;
+
+describe('compile stages: autoedges', () => {
+  it('GIVEN a directory, files in it and an exec of one of them THEN the implied edges are added', () => {
+    const graph = compile(TREE);
+    expect(edgesOf(graph)).toEqual(['file[dir] -> file[conf]', 'file[dir] -> file[script]', 'file[script] -> exec[run]']);
+    expect([...graph.vertices.keys()].indexOf('exec[run]')).toBeGreaterThan([...graph.vertices.keys()].indexOf('file[script]'));
+  });
+
+  it('GIVEN --no-autoedges THEN no edge is added', () => {
+    expect(edgesOf(compile(TREE, { noAutoedges: true }))).toEqual([]);
+  });
+
+  it('GIVEN meta autoedge false on the directory THEN it neither gets nor gives automatic edges', () => {
+    const graph = compile(TREE.replace('{name: dir, path: /srv/app/}', '{name: dir, path: /srv/app/, meta: {autoedge: false}}'));
+    expect(edgesOf(graph)).toEqual(['file[script] -> exec[run]']);
+  });
+
+  it('GIVEN an automatic edge that closes a cycle with a declared one THEN the cycle is an error', () => {
+    const yaml = `${TREE}edges:\n- {name: back, from: {kind: exec, name: run}, to: {kind: file, name: dir}}\n`;
+    expect(() => compile(yaml)).toThrow(/dependency cycle: exec\[run\] => file\[dir\] => file\[script\] => exec\[run\]|dependency cycle: .*exec\[run\]/);
+  });
+});
