@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { missingBuildOutputs, REPO_ROOT } from './lib/paths.js';
 import { killAll } from './lib/proc.js';
 import { isSubResult, type Scenario, type ScenarioResult } from './lib/scenario.js';
+import { autogroupScenarios } from './scenarios/autogroup.js';
 import { autoedgeScenarios } from './scenarios/autoedge.js';
 import { drift10000 } from './scenarios/drift.js';
 import { execChain } from './scenarios/exec-chain.js';
@@ -15,7 +16,7 @@ import { files1000, files10000 } from './scenarios/files.js';
 import { startup } from './scenarios/startup.js';
 
 /** SCENARIOS lists every scenario in the order a full run takes them. */
-export const SCENARIOS: readonly Scenario[] = [startup, execChain, files1000, files10000, drift10000, ...autoedgeScenarios];
+export const SCENARIOS: readonly Scenario[] = [startup, execChain, files1000, files10000, drift10000, ...autoedgeScenarios, ...autogroupScenarios];
 
 const tempDirs = new Set<string>();
 
