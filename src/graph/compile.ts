@@ -4,6 +4,7 @@ import type { Registry } from '../resources/index.js';
 import { canonicalKey, compareStrings, conflictDiagnostic, dedupeResources } from './canonical.js';
 import { edgeKey, type CompileTimings, type Edge, type Graph, type Member, type Vertex } from './graph.js';
 import { addAutoEdges } from './autoedge.js';
+import { autoGroup } from './autogroup.js';
 import { MutableGraph, type BuildVertex } from './mutable.js';
 import type { EdgeSpec, GraphSpec, Meta, ResourceSpec } from './spec.js';
 import { formatCycle, topoSort } from './toposort.js';
@@ -56,7 +57,12 @@ export function compileGraph(spec: GraphSpec, registry: Registry, options: Compi
     addAutoEdges(graph, { onWarning: (warning) => options.onWarning?.(warning) });
     autoedges = performance.now() - started;
   }
-  const autogroup = 0;
+  let autogroup = 0;
+  if (!options.noAutogroup) {
+    const started = performance.now();
+    autoGroup(graph, { groupKey: (vertex) => vertex.def.group?.key?.(vertex.params) ?? '' });
+    autogroup = performance.now() - started;
+  }
 
   const sortStart = performance.now();
   const sorted = topoSort(graph.vertices.keys(), graph.edges());

@@ -19,7 +19,7 @@ export const print: ResourceKind<PrintParams> = {
   },
   refreshable: true,
   // Grouped prints print every member in one run; refresh-only prints wait for their own notify.
-  group: { compatible: (a, b) => !a.refresh_only && !b.refresh_only },
+  group: { compatible: (a, b) => !a.refresh_only && !b.refresh_only, key: (p) => (p.refresh_only ? undefined : '') },
 
   defaults: () => ({ msg: '', refresh_only: false }),
 

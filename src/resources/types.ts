@@ -140,6 +140,12 @@ export interface GroupTrait<P> {
   /** compatible says whether two resources of this kind may share a group. */
   compatible(a: P, b: P): boolean;
   /**
+   * key, when given, buckets resources so `compatible` is only asked within a bucket (thousands of
+   * resources that mostly cannot group cost O(n), not O(n²)); it must never separate two resources
+   * `compatible` would group. undefined = this resource never groups.
+   */
+  key?(params: P): string | undefined;
+  /**
    * init runs a whole group at once. Without it the engine runs each member's own checkApply in
    * turn, with their watches merged: right for kinds that group for fewer runs, not transactions.
    */

@@ -50,7 +50,7 @@ describe('mgmt check', () => {
     const path = await writeYaml(await tempDir(), 'ok.yaml', VALID);
     const { code, stdout, stderr } = await runCheck(path);
     expect(code).toBe(0);
-    expect(stdout).toMatch(new RegExp(`^${escape(path)}: graph mygraph is valid: 3 vertices, 1 edge, 1 warning\\n`));
+    expect(stdout).toMatch(new RegExp(`^${escape(path)}: graph mygraph is valid: 2 vertices, 1 edge, 1 warning\\n`));
     expect(stdout).toMatch(/^timings: parse \d+\.\d\d ms, autoedges \d+\.\d\d ms, autogroup \d+\.\d\d ms, toposort \d+\.\d\d ms$/m);
     expect(stderr).toBe(`warning: ${path}:6:5: noop[a]: unknown parameter \`pollint\` for kind \`noop\`\n`);
   });
@@ -63,15 +63,28 @@ describe('mgmt check', () => {
     const report = JSON.parse(stdout) as Record<string, unknown>;
     expect(report).toEqual({
       graph: 'mygraph',
+      // the two noops do not depend on each other, so they are grouped under the lowest id
       vertices: [
-        { id: 'noop[a]', kind: 'noop', name: 'a', members: ['noop[a]'] },
-        { id: 'noop[b]', kind: 'noop', name: 'b', members: ['noop[b]'] },
+        { id: 'noop[autogroup:(a,b)]', kind: 'noop', name: 'a', members: ['noop[a]', 'noop[b]'] },
         { id: 'thing[/t]', kind: 'thing', name: '/t', members: ['thing[/t]'] },
       ],
-      edges: [{ from: 'noop[b]', to: 'thing[/t]', name: 'e1', notify: true }],
+      edges: [{ from: 'noop[autogroup:(a,b)]', to: 'thing[/t]', name: 'e1', notify: true }],
       ms: { parse: expect.any(Number), autoedges: expect.any(Number), autogroup: expect.any(Number), toposort: expect.any(Number) },
       warnings: [`${path}:6:5: noop[a]: unknown parameter \`pollint\` for kind \`noop\``],
     });
+  });
+
+  it('GIVEN --format json and --no-autogroup WHEN checked THEN every resource is its own vertex', async () => {
+    const path = await writeYaml(await tempDir(), 'ok.yaml', VALID);
+    const { code, stdout } = await runCheck(path, { format: 'json', noAutogroup: true });
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { vertices: unknown[]; edges: unknown[] };
+    expect(report.vertices).toEqual([
+      { id: 'noop[a]', kind: 'noop', name: 'a', members: ['noop[a]'] },
+      { id: 'noop[b]', kind: 'noop', name: 'b', members: ['noop[b]'] },
+      { id: 'thing[/t]', kind: 'thing', name: '/t', members: ['thing[/t]'] },
+    ]);
+    expect(report.edges).toEqual([{ from: 'noop[b]', to: 'thing[/t]', name: 'e1', notify: true }]);
   });
 
   it('GIVEN --strict WHEN the graph has an ignored key THEN it is invalid', async () => {

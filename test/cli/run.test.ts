@@ -196,7 +196,12 @@ edges:
     for (const event of result.events) {
       expect(event).toMatchObject({ host: 'h1', level: expect.any(String), event: expect.any(String), ts: expect.any(String) });
     }
-    expect(result.events.find((e) => e.event === 'graph')).toMatchObject({ vertices: 2, edges: 0, ms: { parse: expect.any(Number) } });
+    // the two noops are grouped into one vertex, and each still reports its own check
+    expect(result.events.find((e) => e.event === 'graph')).toMatchObject({ vertices: 1, edges: 0, ms: { parse: expect.any(Number) } });
+    expect(result.events.filter((e) => e.event === 'check').map((e) => [e.resource, e.group])).toEqual([
+      ['noop[n1]', 'noop[autogroup:(n1,n2)]'],
+      ['noop[n2]', 'noop[autogroup:(n1,n2)]'],
+    ]);
     expect(result.events.map((e) => e.event)).toContain('converged');
   });
 

@@ -16,8 +16,10 @@ function graphYaml(names: readonly string[], edges: readonly (readonly [string, 
   return `${lines.join('\n')}\n`;
 }
 
+// These tests are about resolving, sorting and keying single resources: grouping (tested in
+// compile-stages and autogroup tests) is off unless a test turns it on.
 function compile(text: string, options: CompileOptions = {}) {
-  return compileGraph(parseGraph(text, 'g.yaml', testRegistry), testRegistry, options);
+  return compileGraph(parseGraph(text, 'g.yaml', testRegistry), testRegistry, { noAutogroup: true, ...options });
 }
 
 function compileProblems(text: string, options: CompileOptions = {}): string[] {
