@@ -64,6 +64,8 @@ export class VertexWorker {
   failed = false;
   /** Last error message, for reports. */
   lastError: string | undefined;
+  /** The engine's swap generation that last kept or created this worker. */
+  generation = 0;
 
   private readonly host: WorkerHost;
   private readonly semaphoreIds: readonly string[];

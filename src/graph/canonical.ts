@@ -148,6 +148,11 @@ export function sameValue(a: unknown, b: unknown): boolean {
 /** sameVertex says whether two vertices are the same resource (equal canonical keys), cheaply. */
 export function sameVertex(a: SameVertexFields, b: SameVertexFields): boolean {
   if (a.kind !== b.kind || a.name !== b.name || a.members.length !== b.members.length) return false;
+  if (a.fingerprint !== undefined && b.fingerprint !== undefined) {
+    // Compiled vertices: the fingerprint holds every member's id and params.
+    if (a.fingerprint !== b.fingerprint) return false;
+    return a.members.every((member, i) => sameValue(member.meta, b.members[i]!.meta));
+  }
   if (!sameValue(a.params, b.params) || !sameValue(a.meta, b.meta)) return false;
   for (let i = 0; i < a.members.length; i++) {
     const member = a.members[i]!;
@@ -161,6 +166,7 @@ export function sameVertex(a: SameVertexFields, b: SameVertexFields): boolean {
 /** SameVertexFields are the parts of a vertex that decide whether it is the same resource. */
 export interface SameVertexFields {
   readonly kind: string;
+  readonly fingerprint?: string;
   readonly name: string;
   readonly params: Readonly<Record<string, unknown>>;
   readonly meta: Meta;

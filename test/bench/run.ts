@@ -2,6 +2,7 @@
 // prints one JSON line per scenario on stdout and a summary table on stderr. It exits 0 when every
 // scenario ran (targets met or not: see `pass`), 1 when a scenario failed to run, 2 on bad usage.
 
+import { swap10000 } from './scenarios/swap.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { files1000, files10000 } from './scenarios/files.js';
 import { startup } from './scenarios/startup.js';
 
 /** SCENARIOS lists every scenario in the order a full run takes them. */
-export const SCENARIOS: readonly Scenario[] = [startup, execChain, files1000, files10000, drift10000, ...autoedgeScenarios, ...autogroupScenarios];
+export const SCENARIOS: readonly Scenario[] = [startup, execChain, files1000, files10000, drift10000, ...autoedgeScenarios, ...autogroupScenarios, swap10000];
 
 const tempDirs = new Set<string>();
 
