@@ -50,6 +50,8 @@ export class Engine {
   private readonly semaphores = new Semaphores();
   private clock = 0;
   private generation = 0;
+  /** Workers waiting on or blocked by a parent. */
+  private stuck = 0;
   private busy = 0;
   private swapping = 0;
   private readonly idleSubject = new BehaviorSubject<boolean>(true);
@@ -119,8 +121,9 @@ export class Engine {
         return worker;
       });
       for (const worker of fresh) worker.start((member, refresh) => this.makeContext(member, refresh));
-      // Kept vertices whose parents changed may be waiting on a parent that is gone.
-      if (previousGraph) {
+      // Kept vertices whose parents changed, or that wait on a parent, may need a poke. Usually
+      // neither holds (same edges, nobody waiting): then the 10,000-vertex pass is skipped.
+      if (previousGraph && (this.stuck > 0 || !sameEdges(previousGraph.edges, next.edges))) {
         const isFresh = new Set(fresh);
         for (const worker of workers.values()) {
           if (isFresh.has(worker)) continue;
@@ -182,6 +185,7 @@ export class Engine {
   }
 
   private statusChanged(from: WorkerStatus, to: WorkerStatus): void {
+    this.stuck += (isStuck(to) ? 1 : 0) - (isStuck(from) ? 1 : 0);
     const wasIdle = isIdleStatus(from);
     const isIdle = isIdleStatus(to);
     if (wasIdle === isIdle) return;
@@ -192,6 +196,19 @@ export class Engine {
   private publishIdle(): void {
     this.idleSubject.next(this.busy === 0 && this.swapping === 0);
   }
+}
+
+function isStuck(status: WorkerStatus): boolean {
+  return status === 'waiting' || status === 'blocked';
+}
+
+/** sameEdges compares two sorted edge lists by their ends. */
+function sameEdges(before: readonly Edge[], after: readonly Edge[]): boolean {
+  if (before.length !== after.length) return false;
+  for (let i = 0; i < before.length; i++) {
+    if (before[i]!.from !== after[i]!.from || before[i]!.to !== after[i]!.to) return false;
+  }
+  return true;
 }
 
 function parentsChanged(previous: Graph | undefined, next: Graph, id: string): boolean {

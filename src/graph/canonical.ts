@@ -151,7 +151,8 @@ export function sameVertex(a: SameVertexFields, b: SameVertexFields): boolean {
   if (a.fingerprint !== undefined && b.fingerprint !== undefined) {
     // Compiled vertices: the fingerprint holds every member's id and params.
     if (a.fingerprint !== b.fingerprint) return false;
-    return a.members.every((member, i) => sameValue(member.meta, b.members[i]!.meta));
+    for (let i = 0; i < a.members.length; i++) if (!sameValue(a.members[i]!.meta, b.members[i]!.meta)) return false;
+    return true;
   }
   if (!sameValue(a.params, b.params) || !sameValue(a.meta, b.meta)) return false;
   for (let i = 0; i < a.members.length; i++) {
