@@ -1,8 +1,10 @@
-import { formatDiagnostic } from '../errors.js';
+import { formatDiagnostic, InputError, type Diagnostic } from '../errors.js';
 import { compileGraph } from '../graph/compile.js';
 import type { Graph } from '../graph/graph.js';
+import type { GraphSpec } from '../graph/spec.js';
 import { defaultRegistry, type Registry } from '../resources/index.js';
-import { loadGraphFile } from '../yamlgraph/parse.js';
+import { readGraphText } from '../yamlgraph/input.js';
+import { parseGraph, parseGraphFast, type ParsePath } from '../yamlgraph/parse.js';
 
 /** LoadOptions choose how a graph file is read and compiled. */
 export interface LoadOptions {
@@ -18,19 +20,36 @@ export interface LoadOptions {
 export interface LoadedGraph {
   readonly graph: Graph;
   readonly warnings: readonly string[];
+  /** Which YAML reader produced the graph (see parseGraphFast); the graph is the same either way. */
+  readonly parsePath: ParsePath;
 }
 
 /** loadGraph reads, validates and compiles a YAML graph file; any problem throws an InputError. */
 export async function loadGraph(path: string, options: LoadOptions = {}): Promise<LoadedGraph> {
   const registry = options.registry ?? defaultRegistry;
   const started = performance.now();
-  const spec = await loadGraphFile(path, registry, { strict: options.strict });
-  const parseMs = performance.now() - started;
-  const warnings = spec.warnings.map(formatDiagnostic);
-  const graph = compileGraph(spec, registry, {
-    ...options,
-    parseMs,
-    onWarning: (warning) => warnings.push(formatDiagnostic(warning)),
-  });
-  return { graph, warnings };
+  const text = await readGraphText(path);
+  const parsed = parseGraphFast(text, path, registry, { strict: options.strict });
+  const compile = (spec: GraphSpec): { graph: Graph; warnings: Diagnostic[] } => {
+    const warnings = [...spec.warnings];
+    const graph = compileGraph(spec, registry, {
+      ...options,
+      parseMs: performance.now() - started,
+      onWarning: (warning) => warnings.push(warning),
+    });
+    return { graph, warnings };
+  };
+  if (parsed.path === 'fast') {
+    try {
+      const compiled = compile(parsed.spec);
+      if (compiled.warnings.length === 0) return { graph: compiled.graph, warnings: [], parsePath: 'fast' };
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+    }
+    // A fast spec has no positions, and compile problems (an edge to nowhere, a cycle, a replaced
+    // edge) should name their line: read the file again exactly and compile that.
+  }
+  const spec = parsed.path === 'fast' ? parseGraph(text, path, registry, { strict: options.strict }) : parsed.spec;
+  const compiled = compile(spec);
+  return { graph: compiled.graph, warnings: compiled.warnings.map(formatDiagnostic), parsePath: 'exact' };
 }

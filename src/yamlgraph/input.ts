@@ -66,14 +66,22 @@ export function decodeGraphBytes(bytes: Uint8Array, file: string): string {
  * to exhaust the YAML parser; it scans tokens only, so it costs a fraction of a parse.
  */
 export function refuseHostileText(text: string, file: string): void {
-  const bytes = Buffer.byteLength(text);
-  if (bytes > MAX_GRAPH_BYTES) throw tooBig(file, bytes);
-  const nul = text.indexOf('\0');
-  if (nul >= 0) throw notText(file, `it contains a NUL character at ${describeOffset(text, nul)}`);
+  refuseUnreadableText(text, file);
   const deep = findExcessiveNesting(text);
   if (deep) {
     throw new InputError({ pos: positionOf(text, deep.offset, file), message: `refused: ${deep.reason}` });
   }
+}
+
+/**
+ * refuseUnreadableText throws an InputError when text is too large or binary: the checks every
+ * reader needs, cheap enough to run before any of them.
+ */
+export function refuseUnreadableText(text: string, file: string): void {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_GRAPH_BYTES) throw tooBig(file, bytes);
+  const nul = text.indexOf('\0');
+  if (nul >= 0) throw notText(file, `it contains a NUL character at ${describeOffset(text, nul)}`);
 }
 
 /**

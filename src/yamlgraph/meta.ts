@@ -1,7 +1,6 @@
-import { isMap, type Node } from 'yaml';
 import { DEFAULT_META, type Meta } from '../graph/spec.js';
 import type { ParamType } from '../resources/types.js';
-import { describe, isNull, quote, type ParseContext } from './context.js';
+import { quote, type ParseContext } from './context.js';
 import { decodeValue } from './values.js';
 
 /** MetaField is how one key of a `meta:` block is read: its type and any further rule. */
@@ -41,14 +40,14 @@ const UNSUPPORTED_META: ReadonlySet<string> = new Set([
  * parseMeta reads a resource's `meta:` block over DEFAULT_META, so a partial block keeps the
  * defaults for what it leaves out; problems go to `ctx` and the defaults stand in for bad values.
  */
-export function parseMeta(node: Node | null, ctx: ParseContext, resource: string): Meta {
-  if (isNull(node)) return DEFAULT_META;
-  if (!isMap(node)) {
-    ctx.error(node, `\`meta\` must be a map of meta parameters, got ${describe(node)}`, resource);
+export function parseMeta<N>(node: N | null, ctx: ParseContext<N>, resource: string): Meta {
+  if (ctx.isNull(node)) return DEFAULT_META;
+  if (!ctx.isMap(node)) {
+    ctx.error(node, `\`meta\` must be a map of meta parameters, got ${ctx.describe(node)}`, resource);
     return DEFAULT_META;
   }
   const meta: Record<string, unknown> = { ...DEFAULT_META };
-  let limitNode: Node | null = null;
+  let limitNode: N | null = null;
   for (const { key, keyNode, value } of ctx.entries(node)) {
     if (!Object.hasOwn(META_FIELDS, key)) {
       if (UNSUPPORTED_META.has(key)) ctx.warn(keyNode, `meta \`${key}\` is not supported by this version`, resource);

@@ -1,14 +1,18 @@
-import { isMap, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
+import { LineCounter, parseAllDocuments, type Node } from 'yaml';
 import { InputError, resourceId } from '../errors.js';
 import { conflictDiagnostic, dedupeResources } from '../graph/canonical.js';
 import { DEFAULT_META, type CollectSpec, type EdgeSpec, type GraphSpec, type Meta, type ResourceSpec, type VertexRef } from '../graph/spec.js';
 import type { Registry } from '../resources/index.js';
 import type { AnyResourceKind } from '../resources/types.js';
-import { describe, isNull, ParseContext, type Entry } from './context.js';
 import { aliasProblem } from './aliases.js';
-import { readGraphText, refuseHostileText } from './input.js';
+import { ParseContext } from './context.js';
+import { ExactTree } from './exact-tree.js';
+import { fastPathObstacle } from './fast-gate.js';
+import { FastTree, loadFast } from './fast-tree.js';
+import { readGraphText, refuseHostileText, refuseUnreadableText } from './input.js';
 import { didYouMean, kindProblem } from './kinds.js';
 import { parseMeta } from './meta.js';
+import type { Entry } from './tree.js';
 import { decodeValue } from './values.js';
 
 /** ParseOptions tune how forgiving the YAML frontend is. */
@@ -20,7 +24,8 @@ export interface ParseOptions {
 /**
  * parseGraph reads mgmt's classic YAML graph format (reference section 1.7) into a validated
  * GraphSpec. It collects every problem in the file and throws them together as one InputError,
- * each with its file:line:column and, where it concerns a resource, its `kind[name]`.
+ * each with its file:line:column and, where it concerns a resource, its `kind[name]`. Every
+ * resource, edge and collect entry of the spec carries its position.
  *
  * YAML 1.1 rules apply, as in upstream's yaml.v2: `yes`/`no` are booleans and `<<` merges maps.
  */
@@ -36,7 +41,8 @@ export function parseGraph(text: string, file: string, registry: Registry, optio
   });
   if (docs.length === 0) throw new InputError({ pos: { file, line: 1, column: 1 }, message: 'the file is empty: a graph needs at least `graph: NAME`' });
   const first = docs[0]!;
-  const ctx = new ParseContext(file, first, lines, options.strict === true);
+  const tree = new ExactTree(file, first, lines);
+  const ctx = new ParseContext<Node>(file, tree, options.strict === true);
   for (const doc of docs) {
     for (const err of doc.errors) ctx.error(err.pos[0], `invalid YAML: ${err.message}`);
   }
@@ -44,7 +50,7 @@ export function parseGraph(text: string, file: string, registry: Registry, optio
     ctx.error(docs[1]!.range[0], `the file holds ${docs.length} YAML documents; a graph file holds exactly one`);
   }
   if (ctx.errors.length > 0) throw new InputError(ctx.errors);
-  const bomb = aliasProblem(first, ctx.anchors);
+  const bomb = aliasProblem(first, tree.anchors);
   if (bomb) throw new InputError({ message: bomb.message, ...(ctx.pos(bomb.at) ? { pos: ctx.pos(bomb.at)! } : {}) });
   for (const warning of first.warnings) ctx.warn(warning.pos[0], `YAML: ${warning.message}`);
 
@@ -53,24 +59,72 @@ export function parseGraph(text: string, file: string, registry: Registry, optio
   return spec;
 }
 
-/** loadGraphFile reads a graph file from disk and parses it; an unreadable file is an InputError naming the path. */
+/** ParsePath says which reader produced a spec: 'fast' (js-yaml, no positions) or 'exact' (the `yaml` package, positioned). */
+export type ParsePath = 'fast' | 'exact';
+
+/** ParsedGraph is a spec with the path that read it. */
+export interface ParsedGraph {
+  readonly spec: GraphSpec;
+  readonly path: ParsePath;
+  /** Why the fast path was not taken, when it was not. */
+  readonly declined?: string;
+}
+
+/**
+ * parseGraphFast returns the same spec as parseGraph, but reads a plain, valid file several times
+ * faster: such a file takes the fast path (js-yaml), whose spec has no positions (`pos`). Only
+ * diagnostics need positions, so a caller that finds a problem in a fast spec (as compileGraph
+ * may) should parse again with parseGraph to report it. A file with anything unusual (anchors,
+ * tags, merge keys, several documents) or anything to report (a syntax error, a warning, an
+ * invalid value) is read by parseGraph here, so problems are reported exactly as it reports them.
+ */
+export function parseGraphFast(text: string, file: string, registry: Registry, options: ParseOptions = {}): ParsedGraph {
+  // Refused before js-yaml sees it, as parseGraph would refuse it.
+  refuseUnreadableText(text, file);
+  const fast = fastSpec(text, file, registry, options.strict === true);
+  if (typeof fast !== 'string') return { spec: fast, path: 'fast' };
+  return { spec: parseGraph(text, file, registry, options), path: 'exact', declined: fast };
+}
+
+/** loadGraphFile reads a graph file from disk and parses it exactly; an unreadable file is an InputError naming the path. */
 export async function loadGraphFile(path: string, registry: Registry, options: ParseOptions = {}): Promise<GraphSpec> {
   const text = await readGraphText(path);
   return parseGraph(text, path, registry, options);
+}
+
+/**
+ * fastSpec reads text on the fast path: the spec when the file is plain and clean, else why not.
+ * js-yaml refuses nesting deeper than FAST_MAX_DEPTH itself, so the exact path's nesting scan is
+ * not needed here: a deep file is declined and the exact path refuses it.
+ */
+function fastSpec(text: string, file: string, registry: Registry, strict: boolean): GraphSpec | string {
+  const obstacle = fastPathObstacle(text);
+  if (obstacle !== undefined) return `the text has ${obstacle}`;
+  try {
+    const ctx = new ParseContext(file, new FastTree(loadFast(text)), strict);
+    const spec = parseDocument(ctx, registry);
+    // Without positions a diagnostic would be worse than parseGraph's: let parseGraph report it.
+    if (!spec || ctx.errors.length > 0 || ctx.warnings.length > 0) return 'the file has diagnostics';
+    return spec;
+  } catch (err) {
+    // A syntax error, a deep nest (js-yaml throws a YAMLException, not a stack overflow) or a
+    // scalar FastTree cannot vouch for: parseGraph reads the file and explains any problem.
+    return err instanceof Error ? err.message : String(err);
+  }
 }
 
 /** TOP_LEVEL_KEYS are the keys a graph document may have; `remote` is upstream's old SSH mode. */
 const TOP_LEVEL_KEYS = ['graph', 'comment', 'resources', 'edges', 'collect', 'remote'];
 
 /** parseDocument walks the top-level map; undefined when it is too broken to describe a graph. */
-function parseDocument(ctx: ParseContext, registry: Registry): GraphSpec | undefined {
-  const root = ctx.deref(ctx.doc.contents);
-  if (isNull(root)) {
+function parseDocument<N>(ctx: ParseContext<N>, registry: Registry): GraphSpec | undefined {
+  const root = ctx.deref(ctx.tree.root());
+  if (ctx.isNull(root)) {
     ctx.error(root ?? 0, 'the file is empty: a graph needs at least `graph: NAME`');
     return undefined;
   }
-  if (!isMap(root)) {
-    ctx.error(root, `the top level must be a map with \`graph\`, \`resources\` and \`edges\`, got ${describe(root)}`);
+  if (!ctx.isMap(root)) {
+    ctx.error(root, `the top level must be a map with \`graph\`, \`resources\` and \`edges\`, got ${ctx.describe(root)}`);
     return undefined;
   }
   let name: string | undefined;
@@ -122,10 +176,10 @@ function parseDocument(ctx: ParseContext, registry: Registry): GraphSpec | undef
 }
 
 /** parseResources reads `resources:`, a map from kind to a list of resources of that kind. */
-function parseResources(node: Node | null, ctx: ParseContext, registry: Registry): ResourceSpec[] {
-  if (isNull(node)) return [];
-  if (!isMap(node)) {
-    ctx.error(node, `\`resources\` must be a map from resource kind to a list of resources, got ${describe(node)}`);
+function parseResources<N>(node: N | null, ctx: ParseContext<N>, registry: Registry): ResourceSpec[] {
+  if (ctx.isNull(node)) return [];
+  if (!ctx.isMap(node)) {
+    ctx.error(node, `\`resources\` must be a map from resource kind to a list of resources, got ${ctx.describe(node)}`);
     return [];
   }
   const out: ResourceSpec[] = [];
@@ -135,12 +189,12 @@ function parseResources(node: Node | null, ctx: ParseContext, registry: Registry
       ctx.error(keyNode, kindProblem(kind, registry));
       continue;
     }
-    if (isNull(value)) continue;
-    if (!isSeq(value)) {
-      ctx.error(value, `\`resources.${kind}\` must be a list of ${kind} resources, got ${describe(value)}`);
+    if (ctx.isNull(value)) continue;
+    if (!ctx.isSeq(value)) {
+      ctx.error(value, `\`resources.${kind}\` must be a list of ${kind} resources, got ${ctx.describe(value)}`);
       continue;
     }
-    for (const item of value.items) {
+    for (const item of ctx.items(value)) {
       const resource = parseResource(ctx.deref(item), def, ctx);
       if (resource) out.push(resource);
     }
@@ -149,10 +203,10 @@ function parseResources(node: Node | null, ctx: ParseContext, registry: Registry
 }
 
 /** parseResource reads one resource: its name, its parameters over the kind's defaults, its meta. */
-function parseResource(node: Node | null, def: AnyResourceKind, ctx: ParseContext): ResourceSpec | undefined {
+function parseResource<N>(node: N | null, def: AnyResourceKind, ctx: ParseContext<N>): ResourceSpec | undefined {
   const kind = def.kind;
-  if (!isMap(node)) {
-    ctx.error(node, `a \`${kind}\` resource must be a map with a \`name\` and parameters, got ${describe(node)}`);
+  if (!ctx.isMap(node)) {
+    ctx.error(node, `a \`${kind}\` resource must be a map with a \`name\` and parameters, got ${ctx.describe(node)}`);
     return undefined;
   }
   const entries = ctx.entries(node);
@@ -173,7 +227,7 @@ function parseResource(node: Node | null, def: AnyResourceKind, ctx: ParseContex
   const id = resourceId(kind, name);
 
   const values: Record<string, unknown> = {};
-  const where = new Map<string, Node>();
+  const where = new Map<string, N>();
   let meta: Meta = DEFAULT_META;
   let typeErrors = 0;
   for (const entry of entries) {
@@ -214,17 +268,17 @@ function parseResource(node: Node | null, def: AnyResourceKind, ctx: ParseContex
 }
 
 /** parseEdges reads `edges:`, a list (or nothing) of `{name, from, to, notify}`. */
-function parseEdges(node: Node | null, ctx: ParseContext): EdgeSpec[] {
-  if (isNull(node)) return [];
-  if (!isSeq(node)) {
-    ctx.error(node, `\`edges\` must be a list of edges, got ${describe(node)}`);
+function parseEdges<N>(node: N | null, ctx: ParseContext<N>): EdgeSpec[] {
+  if (ctx.isNull(node)) return [];
+  if (!ctx.isSeq(node)) {
+    ctx.error(node, `\`edges\` must be a list of edges, got ${ctx.describe(node)}`);
     return [];
   }
   const out: EdgeSpec[] = [];
-  node.items.forEach((item, index) => {
+  ctx.items(node).forEach((item, index) => {
     const edge = ctx.deref(item);
-    if (!isMap(edge)) {
-      ctx.error(edge ?? node, `edge #${index + 1} must be a map with \`name\`, \`from\` and \`to\`, got ${describe(edge)}`);
+    if (!ctx.isMap(edge)) {
+      ctx.error(edge ?? node, `edge #${index + 1} must be a map with \`name\`, \`from\` and \`to\`, got ${ctx.describe(edge)}`);
       return;
     }
     const entries = ctx.entries(edge);
@@ -267,10 +321,10 @@ function parseEdges(node: Node | null, ctx: ParseContext): EdgeSpec[] {
 }
 
 /** parseRef reads an edge end `{kind, name}`; the kind is lowercased as upstream does. */
-function parseRef(entry: Entry, ctx: ParseContext, label: string): VertexRef | undefined {
+function parseRef<N>(entry: Entry<N>, ctx: ParseContext<N>, label: string): VertexRef | undefined {
   const node = entry.value;
-  if (!isMap(node)) {
-    ctx.error(node ?? entry.keyNode, `${label} must be a map \`{kind: KIND, name: NAME}\`, got ${describe(node)}`);
+  if (!ctx.isMap(node)) {
+    ctx.error(node ?? entry.keyNode, `${label} must be a map \`{kind: KIND, name: NAME}\`, got ${ctx.describe(node)}`);
     return undefined;
   }
   let kind: string | undefined;
@@ -294,18 +348,18 @@ function parseRef(entry: Entry, ctx: ParseContext, label: string): VertexRef | u
 }
 
 /** parseCollect reads `collect:`, a list of `{kind, pattern}` asking for other hosts' exported resources. */
-function parseCollect(node: Node | null, ctx: ParseContext, registry: Registry): CollectSpec[] {
-  if (isNull(node)) return [];
-  if (!isSeq(node)) {
-    ctx.error(node, `\`collect\` must be a list of \`{kind, pattern}\`, got ${describe(node)}`);
+function parseCollect<N>(node: N | null, ctx: ParseContext<N>, registry: Registry): CollectSpec[] {
+  if (ctx.isNull(node)) return [];
+  if (!ctx.isSeq(node)) {
+    ctx.error(node, `\`collect\` must be a list of \`{kind, pattern}\`, got ${ctx.describe(node)}`);
     return [];
   }
   const out: CollectSpec[] = [];
-  node.items.forEach((item, index) => {
+  ctx.items(node).forEach((item, index) => {
     const entryNode = ctx.deref(item);
     const label = `collect #${index + 1}`;
-    if (!isMap(entryNode)) {
-      ctx.error(entryNode ?? node, `${label} must be a map \`{kind: KIND, pattern: PATTERN}\`, got ${describe(entryNode)}`);
+    if (!ctx.isMap(entryNode)) {
+      ctx.error(entryNode ?? node, `${label} must be a map \`{kind: KIND, pattern: PATTERN}\`, got ${ctx.describe(entryNode)}`);
       return;
     }
     let kind: string | undefined;
@@ -333,7 +387,7 @@ function parseCollect(node: Node | null, ctx: ParseContext, registry: Registry):
 }
 
 /** requiredString reads a non-empty string value, reporting anything else as `what`. */
-function requiredString(entry: Entry, ctx: ParseContext, what: string): string | undefined {
+function requiredString<N>(entry: Entry<N>, ctx: ParseContext<N>, what: string): string | undefined {
   const decoded = decodeValue(entry.value, 'string', ctx);
   if (!decoded.ok) {
     ctx.error(entry.value ?? entry.keyNode, `${what}: ${decoded.reason}`);
@@ -347,7 +401,7 @@ function requiredString(entry: Entry, ctx: ParseContext, what: string): string |
 }
 
 /** optionalString reads a string value that may be left out (undefined) or be empty. */
-function optionalString(entry: Entry, ctx: ParseContext): string | undefined {
+function optionalString<N>(entry: Entry<N>, ctx: ParseContext<N>): string | undefined {
   const decoded = decodeValue(entry.value, 'string', ctx);
   if (decoded.ok) return decoded.value as string | undefined;
   ctx.error(entry.value ?? entry.keyNode, `\`${entry.key}\`: ${decoded.reason}`);

@@ -1,6 +1,5 @@
-import { isMap, isScalar, isSeq, type Node } from 'yaml';
 import type { ParamType } from '../resources/types.js';
-import { describe, isNull, quote, scalarText, type ParseContext } from './context.js';
+import { quote, type ParseContext } from './context.js';
 
 /** Decoded is a YAML value checked against a ParamType: the value, or why it does not fit. */
 export type Decoded = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly reason: string };
@@ -21,40 +20,43 @@ export const EXPECTED: Readonly<Record<ParamType, string>> = {
  * `undefined`, meaning "keep the default": upstream examples write `shell: ''` and bare `edges:`
  * and expect nothing to change.
  */
-export function decodeValue(node: Node | null, type: ParamType, ctx: ParseContext): Decoded {
-  if (isNull(node)) return { ok: true, value: undefined };
-  const fail = (): Decoded => ({ ok: false, reason: `expected ${EXPECTED[type]}, got ${describe(node)}` });
+export function decodeValue<N>(node: N | null, type: ParamType, ctx: ParseContext<N>): Decoded {
+  if (ctx.isNull(node)) return { ok: true, value: undefined };
+  const fail = (): Decoded => ({ ok: false, reason: `expected ${EXPECTED[type]}, got ${ctx.describe(node)}` });
   switch (type) {
     case 'string':
-      return isScalar(node) ? { ok: true, value: scalarText(node) } : fail();
-    case 'bool':
-      return isScalar(node) && typeof node.value === 'boolean' ? { ok: true, value: node.value } : fail();
+      return ctx.isScalar(node) ? { ok: true, value: ctx.text(node) } : fail();
+    case 'bool': {
+      const value = ctx.isScalar(node) ? ctx.value(node) : undefined;
+      return typeof value === 'boolean' ? { ok: true, value } : fail();
+    }
     case 'int':
     case 'uint': {
-      if (!isScalar(node) || typeof node.value !== 'number' || !Number.isSafeInteger(node.value)) return fail();
-      if (type === 'uint' && node.value < 0) return fail();
-      return { ok: true, value: node.value };
+      const value = ctx.isScalar(node) ? ctx.value(node) : undefined;
+      if (typeof value !== 'number' || !Number.isSafeInteger(value)) return fail();
+      if (type === 'uint' && value < 0) return fail();
+      return { ok: true, value };
     }
-    case 'number':
-      return isScalar(node) && typeof node.value === 'number' && !Number.isNaN(node.value)
-        ? { ok: true, value: node.value }
-        : fail();
+    case 'number': {
+      const value = ctx.isScalar(node) ? ctx.value(node) : undefined;
+      return typeof value === 'number' && !Number.isNaN(value) ? { ok: true, value } : fail();
+    }
     case 'stringList': {
-      if (!isSeq(node)) return fail();
+      if (!ctx.isSeq(node)) return fail();
       const out: string[] = [];
-      for (const item of node.items) {
-        const text = itemText(ctx.deref(item));
-        if (text === null) return { ok: false, reason: `expected ${EXPECTED[type]}, but an item is ${describe(ctx.deref(item))}` };
+      for (const item of ctx.items(node)) {
+        const text = itemText(ctx.deref(item), ctx);
+        if (text === null) return { ok: false, reason: `expected ${EXPECTED[type]}, but an item is ${ctx.describe(ctx.deref(item))}` };
         out.push(text);
       }
       return { ok: true, value: out };
     }
     case 'stringMap': {
-      if (!isMap(node)) return fail();
+      if (!ctx.isMap(node)) return fail();
       const pairs: [string, string][] = [];
       for (const entry of ctx.entries(node)) {
-        const text = itemText(entry.value);
-        if (text === null) return { ok: false, reason: `expected ${EXPECTED[type]}, but key ${quote(entry.key)} holds ${describe(entry.value)}` };
+        const text = itemText(entry.value, ctx);
+        if (text === null) return { ok: false, reason: `expected ${EXPECTED[type]}, but key ${quote(entry.key)} holds ${ctx.describe(entry.value)}` };
         pairs.push([entry.key, text]);
       }
       // fromEntries defines own properties, so a key such as `__proto__` stays an ordinary key.
@@ -64,7 +66,6 @@ export function decodeValue(node: Node | null, type: ParamType, ctx: ParseContex
 }
 
 /** itemText is the text of one list item or map value; null when it is not a non-null scalar. */
-function itemText(node: Node | null): string | null {
-  if (!isScalar(node)) return null;
-  return scalarText(node);
+function itemText<N>(node: N | null, ctx: ParseContext<N>): string | null {
+  return ctx.isScalar(node) ? ctx.text(node) : null;
 }
