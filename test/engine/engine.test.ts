@@ -1,25 +1,9 @@
-import { firstValueFrom, filter } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/engine.js';
-import { createFsWatcher } from '../../src/watchers/fs.js';
+import { describe, expect, it } from 'vitest';
 import { buildGraph, makeProbeWorld, type ProbeWorld } from '../helpers/graph.js';
-import { collectLog, waitFor } from '../helpers/log.js';
+import { idle, useEngines } from '../helpers/engine.js';
+import { waitFor } from '../helpers/log.js';
 
-const engines: Engine[] = [];
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((engine) => engine.stop()));
-});
-
-function makeEngine() {
-  const collected = collectLog();
-  const engine = new Engine({ log: collected.log, hostname: 'test', prefix: '/tmp/mgmt-engine-test', watcher: createFsWatcher() });
-  engines.push(engine);
-  return { engine, ...collected };
-}
-
-function idle(engine: Engine): Promise<boolean> {
-  return firstValueFrom(engine.idle$.pipe(filter(Boolean)));
-}
+const makeEngine = useEngines();
 
 function deferred() {
   let resolve!: (ok: boolean) => void;

@@ -1,24 +1,11 @@
-import { filter, firstValueFrom, of } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/engine.js';
+import { of } from 'rxjs';
+import { describe, expect, it } from 'vitest';
 import type { ResourceKind } from '../../src/resources/types.js';
-import { createFsWatcher } from '../../src/watchers/fs.js';
 import { buildGraph, makeProbeWorld } from '../helpers/graph.js';
-import { collectLog, waitFor } from '../helpers/log.js';
+import { idle, useEngines } from '../helpers/engine.js';
+import { waitFor } from '../helpers/log.js';
 
-const engines: Engine[] = [];
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((engine) => engine.stop()));
-});
-
-function makeEngine() {
-  const collected = collectLog();
-  const engine = new Engine({ log: collected.log, hostname: 'test', prefix: '/tmp/mgmt-engine-test', watcher: createFsWatcher() });
-  engines.push(engine);
-  return { engine, ...collected };
-}
-
-const idle = (engine: Engine) => firstValueFrom(engine.idle$.pipe(filter(Boolean)));
+const makeEngine = useEngines();
 
 describe('grouped execution', () => {
   it('GIVEN a group of three WHEN started THEN it is one vertex that checks every member, each reported on its own', async () => {

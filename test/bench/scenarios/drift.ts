@@ -4,6 +4,7 @@
 // the same measurement against a trivial Node repairer (fs.watch + rewrite), the floor of
 // inotify + write. Target: p99 < 10 ms, and the agent exits within 1 s of SIGTERM.
 
+import { mulberry32 } from '../../helpers/random.js';
 import { mkdir } from 'node:fs/promises';
 import { readFileSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
@@ -236,18 +237,6 @@ async function waitFor(child: LongRunning, what: string, timeoutMs: number, arm:
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** mulberry32 is a small seeded PRNG, so both measurements damage the same files in the same order. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function kbToMb(kb: number | undefined): number | null {
