@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { World } from '../world/types.js';
 
 /** ParamType is the YAML type a parameter accepts; the frontend checks it before `validate`. */
 export type ParamType =
@@ -50,6 +51,8 @@ export interface ResourceContext {
   readonly name: string;
   readonly hostname: string;
   readonly log: ResourceLogger;
+  /** What hosts share (exported resources, string keys); the local World when there is no cluster. */
+  readonly world?: World;
   /** A private scratch directory for this resource (created on demand by the resource). */
   readonly scratchDir: string;
   /** refreshPending says whether a refresh notification waits for this run of checkApply. */
