@@ -4,6 +4,7 @@ import { sameVertex } from '../graph/canonical.js';
 import { edgeKey, type Edge, type Graph, type Member, type Vertex } from '../graph/graph.js';
 import type { EventLog } from '../log/events.js';
 import type { ResourceContext, WatchPathOptions } from '../resources/types.js';
+import type { World } from '../world/types.js';
 import { Semaphores } from './semaphores.js';
 import { isIdleStatus, VertexWorker, type WorkerHost, type WorkerStatus } from './worker.js';
 
@@ -19,6 +20,8 @@ export interface EngineOptions {
   /** The agent's working directory; resources get scratch space below it. */
   readonly prefix: string;
   readonly watcher: PathWatcher;
+  /** What hosts share; handed to resources (kv). */
+  readonly world?: World;
 }
 
 /** SwapStats says what a graph swap did. */
@@ -165,8 +168,9 @@ export class Engine {
   }
 
   private makeContext(member: Member, refreshPending: () => boolean): ResourceContext {
-    const { log, hostname, prefix, watcher } = this.options;
+    const { log, hostname, prefix, watcher, world } = this.options;
     return {
+      ...(world ? { world } : {}),
       id: member.id,
       kind: member.kind,
       name: member.name,
