@@ -113,17 +113,31 @@ export function createEventLog(options: EventLogOptions): EventLog {
 // The fields a text line shows itself, so they are not repeated as key=value.
 const TEXT_SHOWN = new Set(['level', 'event', 'resource', 'kind', 'name', 'message']);
 
-/** formatText renders an event as `HH:MM:SS.mmm level event kind[name]: message key=value ...`. */
+// What people read for the events they see most; anything else gets its event name and fields.
+const TEXT_SUMMARY: Record<string, (event: LogEvent) => string | undefined> = {
+  apply: (e) => `applied in ${e.ms} ms`,
+  check: (e) => (e.ok ? `checked: ok in ${e.ms} ms` : `would change (noop), checked in ${e.ms} ms`),
+  refresh: (e) => `refreshed by ${(e.from as string[] | undefined)?.join(', ') ?? 'a notify edge'}`,
+  converged: (e) => `converged (timeout ${e.timeout} s)`,
+  unconverged: () => 'unconverged',
+};
+
+// Fields a summary already says.
+const SUMMARIZED = new Set(['ms', 'ok', 'changed', 'noop', 'from', 'timeout']);
+
+/** formatText renders an event as `HH:MM:SS.mmm LEVEL kind[name]: message (key=value ...)`. */
 export function formatText(date: Date, event: LogEvent): string {
   const time = date.toTimeString().slice(0, 8) + '.' + String(date.getMilliseconds()).padStart(3, '0');
   const head = [time];
   if (event.level !== 'info') head.push(event.level.toUpperCase());
-  if (event.event !== 'log') head.push(event.event);
+  const summary = event.message === undefined ? TEXT_SUMMARY[event.event]?.(event) : undefined;
+  if (event.event !== 'log' && summary === undefined) head.push(event.event);
   let line = head.join(' ');
   if (event.resource) line += ` ${event.resource}:`;
-  if (event.message) line += ` ${event.message}`;
+  const message = event.message ?? summary;
+  if (message) line += ` ${message}`;
   const extras = Object.entries(event)
-    .filter(([key, value]) => !TEXT_SHOWN.has(key) && value !== undefined)
+    .filter(([key, value]) => !TEXT_SHOWN.has(key) && value !== undefined && !(summary !== undefined && SUMMARIZED.has(key)))
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
   if (extras.length > 0) line += ` (${extras.join(' ')})`;
   return line;
