@@ -14,6 +14,11 @@ export interface LoadOptions {
   readonly noAutoedges?: boolean;
   readonly noAutogroup?: boolean;
   readonly registry?: Registry;
+  /**
+   * prepare may add to the parsed spec before it is compiled (collected resources). It must only
+   * read: with the fast reader it can run twice for one load.
+   */
+  readonly prepare?: (spec: GraphSpec) => Promise<GraphSpec>;
 }
 
 /** LoadedGraph is a compiled graph with the input's warnings, formatted for people. */
@@ -22,6 +27,8 @@ export interface LoadedGraph {
   readonly warnings: readonly string[];
   /** Which YAML reader produced the graph (see parseGraphFast); the graph is the same either way. */
   readonly parsePath: ParsePath;
+  /** The spec the graph was compiled from (after `prepare`). */
+  readonly spec: GraphSpec;
 }
 
 /** loadGraph reads, validates and compiles a YAML graph file; any problem throws an InputError. */
@@ -30,26 +37,27 @@ export async function loadGraph(path: string, options: LoadOptions = {}): Promis
   const started = performance.now();
   const text = await readGraphText(path);
   const parsed = parseGraphFast(text, path, registry, { strict: options.strict });
-  const compile = (spec: GraphSpec): { graph: Graph; warnings: Diagnostic[] } => {
+  const compile = async (parsedSpec: GraphSpec): Promise<{ graph: Graph; warnings: Diagnostic[]; spec: GraphSpec }> => {
+    const spec = options.prepare ? await options.prepare(parsedSpec) : parsedSpec;
     const warnings = [...spec.warnings];
     const graph = compileGraph(spec, registry, {
       ...options,
       parseMs: performance.now() - started,
       onWarning: (warning) => warnings.push(warning),
     });
-    return { graph, warnings };
+    return { graph, warnings, spec };
   };
   if (parsed.path === 'fast') {
     try {
-      const compiled = compile(parsed.spec);
-      if (compiled.warnings.length === 0) return { graph: compiled.graph, warnings: [], parsePath: 'fast' };
+      const compiled = await compile(parsed.spec);
+      if (compiled.warnings.length === 0) return { graph: compiled.graph, warnings: [], parsePath: 'fast', spec: compiled.spec };
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
     }
     // A fast spec has no positions, and compile problems (an edge to nowhere, a cycle, a replaced
     // edge) should name their line: read the file again exactly and compile that.
   }
-  const spec = parsed.path === 'fast' ? parseGraph(text, path, registry, { strict: options.strict }) : parsed.spec;
-  const compiled = compile(spec);
-  return { graph: compiled.graph, warnings: compiled.warnings.map(formatDiagnostic), parsePath: 'exact' };
+  const exact = parsed.path === 'fast' ? parseGraph(text, path, registry, { strict: options.strict }) : parsed.spec;
+  const compiled = await compile(exact);
+  return { graph: compiled.graph, warnings: compiled.warnings.map(formatDiagnostic), parsePath: 'exact', spec: compiled.spec };
 }
