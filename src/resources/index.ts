@@ -1,6 +1,7 @@
 import type { AnyResourceKind } from './types.js';
 import { exec } from './exec.js';
 import { file } from './file.js';
+import { kv } from './kv.js';
 import { msg } from './msg.js';
 import { noop } from './noop.js';
 import { print } from './print.js';
@@ -21,7 +22,7 @@ export function createRegistry(kinds: readonly AnyResourceKind[]): Registry {
 }
 
 /** BUILTIN_KINDS lists every kind this agent implements, in the order of DESIGN section 3. */
-export const BUILTIN_KINDS: readonly AnyResourceKind[] = [noop, file, exec, timer, msg, print];
+export const BUILTIN_KINDS: readonly AnyResourceKind[] = [noop, file, exec, timer, msg, print, kv];
 
 /** defaultRegistry is the registry of all built-in kinds. */
 export const defaultRegistry: Registry = createRegistry(BUILTIN_KINDS);

@@ -1,0 +1,102 @@
+import { defer } from 'rxjs';
+import type { World } from '../world/types.js';
+import type { ParamProblem, ResourceContext, ResourceKind } from './types.js';
+
+/** KvParams are the parameters of a kv resource. */
+export interface KvParams {
+  /** The string key in the World; defaults to the resource name. */
+  readonly key: string;
+  /** The value to hold; undefined (absent or null in YAML) deletes the key. */
+  readonly value: string | undefined;
+  /** Use a key of this host's own, `<key>/<hostname>`. */
+  readonly mapped: boolean;
+  /** Accept an existing value larger than `value` (unless refreshed): a counter that only grows. */
+  readonly skiplessthan: boolean;
+  /** How skiplessthan compares: 0 as integers, 1 as strings. */
+  readonly skipcmpstyle: number;
+}
+
+// skipcmpstyle's values, as upstream numbers them.
+const SKIP_CMP_INT = 0;
+const SKIP_CMP_STRING = 1;
+
+const INTEGER = /^[+-]?\d+$/;
+
+/** kv keeps a string key of the World (shared by all hosts) at a value, or deleted. */
+export const kv: ResourceKind<KvParams> = {
+  kind: 'kv',
+  doc: 'sets or deletes a string key shared by all hosts (the World)',
+  params: {
+    key: { type: 'string', doc: 'the key; defaults to the name' },
+    value: { type: 'string', doc: 'the value; unset deletes the key' },
+    mapped: { type: 'bool', doc: 'use the per-host key <key>/<hostname>' },
+    skiplessthan: { type: 'bool', doc: 'leave a larger existing value alone unless notified' },
+    skipcmpstyle: { type: 'int', doc: 'skiplessthan compares as integers (0) or strings (1)' },
+  },
+  refreshable: true,
+
+  defaults: (name) => ({ key: name, value: undefined, mapped: false, skiplessthan: false, skipcmpstyle: SKIP_CMP_INT }),
+
+  validate(p) {
+    const problems: ParamProblem[] = [];
+    if (p.key === '') problems.push({ param: 'key', reason: 'must not be empty' });
+    if (p.skipcmpstyle !== SKIP_CMP_INT && p.skipcmpstyle !== SKIP_CMP_STRING) {
+      problems.push({ param: 'skipcmpstyle', reason: `must be 0 (integer compare) or 1 (string compare), got ${JSON.stringify(p.skipcmpstyle)}` });
+    } else if (p.skiplessthan && p.skipcmpstyle === SKIP_CMP_INT && p.value !== undefined && !INTEGER.test(p.value)) {
+      problems.push({
+        param: 'value',
+        reason: `must be an integer with skiplessthan and skipcmpstyle 0, got ${JSON.stringify(p.value)}; use skipcmpstyle 1 to compare strings`,
+      });
+    }
+    return problems;
+  },
+
+  init(p, ctx) {
+    const key = p.mapped ? `${p.key}/${ctx.hostname}` : p.key;
+
+    return {
+      watch: () => defer(() => worldOf(ctx).strWatch(key)),
+
+      async checkApply(apply, signal) {
+        const world = worldOf(ctx);
+        signal.throwIfAborted();
+        const current = await world.strGet(key);
+        signal.throwIfAborted();
+        if (current === p.value) return true;
+        if (p.value === undefined) {
+          if (apply) {
+            await world.strDel(key);
+            ctx.log.info(`deleted key ${key}`);
+          }
+          return false;
+        }
+        // A refresh asks for the exact value, so a larger one is reset (kv4.yaml's state machine).
+        if (p.skiplessthan && current !== undefined && !ctx.refreshPending() && isLarger(current, p.value, p.skipcmpstyle, ctx, key)) {
+          return true;
+        }
+        if (apply) {
+          await world.strSet(key, p.value);
+          ctx.log.info(`set key ${key} to ${JSON.stringify(p.value)}`);
+        }
+        return false;
+      },
+    };
+  },
+};
+
+/** worldOf returns the context's World, or says why kv cannot run without one. */
+function worldOf(ctx: ResourceContext): World {
+  if (!ctx.world) throw new Error(`${ctx.id}: kv needs a World (shared string keys), but this agent has none`);
+  return ctx.world;
+}
+
+/** isLarger says whether the stored value is larger than the wanted one, in the chosen order. */
+function isLarger(current: string, wanted: string, style: number, ctx: ResourceContext, key: string): boolean {
+  if (style === SKIP_CMP_STRING) return current > wanted;
+  // Upstream fails here forever; overwriting a non-integer with the wanted integer converges instead.
+  if (!INTEGER.test(current)) {
+    ctx.log.warn(`key ${key} holds ${JSON.stringify(current)}, not an integer; replacing it`);
+    return false;
+  }
+  return BigInt(current) > BigInt(wanted);
+}

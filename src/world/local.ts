@@ -1,0 +1,204 @@
+// The local World: what hosts share, kept as files under --prefix so a restarted agent keeps its
+// strings and exports, and so two agents sharing one prefix on one machine see each other.
+//
+// Layout under `dir`:
+//   exported/<host>.json  one host's whole export set, {"host", "resources": [{kind, name, params}]}
+//   strings/<key>         one string key per file, its value as the file's bytes
+//   tmp/                  files being written; renamed into place when complete
+// Names are encodeURIComponent-encoded (keys may hold `/`), with a leading `.` encoded too so no
+// key can name `.`, `..` or a hidden file.
+
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defer, type Observable, ReplaySubject, takeUntil } from 'rxjs';
+import { createFsWatcher, type FsWatcher } from '../watchers/fs.js';
+import type { ExportedResource, ExportSpec, World } from './types.js';
+
+/** LocalWorldOptions says which host this is and where the World persists. */
+export interface LocalWorldOptions {
+  /** This host's name; its exports go to `exported/<hostname>.json`. */
+  readonly hostname: string;
+  /** The directory the World keeps its files in (e.g. `<prefix>/world`); created when missing. */
+  readonly dir: string;
+}
+
+// Most file systems allow 255 bytes per name; the `.json` suffix needs 5 of them.
+const MAX_NAME_BYTES = 250;
+
+/** LocalWorld is the World of a host without a cluster: files under a directory, watched with inotify. */
+export class LocalWorld implements World {
+  readonly hostname: string;
+  private readonly exportedDir: string;
+  private readonly stringsDir: string;
+  private readonly tmpDir: string;
+  private readonly fsWatcher: FsWatcher;
+  // Replays its one value, so a watch subscribed after close completes at once.
+  private readonly closed$ = new ReplaySubject<void>(1);
+  private closed = false;
+
+  constructor(options: LocalWorldOptions) {
+    this.hostname = options.hostname;
+    this.exportedDir = join(options.dir, 'exported');
+    this.stringsDir = join(options.dir, 'strings');
+    // Temporary files live beside the targets' directories, on the same file system (so rename is
+    // atomic), but outside them, so a watch of exports never fires for a half-written file.
+    this.tmpDir = join(options.dir, 'tmp');
+    // Created up front so watches start on existing directories and writes need no mkdir of their own.
+    for (const d of [this.exportedDir, this.stringsDir, this.tmpDir]) mkdirSync(d, { recursive: true });
+    this.fsWatcher = createFsWatcher();
+  }
+
+  async exportResources(resources: readonly ExportSpec[]): Promise<void> {
+    this.checkOpen();
+    const file = { host: this.hostname, resources: resources.map(({ kind, name, params }) => ({ kind, name, params })) };
+    await this.writeAtomic(join(this.exportedDir, `${fileName(this.hostname, 'hostname')}.json`), `${JSON.stringify(file, null, 2)}\n`);
+  }
+
+  async collectResources(kinds: readonly string[], onProblem: (problem: string) => void = () => {}): Promise<ExportedResource[]> {
+    this.checkOpen();
+    const wanted = new Set(kinds);
+    const found: ExportedResource[] = [];
+    for (const entry of (await readdir(this.exportedDir)).sort()) {
+      if (!entry.endsWith('.json') || entry.startsWith('.')) continue;
+      const path = join(this.exportedDir, entry);
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (err) {
+        // A host may replace or remove its file between readdir and read; that is not a problem.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        onProblem(`cannot read exported resources ${path}: ${(err as Error).message}`);
+        continue;
+      }
+      for (const res of parseExportFile(path, entry.slice(0, -'.json'.length), text, onProblem)) {
+        if (wanted.has(res.kind)) found.push(res);
+      }
+    }
+    return found.sort((a, b) => compare(a.host, b.host) || compare(a.kind, b.kind) || compare(a.name, b.name));
+  }
+
+  watchResources(): Observable<void> {
+    return this.watch(this.exportedDir, true);
+  }
+
+  async strGet(key: string): Promise<string | undefined> {
+    this.checkOpen();
+    try {
+      return await readFile(this.stringPath(key), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async strSet(key: string, value: string): Promise<void> {
+    this.checkOpen();
+    await this.writeAtomic(this.stringPath(key), value);
+  }
+
+  async strDel(key: string): Promise<void> {
+    this.checkOpen();
+    try {
+      await unlink(this.stringPath(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+
+  strWatch(key: string): Observable<void> {
+    return defer(() => this.watch(this.stringPath(key), false));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Complete the watches first, so closing the fs watcher does not turn them into errors.
+    this.closed$.next();
+    this.closed$.complete();
+    this.fsWatcher.close();
+  }
+
+  /** watch emits when `path` (and, if recursive, anything below it) may have changed, until close. */
+  private watch(path: string, recursive: boolean): Observable<void> {
+    return defer(() => this.fsWatcher.watchPath(path, { recursive })).pipe(takeUntil(this.closed$));
+  }
+
+  /** stringPath is the file that holds a string key. */
+  private stringPath(key: string): string {
+    return join(this.stringsDir, fileName(key, 'key'));
+  }
+
+  /** writeAtomic replaces `target` with `data` so readers see the old or the new bytes, never a mix. */
+  private async writeAtomic(target: string, data: string): Promise<void> {
+    const tmp = join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
+    try {
+      const handle = await open(tmp, 'wx', 0o600);
+      try {
+        await handle.writeFile(data, 'utf8');
+        // Flushed before the rename, so a crash cannot leave an empty file under the real name.
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, target);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error(`the local world of ${this.hostname} is closed`);
+  }
+}
+
+/** fileName encodes a key or host name as one safe file name (no `/`, no leading `.`). */
+function fileName(name: string, what: string): string {
+  if (name === '') throw new Error(`the local world cannot store an empty ${what}`);
+  const encoded = encodeURIComponent(name).replace(/^\./, '%2E');
+  if (Buffer.byteLength(encoded) > MAX_NAME_BYTES) {
+    throw new Error(`${what} "${name.slice(0, 40)}…" is too long for the local world (${encoded.length} bytes encoded, at most ${MAX_NAME_BYTES}); use a shorter ${what}`);
+  }
+  return encoded;
+}
+
+/** parseExportFile reads one host's export file; what is malformed is reported and left out. */
+function parseExportFile(path: string, encodedHost: string, text: string, onProblem: (problem: string) => void): ExportedResource[] {
+  let host: string;
+  let data: unknown;
+  try {
+    host = decodeURIComponent(encodedHost);
+    data = JSON.parse(text);
+  } catch (err) {
+    onProblem(`skipped exported resources ${path}: ${(err as Error).message}`);
+    return [];
+  }
+  if (!isRecord(data) || data.host !== host || !Array.isArray(data.resources)) {
+    onProblem(`skipped exported resources ${path}: expected {"host": "${host}", "resources": [...]}`);
+    return [];
+  }
+  const out: ExportedResource[] = [];
+  data.resources.forEach((res: unknown, i) => {
+    if (isRecord(res) && isName(res.kind) && isName(res.name) && isRecord(res.params)) {
+      out.push({ host, kind: res.kind, name: res.name, params: res.params });
+    } else {
+      onProblem(`skipped exported resource #${i} of ${path}: expected {"kind", "name", "params"} with non-empty strings and an object`);
+    }
+  });
+  return out;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isName(value: unknown): value is string {
+  return typeof value === 'string' && value !== '';
+}
+
+// Code-unit order, not locale order, so every host sorts the same way.
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
