@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { homedir, hostname as systemHostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { concatMap, debounceTime, identity, skip, type Subscription } from 'rxjs';
+import { concatMap, debounceTime, filter, identity, merge, skip, type Subscription } from 'rxjs';
 import { convergedAfter } from '../../streams/converged-after.js';
 import { GRAPHVIZ_FILTERS, isGraphvizFilter, writeGraphviz } from '../../graphviz/write.js';
 import { Engine } from '../engine/engine.js';
@@ -9,7 +9,11 @@ import { errorMessage, UsageError } from '../errors.js';
 import type { CompileTimings, Graph } from '../graph/graph.js';
 import { createEventLog } from '../log/events.js';
 import { createFsWatcher } from '../watchers/fs.js';
-import { loadGraph } from './load-graph.js';
+import type { GraphSpec } from '../graph/spec.js';
+import { defaultRegistry } from '../resources/index.js';
+import { exportsOf, withCollected } from '../world/collect.js';
+import { LocalWorld } from '../world/local.js';
+import { loadGraph, type LoadedGraph } from './load-graph.js';
 import type { CommandIO } from './main.js';
 
 /** RunOptions are the settings of one `mgmt run`. */
@@ -60,10 +64,6 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     noAutogroup: options.noAutogroup,
   };
 
-  // The whole graph is validated before anything runs: a bad graph throws here, nothing applied.
-  const first = await loadGraph(yamlPath, compileOptions);
-  for (const warning of first.warnings) io.stderr.write(`warning: ${warning}\n`);
-
   const prefix = await makePrefix(options, hostname);
   const log = createEventLog({
     format: options.logFormat,
@@ -73,8 +73,53 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     stdout: io.stdout,
     stderr: io.stderr,
   });
+  // The embedded default World: exports and string keys shared through files under the prefix.
+  const world = new LocalWorld({ hostname, dir: join(prefix, 'world') });
+  let collects = false;
+  const loadOptions = {
+    ...compileOptions,
+    // Collecting only reads the World; exporting waits until the graph compiled (nothing half-applied).
+    prepare: async (spec: GraphSpec): Promise<GraphSpec> => {
+      collects = spec.collect.length > 0;
+      if (!collects) return spec;
+      const kinds = [...new Set(spec.collect.map((entry) => entry.kind))];
+      const problem = (message: string): void => log.emit({ level: 'warn', event: 'collect', message: `refused: ${message}` });
+      const collected = await world.collectResources(kinds, problem);
+      const merged = withCollected(spec, collected, defaultRegistry, (refused) => problem(`${refused.from}: ${refused.reason}`));
+      log.emit({ level: 'info', event: 'collect', kinds, count: merged.resources.length - spec.resources.length });
+      return merged;
+    },
+  };
+  let lastExport: string | undefined;
+  const exportFrom = async (spec: GraphSpec): Promise<void> => {
+    if (options.noop) return; // like upstream: a noop run exports nothing
+    const exports = exportsOf(spec);
+    const encoded = JSON.stringify(exports);
+    // Our own export changes the store and wakes our watch: an unchanged set is not written again.
+    if (encoded === lastExport || stopping) return;
+    try {
+      await world.exportResources(exports);
+      lastExport = encoded;
+      log.emit({ level: 'info', event: 'export', count: exports.length });
+    } catch (err) {
+      // Other hosts keep the previous set; the next graph change tries again.
+      log.emit({ level: 'error', event: 'error', phase: 'export', message: errorMessage(err) });
+    }
+  };
+
+  // The whole graph is validated before anything runs: a bad graph throws here, nothing applied.
+  let first: LoadedGraph;
+  try {
+    first = await loadGraph(yamlPath, loadOptions);
+  } catch (err) {
+    await world.close();
+    if (options.tmpPrefix) await rm(prefix, { recursive: true, force: true }).catch(() => undefined);
+    throw err;
+  }
+  for (const warning of first.warnings) io.stderr.write(`warning: ${warning}\n`);
+
   const watcher = createFsWatcher();
-  const engine = new Engine({ log, hostname, prefix, watcher });
+  const engine = new Engine({ log, hostname, prefix, watcher, world });
   const subscriptions: Subscription[] = [];
 
   let finish!: (code: number) => void;
@@ -88,15 +133,31 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     engine.abortAll(new Error(`stopping: ${reason}`));
     const stopped = engine.stop();
     await Promise.race([stopped, delay(SHUTDOWN_GRACE_MS)]);
-    const failures = engine.failures();
-    const code = failures.length > 0 ? 1 : 0;
-    log.emit({ level: failures.length > 0 ? 'error' : 'info', event: 'exit', code, reason, failed: failures.map((f) => f.resource) });
     watcher.close();
+    await world.close().catch((err: unknown) => log.emit({ level: 'warn', event: 'error', phase: 'world', message: errorMessage(err) }));
     // A temporary prefix is this run's alone: leave nothing behind in /tmp.
     if (options.tmpPrefix) await rm(prefix, { recursive: true, force: true }).catch(() => undefined);
+    const failures = engine.failures();
+    const code = failures.length > 0 ? 1 : 0;
+    // The last event of a run, whatever a stopped resource still says after it.
+    log.emit({ level: failures.length > 0 ? 'error' : 'info', event: 'exit', code, reason, failed: failures.map((f) => f.resource) });
     finish(code);
   };
 
+  // Signals are handled from before the first resource runs: a stop is never a bare kill.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      // A second signal: stop waiting for anything.
+      log.emit({ level: 'warn', event: 'exit', code: 1, reason: `second ${signal}` });
+      finish(1);
+      return;
+    }
+    void shutdown(signal);
+  };
+  if (options.handleSignals) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
   const applyGraph = async (graph: Graph, warnings: readonly string[]): Promise<void> => {
     for (const warning of warnings) log.emit({ level: 'warn', event: 'warning', message: warning });
     const swap = await engine.swap(graph);
@@ -119,7 +180,39 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   };
 
   log.emit({ level: 'info', event: 'start', yaml: yamlPath, prefix, noop: options.noop || undefined });
+  // Watch before the first graph runs, so an edit made meanwhile is not missed; reloads wait for it.
+  let markApplied!: () => void;
+  const firstApplied = new Promise<void>((done) => (markApplied = done));
+  if (!options.noWatch) {
+    // The graph is rebuilt when its file changes, and when the exported resources change if it
+    // collects any (upstream's stream watch).
+    const worldChanged = world.watchResources().pipe(
+      skip(1),
+      filter(() => collects),
+    );
+    subscriptions.push(
+      merge(watcher.watchPath(yamlPath).pipe(skip(1)), worldChanged) // first emissions only say "ready"
+        .pipe(
+          debounceTime(RELOAD_DEBOUNCE_MS),
+          concatMap(async () => {
+            await firstApplied;
+            try {
+              const next = await loadGraph(yamlPath, loadOptions);
+              if (stopping) return;
+              await applyGraph(next.graph, next.warnings);
+              await exportFrom(next.spec);
+            } catch (err) {
+              // A broken edit never stops the running graph.
+              log.emit({ level: 'error', event: 'error', phase: 'reload', message: `graph not swapped: ${errorMessage(err)}` });
+            }
+          }),
+        )
+        .subscribe(),
+    );
+  }
   await applyGraph(first.graph, []);
+  if (!stopping) await exportFrom(first.spec);
+  markApplied();
 
   if (options.convergedTimeout >= 0) {
     subscriptions.push(
@@ -133,40 +226,8 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     );
   }
 
-  if (!options.noWatch) {
-    subscriptions.push(
-      watcher
-        .watchPath(yamlPath)
-        .pipe(
-          skip(1), // the first emission only says the watch is ready
-          debounceTime(RELOAD_DEBOUNCE_MS),
-          concatMap(async () => {
-            try {
-              const next = await loadGraph(yamlPath, compileOptions);
-              if (!stopping) await applyGraph(next.graph, next.warnings);
-            } catch (err) {
-              // A broken edit never stops the running graph.
-              log.emit({ level: 'error', event: 'error', phase: 'reload', message: `graph not swapped: ${errorMessage(err)}` });
-            }
-          }),
-        )
-        .subscribe(),
-    );
-  }
 
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      // A second signal: stop waiting for anything.
-      log.emit({ level: 'warn', event: 'exit', code: 1, reason: `second ${signal}` });
-      finish(1);
-      return;
-    }
-    void shutdown(signal);
-  };
-  if (options.handleSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+
   options.stopSignal?.addEventListener('abort', () => void shutdown('stopped'), { once: true });
 
   const code = await finished;

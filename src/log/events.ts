@@ -81,7 +81,11 @@ export function createEventLog(options: EventLogOptions): EventLog {
     });
   };
 
+  // `exit` is the last event of a run by contract: what a stopping resource says later is dropped.
+  let ended = false;
   const emit = (event: LogEvent): void => {
+    if (ended) return;
+    if (event.event === 'exit') ended = true;
     const textQuiet = !json && QUIET_IN_TEXT.has(event.event);
     const rank = textQuiet ? LEVEL_RANK.debug : LEVEL_RANK[event.level];
     if (rank < minRank) return;

@@ -72,3 +72,14 @@ describe('event log', () => {
     await log.flush();
   });
 });
+
+describe('event log end', () => {
+  it('GIVEN an exit event THEN nothing emitted afterwards is written', async () => {
+    const stdout = new Sink();
+    const log = createEventLog({ format: 'json', host: 'h1', stdout, stderr: new Sink(), level: 'debug' });
+    log.emit({ level: 'info', event: 'exit', code: 0 });
+    log.emit({ level: 'debug', event: 'log', resource: 'exec[x]', message: 'late output' });
+    await log.flush();
+    expect(stdout.text.trim().split('\n').map((line) => (JSON.parse(line) as { event: string }).event)).toEqual(['exit']);
+  });
+});
