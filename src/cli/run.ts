@@ -3,7 +3,6 @@ import { homedir, hostname as systemHostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { concatMap, debounceTime, filter, identity, merge, skip, type Subscription } from 'rxjs';
 import { convergedAfter } from '../../streams/converged-after.js';
-import { GRAPHVIZ_FILTERS, isGraphvizFilter, writeGraphviz } from '../../graphviz/write.js';
 import { Engine } from '../engine/engine.js';
 import { errorMessage, UsageError } from '../errors.js';
 import type { CompileTimings, Graph } from '../graph/graph.js';
@@ -51,7 +50,8 @@ const RELOAD_DEBOUNCE_MS = 50;
  */
 export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   if (options.prefix && options.tmpPrefix) throw new UsageError('mgmt run: --prefix and --tmp-prefix exclude each other');
-  if (!isGraphvizFilter(options.graphvizFilter)) {
+  if (options.graphviz && !(await import('../../graphviz/write.js')).isGraphvizFilter(options.graphvizFilter)) {
+    const { GRAPHVIZ_FILTERS } = await import('../../graphviz/write.js');
     throw new UsageError(`mgmt run: invalid graphviz filter selected: ${options.graphvizFilter} (one of ${GRAPHVIZ_FILTERS.join(', ')})`);
   }
   const hostname = options.hostname || systemHostname();
@@ -172,6 +172,8 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     });
     if (options.graphviz) {
       try {
+        // Loaded only when asked for: ts-graphviz is a noticeable part of start-up.
+        const { writeGraphviz } = await import('../../graphviz/write.js');
         await writeGraphviz(graph, options.graphviz, { filter: options.graphvizFilter });
       } catch (err) {
         log.emit({ level: 'error', event: 'error', phase: 'graphviz', message: errorMessage(err) });

@@ -231,6 +231,16 @@ edges:
     expect(text).toMatch(/"noop\[a\]" -> "noop\[b\]"/);
   });
 
+  it('GIVEN --graphviz with an unknown filter THEN a one-line usage error, exit 2, nothing applied', async () => {
+    const dir = await tempDir();
+    const marker = join(dir, 'marker');
+    const yaml = await graphFile(dir, `graph: gv\nresources:\n  exec:\n  - {name: touch, cmd: touch ${marker}}\n`);
+    const result = await runMgmt(['run', '--yaml', yaml, '--graphviz', join(dir, 'g.dot'), '--graphviz-filter', 'rm -rf', ...RUN_ONCE]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe('mgmt run: invalid graphviz filter selected: rm -rf (one of dot, neato, twopi, circo, fdp, sfdp, patchwork, osage)');
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it('GIVEN an unknown flag or a missing --yaml THEN a one-line usage error and exit 2', async () => {
     const unknown = await runMgmt(['run', '--bogus']);
     expect(unknown.code).toBe(2);
