@@ -1,0 +1,320 @@
+// The etcd server the agent starts and supervises when it runs without --seeds
+// (DESIGN section 6). It is a child process, never a shell command line: every
+// flag is one element of an argument array, so prefixes and URLs need no quoting.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { MgmtError } from '../errors.js';
+import { resolveEtcdBinary } from './binary.js';
+import { OutputTail } from './tail.js';
+
+/** EtcdServerOptions configures one managed etcd member. */
+export interface EtcdServerOptions {
+  /** The agent's --prefix; etcd keeps its data in `<prefix>/etcd` (mode 0700). */
+  readonly prefix: string;
+  /** The etcd binary: a path, or a name looked up on PATH; default `etcd`. */
+  readonly binary?: string;
+  /** The member name; default this machine's hostname. */
+  readonly name?: string;
+  /** URLs etcd serves clients on (listen and advertise); default `http://127.0.0.1:2379`. */
+  readonly clientUrls?: readonly string[];
+  /** URLs etcd serves peers on (listen and initial advertise); default `http://127.0.0.1:2380`. */
+  readonly peerUrls?: readonly string[];
+  /** The `--initial-cluster` value; default this member alone, `<name>=<peer urls>`. */
+  readonly initialCluster?: string;
+  /** `new` bootstraps a cluster, `existing` joins one after `member add`; default `new`. */
+  readonly initialClusterState?: 'new' | 'existing';
+  /** Raft heartbeat in ms; default 100 (etcd's). Tests use 10 (DESIGN section 7). */
+  readonly heartbeatIntervalMs?: number;
+  /** Raft election timeout in ms; default 1000 (etcd's). Tests use 50 (DESIGN section 7). */
+  readonly electionTimeoutMs?: number;
+  /** Passes `--strict-reconfig-check=false`, so `member add` succeeds right after start; default false. */
+  readonly relaxReconfigCheck?: boolean;
+  /** How long start (and each restart) may wait for `/health`; default 10 s. */
+  readonly startTimeoutMs?: number;
+  /** How long stop waits after SIGTERM before SIGKILL; default 5 s. */
+  readonly stopTimeoutMs?: number;
+  /** First delay before restarting a crashed etcd; doubled per crash up to maxRestartDelayMs; default 100 ms. */
+  readonly restartDelayMs?: number;
+  /** Upper bound of the restart delay; default 5 s. */
+  readonly maxRestartDelayMs?: number;
+  /** Receives every lifecycle event, so the agent can log crashes and restarts. */
+  readonly onEvent?: (event: EtcdServerEvent) => void;
+}
+
+/** EtcdServerEvent is one lifecycle change of the managed etcd process. */
+export type EtcdServerEvent =
+  | { readonly type: 'started'; readonly pid: number; readonly clientUrls: readonly string[]; readonly ms: number }
+  | {
+      readonly type: 'crashed';
+      readonly pid: number | undefined;
+      /** Why: the exit code or signal, or the restart's failure. */
+      readonly reason: string;
+      readonly stderrTail: string;
+      /** When the next restart attempt is due, in ms. */
+      readonly restartInMs: number;
+    }
+  | {
+      readonly type: 'restarted';
+      readonly pid: number;
+      /** How many restarts this server has made since start(), this one included. */
+      readonly attempt: number;
+      readonly ms: number;
+    }
+  | { readonly type: 'stopped'; readonly pid: number | undefined };
+
+// etcd's own defaults; the fast test values come in through the options.
+const DEFAULT_HEARTBEAT_MS = 100;
+const DEFAULT_ELECTION_MS = 1000;
+const HEALTH_POLL_MS = 15;
+// A run that stayed up this long was not part of a crash loop: the backoff starts over.
+const STABLE_RUN_MS = 10_000;
+
+/** EtcdServer starts etcd as a supervised child process: restarted with backoff when it crashes, never after stop(). */
+export class EtcdServer {
+  /** The client URLs this server listens on (the first is polled for health). */
+  readonly clientUrls: readonly string[];
+  /** The peer URLs this server listens on. */
+  readonly peerUrls: readonly string[];
+  /** The member name given to etcd. */
+  readonly name: string;
+  /** The etcd data directory, `<prefix>/etcd`. */
+  readonly dataDir: string;
+
+  private readonly options: EtcdServerOptions;
+  private readonly stderr = new OutputTail(8192);
+  private child: ChildProcess | undefined;
+  private childExited: Promise<void> | undefined;
+  private binary: string | undefined;
+  private state: 'idle' | 'starting' | 'running' | 'stopped' = 'idle';
+  private restartTimer: NodeJS.Timeout | undefined;
+  private restartDelay: number;
+  private restartAttempt = 0;
+  private runStartedAt = 0;
+
+  constructor(options: EtcdServerOptions) {
+    this.options = options;
+    this.name = options.name ?? hostname();
+    this.clientUrls = options.clientUrls ?? ['http://127.0.0.1:2379'];
+    this.peerUrls = options.peerUrls ?? ['http://127.0.0.1:2380'];
+    this.dataDir = join(options.prefix, 'etcd');
+    this.restartDelay = options.restartDelayMs ?? 100;
+    if (this.clientUrls.length === 0) throw new MgmtError('etcd server: clientUrls must not be empty');
+    if (this.peerUrls.length === 0) throw new MgmtError('etcd server: peerUrls must not be empty');
+  }
+
+  /** pid is the current etcd process id, or undefined while none runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** args returns the argument array etcd is started with. */
+  args(): string[] {
+    const clients = this.clientUrls.join(',');
+    const peers = this.peerUrls.join(',');
+    const args = [
+      '--name', this.name,
+      '--data-dir', this.dataDir,
+      '--listen-client-urls', clients,
+      '--advertise-client-urls', clients,
+      '--listen-peer-urls', peers,
+      '--initial-advertise-peer-urls', peers,
+      '--initial-cluster', this.options.initialCluster ?? this.peerUrls.map((url) => `${this.name}=${url}`).join(','),
+      '--initial-cluster-state', this.options.initialClusterState ?? 'new',
+      '--logger=zap',
+      '--log-outputs=stderr',
+      `--heartbeat-interval=${this.options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS}`,
+      `--election-timeout=${this.options.electionTimeoutMs ?? DEFAULT_ELECTION_MS}`,
+    ];
+    if (this.options.relaxReconfigCheck) args.push('--strict-reconfig-check=false');
+    return args;
+  }
+
+  /** start launches etcd and resolves once it answers `/health`; it rejects (with etcd's stderr tail) if etcd exits or the timeout passes first. */
+  async start(): Promise<void> {
+    if (this.state !== 'idle') throw new MgmtError(`etcd server: start() called while ${this.state}`);
+    this.state = 'starting';
+    try {
+      this.binary = await resolveEtcdBinary(this.options.binary);
+      await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
+      // mkdir's mode is filtered by the umask and ignored for an existing dir; etcd wants exactly 0700.
+      await chmod(this.dataDir, 0o700);
+      const began = Date.now();
+      const pid = await this.launch();
+      if (this.isStopped()) return;
+      this.state = 'running';
+      this.emit({ type: 'started', pid, clientUrls: this.clientUrls, ms: Date.now() - began });
+    } catch (err) {
+      if (!this.isStopped()) this.state = 'idle';
+      throw err;
+    }
+  }
+
+  /** stop sends SIGTERM, waits up to stopTimeoutMs, then SIGKILLs; it never restarts afterwards and is safe to call twice. */
+  async stop(): Promise<void> {
+    const wasStopped = this.state === 'stopped';
+    this.state = 'stopped';
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    const child = this.child;
+    const exited = this.childExited;
+    if (!child || !exited) {
+      if (!wasStopped) this.emit({ type: 'stopped', pid: undefined });
+      return;
+    }
+    child.kill('SIGTERM');
+    const timeout = this.options.stopTimeoutMs ?? 5000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      exited.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeout))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    this.emit({ type: 'stopped', pid: child.pid });
+  }
+
+  // launch spawns one etcd process and waits for it to be healthy. On failure the
+  // process is gone (killed if it was still alive) and the error carries its stderr.
+  private async launch(): Promise<number> {
+    this.stderr.clear();
+    const child = spawn(this.binary!, this.args(), { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = child;
+    child.stderr!.on('data', (chunk: Buffer) => this.stderr.push(chunk));
+    let exit: string | undefined;
+    const exited = new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => {
+        exit = signal ? `killed by ${signal}` : `exited with code ${code}`;
+        resolve();
+      });
+      // A spawn failure (EACCES, ENOENT after the PATH check) emits 'error' and no 'exit'.
+      child.once('error', (err) => {
+        exit ??= `could not be started: ${err.message}`;
+        resolve();
+      });
+    });
+    this.childExited = exited;
+    void exited.then(() => {
+      if (this.child === child) this.child = undefined;
+    });
+
+    const healthy = await this.waitHealthy(exited);
+    if (!healthy) {
+      // stop() is already terminating the process; it is not a start failure to explain.
+      if (this.isStopped()) throw new MgmtError(`etcd server ${this.name}: stopped before etcd became healthy`);
+      if (exit === undefined) {
+        child.kill('SIGKILL');
+        await exited;
+        throw this.startError(`did not answer ${this.healthUrl()} within ${this.startTimeoutMs()} ms`);
+      }
+      throw this.startError(exit);
+    }
+    this.runStartedAt = Date.now();
+    void exited.then(() => this.onExit(child, exit ?? 'exited'));
+    return child.pid!;
+  }
+
+  // waitHealthy polls /health until it reports true (resolves true), or the process
+  // exits, stop() is called or the start timeout passes (resolves false).
+  private async waitHealthy(exited: Promise<void>): Promise<boolean> {
+    let gone = false;
+    void exited.then(() => (gone = true));
+    const deadline = Date.now() + this.startTimeoutMs();
+    const url = this.healthUrl();
+    while (!gone && !this.isStopped() && Date.now() < deadline) {
+      // Race the exit: a port squatter that accepts but never answers must not delay the error.
+      const probe = isHealthy(url, Math.max(1, Math.min(1000, deadline - Date.now())));
+      if (await Promise.race([probe, exited.then(() => false)])) return !gone;
+      await Promise.race([exited, sleep(HEALTH_POLL_MS)]);
+    }
+    return false;
+  }
+
+  private onExit(child: ChildProcess, reason: string): void {
+    if (this.isStopped() || this.state === 'idle') return;
+    const ranFor = Date.now() - this.runStartedAt;
+    if (ranFor >= STABLE_RUN_MS) this.restartDelay = this.options.restartDelayMs ?? 100;
+    this.scheduleRestart(child.pid, reason);
+  }
+
+  private scheduleRestart(pid: number | undefined, reason: string): void {
+    const delay = this.restartDelay;
+    this.restartDelay = Math.min(delay * 2, this.options.maxRestartDelayMs ?? 5000);
+    this.emit({ type: 'crashed', pid, reason, stderrTail: this.stderr.text(), restartInMs: delay });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      void this.restart();
+    }, delay);
+  }
+
+  private async restart(): Promise<void> {
+    if (this.isStopped()) return;
+    const attempt = ++this.restartAttempt;
+    const began = Date.now();
+    try {
+      const pid = await this.launch();
+      if (this.isStopped()) return;
+      this.emit({ type: 'restarted', pid, attempt, ms: Date.now() - began });
+    } catch (err) {
+      if (this.isStopped()) return;
+      // The failed attempt counts as another crash: back off further and try again.
+      this.scheduleRestart(undefined, `restart ${attempt} failed: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+
+  private startError(what: string): MgmtError {
+    const tail = this.stderr.text();
+    // etcd's own message for a taken port is buried in a JSON log line; name the cause plainly.
+    const portHint = /address already in use/.test(tail)
+      ? ` (a port is already in use: client ${this.clientUrls.join(',')}, peer ${this.peerUrls.join(',')}; choose free ones)`
+      : '';
+    return new MgmtError(
+      `etcd server ${this.name}: etcd ${what}${portHint}\netcd stderr (tail):\n${tail || '(empty)'}`,
+    );
+  }
+
+  private healthUrl(): string {
+    return new URL('/health', this.clientUrls[0]).toString();
+  }
+
+  private startTimeoutMs(): number {
+    return this.options.startTimeoutMs ?? 10_000;
+  }
+
+  // A method rather than a direct comparison: TypeScript narrows `state` across awaits otherwise.
+  private isStopped(): boolean {
+    return this.state === 'stopped';
+  }
+
+  private emit(event: EtcdServerEvent): void {
+    try {
+      this.options.onEvent?.(event);
+    } catch {
+      // A throwing listener must not break supervision.
+    }
+  }
+}
+
+/** isHealthy asks etcd's `/health` endpoint once and reports whether it answered `"health": "true"`. */
+export async function isHealthy(url: string, timeoutMs = 1000): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) {
+      await res.body?.cancel();
+      return false;
+    }
+    const body = (await res.json()) as { health?: unknown };
+    return body.health === 'true' || body.health === true;
+  } catch {
+    return false;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

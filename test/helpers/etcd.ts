@@ -1,0 +1,120 @@
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { afterEach } from 'vitest';
+import { EtcdServer, type EtcdServerEvent, type EtcdServerOptions } from '../../src/etcd/server.js';
+import { findOnPath } from '../../src/etcd/binary.js';
+import { useTempDirs } from './tmp.js';
+
+/** etcdAvailable is true when an `etcd` binary is on PATH. */
+export const etcdAvailable = (await findOnPath('etcd')) !== undefined;
+
+/** skipEtcdReason says why etcd tests are skipped, or is undefined when they must run (etcd present, or in CI where a missing etcd is a failure). */
+export const skipEtcdReason: string | undefined =
+  etcdAvailable || process.env.CI ? undefined : 'etcd is not on PATH (install the Debian package etcd-server)';
+
+/** freePort returns a loopback TCP port that was free a moment ago (the kernel picks it for port 0). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  await once(server, 'close');
+  if (address === null || typeof address === 'string') throw new Error('no TCP address for port 0');
+  return address.port;
+}
+
+/** TestEtcd is one real etcd for a test, with the events its server reported so far. */
+export interface TestEtcd {
+  readonly server: EtcdServer;
+  readonly clientUrl: string;
+  readonly prefix: string;
+  readonly events: EtcdServerEvent[];
+  /** waitFor resolves with the first event (past or future) of a type, after `skip` earlier ones. */
+  waitFor(type: EtcdServerEvent['type'], skip?: number, timeoutMs?: number): Promise<EtcdServerEvent>;
+}
+
+/** useEtcd returns a factory of EtcdServers on fresh loopback ports in temp dirs with the fast flags of DESIGN section 7, all stopped after each test; the factory does not start them. */
+export function useEtcd(): (options?: Partial<EtcdServerOptions>) => Promise<TestEtcd> {
+  const tempDir = useTempDirs();
+  const made: EtcdServer[] = [];
+  // Registered after useTempDirs: vitest runs afterEach hooks in reverse, so etcd stops before its dir goes.
+  afterEach(async () => {
+    await Promise.all(made.splice(0).map((server) => server.stop()));
+  });
+  return async (options = {}) => {
+    const prefix = options.prefix ?? (await tempDir());
+    const events: EtcdServerEvent[] = [];
+    const waiters = new Set<() => void>();
+    const clientUrl = `http://127.0.0.1:${await freePort()}`;
+    const server = new EtcdServer({
+      name: 'test',
+      clientUrls: [clientUrl],
+      peerUrls: [`http://127.0.0.1:${await freePort()}`],
+      heartbeatIntervalMs: 10,
+      electionTimeoutMs: 50,
+      relaxReconfigCheck: true,
+      startTimeoutMs: 20_000,
+      restartDelayMs: 50,
+      ...options,
+      prefix,
+      onEvent: (event) => {
+        events.push(event);
+        options.onEvent?.(event);
+        for (const wake of [...waiters]) wake();
+      },
+    });
+    made.push(server);
+    const waitFor: TestEtcd['waitFor'] = (type, skip = 0, timeoutMs = 20_000) =>
+      new Promise((resolve, reject) => {
+        const check = (): boolean => {
+          const found = events.filter((e) => e.type === type)[skip];
+          if (found) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(found);
+          }
+          return found !== undefined;
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no ${type} event #${skip + 1} within ${timeoutMs} ms; events: ${JSON.stringify(events)}`));
+        }, timeoutMs);
+        if (!check()) waiters.add(check);
+      });
+    return { server, clientUrl: server.clientUrls[0]!, prefix, events, waitFor };
+  };
+}
+
+/** etcdPut writes a key through etcd's v3 JSON gateway. */
+export async function etcdPut(clientUrl: string, key: string, value: string): Promise<void> {
+  const res = await fetch(new URL('/v3/kv/put', clientUrl), {
+    method: 'POST',
+    body: JSON.stringify({ key: b64(key), value: b64(value) }),
+  });
+  if (!res.ok) throw new Error(`etcd put ${key}: HTTP ${res.status} ${await res.text()}`);
+  await res.body?.cancel();
+}
+
+/** etcdGet reads a key through etcd's v3 JSON gateway; undefined when absent. */
+export async function etcdGet(clientUrl: string, key: string): Promise<string | undefined> {
+  const res = await fetch(new URL('/v3/kv/range', clientUrl), { method: 'POST', body: JSON.stringify({ key: b64(key) }) });
+  if (!res.ok) throw new Error(`etcd range ${key}: HTTP ${res.status} ${await res.text()}`);
+  const body = (await res.json()) as { kvs?: { value?: string }[] };
+  const value = body.kvs?.[0]?.value;
+  return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
+}
+
+/** processAlive reports whether a pid still names a live (non-zombie-reaped) process. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function b64(text: string): string {
+  return Buffer.from(text).toString('base64');
+}
