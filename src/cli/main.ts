@@ -68,8 +68,16 @@ const COMMANDS: readonly Command[] = [
 
 /** version reads the package version (kept out of the hot path of every other command). */
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  // dist/src/cli/ when built, src/cli/ when run from source (tests): the package root is above either.
+  for (const up of ['../../../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'mgmt') return pkg.version;
+    } catch {
+      // not this level
+    }
+  }
+  throw new Error('mgmt: cannot find its package.json');
 }
 
 function usage(): string {
