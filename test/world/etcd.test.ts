@@ -1,14 +1,10 @@
 import { Etcd3 } from 'etcd3';
 import { describe, expect, it } from 'vitest';
 import { EtcdWorld } from '../../src/world/etcd.js';
-import type { Recorder } from '../watchers/recorder.js';
 import { record } from '../watchers/recorder.js';
+import { ready, worldContract } from '../helpers/world-contract.js';
 import { etcdGet, etcdPut, freePort, skipEtcdReason, useEtcd } from '../helpers/etcd.js';
 
-/** ready waits until a recorded watch has emitted its first ("ready") event. */
-async function ready(rec: Recorder): Promise<void> {
-  if (rec.count === 0) await rec.next();
-}
 
 const file = (name: string, params: Record<string, unknown> = {}) => ({ kind: 'file', name, params });
 
@@ -52,24 +48,7 @@ describe.skipIf(skipEtcdReason !== undefined)('EtcdWorld', () => {
     });
   });
 
-  it('GIVEN a string watch WHEN another host sets and deletes the key THEN it fires each time, and not for other keys', async () => {
-    await withWorlds(['h1', 'h2'], async ([h1, h2]) => {
-      const rec = record(h1!.strWatch('stage/h2'));
-      await ready(rec);
-      let seen = rec.next();
-      await h2!.strSet('stage/h2', '1');
-      await seen;
-      seen = rec.next();
-      await h2!.strDel('stage/h2');
-      await seen;
-      const before = rec.count;
-      await h2!.strSet('stage', 'other');
-      await h2!.strSet('stage/h3', 'other');
-      await new Promise((r) => setTimeout(r, 100));
-      expect(rec.count).toBe(before);
-      rec.unsubscribe();
-    });
-  });
+  worldContract(withWorlds);
 
   it('GIVEN two hosts exporting WHEN collected by kind THEN both hosts’ resources of those kinds come sorted by host, kind, name', async () => {
     await withWorlds(['b', 'a'], async ([b, a], url) => {

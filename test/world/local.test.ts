@@ -2,16 +2,12 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalWorld } from '../../src/world/local.js';
-import type { Recorder } from '../watchers/recorder.js';
 import { record } from '../watchers/recorder.js';
+import { ready, worldContract } from '../helpers/world-contract.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const tempDir = useTempDirs();
 
-/** ready waits until a recorded watch has emitted its first ("ready") event. */
-async function ready(rec: Recorder): Promise<void> {
-  if (rec.count === 0) await rec.next();
-}
 
 /** worlds opens LocalWorlds on one directory, one per host name, closed at the end of `body`. */
 async function withWorlds(hosts: string[], body: (worlds: LocalWorld[], dir: string) => Promise<void>): Promise<void> {
@@ -150,24 +146,7 @@ describe('LocalWorld', () => {
     });
   });
 
-  it('GIVEN a string watch WHEN another instance sets and deletes the key THEN it fires each time, and not for other keys', async () => {
-    await withWorlds(['h1', 'h2'], async ([h1, h2]) => {
-      const rec = record(h1!.strWatch('stage/h2'));
-      await ready(rec);
-      let seen = rec.next();
-      await h2!.strSet('stage/h2', '1');
-      await seen;
-      seen = rec.next();
-      await h2!.strDel('stage/h2');
-      await seen;
-      const before = rec.count;
-      await h2!.strSet('stage', 'other');
-      await h2!.strSet('stage/h3', 'other');
-      await new Promise((r) => setTimeout(r, 100));
-      expect(rec.count).toBe(before);
-      rec.unsubscribe();
-    });
-  });
+  worldContract(withWorlds);
 
   it('GIVEN open watches WHEN the world is closed THEN they complete without error, later ones too, and writes are refused', async () => {
     const dir = join(await tempDir(), 'world');
