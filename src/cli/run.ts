@@ -6,7 +6,7 @@ import { convergedAfter } from '../../streams/converged-after.js';
 import { Engine } from '../engine/engine.js';
 import { errorMessage, UsageError } from '../errors.js';
 import type { CompileTimings, Graph } from '../graph/graph.js';
-import { createEventLog } from '../log/events.js';
+import { createEventLog, roundMs } from '../log/events.js';
 import { createFsWatcher } from '../watchers/fs.js';
 import type { GraphSpec } from '../graph/spec.js';
 import { defaultRegistry } from '../resources/index.js';
@@ -50,9 +50,12 @@ const RELOAD_DEBOUNCE_MS = 50;
  */
 export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   if (options.prefix && options.tmpPrefix) throw new UsageError('mgmt run: --prefix and --tmp-prefix exclude each other');
-  if (options.graphviz && !(await import('../../graphviz/write.js')).isGraphvizFilter(options.graphvizFilter)) {
-    const { GRAPHVIZ_FILTERS } = await import('../../graphviz/write.js');
-    throw new UsageError(`mgmt run: invalid graphviz filter selected: ${options.graphvizFilter} (one of ${GRAPHVIZ_FILTERS.join(', ')})`);
+  if (options.graphviz) {
+    // Loaded only when asked for: ts-graphviz is a noticeable part of start-up.
+    const { GRAPHVIZ_FILTERS, isGraphvizFilter } = await import('../../graphviz/write.js');
+    if (!isGraphvizFilter(options.graphvizFilter)) {
+      throw new UsageError(`mgmt run: invalid graphviz filter selected: ${options.graphvizFilter} (one of ${GRAPHVIZ_FILTERS.join(', ')})`);
+    }
   }
   const hostname = options.hostname || systemHostname();
   const yamlPath = resolve(options.yaml);
@@ -75,6 +78,12 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   });
   // The embedded default World: exports and string keys shared through files under the prefix.
   const world = new LocalWorld({ hostname, dir: join(prefix, 'world') });
+  let stopping = false;
+  // releaseState closes the World and removes a temporary prefix, which is this run's alone.
+  const releaseState = async (): Promise<void> => {
+    await world.close().catch((err: unknown) => log.emit({ level: 'warn', event: 'error', phase: 'world', message: errorMessage(err) }));
+    if (options.tmpPrefix) await rm(prefix, { recursive: true, force: true }).catch(() => undefined);
+  };
   let collects = false;
   const loadOptions = {
     ...compileOptions,
@@ -112,8 +121,7 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   try {
     first = await loadGraph(yamlPath, loadOptions);
   } catch (err) {
-    await world.close();
-    if (options.tmpPrefix) await rm(prefix, { recursive: true, force: true }).catch(() => undefined);
+    await releaseState();
     throw err;
   }
   for (const warning of first.warnings) io.stderr.write(`warning: ${warning}\n`);
@@ -124,7 +132,6 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
 
   let finish!: (code: number) => void;
   const finished = new Promise<number>((done) => (finish = done));
-  let stopping = false;
 
   const shutdown = async (reason: string): Promise<void> => {
     if (stopping) return;
@@ -134,9 +141,7 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     const stopped = engine.stop();
     await Promise.race([stopped, delay(SHUTDOWN_GRACE_MS)]);
     watcher.close();
-    await world.close().catch((err: unknown) => log.emit({ level: 'warn', event: 'error', phase: 'world', message: errorMessage(err) }));
-    // A temporary prefix is this run's alone: leave nothing behind in /tmp.
-    if (options.tmpPrefix) await rm(prefix, { recursive: true, force: true }).catch(() => undefined);
+    await releaseState();
     const failures = engine.failures();
     const code = failures.length > 0 ? 1 : 0;
     // The last event of a run, whatever a stopped resource still says after it.
@@ -172,7 +177,6 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     });
     if (options.graphviz) {
       try {
-        // Loaded only when asked for: ts-graphviz is a noticeable part of start-up.
         const { writeGraphviz } = await import('../../graphviz/write.js');
         await writeGraphviz(graph, options.graphviz, { filter: options.graphvizFilter });
       } catch (err) {
@@ -260,8 +264,7 @@ export function defaultPrefix(): string {
 }
 
 function roundTimings(timings: CompileTimings): CompileTimings {
-  const round = (ms: number): number => Math.round(ms * 100) / 100;
-  return { parse: round(timings.parse), autoedges: round(timings.autoedges), autogroup: round(timings.autogroup), toposort: round(timings.toposort) };
+  return { parse: roundMs(timings.parse), autoedges: roundMs(timings.autoedges), autogroup: roundMs(timings.autogroup), toposort: roundMs(timings.toposort) };
 }
 
 function delay(ms: number): Promise<void> {

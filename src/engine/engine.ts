@@ -2,11 +2,11 @@ import { join } from 'node:path';
 import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
 import { sameVertex } from '../graph/canonical.js';
 import { edgeKey, type Edge, type Graph, type Member, type Vertex } from '../graph/graph.js';
-import type { EventLog } from '../log/events.js';
+import { roundMs, type EventLog } from '../log/events.js';
 import type { ResourceContext, WatchPathOptions } from '../resources/types.js';
 import type { World } from '../world/types.js';
 import { Semaphores } from './semaphores.js';
-import { isIdleStatus, VertexWorker, type WorkerHost, type WorkerStatus } from './worker.js';
+import { isIdleStatus, isStuckStatus, VertexWorker, type WorkerHost, type WorkerStatus } from './worker.js';
 
 /** PathWatcher is the part of the shared file watcher the engine hands to resources. */
 export interface PathWatcher {
@@ -130,12 +130,12 @@ export class Engine {
         const isFresh = new Set(fresh);
         for (const worker of workers.values()) {
           if (isFresh.has(worker)) continue;
-          if (worker.status === 'waiting' || worker.status === 'blocked' || parentsChanged(previousGraph, next, worker.vertex.id)) {
+          if (isStuckStatus(worker.status) || parentsChanged(previousGraph, next, worker.vertex.id)) {
             worker.poke();
           }
         }
       }
-      return { kept, added: added.length, removed: removed.length, ms: round(performance.now() - started) };
+      return { kept, added: added.length, removed: removed.length, ms: roundMs(performance.now() - started) };
     } finally {
       this.swapping--;
       this.publishIdle();
@@ -189,7 +189,7 @@ export class Engine {
   }
 
   private statusChanged(from: WorkerStatus, to: WorkerStatus): void {
-    this.stuck += (isStuck(to) ? 1 : 0) - (isStuck(from) ? 1 : 0);
+    this.stuck += (isStuckStatus(to) ? 1 : 0) - (isStuckStatus(from) ? 1 : 0);
     const wasIdle = isIdleStatus(from);
     const isIdle = isIdleStatus(to);
     if (wasIdle === isIdle) return;
@@ -200,10 +200,6 @@ export class Engine {
   private publishIdle(): void {
     this.idleSubject.next(this.busy === 0 && this.swapping === 0);
   }
-}
-
-function isStuck(status: WorkerStatus): boolean {
-  return status === 'waiting' || status === 'blocked';
 }
 
 /** sameEdges compares two sorted edge lists by their ends. */
@@ -222,6 +218,3 @@ function parentsChanged(previous: Graph | undefined, next: Graph, id: string): b
   return before.some((edge, i) => edge.from !== after[i]?.from);
 }
 
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100;
-}

@@ -5,7 +5,7 @@ import { rateLimit } from '../../streams/rate-limit.js';
 import { retryWithDelay } from '../../streams/retry-with-delay.js';
 import { errorMessage } from '../errors.js';
 import type { Edge, Member, Vertex } from '../graph/graph.js';
-import type { EventLog } from '../log/events.js';
+import { roundMs, type EventLog } from '../log/events.js';
 import type { ResourceContext } from '../resources/types.js';
 import { startRunner, type VertexRunner } from './runner.js';
 import type { Semaphores } from './semaphores.js';
@@ -26,6 +26,11 @@ export type WorkerStatus =
   | 'stopped'; // removed from the graph
 
 const IDLE_STATUSES: ReadonlySet<WorkerStatus> = new Set(['idle', 'blocked', 'failed', 'stopped']);
+
+/** isStuckStatus says whether a vertex has work but waits on, or is blocked by, a parent. */
+export function isStuckStatus(status: WorkerStatus): boolean {
+  return status === 'waiting' || status === 'blocked';
+}
 
 /** isIdleStatus says whether a status counts as idle for convergence. */
 export function isIdleStatus(status: WorkerStatus): boolean {
@@ -203,7 +208,7 @@ export class VertexWorker {
       return;
     }
     if (this.stopped) return;
-    const ms = round(performance.now() - started);
+    const ms = roundMs(performance.now() - started);
 
     if (refresh) {
       this.emit('info', 'refresh', { from: refreshEdges.map((edge) => edge.from), noop: meta.noop || undefined });
@@ -305,7 +310,7 @@ export class VertexWorker {
       const child = host.worker(edge.to);
       if (!child) continue;
       const ready = host.incoming(edge.to).every((into) => (host.worker(into.from)?.timestamp ?? 0) > child.timestamp);
-      if (ready || child.status === 'waiting' || child.status === 'blocked') child.poke();
+      if (ready || isStuckStatus(child.status)) child.poke();
     }
   }
 
@@ -379,6 +384,3 @@ export class VertexWorker {
   }
 }
 
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100;
-}

@@ -1,5 +1,10 @@
 import type { ResourceLogger } from '../resources/types.js';
 
+/** roundMs rounds a duration to 0.01 ms, the precision events report. */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
 /** Level orders events by importance. */
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
