@@ -4,16 +4,19 @@
 //   /_mgmt/strings/$key                           the string, as raw bytes
 // Hosts and kinds may not contain `/` (the key is split on it); names may (file paths do).
 
-import { Etcd3, type IOperation, type Watcher } from 'etcd3';
-import { defer, Observable, ReplaySubject, takeUntil } from 'rxjs';
+import type { IOperation } from 'etcd3';
+import { defer, EMPTY, type Observable, ReplaySubject, takeUntil } from 'rxjs';
+import { EtcdConnection } from '../etcd/connection.js';
 import type { ExportedResource, ExportSpec, World } from './types.js';
 
 /** EtcdWorldOptions says which host this is and which etcd cluster it shares. */
 export interface EtcdWorldOptions {
   /** This host's name; its exports live under `/_mgmt/exported/<hostname>/`. */
   readonly hostname: string;
-  /** The etcd client URLs, e.g. `http://127.0.0.1:2379`. */
-  readonly endpoints: readonly string[];
+  /** The etcd client URLs, e.g. `http://127.0.0.1:2379` (ignored when `connection` is given). */
+  readonly endpoints?: readonly string[];
+  /** A connection shared with the cluster logic; the World then does not close it. */
+  readonly connection?: EtcdConnection;
   /** How long one operation (or establishing a watch) may take before it fails; default 5000 ms. */
   readonly timeoutMs?: number;
 }
@@ -23,33 +26,22 @@ export const EXPORTED_PREFIX = '/_mgmt/exported/';
 /** STRINGS_PREFIX is the etcd key prefix of the World's string keys. */
 export const STRINGS_PREFIX = '/_mgmt/strings/';
 
-const DEFAULT_TIMEOUT_MS = 5000;
-
 /** EtcdWorld is the World of a clustered host: exports and strings in etcd, watched with etcd watches. */
 export class EtcdWorld implements World {
   readonly hostname: string;
-  private readonly endpoints: readonly string[];
-  private readonly timeoutMs: number;
-  private readonly client: Etcd3;
+  private readonly connection: EtcdConnection;
+  private readonly ownsConnection: boolean;
+  private closed = false;
   // Replays its one value, so a watch subscribed after close completes at once.
   private readonly closed$ = new ReplaySubject<void>(1);
-  private closed = false;
   // Exports run one after another, so two calls of this instance cannot interleave their read and txn.
   private exporting: Promise<unknown> = Promise.resolve();
 
   constructor(options: EtcdWorldOptions) {
     checkSegment(options.hostname, 'hostname');
-    if (options.endpoints.length === 0) throw new Error('the etcd world needs at least one endpoint (e.g. http://127.0.0.1:2379)');
     this.hostname = options.hostname;
-    this.endpoints = options.endpoints;
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.client = new Etcd3({
-      hosts: [...options.endpoints],
-      dialTimeout: this.timeoutMs,
-      // Unary calls get a deadline so an unreachable cluster fails them instead of hanging; the
-      // watch stream must stay open, so it gets none (its setup is bounded by `bounded` instead).
-      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + this.timeoutMs }),
-    });
+    this.ownsConnection = options.connection === undefined;
+    this.connection = options.connection ?? new EtcdConnection({ endpoints: options.endpoints ?? [], timeoutMs: options.timeoutMs });
   }
 
   async exportResources(resources: readonly ExportSpec[]): Promise<void> {
@@ -60,7 +52,7 @@ export class EtcdWorld implements World {
       if (name === '') throw new Error(`the etcd world cannot export ${kind} with an empty name`);
       wanted.set(this.exportKey(kind, name), JSON.stringify(params));
     }
-    const run = this.exporting.then(() => this.bounded('export resources', () => this.replaceExports(wanted)));
+    const run = this.exporting.then(() => this.connection.bounded('export resources', () => this.replaceExports(wanted)));
     this.exporting = run.catch(() => {});
     await run;
   }
@@ -69,7 +61,7 @@ export class EtcdWorld implements World {
     this.checkOpen();
     const wanted = new Set(kinds);
     if (wanted.size === 0) return [];
-    const all = await this.bounded('collect resources', () => this.client.getAll().prefix(EXPORTED_PREFIX).strings());
+    const all = await this.connection.bounded('collect resources', (client) => client.getAll().prefix(EXPORTED_PREFIX).strings());
     const found: ExportedResource[] = [];
     for (const [key, value] of Object.entries(all)) {
       const res = parseExport(key, value, onProblem);
@@ -79,107 +71,61 @@ export class EtcdWorld implements World {
   }
 
   watchResources(): Observable<void> {
-    return this.watch('watch exported resources', () => this.client.watch().prefix(EXPORTED_PREFIX));
+    return this.watch('watch exported resources', (client) => client.watch().prefix(EXPORTED_PREFIX));
   }
 
   async strGet(key: string): Promise<string | undefined> {
     this.checkOpen();
-    const value = await this.bounded(`get string ${JSON.stringify(key)}`, () => this.client.get(stringKey(key)).string());
+    const value = await this.connection.bounded(`get string ${JSON.stringify(key)}`, (client) => client.get(stringKey(key)).string());
     return value ?? undefined;
   }
 
   async strSet(key: string, value: string): Promise<void> {
     this.checkOpen();
-    await this.bounded(`set string ${JSON.stringify(key)}`, () => this.client.put(stringKey(key)).value(value).exec());
+    await this.connection.bounded(`set string ${JSON.stringify(key)}`, (client) => client.put(stringKey(key)).value(value).exec());
   }
 
   async strDel(key: string): Promise<void> {
     this.checkOpen();
-    await this.bounded(`delete string ${JSON.stringify(key)}`, () => this.client.delete().key(stringKey(key)).exec());
+    await this.connection.bounded(`delete string ${JSON.stringify(key)}`, (client) => client.delete().key(stringKey(key)).exec());
   }
 
   strWatch(key: string): Observable<void> {
-    return defer(() => this.watch(`watch string ${JSON.stringify(key)}`, () => this.client.watch().key(stringKey(key))));
+    const etcdKey = stringKey(key);
+    return this.watch(`watch string ${JSON.stringify(key)}`, (client) => client.watch().key(etcdKey));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // Complete the watches first (their teardowns cancel them), so closing the client does not
+    // The watches complete first (their teardowns cancel them), so closing the client does not
     // turn them into errors.
     this.closed$.next();
     this.closed$.complete();
-    this.client.close();
+    if (this.ownsConnection) this.connection.close();
   }
 
   /** replaceExports makes this host's exported keys exactly `wanted`, in one etcd transaction. */
   private async replaceExports(wanted: ReadonlyMap<string, string>): Promise<void> {
-    const current = await this.client.getAll().prefix(this.hostPrefix()).strings();
+    const client = this.connection.client;
+    const current = await client.getAll().prefix(this.hostPrefix()).strings();
     const ops: IOperation[] = [];
     for (const key of Object.keys(current)) {
-      if (!wanted.has(key)) ops.push(this.client.delete().key(key));
+      if (!wanted.has(key)) ops.push(client.delete().key(key));
     }
     // Unchanged keys are not rewritten, so re-exporting the same set wakes no watcher.
     for (const [key, value] of wanted) {
-      if (current[key] !== value) ops.push(this.client.put(key).value(value));
+      if (current[key] !== value) ops.push(client.put(key).value(value));
     }
     if (ops.length === 0) return;
     // etcd rejects a txn whose puts overlap a delete range, so stale keys are deleted one by one
     // rather than by prefix. The comparison always holds (a missing key has version 0): the txn is
     // used for its atomicity, and this instance's exports are already serialized.
-    await this.client.if(this.hostPrefix(), 'Version', '>', -1).then(...ops).commit();
+    await client.if(this.hostPrefix(), 'Version', '>', -1).then(...ops).commit();
   }
 
-  /** watch emits once the etcd watch from `build` is established, then on each change, until close. */
-  private watch(what: string, build: () => ReturnType<Etcd3['watch']>): Observable<void> {
-    const watch$ = new Observable<void>((subscriber) => {
-      let watcher: Watcher | undefined;
-      let unsubscribed = false;
-      const creating = build().create();
-      this.bounded(what, () => creating).then(
-        (w) => {
-          if (unsubscribed) {
-            void w.cancel().catch(() => {});
-            return;
-          }
-          watcher = w;
-          w.on('data', () => subscriber.next());
-          w.on('error', (err) => subscriber.error(new Error(`${what} on etcd ${this.endpoints.join(', ')} failed: ${err.message}`, { cause: err })));
-          subscriber.next();
-        },
-        (err: unknown) => {
-          // A watch that timed out may still be created later; it must not linger in the client.
-          creating.then((w) => w.cancel()).catch(() => {});
-          subscriber.error(err);
-        },
-      );
-      return () => {
-        unsubscribed = true;
-        void watcher?.cancel().catch(() => {});
-      };
-    });
-    return defer(() => {
-      this.checkOpen();
-      return watch$;
-    }).pipe(takeUntil(this.closed$));
-  }
-
-  /** bounded runs one etcd operation, failing with an error naming the endpoints if it fails or takes longer than the timeout. */
-  private async bounded<T>(what: string, operation: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
-    });
-    try {
-      return await Promise.race([operation(), timeout]);
-    } catch (err) {
-      throw new Error(
-        `cannot ${what} on etcd ${this.endpoints.join(', ')}: ${(err as Error).message}; check that etcd is running and reachable there`,
-        { cause: err },
-      );
-    } finally {
-      clearTimeout(timer);
-    }
+  private watch(what: string, build: Parameters<EtcdConnection['watch']>[1]): Observable<void> {
+    return defer(() => (this.closed || this.connection.isClosed ? EMPTY : this.connection.watch(what, build))).pipe(takeUntil(this.closed$));
   }
 
   private hostPrefix(): string {
@@ -191,7 +137,7 @@ export class EtcdWorld implements World {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new Error(`the etcd world of ${this.hostname} is closed`);
+    if (this.closed || this.connection.isClosed) throw new Error(`the etcd world of ${this.hostname} is closed`);
   }
 }
 

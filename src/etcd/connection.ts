@@ -1,0 +1,179 @@
+// One etcd client over a set of endpoints that may change while the agent runs: clients follow
+// `/_mgmt/endpoints/` (DESIGN section 6), so a host that joined through a seed keeps working when
+// that seed dies. etcd3 fixes its host list at construction, so a new endpoint set means a new
+// client; watches are built over `client$` and move to the new client by themselves.
+
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+import { Etcd3, isRecoverableError, type Watcher } from 'etcd3';
+import { BehaviorSubject, defer, distinctUntilChanged, Observable, ReplaySubject, switchMap, takeUntil } from 'rxjs';
+
+/** EtcdConnectionOptions says where etcd is and how long one operation may take. */
+export interface EtcdConnectionOptions {
+  /** The etcd client URLs, e.g. `http://127.0.0.1:2379`. */
+  readonly endpoints: readonly string[];
+  /** How long one operation (or establishing a watch) may take before it fails; default 5000 ms. */
+  readonly timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 5000;
+// A replaced client may still be finishing a call; it is closed once such calls are surely over.
+const RETIRE_AFTER_MS = 2 * DEFAULT_TIMEOUT_MS;
+
+/** EtcdConnection is the agent's etcd client: bounded calls, watches, and a replaceable endpoint set. */
+export class EtcdConnection {
+  readonly timeoutMs: number;
+  private readonly clients: BehaviorSubject<Etcd3>;
+  private currentEndpoints: readonly string[];
+  private readonly retired = new Set<NodeJS.Timeout>();
+  // Replays its one value, so a watch subscribed after close completes at once.
+  private readonly closed$ = new ReplaySubject<void>(1);
+  private closed = false;
+
+  constructor(options: EtcdConnectionOptions) {
+    if (options.endpoints.length === 0) throw new Error('etcd needs at least one endpoint (e.g. http://127.0.0.1:2379)');
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.currentEndpoints = normalize(options.endpoints);
+    this.clients = new BehaviorSubject(this.makeClient(this.currentEndpoints));
+  }
+
+  /** client is the current etcd3 client; take it anew for every operation, as it changes with the endpoints. */
+  get client(): Etcd3 {
+    this.checkOpen();
+    return this.clients.value;
+  }
+
+  /** endpoints are the client URLs the current client uses. */
+  get endpoints(): readonly string[] {
+    return this.currentEndpoints;
+  }
+
+  /** client$ emits the current client and each replacement, until close. */
+  get client$(): Observable<Etcd3> {
+    return this.clients.pipe(distinctUntilChanged(), takeUntil(this.closed$));
+  }
+
+  /** setEndpoints switches to a new client when the endpoint set changed; it returns whether it did. */
+  setEndpoints(endpoints: readonly string[]): boolean {
+    this.checkOpen();
+    const next = normalize(endpoints);
+    if (next.length === 0 || sameList(next, this.currentEndpoints)) return false;
+    const old = this.clients.value;
+    this.currentEndpoints = next;
+    this.clients.next(this.makeClient(next));
+    const timer = setTimeout(() => {
+      this.retired.delete(timer);
+      old.close();
+    }, RETIRE_AFTER_MS);
+    timer.unref();
+    this.retired.add(timer);
+    return true;
+  }
+
+  /** bounded runs one etcd operation, failing with an error naming the endpoints if it fails or outlasts the timeout. */
+  async bounded<T>(what: string, operation: (client: Etcd3) => Promise<T>): Promise<T> {
+    this.checkOpen();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
+    try {
+      return await Promise.race([operation(this.clients.value), timeout]);
+    } catch (err) {
+      throw new Error(
+        `cannot ${what} on etcd ${this.currentEndpoints.join(', ')}: ${firstLine((err as Error).message)}; check that etcd is running and reachable there`,
+        { cause: err },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * watch emits once the etcd watch from `build` is established, then on each change, until close.
+   * When the endpoints change, the watch is made again on the new client (and emits again).
+   */
+  watch(what: string, build: (client: Etcd3) => ReturnType<Etcd3['watch']>): Observable<void> {
+    return defer(() => {
+      this.checkOpen();
+      return this.client$.pipe(switchMap((client) => this.watchOn(client, what, build)));
+    });
+  }
+
+  /** close closes the client; watches complete first, so they do not turn into errors. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closed$.next();
+    this.closed$.complete();
+    for (const timer of this.retired) clearTimeout(timer);
+    this.retired.clear();
+    this.clients.value.close();
+    this.clients.complete();
+  }
+
+  /** isClosed says whether close was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private watchOn(client: Etcd3, what: string, build: (client: Etcd3) => ReturnType<Etcd3['watch']>): Observable<void> {
+    return new Observable<void>((subscriber) => {
+      let watcher: Watcher | undefined;
+      let unsubscribed = false;
+      const creating = build(client).create();
+      this.bounded(what, () => creating).then(
+        (w) => {
+          if (unsubscribed) {
+            void w.cancel().catch(() => {});
+            return;
+          }
+          watcher = w;
+          w.on('data', () => subscriber.next());
+          w.on('error', (err) => subscriber.error(new Error(`${what} on etcd ${this.currentEndpoints.join(', ')} failed: ${err.message}`, { cause: err })));
+          subscriber.next();
+        },
+        (err: unknown) => {
+          // A watch that timed out may still be created later; it must not linger in the client.
+          creating.then((w) => w.cancel()).catch(() => {});
+          subscriber.error(err);
+        },
+      );
+      return () => {
+        unsubscribed = true;
+        void watcher?.cancel().catch(() => {});
+      };
+    });
+  }
+
+  private makeClient(endpoints: readonly string[]): Etcd3 {
+    return new Etcd3({
+      hosts: [...endpoints],
+      dialTimeout: this.timeoutMs,
+      // Unary calls get a deadline so an unreachable cluster fails them instead of hanging; the
+      // watch stream must stay open, so it gets none (its setup is bounded by `bounded` instead).
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + this.timeoutMs }),
+      faultHandling: {
+        // A failed call is retried on another endpoint: this is the failover when a server dies.
+        global: retry(handleWhen(isRecoverableError), { maxAttempts: Math.max(3, endpoints.length * 2), backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 200 }) }),
+        // Watches move to a live endpoint quickly (etcd3's default backs off up to 30 s).
+        watchBackoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }).next(),
+      },
+    });
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error('the etcd connection is closed');
+  }
+}
+
+function normalize(endpoints: readonly string[]): string[] {
+  return [...new Set(endpoints.map((url) => url.trim()).filter((url) => url !== ''))].sort();
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}
