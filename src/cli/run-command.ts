@@ -1,11 +1,24 @@
 import { UsageError } from '../errors.js';
 import type { CommandHandler } from './main.js';
 import { run } from './run.js';
+import { checkClusterSettings, parseUrls, type ClusterSettings } from './world-setup.js';
 
 /** runCommand adapts `mgmt run` flags to the run function. */
 export const runCommand: CommandHandler = (flags, positional, io) => {
   const yaml = (flags.yaml as string | undefined) ?? positional[0];
   if (!yaml) throw new UsageError('mgmt run: --yaml FILE is required');
+  const cluster: ClusterSettings = {
+    seeds: parseUrls(flags.seeds as string[], 'seeds'),
+    noServer: flags['no-server'] === true,
+    etcdBinary: flags['etcd-binary'] as string | undefined,
+    clientUrls: parseUrls([flags['client-urls'] as string], 'client-urls'),
+    serverUrls: parseUrls([flags['server-urls'] as string], 'server-urls'),
+    idealClusterSize: flags['ideal-cluster-size'] as number,
+    leaseTtlSeconds: flags['lease-ttl'] as number,
+    heartbeatIntervalMs: flags['etcd-heartbeat-interval'] as number,
+    electionTimeoutMs: flags['etcd-election-timeout'] as number,
+  };
+  checkClusterSettings(cluster);
   return run(
     {
       yaml,
@@ -23,6 +36,7 @@ export const runCommand: CommandHandler = (flags, positional, io) => {
       strict: flags.strict === true,
       logFormat: flags['log-format'] as 'text' | 'json',
       verbose: flags.verbose === true,
+      cluster,
       handleSignals: true,
     },
     io,

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { homedir, hostname as systemHostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { concatMap, debounceTime, filter, identity, merge, skip, type Subscription } from 'rxjs';
+import { combineLatest, concatMap, debounceTime, filter, from, identity, map, merge, skip, startWith, type Subscription } from 'rxjs';
 import { convergedAfter } from '../../streams/converged-after.js';
 import { Engine } from '../engine/engine.js';
 import { errorMessage, UsageError } from '../errors.js';
@@ -11,7 +11,7 @@ import { createFsWatcher } from '../watchers/fs.js';
 import type { GraphSpec } from '../graph/spec.js';
 import { defaultRegistry } from '../resources/index.js';
 import { exportsOf, withCollected } from '../world/collect.js';
-import { LocalWorld } from '../world/local.js';
+import { setupWorld, type ClusterSettings } from './world-setup.js';
 import { loadGraph, type LoadedGraph } from './load-graph.js';
 import type { CommandIO } from './main.js';
 
@@ -33,6 +33,8 @@ export interface RunOptions {
   readonly strict: boolean;
   readonly logFormat: 'text' | 'json';
   readonly verbose: boolean;
+  /** etcd and clustering; absent = the local World (as with --no-server and no seeds). */
+  readonly cluster?: ClusterSettings;
   /** Install SIGINT/SIGTERM handlers (the CLI does; tests driving run() in-process may not). */
   readonly handleSignals?: boolean;
   /** Resolves when the caller wants the run to stop (tests). */
@@ -76,20 +78,33 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     stdout: io.stdout,
     stderr: io.stderr,
   });
-  // The embedded default World: exports and string keys shared through files under the prefix.
-  const world = new LocalWorld({ hostname, dir: join(prefix, 'world') });
-  let stopping = false;
-  // releaseState closes the World and removes a temporary prefix, which is this run's alone.
-  const releaseState = async (): Promise<void> => {
-    await world.close().catch((err: unknown) => log.emit({ level: 'warn', event: 'error', phase: 'world', message: errorMessage(err) }));
+  const removeTmpPrefix = async (): Promise<void> => {
     if (options.tmpPrefix) await rm(prefix, { recursive: true, force: true }).catch(() => undefined);
   };
+  const settings = options.cluster ?? NO_CLUSTER;
+  let setup;
+  try {
+    setup = await setupWorld(settings, hostname, prefix, log, (line) => io.stderr.write(`${line}\n`));
+  } catch (err) {
+    await removeTmpPrefix();
+    throw err;
+  }
+  const { world, cluster } = setup;
+  let stopping = false;
+  let worldFailed = false;
+  // releaseState leaves the cluster, closes the World and removes a temporary prefix, which is this run's alone.
+  const releaseState = async (): Promise<void> => {
+    await setup.close().catch((err: unknown) => log.emit({ level: 'warn', event: 'error', phase: 'world', message: errorMessage(err) }));
+    await removeTmpPrefix();
+  };
   let collects = false;
+  let usesWorld = false;
   const loadOptions = {
     ...compileOptions,
     // Collecting only reads the World; exporting waits until the graph compiled (nothing half-applied).
     prepare: async (spec: GraphSpec): Promise<GraphSpec> => {
       collects = spec.collect.length > 0;
+      usesWorld = collects || exportsOf(spec).length > 0;
       if (!collects) return spec;
       const kinds = [...new Set(spec.collect.map((entry) => entry.kind))];
       const problem = (message: string): void => log.emit({ level: 'warn', event: 'collect', message: `refused: ${message}` });
@@ -112,6 +127,7 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
       log.emit({ level: 'info', event: 'export', count: exports.length });
     } catch (err) {
       // Other hosts keep the previous set; the next graph change tries again.
+      worldFailed = true;
       log.emit({ level: 'error', event: 'error', phase: 'export', message: errorMessage(err) });
     }
   };
@@ -143,7 +159,7 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     watcher.close();
     await releaseState();
     const failures = engine.failures();
-    const code = failures.length > 0 ? 1 : 0;
+    const code = failures.length > 0 || worldFailed ? 1 : 0;
     // The last event of a run, whatever a stopped resource still says after it.
     log.emit({ level: failures.length > 0 ? 'error' : 'info', event: 'exit', code, reason, failed: failures.map((f) => f.resource) });
     finish(code);
@@ -221,18 +237,23 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   markApplied();
 
   if (options.convergedTimeout >= 0) {
+    // A graph that exports or collects is not converged before the World is up (its exports written).
+    const worldSettled$ = from(setup.settled.then(() => true)).pipe(startWith(!usesWorld));
     subscriptions.push(
-      engine.idle$
-        // With a zero timeout, a momentary idle between two microtasks must not count: settle first.
-        .pipe(options.convergedTimeout === 0 ? debounceTime(0) : identity, convergedAfter(options.convergedTimeout * 1000))
+      combineLatest([engine.idle$, worldSettled$])
+        .pipe(
+          map(([idle, settled]) => idle && settled),
+          // With a zero timeout, a momentary idle between two microtasks must not count: settle first.
+          options.convergedTimeout === 0 ? debounceTime(0) : identity,
+          convergedAfter(options.convergedTimeout * 1000),
+        )
         .subscribe((converged) => {
           log.emit({ level: 'info', event: converged ? 'converged' : 'unconverged', timeout: options.convergedTimeout });
+          if (cluster) void cluster.setConverged(converged);
           if (converged) void shutdown('converged');
         }),
     );
   }
-
-
 
   options.stopSignal?.addEventListener('abort', () => void shutdown('stopped'), { once: true });
 
@@ -244,6 +265,18 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   await log.flush();
   return code;
 }
+
+// Without cluster settings (in-process callers): the local World, as with --no-server and no seeds.
+const NO_CLUSTER: ClusterSettings = {
+  seeds: [],
+  noServer: true,
+  clientUrls: ['http://127.0.0.1:2379'],
+  serverUrls: ['http://127.0.0.1:2380'],
+  idealClusterSize: 5,
+  leaseTtlSeconds: 10,
+  heartbeatIntervalMs: 100,
+  electionTimeoutMs: 1000,
+};
 
 async function makePrefix(options: RunOptions, hostname: string): Promise<string> {
   if (options.tmpPrefix) return mkdtemp(join(tmpdir(), `mgmt-${hostname}-`));

@@ -7,7 +7,7 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { MgmtError } from '../errors.js';
-import { resolveEtcdBinary } from './binary.js';
+import { findOnPath, resolveEtcdBinary } from './binary.js';
 import { OutputTail } from './tail.js';
 
 /** EtcdServerOptions configures one managed etcd member. */
@@ -88,6 +88,7 @@ export class EtcdServer {
   private child: ChildProcess | undefined;
   private childExited: Promise<void> | undefined;
   private binary: string | undefined;
+  private deathSignalWrapper: string | undefined;
   private state: 'idle' | 'starting' | 'running' | 'stopped' = 'idle';
   private restartTimer: NodeJS.Timeout | undefined;
   private restartDelay: number;
@@ -138,6 +139,7 @@ export class EtcdServer {
     this.state = 'starting';
     try {
       this.binary = await resolveEtcdBinary(this.options.binary);
+      this.deathSignalWrapper = await findOnPath('setpriv');
       await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
       // mkdir's mode is filtered by the umask and ignored for an existing dir; etcd wants exactly 0700.
       await chmod(this.dataDir, 0o700);
@@ -183,7 +185,10 @@ export class EtcdServer {
   // process is gone (killed if it was still alive) and the error carries its stderr.
   private async launch(): Promise<number> {
     this.stderr.clear();
-    const child = spawn(this.binary!, this.args(), { stdio: ['ignore', 'ignore', 'pipe'] });
+    // etcd must not outlive a SIGKILLed agent (an orphan would keep serving as a member nobody
+    // manages): setpriv makes the kernel kill it when its parent dies.
+    const [command, args] = this.deathSignalWrapper ? [this.deathSignalWrapper, ['--pdeathsig', 'SIGKILL', '--', this.binary!, ...this.args()]] : [this.binary!, this.args()];
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     child.stderr!.on('data', (chunk: Buffer) => this.stderr.push(chunk));
     let exit: string | undefined;

@@ -37,10 +37,22 @@ afterEach(() => {
   for (const child of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
-/** startMgmt runs `bin/mgmt.js` with `args` and collects its output. */
+// Flags by which a test chooses its World itself; without any, `run` gets --no-server.
+const WORLD_FLAGS = ['--seeds', '--no-server', '--client-urls', '--etcd-binary'];
+
+/**
+ * withTestWorld adds `--no-server` to a `run` that does not choose its World: single-host tests use
+ * the local World, as parallel agents each starting etcd on the default port 2379 would collide.
+ */
+export function withTestWorld(args: readonly string[]): readonly string[] {
+  if (args[0] !== 'run' || args.some((arg) => WORLD_FLAGS.some((flag) => arg === flag || arg.startsWith(`${flag}=`)))) return args;
+  return [...args, '--no-server'];
+}
+
+/** startMgmt runs `bin/mgmt.js` with `args` (see withTestWorld) and collects its output. */
 export function startMgmt(args: readonly string[], options: { cwd?: string } = {}): MgmtProcess {
   if (!existsSync(BUILT)) throw new Error('mgmt is not built: run `npm run build` first');
-  const child = spawn(process.execPath, [MGMT_BIN, ...args], { cwd: options.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MGMT_BIN, ...withTestWorld(args)], { cwd: options.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   running.push(child);
   const events: LogEvent[] = [];
   let stdout = '';

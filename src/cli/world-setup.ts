@@ -1,0 +1,155 @@
+// Which World `mgmt run` uses (DESIGN section 6):
+//   --seeds URL...            join that etcd cluster as a client (and volunteer, unless --no-server)
+//   --no-server, no seeds     the local World under --prefix
+//   no seeds, etcd found      start and supervise our own etcd (a new cluster); resources do not wait
+//   no seeds, no etcd         the local World, with one warning line
+
+import { join } from 'node:path';
+import { Cluster, type ClusterEvent } from '../cluster/cluster.js';
+import { splitUrls } from '../cluster/keys.js';
+import { EtcdConnection } from '../etcd/connection.js';
+import { resolveEtcdBinary } from '../etcd/binary.js';
+import { EtcdServer } from '../etcd/server.js';
+import { errorMessage, MgmtError, UsageError } from '../errors.js';
+import type { EventLog } from '../log/events.js';
+import { DeferredWorld } from '../world/deferred.js';
+import { EtcdWorld } from '../world/etcd.js';
+import { LocalWorld } from '../world/local.js';
+import type { World } from '../world/types.js';
+
+/** ClusterSettings are the etcd and clustering flags of `mgmt run`. */
+export interface ClusterSettings {
+  readonly seeds: readonly string[];
+  readonly noServer: boolean;
+  readonly etcdBinary?: string;
+  readonly clientUrls: readonly string[];
+  readonly serverUrls: readonly string[];
+  readonly idealClusterSize: number;
+  readonly leaseTtlSeconds: number;
+  readonly heartbeatIntervalMs: number;
+  readonly electionTimeoutMs: number;
+}
+
+/** WorldSetup is the chosen World and, with etcd, this agent's part in the cluster. */
+export interface WorldSetup {
+  readonly world: World;
+  readonly cluster?: Cluster;
+  /** settled resolves when the World is usable (or failed); at once for the local and seeded ones. */
+  readonly settled: Promise<void>;
+  /** close leaves the cluster and closes the World. */
+  close(): Promise<void>;
+}
+
+/** parseUrls reads a URL flag: comma/semicolon-separated, `host:port` taken as `http://host:port`. */
+export function parseUrls(values: readonly string[], flag: string): string[] {
+  const urls: string[] = [];
+  for (const value of values) {
+    for (const raw of splitUrls(value)) {
+      const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
+      let url: URL;
+      try {
+        url = new URL(text);
+      } catch {
+        throw new UsageError(`mgmt run: --${flag}: ${JSON.stringify(raw)} is not a URL (expected e.g. http://127.0.0.1:2379)`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`mgmt run: --${flag}: ${raw} must be http:// or https://`);
+      if (url.port === '') throw new UsageError(`mgmt run: --${flag}: ${raw} needs a port`);
+      urls.push(`${url.protocol}//${url.host}`);
+    }
+  }
+  return urls;
+}
+
+/** checkClusterSettings refuses settings that cannot work, before anything runs. */
+export function checkClusterSettings(settings: ClusterSettings): void {
+  if (settings.clientUrls.length === 0) throw new UsageError('mgmt run: --client-urls must name at least one URL');
+  if (settings.serverUrls.length === 0) throw new UsageError('mgmt run: --server-urls must name at least one URL');
+  if (settings.idealClusterSize < 1) throw new UsageError(`mgmt run: --ideal-cluster-size must be at least 1, not ${settings.idealClusterSize}`);
+  if (settings.leaseTtlSeconds < 1) throw new UsageError(`mgmt run: --lease-ttl must be at least 1 second, not ${settings.leaseTtlSeconds}`);
+  if (settings.heartbeatIntervalMs < 1 || settings.electionTimeoutMs < 5 * settings.heartbeatIntervalMs) {
+    throw new UsageError('mgmt run: --etcd-election-timeout must be at least 5 times --etcd-heartbeat-interval (both in ms, positive)');
+  }
+  const overlap = settings.clientUrls.find((url) => settings.serverUrls.includes(url));
+  if (overlap) throw new UsageError(`mgmt run: ${overlap} is both a client and a server URL; etcd needs two ports`);
+}
+
+/** setupWorld picks and opens this run's World; with --seeds it fails (exit 1) when no seed answers. */
+export async function setupWorld(settings: ClusterSettings, hostname: string, prefix: string, log: EventLog, warn: (line: string) => void): Promise<WorldSetup> {
+  const local = (): WorldSetup => {
+    const world = new LocalWorld({ hostname, dir: join(prefix, 'world') });
+    return { world, settled: Promise.resolve(), close: () => world.close() };
+  };
+  const seeded = settings.seeds.length > 0;
+  if (!seeded && settings.noServer) return local();
+  if (!seeded) {
+    try {
+      await resolveEtcdBinary(settings.etcdBinary);
+    } catch (err) {
+      if (settings.etcdBinary !== undefined) throw new UsageError(`mgmt run: ${errorMessage(err)}`);
+      warn(`warning: no etcd server binary found (install etcd-server, or pass --etcd-binary); running alone with the local World under ${join(prefix, 'world')}`);
+      return local();
+    }
+  }
+
+  const connection = new EtcdConnection({ endpoints: seeded ? settings.seeds : settings.clientUrls });
+  if (seeded) {
+    try {
+      await connection.bounded('reach the seeds', (client) => client.maintenance.status({}));
+    } catch (err) {
+      connection.close();
+      throw new MgmtError(`mgmt run: --seeds: ${errorMessage(err)}`);
+    }
+  }
+  const onEvent = ({ level, action, ...fields }: ClusterEvent): void => {
+    if (action === 'error') log.emit({ level: 'error', event: 'error', phase: 'cluster', message: fields.message });
+    else log.emit({ ...fields, level, event: 'cluster', action });
+  };
+  const dataDir = join(prefix, 'etcd');
+  const cluster = new Cluster({
+    hostname,
+    connection,
+    clientUrls: settings.clientUrls,
+    peerUrls: settings.serverUrls,
+    dataDir,
+    makeServer: (options) =>
+      new EtcdServer({
+        ...options,
+        prefix,
+        name: hostname,
+        binary: settings.etcdBinary,
+        clientUrls: settings.clientUrls,
+        peerUrls: settings.serverUrls,
+        heartbeatIntervalMs: settings.heartbeatIntervalMs,
+        electionTimeoutMs: settings.electionTimeoutMs,
+        // A joining member is added right after the leader saw the cluster change.
+        relaxReconfigCheck: true,
+      }),
+    bootstrap: seeded ? undefined : { idealClusterSize: settings.idealClusterSize },
+    volunteer: !settings.noServer,
+    leaseTtlSeconds: settings.leaseTtlSeconds,
+    onEvent,
+  });
+  const etcdWorld = new EtcdWorld({ hostname, connection });
+  const started = cluster.start();
+  const close = async (): Promise<void> => {
+    await cluster.close();
+    await etcdWorld.close();
+    connection.close();
+  };
+  if (seeded) {
+    // The seeds answered: the World is usable now; volunteering goes on in the background.
+    started.catch((err: unknown) => onEvent({ level: 'error', action: 'error', message: errorMessage(err) }));
+    return { world: etcdWorld, cluster, settled: Promise.resolve(), close };
+  }
+  // Our own etcd is starting: resources run meanwhile against a World that fills in when it is up.
+  const ready = started.then(
+    () => etcdWorld as World,
+    (err: unknown) => {
+      const message = `etcd server for ${hostname} did not start: ${errorMessage(err).split('\n')[0]}`;
+      onEvent({ level: 'error', action: 'error', message });
+      throw new MgmtError(message);
+    },
+  );
+  const world = new DeferredWorld(hostname, ready);
+  return { world, cluster, settled: world.settled, close };
+}

@@ -1,0 +1,453 @@
+// Elastic clustering (DESIGN section 6, reference section 6.2, classic key names with 1.0.x leases).
+// Every agent with etcd follows `/_mgmt/endpoints/`; one that may serve volunteers (a leased key);
+// a nominated one `member add`s itself and starts etcd with `--initial-cluster-state existing`;
+// an unnominated one removes itself and stops; and the agent whose etcd is the raft leader runs
+// the Chooser on every change of volunteers, nominations or `idealClusterSize`.
+
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { concatMap, debounceTime, interval, merge, Subject, type Subscription } from 'rxjs';
+import type { EtcdConnection } from '../etcd/connection.js';
+import type { EtcdServer, EtcdServerEvent, EtcdServerOptions } from '../etcd/server.js';
+import { errorMessage } from '../errors.js';
+import { Chooser, type ClusterAction, type ClusterMember, type ClusterView } from './chooser.js';
+import {
+  CONVERGED_PREFIX,
+  DEFAULT_IDEAL_CLUSTER_SIZE,
+  ENDPOINTS_PREFIX,
+  hostsUnder,
+  IDEAL_CLUSTER_SIZE_KEY,
+  joinUrls,
+  NOMINATED_PREFIX,
+  VOLUNTEERS_PREFIX,
+} from './keys.js';
+import { LeasedKeys } from './leased-keys.js';
+
+/** ClusterEvent is what the cluster reports; the agent logs it as a `cluster` event. */
+export interface ClusterEvent {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  /** nominate, unnominate, member-add, member-remove, endpoints, server-start, server-stop, server-crash, ideal-cluster-size, volunteer, error. */
+  readonly action: string;
+  readonly host?: string;
+  readonly message?: string;
+  readonly [field: string]: unknown;
+}
+
+/** ClusterOptions configures one agent's part in the cluster. */
+export interface ClusterOptions {
+  readonly hostname: string;
+  readonly connection: EtcdConnection;
+  /** Client URLs this host's etcd serves on, when it serves. */
+  readonly clientUrls: readonly string[];
+  /** Peer URLs this host's etcd serves on, when it serves. */
+  readonly peerUrls: readonly string[];
+  /** The data directory the servers from makeServer use (wiped before a fresh join). */
+  readonly dataDir: string;
+  /** Makes this host's etcd server (prefix, binary and timing are the caller's). */
+  readonly makeServer: (options: Pick<EtcdServerOptions, 'initialCluster' | 'initialClusterState' | 'onEvent'>) => EtcdServer;
+  /** Bootstrap a new cluster (no --seeds): serve at once and set idealClusterSize when it is missing. */
+  readonly bootstrap?: { readonly idealClusterSize: number };
+  /** Volunteer to serve (false with --no-server). */
+  readonly volunteer: boolean;
+  /** The lease TTL of volunteers/endpoints/converged keys, in seconds. */
+  readonly leaseTtlSeconds: number;
+  readonly onEvent: (event: ClusterEvent) => void;
+  /** How often the leader re-examines the cluster without a change (a safety net); default 1000 ms. */
+  readonly reconcileEveryMs?: number;
+  readonly chooser?: Chooser;
+}
+
+// Leaving is part of a shutdown that must finish within a second.
+const LEAVE_TIMEOUT_MS = 400;
+/** MEMBERSHIP_LOCK_KEY serializes member add and remove across hosts. */
+const MEMBERSHIP_LOCK_KEY = '/_mgmt/lock/membership';
+const LOCK_RETRY_MS = 20;
+const JOIN_LOCK_TIMEOUT_MS = 10_000;
+
+/** Cluster runs this agent's volunteering, serving and (when leader) nominating. */
+export class Cluster {
+  private readonly options: ClusterOptions;
+  private readonly connection: EtcdConnection;
+  private readonly me: string;
+  private readonly leased: LeasedKeys;
+  private readonly chooser: Chooser;
+  private readonly subscriptions: Subscription[] = [];
+  private readonly poke = new Subject<void>();
+  private server: EtcdServer | undefined;
+  private memberId: string | undefined;
+  private closed = false;
+  // One serve/leave transition at a time.
+  private transition: Promise<void> = Promise.resolve();
+  private lastEndpoints = '';
+  private lastIdeal: number | undefined;
+
+  constructor(options: ClusterOptions) {
+    this.options = options;
+    this.connection = options.connection;
+    this.me = options.hostname;
+    this.chooser = options.chooser ?? new Chooser();
+    this.leased = new LeasedKeys({
+      connection: options.connection,
+      ttlSeconds: options.leaseTtlSeconds,
+      onError: (message) => this.error(message),
+    });
+  }
+
+  /** serving says whether this host runs an etcd member now. */
+  get serving(): boolean {
+    return this.server !== undefined;
+  }
+
+  /**
+   * start bootstraps the server (without seeds) and resolves once etcd answers; then volunteering,
+   * nominations, endpoints and the leader loop go on in the background until close.
+   */
+  async start(): Promise<void> {
+    if (this.options.bootstrap) {
+      await this.startServer('new', undefined);
+      if (this.closed) return;
+      await this.connection.bounded('set idealClusterSize', (client) =>
+        client.if(IDEAL_CLUSTER_SIZE_KEY, 'Version', '==', 0).then(client.put(IDEAL_CLUSTER_SIZE_KEY).value(String(this.options.bootstrap!.idealClusterSize))).commit(),
+      );
+      await this.connection.bounded('nominate this host', (client) => client.put(NOMINATED_PREFIX + this.me).value(joinUrls(this.options.peerUrls)).exec());
+    }
+    this.leased.start();
+    if (this.options.volunteer) {
+      await this.leased.set(VOLUNTEERS_PREFIX + this.me, joinUrls(this.options.peerUrls));
+      this.emit({ level: 'info', action: 'volunteer', host: this.me, peerUrls: this.options.peerUrls });
+    }
+    if (this.server) await this.leased.set(ENDPOINTS_PREFIX + this.me, joinUrls(this.options.clientUrls));
+    const reconcileEvery = this.options.reconcileEveryMs ?? 1000;
+    this.subscriptions.push(
+      this.connection.watch('watch endpoints', (client) => client.watch().prefix(ENDPOINTS_PREFIX)).subscribe({
+        next: () => void this.followEndpoints(),
+        error: (err: unknown) => this.error(errorMessage(err)),
+      }),
+      this.connection.watch('watch nominations', (client) => client.watch().prefix(NOMINATED_PREFIX)).subscribe({
+        next: () => {
+          this.queue(() => this.followNomination());
+          this.poke.next();
+        },
+        error: (err: unknown) => this.error(errorMessage(err)),
+      }),
+      merge(
+        this.connection.watch('watch volunteers', (client) => client.watch().prefix(VOLUNTEERS_PREFIX)),
+        this.connection.watch('watch idealClusterSize', (client) => client.watch().key(IDEAL_CLUSTER_SIZE_KEY)),
+        interval(reconcileEvery),
+        this.poke,
+      )
+        .pipe(
+          debounceTime(10),
+          concatMap(() => this.lead()),
+        )
+        .subscribe({ error: (err: unknown) => this.error(errorMessage(err)) }),
+    );
+  }
+
+  /** setConverged publishes `/_mgmt/converged/$host` (on this agent's lease). */
+  async setConverged(converged: boolean): Promise<void> {
+    await this.leased.set(CONVERGED_PREFIX + this.me, String(converged)).catch((err: unknown) => this.error(errorMessage(err)));
+  }
+
+  /**
+   * close leaves cleanly: a member of a larger cluster removes itself (so the leader can nominate
+   * another volunteer at once), the lease is revoked (its keys vanish), and the server stops.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+    const server = this.server;
+    let left = false;
+    if (server && this.memberId !== undefined) {
+      left = await this.removeSelf(LEAVE_TIMEOUT_MS);
+    }
+    await Promise.race([this.leased.close(), delay(LEAVE_TIMEOUT_MS)]);
+    if (server) {
+      this.server = undefined;
+      await server.stop();
+      // A member that left must start afresh if it comes back (member add needs an empty data dir).
+      if (left) await rm(server.dataDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  // --- serving --------------------------------------------------------------------------------
+
+  private queue(step: () => Promise<void>): void {
+    this.transition = this.transition.then(step).catch((err: unknown) => this.error(errorMessage(err)));
+  }
+
+  /** followNomination starts a server when this host is nominated and stops it when unnominated. */
+  private async followNomination(): Promise<void> {
+    if (this.closed) return;
+    const nominated = await this.connection.bounded('read nominations', (client) => client.get(NOMINATED_PREFIX + this.me).string());
+    if (this.closed) return;
+    if (nominated !== null && !this.server && this.options.volunteer) await this.join();
+    else if (nominated === null && this.server) await this.leave();
+  }
+
+  private async join(): Promise<void> {
+    this.emit({ level: 'info', action: 'nominated', host: this.me });
+    const peerUrls = this.options.peerUrls;
+    const dataDir = this.options.dataDir;
+    const hasData = existsSync(join(dataDir, 'member'));
+    // The lock is held until the new member serves: while it starts, the quorum counts it already.
+    await this.changeMembership('join the etcd cluster', JOIN_LOCK_TIMEOUT_MS, async () => {
+      let members = await this.memberList();
+      const mine = members.find((m) => samePeers(m.peerUrls, peerUrls));
+      // This host's member survived an agent restart: carry on with its data.
+      if (!(mine && mine.name === this.me && hasData)) {
+        if (mine) {
+          // A member for these URLs from an earlier life (or a half-finished join): start it afresh.
+          await this.connection.bounded('remove a stale member', (client) => client.cluster.memberRemove({ ID: mine.id }));
+        }
+        await rm(dataDir, { recursive: true, force: true });
+        await this.connection.bounded('add this host as an etcd member', (client) => client.cluster.memberAdd({ peerURLs: [...peerUrls] }));
+        this.emit({ level: 'info', action: 'member-add', host: this.me, peerUrls });
+        members = await this.memberList();
+      }
+      const initialCluster = members
+        .flatMap((m) => m.peerUrls.map((url) => `${m.name === '' && samePeers(m.peerUrls, peerUrls) ? this.me : m.name || `unstarted-${m.id}`}=${url}`))
+        .join(',');
+      try {
+        await this.startServer('existing', initialCluster);
+      } catch (err) {
+        // Leave no member behind that can never start: it would count against the quorum.
+        const added = (await this.memberList().catch(() => [])).find((m) => samePeers(m.peerUrls, peerUrls) && m.name === '');
+        if (added) await this.connection.bounded('remove the failed member', (client) => client.cluster.memberRemove({ ID: added.id })).catch(() => undefined);
+        throw err;
+      }
+    });
+    if (this.closed) return;
+    await this.leased.set(ENDPOINTS_PREFIX + this.me, joinUrls(this.options.clientUrls));
+  }
+
+  private async leave(): Promise<void> {
+    const server = this.server!;
+    this.emit({ level: 'info', action: 'unnominated', host: this.me });
+    await this.leased.set(ENDPOINTS_PREFIX + this.me, undefined).catch(() => undefined);
+    // Stopping counts as the expected end of the process, not a crash to restart.
+    this.server = undefined;
+    await this.removeSelf(5000);
+    await server.stop();
+    await rm(server.dataDir, { recursive: true, force: true }).catch(() => undefined);
+    this.memberId = undefined;
+    this.emit({ level: 'info', action: 'server-stop', host: this.me });
+    void this.followEndpoints();
+  }
+
+  private async removeSelf(timeoutMs: number): Promise<boolean> {
+    try {
+      return await withTimeout(
+        this.changeMembership('remove this member', timeoutMs, async () => {
+          const members = await this.memberList();
+          const me = members.find((m) => m.name === this.me);
+          // The last member stays: removing it would end the cluster (and crash etcd).
+          if (!me || members.length < 2) return false;
+          await this.connection.bounded('remove this member', (client) => client.cluster.memberRemove({ ID: me.id }));
+          this.emit({ level: 'info', action: 'member-remove', host: this.me, reason: 'left' });
+          return true;
+        }),
+        timeoutMs,
+      );
+    } catch (err) {
+      this.error(`could not remove this host from the etcd cluster: ${errorMessage(err)}`);
+      return false;
+    }
+  }
+
+  private async startServer(state: 'new' | 'existing', initialCluster: string | undefined): Promise<void> {
+    const server = this.options.makeServer({
+      initialClusterState: state,
+      initialCluster,
+      onEvent: (event) => this.onServerEvent(server, event),
+    });
+    await server.start();
+    if (this.closed) {
+      await server.stop();
+      return;
+    }
+    this.server = server;
+    this.memberId = (await this.memberList().catch(() => [])).find((m) => m.name === this.me)?.id;
+    this.emit({ level: 'info', action: 'server-start', host: this.me, clientUrls: server.clientUrls, state });
+    void this.followEndpoints();
+  }
+
+  private onServerEvent(server: EtcdServer, event: EtcdServerEvent): void {
+    if (this.server !== server || this.closed) return; // a server being stopped on purpose
+    if (event.type === 'crashed') {
+      // etcd exits by itself when the cluster removed its member: that is no crash to restart.
+      this.queue(() => this.checkStillMember(server));
+      this.emit({ level: 'error', action: 'server-crash', host: this.me, reason: event.reason, restartInMs: event.restartInMs, message: event.stderrTail.split('\n').slice(-3).join(' ') });
+    } else if (event.type === 'restarted') {
+      this.emit({ level: 'warn', action: 'server-restart', host: this.me, attempt: event.attempt, ms: event.ms });
+    }
+  }
+
+  /** checkStillMember stops a server whose member the cluster removed, so this host can volunteer afresh. */
+  private async checkStillMember(server: EtcdServer): Promise<void> {
+    if (this.closed || this.server !== server) return;
+    const members = await this.memberList();
+    if (members.some((m) => m.name === this.me || samePeers(m.peerUrls, this.options.peerUrls))) return;
+    this.server = undefined;
+    this.memberId = undefined;
+    await this.leased.set(ENDPOINTS_PREFIX + this.me, undefined).catch(() => undefined);
+    await server.stop();
+    await rm(server.dataDir, { recursive: true, force: true }).catch(() => undefined);
+    this.emit({ level: 'warn', action: 'server-stop', host: this.me, reason: 'removed from the cluster' });
+    void this.followEndpoints();
+  }
+
+  // --- endpoints ------------------------------------------------------------------------------
+
+  /** followEndpoints points the client at every server's client URLs (this host's first, when it serves). */
+  private async followEndpoints(): Promise<void> {
+    if (this.closed) return;
+    let entries: Record<string, string>;
+    try {
+      entries = await this.connection.bounded('read endpoints', (client) => client.getAll().prefix(ENDPOINTS_PREFIX).strings());
+    } catch (err) {
+      this.error(errorMessage(err));
+      return;
+    }
+    if (this.closed) return;
+    const urls = new Set<string>();
+    for (const list of hostsUnder(ENDPOINTS_PREFIX, entries).values()) for (const url of list) urls.add(url);
+    if (this.server) for (const url of this.server.clientUrls) urls.add(url);
+    if (urls.size === 0) return; // keep the seeds
+    const next = [...urls].sort();
+    if (this.connection.setEndpoints(next) || joinUrls(next) !== this.lastEndpoints) {
+      this.lastEndpoints = joinUrls(next);
+      this.emit({ level: 'info', action: 'endpoints', endpoints: next });
+    }
+  }
+
+  // --- leading --------------------------------------------------------------------------------
+
+  /** lead runs the Chooser when this host's etcd is the raft leader, and carries out its actions. */
+  private async lead(): Promise<void> {
+    if (this.closed || !this.server || this.memberId === undefined) return;
+    try {
+      const status = await this.connection.bounded('read the etcd status', (client) => client.maintenance.status({}));
+      if (status.leader !== this.memberId) return;
+      const view = await this.readView();
+      for (const action of this.chooser.choose(view, Date.now())) {
+        if (this.closed) return;
+        await this.act(action);
+      }
+    } catch (err) {
+      this.error(errorMessage(err));
+    }
+  }
+
+  private async readView(): Promise<ClusterView> {
+    const [members, volunteers, nominated, ideal] = await Promise.all([
+      this.memberList(),
+      this.connection.bounded('read volunteers', (client) => client.getAll().prefix(VOLUNTEERS_PREFIX).strings()),
+      this.connection.bounded('read nominations', (client) => client.getAll().prefix(NOMINATED_PREFIX).strings()),
+      this.connection.bounded('read idealClusterSize', (client) => client.get(IDEAL_CLUSTER_SIZE_KEY).string()),
+    ]);
+    return {
+      me: this.me,
+      idealClusterSize: this.parseIdeal(ideal),
+      members,
+      volunteers: hostsUnder(VOLUNTEERS_PREFIX, volunteers),
+      nominated: hostsUnder(NOMINATED_PREFIX, nominated),
+    };
+  }
+
+  private parseIdeal(value: string | null): number {
+    let ideal = DEFAULT_IDEAL_CLUSTER_SIZE;
+    if (value !== null && /^\s*\d+\s*$/.test(value)) ideal = Number(value);
+    else if (value !== null && this.lastIdeal === undefined) {
+      this.emit({ level: 'warn', action: 'ideal-cluster-size', message: `${IDEAL_CLUSTER_SIZE_KEY} is ${JSON.stringify(value.slice(0, 40))}, not a whole number; using ${ideal}` });
+    }
+    if (ideal !== this.lastIdeal) {
+      if (this.lastIdeal !== undefined) this.emit({ level: 'info', action: 'ideal-cluster-size', size: ideal, previous: this.lastIdeal });
+      this.lastIdeal = ideal;
+    }
+    return ideal;
+  }
+
+  private async act(action: ClusterAction): Promise<void> {
+    switch (action.action) {
+      case 'nominate':
+        await this.connection.bounded(`nominate ${action.host}`, (client) => client.put(NOMINATED_PREFIX + action.host).value(joinUrls(action.peerUrls)).exec());
+        this.emit({ level: 'info', action: 'nominate', host: action.host, peerUrls: action.peerUrls });
+        return;
+      case 'unnominate':
+        await this.connection.bounded(`unnominate ${action.host}`, (client) => client.delete().key(NOMINATED_PREFIX + action.host).exec());
+        this.emit({ level: 'info', action: 'unnominate', host: action.host, reason: action.reason });
+        return;
+      case 'member-remove':
+        await this.changeMembership(`remove member ${action.host || action.id}`, JOIN_LOCK_TIMEOUT_MS, async () => {
+          if (!(await this.memberList()).some((m) => m.id === action.id)) return;
+          await this.connection.bounded(`remove member ${action.host || action.id}`, (client) => client.cluster.memberRemove({ ID: action.id }));
+        });
+        if (action.host !== '') {
+          await this.connection.bounded(`drop the endpoints of ${action.host}`, (client) => client.delete().key(ENDPOINTS_PREFIX + action.host).exec());
+        }
+        this.emit({ level: 'info', action: 'member-remove', host: action.host || undefined, id: action.id, reason: action.reason });
+        return;
+    }
+  }
+
+  /**
+   * changeMembership runs one membership change under an etcd lock, so two hosts never change
+   * membership at once (two last members removing themselves together crash etcd 3.4).
+   */
+  private async changeMembership<T>(what: string, timeoutMs: number, change: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const lock = this.connection.client.lock(MEMBERSHIP_LOCK_KEY).ttl(Math.max(2, this.options.leaseTtlSeconds));
+      try {
+        await this.connection.bounded(`lock membership to ${what}`, () => lock.acquire());
+      } catch (err) {
+        if (Date.now() >= deadline) throw new Error(`could not ${what}: membership stayed locked for ${timeoutMs} ms (${errorMessage(err)})`);
+        await delay(LOCK_RETRY_MS);
+        continue;
+      }
+      try {
+        return await change();
+      } finally {
+        await lock.release().catch(() => undefined);
+      }
+    }
+  }
+
+  private async memberList(): Promise<ClusterMember[]> {
+    const list = await this.connection.bounded('list etcd members', (client) => client.cluster.memberList({}));
+    return list.members.map((m) => ({ id: m.ID, name: m.name, peerUrls: m.peerURLs }));
+  }
+
+  private emit(event: ClusterEvent): void {
+    if (this.closed && event.level !== 'error') return;
+    this.options.onEvent(event);
+  }
+
+  private error(message: string): void {
+    if (this.closed) return;
+    this.options.onEvent({ level: 'error', action: 'error', message });
+  }
+}
+
+function samePeers(a: readonly string[], b: readonly string[]): boolean {
+  const x = [...a].sort();
+  const y = [...b].sort();
+  return x.length === y.length && x.every((url, i) => url === y[i]);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms).unref());
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

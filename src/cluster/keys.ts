@@ -1,0 +1,40 @@
+// The cluster's keys in etcd (DESIGN section 6): the classic `/_mgmt` names, so the seed's
+// `etcdctl put /_mgmt/idealClusterSize 5` works as written.
+
+/** IDEAL_CLUSTER_SIZE_KEY holds the wanted number of etcd servers, a decimal integer. */
+export const IDEAL_CLUSTER_SIZE_KEY = '/_mgmt/idealClusterSize';
+/** VOLUNTEERS_PREFIX + host = the host's peer URLs (comma-separated), on the host's lease. */
+export const VOLUNTEERS_PREFIX = '/_mgmt/volunteers/';
+/** NOMINATED_PREFIX + host = the peer URLs the leader nominated the host with. */
+export const NOMINATED_PREFIX = '/_mgmt/nominated/';
+/** ENDPOINTS_PREFIX + host = the client URLs of the host's running server, on the host's lease. */
+export const ENDPOINTS_PREFIX = '/_mgmt/endpoints/';
+/** CONVERGED_PREFIX + host = `true` or `false`, on the host's lease. */
+export const CONVERGED_PREFIX = '/_mgmt/converged/';
+
+/** DEFAULT_IDEAL_CLUSTER_SIZE is used when the key is missing or not a number (classic default). */
+export const DEFAULT_IDEAL_CLUSTER_SIZE = 5;
+
+/** joinUrls encodes a URL list as the classic comma-separated value. */
+export function joinUrls(urls: readonly string[]): string {
+  return urls.join(',');
+}
+
+/** splitUrls decodes a comma- or semicolon-separated URL list, dropping empty parts. */
+export function splitUrls(value: string): string[] {
+  return value
+    .split(/[,;]/)
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+}
+
+/** hostsUnder maps each `prefix + host` key of a range read to its URL list. */
+export function hostsUnder(prefix: string, entries: Readonly<Record<string, string>>): Map<string, string[]> {
+  const hosts = new Map<string, string[]>();
+  for (const [key, value] of Object.entries(entries)) {
+    const host = key.slice(prefix.length);
+    if (!key.startsWith(prefix) || host === '' || host.includes('/')) continue;
+    hosts.set(host, splitUrls(value));
+  }
+  return hosts;
+}

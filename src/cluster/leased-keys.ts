@@ -1,0 +1,115 @@
+// Keys that live only as long as this agent: written on an etcd lease that the agent keeps alive,
+// so when the agent dies (SIGKILL, lost host) etcd deletes them after the TTL and the cluster sees
+// the host gone (1.0.x session leases). A lost lease or a new client means a new lease with every
+// key written again; a key re-put on the new lease is detached from the old one, so the old lease
+// expiring deletes nothing.
+
+import type { Etcd3, Lease } from 'etcd3';
+import type { Subscription } from 'rxjs';
+import type { EtcdConnection } from '../etcd/connection.js';
+
+/** LeasedKeysOptions: the connection, the TTL, and where errors go. */
+export interface LeasedKeysOptions {
+  readonly connection: EtcdConnection;
+  /** The lease TTL in seconds (etcd's minimum is a few election timeouts). */
+  readonly ttlSeconds: number;
+  readonly onError: (message: string) => void;
+}
+
+const REGRANT_DELAY_MS = 200;
+
+/** LeasedKeys keeps a set of keys on this agent's lease, across lost leases and endpoint changes. */
+export class LeasedKeys {
+  private readonly options: LeasedKeysOptions;
+  private readonly values = new Map<string, string>();
+  private lease: Lease | undefined;
+  private leaseClient: Etcd3 | undefined;
+  private granting: Promise<void> | undefined;
+  private subscription: Subscription | undefined;
+  private closed = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: LeasedKeysOptions) {
+    this.options = options;
+  }
+
+  /** start grants the first lease and follows client changes. */
+  start(): void {
+    this.subscription = this.options.connection.client$.subscribe((client) => {
+      if (client !== this.leaseClient) void this.regrant(client);
+    });
+  }
+
+  /** set writes (or, with undefined, deletes) a leased key; it resolves once etcd has it. */
+  async set(key: string, value: string | undefined): Promise<void> {
+    if (this.closed) return;
+    if (value === undefined) this.values.delete(key);
+    else this.values.set(key, value);
+    await this.granting;
+    const lease = this.lease;
+    if (!lease || this.closed) return; // the next grant writes it
+    if (value === undefined) {
+      await this.options.connection.bounded(`delete ${key}`, (client) => client.delete().key(key).exec());
+    } else {
+      await this.options.connection.bounded(`put ${key}`, () => lease.put(key).value(value).exec());
+    }
+  }
+
+  /** close revokes the lease, which deletes every key at once. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.subscription?.unsubscribe();
+    clearTimeout(this.retryTimer);
+    const lease = this.lease;
+    this.lease = undefined;
+    if (lease) await lease.revoke().catch(() => undefined);
+  }
+
+  private regrant(client: Etcd3): Promise<void> {
+    this.leaseClient = client;
+    const run = (this.granting ?? Promise.resolve()).then(() => this.grant(client));
+    this.granting = run;
+    return run;
+  }
+
+  private async grant(client: Etcd3): Promise<void> {
+    if (this.closed || client !== this.leaseClient) return;
+    const old = this.lease;
+    const lease = client.lease(this.options.ttlSeconds, { autoKeepAlive: true });
+    lease.on('lost', (err) => {
+      if (this.lease !== lease || this.closed) return;
+      this.options.onError(`lease lost (${err.message.split('\n')[0]}); granting a new one`);
+      this.lease = undefined;
+      this.scheduleRegrant(client);
+    });
+    try {
+      await this.options.connection.bounded('grant a lease', () => lease.grant());
+      for (const [key, value] of this.values) {
+        await this.options.connection.bounded(`put ${key}`, () => lease.put(key).value(value).exec());
+      }
+    } catch (err) {
+      lease.release();
+      this.options.onError((err as Error).message);
+      this.scheduleRegrant(client);
+      return;
+    }
+    if (this.closed) {
+      await lease.revoke().catch(() => undefined);
+      return;
+    }
+    this.lease = lease;
+    // The old lease's keys now hang on the new one; revoking it only stops its keepalive.
+    if (old) void old.revoke().catch(() => old.release());
+  }
+
+  private scheduleRegrant(client: Etcd3): void {
+    if (this.closed) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      // A newer client has its own grant under way.
+      if (client === this.leaseClient) void this.regrant(client);
+    }, REGRANT_DELAY_MS);
+    this.retryTimer.unref();
+  }
+}
