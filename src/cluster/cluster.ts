@@ -131,9 +131,14 @@ export class Cluster {
         },
         error: (err: unknown) => this.error(errorMessage(err)),
       }),
+      this.connection.watch('watch idealClusterSize', (client) => client.watch().key(IDEAL_CLUSTER_SIZE_KEY)).pipe(
+        concatMap(() => this.reportIdeal().catch((err: unknown) => this.error(errorMessage(err)))),
+      ).subscribe({
+        next: () => this.poke.next(),
+        error: (err: unknown) => this.error(errorMessage(err)),
+      }),
       merge(
         this.connection.watch('watch volunteers', (client) => client.watch().prefix(VOLUNTEERS_PREFIX)),
-        this.connection.watch('watch idealClusterSize', (client) => client.watch().key(IDEAL_CLUSTER_SIZE_KEY)),
         interval(reconcileEvery),
         this.poke,
       )
@@ -358,16 +363,21 @@ export class Cluster {
   }
 
   private parseIdeal(value: string | null): number {
-    let ideal = DEFAULT_IDEAL_CLUSTER_SIZE;
-    if (value !== null && /^\s*\d+\s*$/.test(value)) ideal = Number(value);
-    else if (value !== null && this.lastIdeal === undefined) {
-      this.emit({ level: 'warn', action: 'ideal-cluster-size', message: `${IDEAL_CLUSTER_SIZE_KEY} is ${JSON.stringify(value.slice(0, 40))}, not a whole number; using ${ideal}` });
+    return value !== null && /^\s*\d+\s*$/.test(value) ? Number(value) : DEFAULT_IDEAL_CLUSTER_SIZE;
+  }
+
+  /** reportIdeal logs idealClusterSize when this host first reads it and whenever it changes. */
+  private async reportIdeal(): Promise<void> {
+    const value = await this.connection.bounded('read idealClusterSize', (client) => client.get(IDEAL_CLUSTER_SIZE_KEY).string());
+    const ideal = this.parseIdeal(value);
+    if (ideal === this.lastIdeal) return;
+    const previous = this.lastIdeal;
+    this.lastIdeal = ideal;
+    if (value !== null && String(ideal) !== value.trim()) {
+      this.emit({ level: 'warn', action: 'ideal-cluster-size', size: ideal, message: `${IDEAL_CLUSTER_SIZE_KEY} is ${JSON.stringify(value.slice(0, 40))}, not a whole number; using ${ideal}` });
+    } else {
+      this.emit({ level: 'info', action: 'ideal-cluster-size', size: ideal, previous });
     }
-    if (ideal !== this.lastIdeal) {
-      if (this.lastIdeal !== undefined) this.emit({ level: 'info', action: 'ideal-cluster-size', size: ideal, previous: this.lastIdeal });
-      this.lastIdeal = ideal;
-    }
-    return ideal;
   }
 
   private async act(action: ClusterAction): Promise<void> {
