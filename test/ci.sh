@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages from Debian: graphviz renders --graphviz .svg/.png.
-debian_packages=(graphviz etcd-server)
+# System packages from Debian: graphviz renders --graphviz .svg/.png; etcd-server is the managed
+# etcd of the cluster tests, etcd-client their etcdctl (the seed's walk-through commands).
+debian_packages=(graphviz etcd-server etcd-client)
 missing=()
 for package in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

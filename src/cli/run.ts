@@ -249,8 +249,9 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
         )
         .subscribe((converged) => {
           log.emit({ level: 'info', event: converged ? 'converged' : 'unconverged', timeout: options.convergedTimeout });
-          if (cluster) void cluster.setConverged(converged);
-          if (converged) void shutdown('converged');
+          // Published before a converged exit, so whoever waits on the key sees it (classic converger).
+          const published = cluster ? cluster.setConverged(converged) : Promise.resolve();
+          if (converged) void published.then(() => shutdown('converged'));
         }),
     );
   }

@@ -53,8 +53,11 @@ export function parseUrls(values: readonly string[], flag: string): string[] {
         throw new UsageError(`mgmt run: --${flag}: ${JSON.stringify(raw)} is not a URL (expected e.g. http://127.0.0.1:2379)`);
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`mgmt run: --${flag}: ${raw} must be http:// or https://`);
-      if (url.port === '') throw new UsageError(`mgmt run: --${flag}: ${raw} needs a port`);
-      urls.push(`${url.protocol}//${url.host}`);
+      // URL leaves out a port equal to the scheme's default (80, 443), so ask the text whether one was given.
+      const authority = text.slice(text.indexOf('//') + 2).split(/[/?#]/, 1)[0]!;
+      const port = url.port || (/:\d+$/.test(authority) ? (url.protocol === 'https:' ? '443' : '80') : '');
+      if (port === '') throw new UsageError(`mgmt run: --${flag}: ${raw} needs a port`);
+      urls.push(`${url.protocol}//${url.hostname}:${port}`);
     }
   }
   return urls;

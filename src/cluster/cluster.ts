@@ -432,12 +432,10 @@ export class Cluster {
   }
 
   private emit(event: ClusterEvent): void {
-    if (this.closed && event.level !== 'error') return;
     this.options.onEvent(event);
   }
 
   private error(message: string): void {
-    if (this.closed) return;
     this.options.onEvent({ level: 'error', action: 'error', message });
   }
 }

@@ -11,13 +11,14 @@ import { killAll } from './lib/proc.js';
 import { isSubResult, type Scenario, type ScenarioResult } from './lib/scenario.js';
 import { autogroupScenarios } from './scenarios/autogroup.js';
 import { autoedgeScenarios } from './scenarios/autoedge.js';
+import { clusterExchangeScenarios } from './scenarios/cluster-exchange.js';
 import { drift10000 } from './scenarios/drift.js';
 import { execChain } from './scenarios/exec-chain.js';
 import { files1000, files10000 } from './scenarios/files.js';
 import { startup } from './scenarios/startup.js';
 
 /** SCENARIOS lists every scenario in the order a full run takes them. */
-export const SCENARIOS: readonly Scenario[] = [startup, execChain, files1000, files10000, drift10000, ...autoedgeScenarios, ...autogroupScenarios, swap10000];
+export const SCENARIOS: readonly Scenario[] = [startup, execChain, files1000, files10000, drift10000, ...autoedgeScenarios, ...autogroupScenarios, swap10000, ...clusterExchangeScenarios];
 
 const tempDirs = new Set<string>();
 

@@ -49,10 +49,22 @@ export function withTestWorld(args: readonly string[]): readonly string[] {
   return [...args, '--no-server'];
 }
 
+/** StartOptions say where mgmt runs and what it finds in its environment. */
+export interface StartOptions {
+  /** The working directory; default the repository root. */
+  readonly cwd?: string;
+  /** Variables set over this process's environment (e.g. a PATH without etcd); node itself is found by its absolute path. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 /** startMgmt runs `bin/mgmt.js` with `args` (see withTestWorld) and collects its output. */
-export function startMgmt(args: readonly string[], options: { cwd?: string } = {}): MgmtProcess {
+export function startMgmt(args: readonly string[], options: StartOptions = {}): MgmtProcess {
   if (!existsSync(BUILT)) throw new Error('mgmt is not built: run `npm run build` first');
-  const child = spawn(process.execPath, [MGMT_BIN, ...withTestWorld(args)], { cwd: options.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MGMT_BIN, ...withTestWorld(args)], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: options.env === undefined ? process.env : { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   running.push(child);
   const events: LogEvent[] = [];
   let stdout = '';
@@ -106,7 +118,7 @@ export function startMgmt(args: readonly string[], options: { cwd?: string } = {
 }
 
 /** runMgmt runs mgmt to completion (killing it after `timeoutMs`) and returns what it left. */
-export async function runMgmt(args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<MgmtResult> {
+export async function runMgmt(args: readonly string[], options: StartOptions & { timeoutMs?: number } = {}): Promise<MgmtResult> {
   const proc = startMgmt(args, options);
   const timer = setTimeout(() => proc.child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
   const result = await proc.exited;

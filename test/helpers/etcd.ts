@@ -1,8 +1,7 @@
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { afterEach } from 'vitest';
 import { EtcdServer, type EtcdServerEvent, type EtcdServerOptions } from '../../src/etcd/server.js';
 import { findOnPath } from '../../src/etcd/binary.js';
+import { freePort } from './ports.js';
 import { useTempDirs } from './tmp.js';
 
 /** etcdAvailable is true when an `etcd` binary is on PATH. */
@@ -12,17 +11,8 @@ export const etcdAvailable = (await findOnPath('etcd')) !== undefined;
 export const skipEtcdReason: string | undefined =
   etcdAvailable || process.env.CI ? undefined : 'etcd is not on PATH (install the Debian package etcd-server)';
 
-/** freePort returns a loopback TCP port that was free a moment ago (the kernel picks it for port 0). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no TCP address for port 0');
-  return address.port;
-}
+/** freePort returns a loopback TCP port that was free a moment ago (one helper serves the tests and the bench). */
+export { freePort };
 
 /** TestEtcd is one real etcd for a test, with the events its server reported so far. */
 export interface TestEtcd {
