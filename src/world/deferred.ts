@@ -13,9 +13,10 @@ export class DeferredWorld implements World {
   private failure: Error | undefined;
   private readonly ready: Promise<World>;
   private pendingExport: readonly ExportSpec[] | undefined;
+  private keptExportFailure: Error | undefined;
   private readonly closed$ = new ReplaySubject<void>(1);
   private closed = false;
-  /** settled resolves once the World is ready (and kept exports are written) or failed. */
+  /** settled resolves once the World is ready (and kept exports are written or failed) or failed; it never rejects. */
   readonly settled: Promise<void>;
 
   constructor(hostname: string, world: Promise<World>) {
@@ -31,15 +32,20 @@ export class DeferredWorld implements World {
       },
     );
     this.ready.catch(() => undefined);
+    // Never rejects: a failure is given to the exporters that wait on it.
     this.settled = this.ready.then(
       async (inner) => {
         const kept = this.pendingExport;
         this.pendingExport = undefined;
-        if (kept !== undefined && !this.closed) await inner.exportResources(kept);
+        if (kept === undefined || this.closed) return;
+        try {
+          await inner.exportResources(kept);
+        } catch (err) {
+          this.keptExportFailure = err instanceof Error ? err : new Error(String(err));
+        }
       },
       () => undefined,
     );
-    this.settled.catch(() => undefined);
   }
 
   /** isReady says whether the real World is in place. */
@@ -50,8 +56,11 @@ export class DeferredWorld implements World {
   async exportResources(resources: readonly ExportSpec[]): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.inner) return this.inner.exportResources(resources);
-    // Written when the World is ready; only the latest set matters.
+    // Written when the World is ready; only the latest set matters, and every caller waits for it.
     this.pendingExport = resources;
+    await this.settled;
+    if (this.failure) throw this.failure;
+    if (this.keptExportFailure) throw this.keptExportFailure;
   }
 
   async collectResources(kinds: readonly string[], onProblem?: (problem: string) => void): Promise<ExportedResource[]> {
