@@ -11,7 +11,7 @@ import { createFsWatcher } from '../watchers/fs.js';
 import type { GraphSpec } from '../graph/spec.js';
 import { defaultRegistry } from '../resources/index.js';
 import { exportsOf, withCollected } from '../world/collect.js';
-import { setupWorld, type ClusterSettings } from './world-setup.js';
+import { checkHostname, setupWorld, type ClusterSettings } from './world-setup.js';
 import { loadGraph, type LoadedGraph } from './load-graph.js';
 import type { CommandIO } from './main.js';
 
@@ -60,6 +60,7 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     }
   }
   const hostname = options.hostname || systemHostname();
+  checkHostname(hostname);
   const yamlPath = resolve(options.yaml);
   const compileOptions = {
     strict: options.strict,

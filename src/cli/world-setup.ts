@@ -63,6 +63,16 @@ export function parseUrls(values: readonly string[], flag: string): string[] {
   return urls;
 }
 
+/**
+ * checkHostname refuses a name that cannot be one segment of this host's keys
+ * (`/_mgmt/exported/$host/...`) and file names (the temporary prefix).
+ */
+export function checkHostname(hostname: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(hostname)) {
+    throw new UsageError(`mgmt run: hostname ${JSON.stringify(hostname)} is not usable: use letters, digits, '.', '_' and '-', starting with a letter or digit (--hostname)`);
+  }
+}
+
 /** checkClusterSettings refuses settings that cannot work, before anything runs. */
 export function checkClusterSettings(settings: ClusterSettings): void {
   if (settings.clientUrls.length === 0) throw new UsageError('mgmt run: --client-urls must name at least one URL');
