@@ -4,5 +4,6 @@ export { convergedAfter } from './converged-after.js';
 export { onceTick } from './once-tick.js';
 export { pollTicks } from './poll-ticks.js';
 export { rateLimit } from './rate-limit.js';
+export { backoffDelay, retryWithBackoff, type RetryWithBackoffConfig } from './retry-with-backoff.js';
 export { retryWithDelay, type RetryWithDelayConfig } from './retry-with-delay.js';
 export { whenAllReady } from './when-all-ready.js';

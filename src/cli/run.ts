@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { homedir, hostname as systemHostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { combineLatest, concatMap, debounceTime, filter, from, identity, map, merge, skip, startWith, type Subscription } from 'rxjs';
+import { retryWithBackoff } from '../../streams/retry-with-backoff.js';
 import { convergedAfter } from '../../streams/converged-after.js';
 import { Engine } from '../engine/engine.js';
 import { errorMessage, UsageError } from '../errors.js';
@@ -210,6 +211,14 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     // The graph is rebuilt when its file changes, and when the exported resources change if it
     // collects any (upstream's stream watch).
     const worldChanged = world.watchResources().pipe(
+      // A watch lost with etcd is made again; its first emission then says "look again".
+      retryWithBackoff({
+        initialMs: 50,
+        maxMs: 2000,
+        onRetry: (err, attempt) => {
+          if (attempt === 1 || attempt % 20 === 0) log.emit({ level: 'error', event: 'error', phase: 'world', message: `${errorMessage(err)} (retrying)` });
+        },
+      }),
       skip(1),
       filter(() => collects),
     );

@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { concatMap, debounceTime, interval, merge, Subject, type Subscription } from 'rxjs';
+import { concatMap, debounceTime, interval, merge, type Observable, Subject, type Subscription } from 'rxjs';
+import { backoffDelay, retryWithBackoff } from '../../streams/retry-with-backoff.js';
 import type { EtcdConnection } from '../etcd/connection.js';
 import type { EtcdServer, EtcdServerEvent, EtcdServerOptions } from '../etcd/server.js';
 import { errorMessage } from '../errors.js';
@@ -64,6 +65,10 @@ const LEAVE_TIMEOUT_MS = 400;
 const MEMBERSHIP_LOCK_KEY = '/_mgmt/lock/membership';
 const LOCK_RETRY_MS = 20;
 const JOIN_LOCK_TIMEOUT_MS = 10_000;
+// A failing step is logged on its first failure and then every this many; waits double from 50 ms to 2 s.
+const RETRY_LOG_EVERY = 20;
+const RETRY_INITIAL_MS = 50;
+const RETRY_MAX_MS = 2000;
 
 /** Cluster runs this agent's volunteering, serving and (when leader) nominating. */
 export class Cluster {
@@ -107,38 +112,43 @@ export class Cluster {
     if (this.options.bootstrap) {
       await this.startServer('new', undefined);
       if (this.closed) return;
-      await this.connection.bounded('set idealClusterSize', (client) =>
-        client.if(IDEAL_CLUSTER_SIZE_KEY, 'Version', '==', 0).then(client.put(IDEAL_CLUSTER_SIZE_KEY).value(String(this.options.bootstrap!.idealClusterSize))).commit(),
+      // etcd answers now, but may die again (it is restarted): these steps are retried, not fatal.
+      await this.persist('set idealClusterSize', () =>
+        this.connection.bounded('set idealClusterSize', (client) =>
+          client.if(IDEAL_CLUSTER_SIZE_KEY, 'Version', '==', 0).then(client.put(IDEAL_CLUSTER_SIZE_KEY).value(String(this.options.bootstrap!.idealClusterSize))).commit(),
+        ),
       );
-      await this.connection.bounded('nominate this host', (client) => client.put(NOMINATED_PREFIX + this.me).value(joinUrls(this.options.peerUrls)).exec());
+      await this.persist('nominate this host', () =>
+        this.connection.bounded('nominate this host', (client) => client.put(NOMINATED_PREFIX + this.me).value(joinUrls(this.options.peerUrls)).exec()),
+      );
     }
     this.leased.start();
     if (this.options.volunteer) {
-      await this.leased.set(VOLUNTEERS_PREFIX + this.me, joinUrls(this.options.peerUrls));
+      await this.persist('volunteer', () => this.leased.set(VOLUNTEERS_PREFIX + this.me, joinUrls(this.options.peerUrls)));
       this.emit({ level: 'info', action: 'volunteer', host: this.me, peerUrls: this.options.peerUrls });
     }
-    if (this.server) await this.leased.set(ENDPOINTS_PREFIX + this.me, joinUrls(this.options.clientUrls));
+    if (this.server) await this.persist('publish endpoints', () => this.leased.set(ENDPOINTS_PREFIX + this.me, joinUrls(this.options.clientUrls)));
     const reconcileEvery = this.options.reconcileEveryMs ?? 1000;
     this.subscriptions.push(
-      this.connection.watch('watch endpoints', (client) => client.watch().prefix(ENDPOINTS_PREFIX)).subscribe({
+      this.watch('watch endpoints', (client) => client.watch().prefix(ENDPOINTS_PREFIX)).subscribe({
         next: () => void this.followEndpoints(),
         error: (err: unknown) => this.error(errorMessage(err)),
       }),
-      this.connection.watch('watch nominations', (client) => client.watch().prefix(NOMINATED_PREFIX)).subscribe({
+      this.watch('watch nominations', (client) => client.watch().prefix(NOMINATED_PREFIX)).subscribe({
         next: () => {
           this.queue(() => this.followNomination());
           this.poke.next();
         },
         error: (err: unknown) => this.error(errorMessage(err)),
       }),
-      this.connection.watch('watch idealClusterSize', (client) => client.watch().key(IDEAL_CLUSTER_SIZE_KEY)).pipe(
+      this.watch('watch idealClusterSize', (client) => client.watch().key(IDEAL_CLUSTER_SIZE_KEY)).pipe(
         concatMap(() => this.reportIdeal().catch((err: unknown) => this.error(errorMessage(err)))),
       ).subscribe({
         next: () => this.poke.next(),
         error: (err: unknown) => this.error(errorMessage(err)),
       }),
       merge(
-        this.connection.watch('watch volunteers', (client) => client.watch().prefix(VOLUNTEERS_PREFIX)),
+        this.watch('watch volunteers', (client) => client.watch().prefix(VOLUNTEERS_PREFIX)),
         interval(reconcileEvery),
         this.poke,
       )
@@ -147,6 +157,32 @@ export class Cluster {
           concatMap(() => this.lead()),
         )
         .subscribe({ error: (err: unknown) => this.error(errorMessage(err)) }),
+    );
+  }
+
+  /** persist retries one setup step until it succeeds or the cluster closes, logging the first failure. */
+  private async persist<T>(what: string, step: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await step();
+      } catch (err) {
+        if (this.closed) throw err;
+        if (attempt % RETRY_LOG_EVERY === 0) this.error(`${what} failed (retrying): ${errorMessage(err)}`);
+        await delay(backoffDelay(attempt + 1, RETRY_INITIAL_MS, RETRY_MAX_MS));
+      }
+    }
+  }
+
+  /** watch is a connection watch that is made again (and emits again) after it fails. */
+  private watch(what: string, build: Parameters<EtcdConnection['watch']>[1]): Observable<void> {
+    return this.connection.watch(what, build).pipe(
+      retryWithBackoff({
+        initialMs: RETRY_INITIAL_MS,
+        maxMs: RETRY_MAX_MS,
+        onRetry: (err, attempt) => {
+          if ((attempt - 1) % RETRY_LOG_EVERY === 0) this.error(`${errorMessage(err)} (retrying)`);
+        },
+      }),
     );
   }
 
@@ -275,7 +311,7 @@ export class Cluster {
     }
     this.server = server;
     this.memberId = (await this.memberList().catch(() => [])).find((m) => m.name === this.me)?.id;
-    this.emit({ level: 'info', action: 'server-start', host: this.me, clientUrls: server.clientUrls, state });
+    this.emit({ level: 'info', action: 'server-start', host: this.me, pid: server.pid, clientUrls: server.clientUrls, state });
     void this.followEndpoints();
   }
 
@@ -286,7 +322,7 @@ export class Cluster {
       this.queue(() => this.checkStillMember(server));
       this.emit({ level: 'error', action: 'server-crash', host: this.me, reason: event.reason, restartInMs: event.restartInMs, message: event.stderrTail.split('\n').slice(-3).join(' ') });
     } else if (event.type === 'restarted') {
-      this.emit({ level: 'warn', action: 'server-restart', host: this.me, attempt: event.attempt, ms: event.ms });
+      this.emit({ level: 'warn', action: 'server-restart', host: this.me, pid: event.pid, attempt: event.attempt, ms: event.ms });
     }
   }
 
