@@ -55,7 +55,11 @@ export class DeferredWorld implements World {
 
   async exportResources(resources: readonly ExportSpec[]): Promise<void> {
     if (this.failure) throw this.failure;
-    if (this.inner) return this.inner.exportResources(resources);
+    if (this.inner) {
+      // A kept set may still be being written; this newer one must land after it, not under it.
+      await this.settled;
+      return this.inner.exportResources(resources);
+    }
     // Written when the World is ready; only the latest set matters, and every caller waits for it.
     this.pendingExport = resources;
     await this.settled;
