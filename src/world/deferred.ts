@@ -3,7 +3,7 @@
 // and written once it is, and string keys wait. When it becomes ready the resource watch fires, so
 // a collecting graph is rebuilt with what the cluster holds.
 
-import { concat, defer, EMPTY, from, type Observable, of, ReplaySubject, skip, switchMap, takeUntil } from 'rxjs';
+import { concat, defer, EMPTY, from, type Observable, of, ReplaySubject, switchMap, takeUntil } from 'rxjs';
 import type { ExportedResource, ExportSpec, World } from './types.js';
 
 /** DeferredWorld stands in for a World that is still being made. */
@@ -102,14 +102,15 @@ export class DeferredWorld implements World {
     else void this.ready.then((inner) => inner.close(), () => undefined);
   }
 
-  // follow emits "ready" at once (there is nothing to miss yet), then once the real World is ready
-  // (what it holds is new to the watcher), then the real World's changes. A World that failed to
+  // follow emits "ready" at once (there is nothing to miss yet), then once the real World's watch is
+  // established (what it holds is new to the watcher; emitting earlier could miss a change made
+  // before that watch exists), then the real World's changes. A World that failed to
   // start has no changes to report; its failure is reported where it is awaited.
   private follow(watch: (world: World) => Observable<void>): Observable<void> {
     return defer(() => {
       if (this.inner) return watch(this.inner);
       const later = from(this.ready.catch(() => undefined)).pipe(
-        switchMap((inner) => (inner === undefined ? EMPTY : concat(of(undefined), watch(inner).pipe(skip(1))))),
+        switchMap((inner) => (inner === undefined ? EMPTY : watch(inner))),
       );
       return concat(of(undefined), later);
     }).pipe(takeUntil(this.closed$));
