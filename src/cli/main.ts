@@ -39,6 +39,7 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'noop', type: 'bool', doc: 'check only: report what would change, change nothing' },
   { name: 'sema', type: 'int', default: -1, doc: 'at most N checkApply runs at once (N > 0)' },
   { name: 'no-watch', type: 'bool', doc: 'do not watch the YAML file for changes' },
+  { name: 'pkg-backend', type: 'choice', choices: ['auto', 'packagekit', 'apt'], default: 'auto', doc: 'pkg backend: PackageKit over D-Bus, apt/dpkg, or auto (PackageKit when it answers on the system bus)' },
   { name: 'seeds', type: 'string', repeatable: true, doc: 'etcd client URLs of a cluster to join (comma-separated or repeated); none = start our own etcd' },
   { name: 'no-server', type: 'bool', doc: 'never run an etcd server: with --seeds a pure client, without them the local World' },
   { name: 'etcd-binary', type: 'string', doc: 'the etcd server binary (default: etcd on PATH, Debian package etcd-server)' },

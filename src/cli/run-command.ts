@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import type { CommandHandler } from './main.js';
+import type { PkgBackendChoice } from '../resources/types.js';
 import { run } from './run.js';
 import { checkClusterSettings, parseUrls, type ClusterSettings } from './world-setup.js';
 
@@ -37,6 +38,7 @@ export const runCommand: CommandHandler = (flags, positional, io) => {
       logFormat: flags['log-format'] as 'text' | 'json',
       verbose: flags.verbose === true,
       cluster,
+      pkgBackend: flags['pkg-backend'] as PkgBackendChoice,
       handleSignals: true,
     },
     io,

@@ -11,6 +11,7 @@ import { createEventLog, roundMs } from '../log/events.js';
 import { createFsWatcher } from '../watchers/fs.js';
 import type { GraphSpec } from '../graph/spec.js';
 import { defaultRegistry } from '../resources/index.js';
+import type { PkgBackendChoice } from '../resources/types.js';
 import { exportsOf, withCollected } from '../world/collect.js';
 import { checkHostname, setupWorld, type ClusterSettings } from './world-setup.js';
 import { loadGraph, type LoadedGraph } from './load-graph.js';
@@ -34,6 +35,8 @@ export interface RunOptions {
   readonly strict: boolean;
   readonly logFormat: 'text' | 'json';
   readonly verbose: boolean;
+  /** `--pkg-backend`: auto (PackageKit when it answers on the system bus, else apt), packagekit or apt. */
+  readonly pkgBackend?: PkgBackendChoice;
   /** etcd and clustering; absent = the local World (as with --no-server and no seeds). */
   readonly cluster?: ClusterSettings;
   /** Install SIGINT/SIGTERM handlers (the CLI does; tests driving run() in-process may not). */
@@ -145,7 +148,7 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   for (const warning of first.warnings) io.stderr.write(`warning: ${warning}\n`);
 
   const watcher = createFsWatcher();
-  const engine = new Engine({ log, hostname, prefix, watcher, world });
+  const engine = new Engine({ log, hostname, prefix, watcher, world, pkgBackend: options.pkgBackend });
   const subscriptions: Subscription[] = [];
 
   let finish!: (code: number) => void;

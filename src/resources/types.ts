@@ -1,6 +1,9 @@
 import type { Observable } from 'rxjs';
 import type { World } from '../world/types.js';
 
+/** PkgBackendChoice is `--pkg-backend`: PackageKit over D-Bus, apt/dpkg, or auto (PackageKit when it answers on the system bus). */
+export type PkgBackendChoice = 'auto' | 'packagekit' | 'apt';
+
 /** ParamType is the YAML type a parameter accepts; the frontend checks it before `validate`. */
 export type ParamType =
   | 'string' // any YAML scalar, taken as its source text (so `mode: 0644` stays "0644")
@@ -53,6 +56,8 @@ export interface ResourceContext {
   readonly log: ResourceLogger;
   /** What hosts share (exported resources, string keys); the local World when there is no cluster. */
   readonly world?: World;
+  /** Which package backend `pkg` uses (`--pkg-backend`); auto when absent. */
+  readonly pkgBackend?: PkgBackendChoice;
   /** A private scratch directory for this resource (created on demand by the resource). */
   readonly scratchDir: string;
   /** refreshPending says whether a refresh notification waits for this run of checkApply. */
