@@ -1,6 +1,8 @@
 import { posix } from 'node:path';
 import { resourceId } from '../errors.js';
+import { canonicalKey } from '../graph/canonical.js';
 import { DEFAULT_META, type CollectSpec, type GraphSpec, type ResourceSpec } from '../graph/spec.js';
+import { filePath, type FileParams } from '../resources/file.js';
 import type { Registry } from '../resources/index.js';
 import type { AnyResourceKind, ParamType } from '../resources/types.js';
 import type { ExportedResource, ExportSpec } from './types.js';
@@ -20,8 +22,12 @@ export function exportsOf(spec: GraphSpec): ExportSpec[] {
 /**
  * withCollected adds the collected resources to a spec (reference 1.6): every export of a kind the
  * spec collects, from every host including this one. A `file` collected with a pattern is re-homed
- * into the pattern directory, and confined to it: a name that would leave it (`..`, `/`, empty)
- * is refused, and so is a `source` (another host must not make this one copy its local files).
+ * into the pattern directory under the base name of its path (so `../x` lands as `x`), and a path
+ * with no base name to re-home (`..`, `/`) is refused, and so is a `source` (another host must
+ * not make this one copy its local files).
+ * A collected resource may not take the name of a different resource already in the graph (the
+ * compile would fail on the duplicate) nor, for a file, the path of another file (the two would
+ * undo each other forever): this host's own resources come first, then exports in host order.
  * Refusals go to `onProblem`; they never fail the graph.
  */
 export function withCollected(
@@ -32,6 +38,8 @@ export function withCollected(
 ): GraphSpec {
   if (spec.collect.length === 0) return spec;
   const added: ResourceSpec[] = [];
+  const claims = new Claims();
+  for (const own of spec.resources) if (!own.exported) claims.claim(own);
   for (const resource of collected) {
     const entries = spec.collect.filter((entry) => entry.kind === resource.kind);
     if (entries.length === 0) continue;
@@ -59,9 +67,51 @@ export function withCollected(
       refuse(problems.map((problem) => `\`${problem.param}\`: ${problem.reason}`).join('; '));
       continue;
     }
-    added.push({ kind: resource.kind, name: resource.name, params, meta: DEFAULT_META, exported: false });
+    const collectedSpec: ResourceSpec = { kind: resource.kind, name: resource.name, params, meta: DEFAULT_META, exported: false };
+    const clash = claims.clash(collectedSpec);
+    if (clash !== undefined) {
+      refuse(clash);
+      continue;
+    }
+    claims.claim(collectedSpec);
+    added.push(collectedSpec);
   }
   return { ...spec, resources: [...spec.resources, ...added] };
+}
+
+/** Claims are the names and file paths the graph's resources hold so far, for spotting a collected one that clashes. */
+class Claims {
+  // resource id -> equality key (as the compile's dedupe compares them)
+  private readonly ids = new Map<string, string>();
+  // file path (without a trailing `/`) -> id of the file resource that manages it
+  private readonly paths = new Map<string, string>();
+
+  claim(spec: ResourceSpec): void {
+    const id = resourceId(spec.kind, spec.name);
+    if (!this.ids.has(id)) this.ids.set(id, keyOf(spec));
+    const path = pathOf(spec);
+    if (path !== undefined && !this.paths.has(path)) this.paths.set(path, id);
+  }
+
+  /** clash says why `spec` may not join the graph, or undefined when it may (an identical duplicate may: the compile collapses it). */
+  clash(spec: ResourceSpec): string | undefined {
+    const id = resourceId(spec.kind, spec.name);
+    const key = this.ids.get(id);
+    if (key !== undefined) return key === keyOf(spec) ? undefined : `${id} is already in the graph, declared differently`;
+    const path = pathOf(spec);
+    const holder = path === undefined ? undefined : this.paths.get(path);
+    return holder === undefined ? undefined : `its path "${path}" is already managed by ${holder}`;
+  }
+}
+
+function keyOf(spec: ResourceSpec): string {
+  return canonicalKey(spec.kind, spec.name, spec.params, spec.meta, []);
+}
+
+function pathOf(spec: ResourceSpec): string | undefined {
+  if (spec.kind !== 'file') return undefined;
+  const path = filePath(spec.params as unknown as FileParams);
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
 const TYPE_CHECKS: Record<ParamType, (value: unknown) => boolean> = {

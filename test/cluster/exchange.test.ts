@@ -87,7 +87,7 @@ describe.skipIf(skipEtcdReason !== undefined)('the seed\'s exchange of exported 
       expect(errorsOf(host)).toEqual([]);
     }
     // b's export set in etcd is what its YAML says now.
-    const keys = await etcdctl(started.c.clientUrl, 'get', '--prefix', '--keys-only', '/_mgmt/exported/b/');
+    const keys = await etcdctl(started.a.clientUrl, 'get', '--prefix', '--keys-only', '/_mgmt/exported/b/');
     expect(keys.split('\n').filter((line) => line !== '')).toEqual(['/_mgmt/exported/b/resources/file/f3b']);
   }, TEST_TIMEOUT_MS);
 
@@ -111,64 +111,90 @@ describe.skipIf(skipEtcdReason !== undefined)('the seed\'s exchange of exported 
       join(dirname(root), `${tag}-dotdot`),
     ];
     const key = (rest: string): string => `/_mgmt/exported/evil/${rest}`;
-    const hostile: { key: string; value: string; refused?: string }[] = [
+    const dirOf = (host: string): string => exchangeDir(root, host);
+    /** Hostile is one entry evil writes, and what each host must refuse of it (by the start of the logged reason). */
+    interface Hostile {
+      readonly key: string;
+      readonly value: string;
+      readonly refused?: (host: string) => string | undefined;
+    }
+    const everywhere = (reason: string) => (): string => reason;
+    const hostile: Hostile[] = [
       // A name climbing out of the pattern (and no path, so the path is the name): re-homed by its base name.
       { key: key(`resources/file/../../${tag}-by-name`), value: JSON.stringify({ content: 'climbed out by name\n' }) },
       // An absolute path outside the pattern: re-homed, like every collected file.
       { key: key('resources/file/abs'), value: JSON.stringify({ path: join(root, 'outside', `${tag}-abs`), content: 'absolute path outside\n' }) },
       // A path climbing out with `..`: re-homed by its base name.
-      { key: key('resources/file/dotdot'), value: JSON.stringify({ path: `${exchangeDir(root, 'a')}/../../${tag}-dotdot`, content: 'dotdot\n' }) },
+      { key: key('resources/file/dotdot'), value: JSON.stringify({ path: `${dirOf('a')}/../../${tag}-dotdot`, content: 'dotdot\n' }) },
       // A path that is only a parent reference has no name to re-home.
-      { key: key('resources/file/parent'), value: JSON.stringify({ path: `${root}/..` }), refused: 'evil:file[parent]: its path' },
-      { key: key('resources/file/notjson'), value: '{this is not JSON', refused: `skipped exported resource ${key('resources/file/notjson')}:` },
-      { key: key('resources/file/array'), value: '["a","b"]', refused: `skipped exported resource ${key('resources/file/array')}: expected a JSON object` },
-      { key: key('resources/file/wrongtype'), value: JSON.stringify({ path: '/x/wrongtype', content: 42 }), refused: 'evil:file[wrongtype]: parameter `content` is not a string' },
-      { key: key('resources/file/unknown'), value: JSON.stringify({ path: '/x/unknown', evil: true }), refused: 'evil:file[unknown]: unknown parameter `evil`' },
-      { key: key('resources/file/shadow'), value: JSON.stringify({ path: '/x/shadow', source: '/etc/passwd' }), refused: 'evil:file[shadow]: a collected file may not copy a `source`' },
-      { key: key('files/x'), value: JSON.stringify({ path: '/x/x' }), refused: `skipped exported key ${key('files/x')}: expected` },
+      { key: key('resources/file/parent'), value: JSON.stringify({ path: `${root}/..` }), refused: everywhere('evil:file[parent]: its path') },
+      { key: key('resources/file/notjson'), value: '{this is not JSON', refused: everywhere(`skipped exported resource ${key('resources/file/notjson')}:`) },
+      { key: key('resources/file/array'), value: '["a","b"]', refused: everywhere(`skipped exported resource ${key('resources/file/array')}: expected a JSON object`) },
+      { key: key('resources/file/wrongtype'), value: JSON.stringify({ path: '/x/wrongtype', content: 42 }), refused: everywhere('evil:file[wrongtype]: parameter `content` is not a string') },
+      { key: key('resources/file/unknown'), value: JSON.stringify({ path: '/x/unknown', evil: true }), refused: everywhere('evil:file[unknown]: unknown parameter `evil`') },
+      { key: key('resources/file/shadow'), value: JSON.stringify({ path: '/x/shadow', source: '/etc/passwd' }), refused: everywhere('evil:file[shadow]: a collected file may not copy a `source`') },
+      { key: key('files/x'), value: JSON.stringify({ path: '/x/x' }), refused: everywhere(`skipped exported key ${key('files/x')}: expected`) },
       // Nobody collects this kind: it is not looked at.
       { key: key('resources/nosuchkind/x'), value: JSON.stringify({ anything: true }) },
+      // Clashes: b's export keeps its name (b comes before evil), a's f4a its path. a's own f1a keeps
+      // its name and b's own f1b its path; where there is no clash, the file is simply collected.
+      { key: key('resources/file/f3b'), value: JSON.stringify({ path: '/x/f3b', content: 'evil f3b\n' }), refused: everywhere('evil:file[f3b]: file[f3b] is already in the graph') },
+      { key: key('resources/file/zzz'), value: JSON.stringify({ path: '/x/f4a', content: 'evil f4a\n' }), refused: (host) => `evil:file[zzz]: its path "${dirOf(host)}/f4a" is already managed by file[f4a]` },
+      { key: key('resources/file/f1a'), value: JSON.stringify({ path: '/x/f1a', content: 'evil f1a\n' }), refused: (host) => (host === 'a' ? 'evil:file[f1a]: file[f1a] is already in the graph' : undefined) },
+      { key: key('resources/file/rm'), value: JSON.stringify({ path: '/x/f1b', state: 'absent' }), refused: (host) => (host === 'b' ? `evil:file[rm]: its path "${dirOf('b')}/f1b" is already managed by file[f1b]` : undefined) },
     ];
     for (const { key: etcdKey, value } of hostile) await etcdctl(a.clientUrl, 'put', '--', etcdKey, value);
-    // Each lands in the pattern directory under the base name of its path (`abs` under its path's).
-    const confinedFiles = { [`${tag}-by-name`]: 'climbed out by name\n', [`${tag}-abs`]: 'absolute path outside\n', [`${tag}-dotdot`]: 'dotdot\n' };
+    // What each host collects of evil's: the confined files under the base names of their paths,
+    // f1a where it is no host's own, and `rm` (absent) where f1b is no host's own: nothing to see.
+    const fromEvil = (host: string): Record<string, string> => ({
+      [`${tag}-by-name`]: 'climbed out by name\n',
+      [`${tag}-abs`]: 'absolute path outside\n',
+      [`${tag}-dotdot`]: 'dotdot\n',
+      ...(host === 'a' ? {} : { f1a: 'evil f1a\n' }),
+    });
+    const wanted = (host: string): Record<string, string> => ({ ...expectedFiles(host, files[host]!, files), ...fromEvil(host) });
 
-    for (const host of hosts) {
-      const since = marks.get(host.name)!;
-      for (const { refused } of hostile.filter((h) => h.refused !== undefined)) {
+    const refusals = (host: ClusterHost): string[] =>
+      hostile.map((h) => h.refused?.(host.name)).filter((reason): reason is string => reason !== undefined);
+    const checkRefusals = async (host: ClusterHost, since: number): Promise<void> => {
+      for (const refused of refusals(host)) {
         await host.proc.waitForEvent(
           (e) => host.proc.events.indexOf(e) >= since && e.event === 'collect' && e.level === 'warn' && typeof e.message === 'string' && e.message.startsWith(`refused: ${refused}`),
           `${host.name} to refuse "${refused}"`,
           60_000,
         );
       }
-      // Every warning is a refusal; the confined files were accepted, and nosuchkind was not read.
-      const warnings = host.proc.events.slice(since).filter((e) => e.event === 'collect' && e.level !== 'info');
-      for (const warning of warnings) {
+      // Every warning is one of those refusals: the confined files were accepted, and nosuchkind was not read.
+      for (const warning of host.proc.events.slice(since).filter((e) => e.event === 'collect' && e.level !== 'info')) {
         expect(warning.level).toBe('warn');
-        expect(warning.message).toMatch(/^refused: /);
-        expect(warning.message).not.toMatch(/nosuchkind|by-name|\[abs\]|\[dotdot\]/);
+        expect(refusals(host).some((refused) => String(warning.message).startsWith(`refused: ${refused}`)), String(warning.message)).toBe(true);
       }
+    };
+    for (const host of hosts) {
+      const since = marks.get(host.name)!;
+      await checkRefusals(host, since);
       // The hostile files that could be re-homed are, into the pattern directory and nowhere else.
-      await waitForFiles(
-        exchangeDir(root, host.name),
-        { ...expectedFiles(host.name, files[host.name]!, files), ...confinedFiles },
-        `${host.name} to hold the confined hostile files`,
-      );
-      await waitForLast(host.proc, 'collect', (e) => e.count === 4 + Object.keys(confinedFiles).length, `${host.name} to collect the confined files`, since);
+      await waitForFiles(dirOf(host.name), wanted(host.name), `${host.name} to hold the confined hostile files`);
+      // Four exports of a and b, three confined files, and f1a or rm.
+      await waitForLast(host.proc, 'collect', (e) => e.count === 8, `${host.name} to collect eight files`, since);
+      expect(readFileSync(join(dirOf(host.name), 'f3b'), 'utf8')).toBe(fileContent('b', 'f3b'));
+      expect(readFileSync(join(dirOf(host.name), 'f4a'), 'utf8')).toBe(fileContent('a', 'f4a'));
     }
     for (const escape of escapes) expect(existsSync(escape), `${escape} must not exist`).toBe(false);
     expect(listFiles(root)).toEqual(['a.yaml', 'b.yaml', 'mgmta', 'mgmtb']);
 
-    // WHEN a exports a new file after all that THEN b still collects it: nobody stopped exchanging.
+    // WHEN c starts while all that is in etcd, and a exports a new file THEN every host collects
+    // every real export: nobody stopped exchanging.
+    files.c = seedFiles('c');
+    const c = await startHost('c', { yaml: await writeExchangeGraph(root, 'c', files.c), seeds: [a.clientUrl] });
+    hosts.push(c);
     files.a = { ...files.a!, exports: [...files.a!.exports, 'f5a'] };
     await writeExchangeGraph(root, 'a', files.a);
     for (const host of hosts) {
-      await waitForFiles(
-        exchangeDir(root, host.name),
-        { ...expectedFiles(host.name, files[host.name]!, files), ...confinedFiles },
-        `${host.name} to collect f5a`,
-      );
+      await waitForFiles(dirOf(host.name), wanted(host.name), `${host.name} to collect f5a and c's exports`);
+    }
+    await checkRefusals(c, 0);
+    for (const host of hosts) {
       expect(alive(host)).toBe(true);
       expect(errorsOf(host)).toEqual([]);
       expect(host.proc.events.some((e) => e.event === 'exit')).toBe(false);

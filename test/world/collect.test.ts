@@ -70,6 +70,27 @@ describe('withCollected', () => {
     expect(problems[0]!.reason).toBe('its params are not a map');
   });
 
+  it.each([
+    ['the name of one of this host\'s own resources', exported('evil', 'f1a', { path: '/x/f1a', content: 'evil' }), /file\[f1a\] is already in the graph/],
+    ['the path of one of this host\'s own files', exported('evil', 'other', { path: '/x/f1a', content: 'evil' }), /path "\/tmp\/mgmtA\/f1a" is already managed by file\[f1a\]/],
+    ['the path of one of this host\'s own files, to remove it', exported('evil', 'rm', { path: '/x/f1a', state: 'absent' }), /already managed by file\[f1a\]/],
+    ['the name of an earlier host\'s export', exported('evil', 'good', { path: '/x/good', content: 'evil' }), /file\[good\] is already in the graph/],
+    ['the path of an earlier host\'s export', exported('evil', 'clone', { path: '/x/good/' }), /already managed by file\[good\]/],
+  ])('GIVEN an export that takes %s THEN it is refused, and the graph still compiles', (_what, hostile, reason) => {
+    const { added, problems } = collect([exported('b', 'good', { path: '/tmp/mgmtB/good', content: 'from b' }), hostile]);
+    expect(added.map((r) => [r.name, r.params.content])).toEqual([['good', 'from b']]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.from).toBe(`evil:file[${hostile.name}]`);
+    expect(problems[0]!.reason).toMatch(reason);
+  });
+
+  it('GIVEN two hosts exporting the same file alike THEN both are kept, for the compile to collapse', () => {
+    const same = { path: '/x/motd', content: 'hello' };
+    const { added, problems } = collect([exported('b', 'motd', same), exported('c', 'motd', same)]);
+    expect(problems).toEqual([]);
+    expect(added.map((r) => r.name)).toEqual(['motd', 'motd']);
+  });
+
   it('GIVEN an export whose name tries to climb out THEN the re-homed path stays inside the pattern', () => {
     const { added } = collect([exported('b', '../../etc/passwd', { path: '/tmp/mgmtB/../../etc/passwd' })]);
     for (const resource of added) expect(String(resource.params.path).startsWith('/tmp/mgmtA/')).toBe(true);
