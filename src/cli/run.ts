@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { homedir, hostname as systemHostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { combineLatest, concatMap, debounceTime, filter, from, identity, map, merge, skip, startWith, type Subscription } from 'rxjs';
-import { retryWithBackoff } from '../../streams/retry-with-backoff.js';
+import { combineLatest, concatMap, debounceTime, filter, from, identity, map, merge, skip, startWith, Subject, type Subscription } from 'rxjs';
+import { backoffDelay, retryWithBackoff } from '../../streams/retry-with-backoff.js';
 import { convergedAfter } from '../../streams/converged-after.js';
 import { Engine } from '../engine/engine.js';
 import { errorMessage, UsageError } from '../errors.js';
@@ -13,6 +13,7 @@ import type { GraphSpec } from '../graph/spec.js';
 import { defaultRegistry } from '../resources/index.js';
 import type { PkgBackendChoice } from '../resources/types.js';
 import { exportsOf, withCollected } from '../world/collect.js';
+import type { ExportedResource } from '../world/types.js';
 import { checkHostname, setupWorld, type ClusterSettings } from './world-setup.js';
 import { loadGraph, type LoadedGraph } from './load-graph.js';
 import type { CommandIO } from './main.js';
@@ -104,6 +105,10 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   };
   let collects = false;
   let usesWorld = false;
+  let lastCollected: ExportedResource[] = [];
+  let collectFailures = 0;
+  // Asks for another reload after a collect failed.
+  const recollect = new Subject<void>();
   const loadOptions = {
     ...compileOptions,
     // Collecting only reads the World; exporting waits until the graph compiled (nothing half-applied).
@@ -113,7 +118,20 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
       if (!collects) return spec;
       const kinds = [...new Set(spec.collect.map((entry) => entry.kind))];
       const problem = (message: string): void => log.emit({ level: 'warn', event: 'collect', message: `refused: ${message}` });
-      const collected = await world.collectResources(kinds, problem);
+      let collected: ExportedResource[];
+      try {
+        collected = await world.collectResources(kinds, problem);
+        lastCollected = collected;
+        collectFailures = 0;
+      } catch (err) {
+        // The World is unreachable for now (etcd restarting, a leader change): keep what was
+        // collected before rather than dropping it from the graph, and look again shortly.
+        collectFailures++;
+        const retryInMs = backoffDelay(collectFailures, 100, 5000);
+        log.emit({ level: 'warn', event: 'collect', message: `could not collect, keeping the last collected set: ${errorMessage(err)}`, retryInMs });
+        setTimeout(() => recollect.next(), retryInMs).unref();
+        collected = lastCollected.filter((res) => kinds.includes(res.kind));
+      }
       const merged = withCollected(spec, collected, defaultRegistry, (refused) => problem(`${refused.from}: ${refused.reason}`));
       log.emit({ level: 'info', event: 'collect', kinds, count: merged.resources.length - spec.resources.length });
       return merged;
@@ -226,7 +244,7 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
       filter(() => collects),
     );
     subscriptions.push(
-      merge(watcher.watchPath(yamlPath).pipe(skip(1)), worldChanged) // first emissions only say "ready"
+      merge(watcher.watchPath(yamlPath).pipe(skip(1)), worldChanged, recollect) // first emissions only say "ready"
         .pipe(
           debounceTime(RELOAD_DEBOUNCE_MS),
           concatMap(async () => {

@@ -136,6 +136,9 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
         electionTimeoutMs: settings.electionTimeoutMs,
         // A joining member is added right after the leader saw the cluster change.
         relaxReconfigCheck: true,
+        // The agent stops within a second of SIGTERM; etcd whose peers are gone ignores SIGTERM,
+        // and its write-ahead log makes SIGKILL safe.
+        stopTimeoutMs: 300,
       }),
     bootstrap: seeded ? undefined : { idealClusterSize: settings.idealClusterSize },
     volunteer: !settings.noServer,

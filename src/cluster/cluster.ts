@@ -65,6 +65,8 @@ const LEAVE_TIMEOUT_MS = 400;
 const MEMBERSHIP_LOCK_KEY = '/_mgmt/lock/membership';
 const LOCK_RETRY_MS = 20;
 const JOIN_LOCK_TIMEOUT_MS = 10_000;
+// A membership change that fails (a member answering mid-change) is tried this many times.
+const MEMBERSHIP_ATTEMPTS = 5;
 // A failing step is logged on its first failure and then every this many; waits double from 50 ms to 2 s.
 const RETRY_LOG_EVERY = 20;
 const RETRY_INITIAL_MS = 50;
@@ -86,6 +88,7 @@ export class Cluster {
   private transition: Promise<void> = Promise.resolve();
   private lastEndpoints = '';
   private lastIdeal: number | undefined;
+  private nominationFailures = 0;
 
   constructor(options: ClusterOptions) {
     this.options = options;
@@ -136,7 +139,7 @@ export class Cluster {
       }),
       this.watch('watch nominations', (client) => client.watch().prefix(NOMINATED_PREFIX)).subscribe({
         next: () => {
-          this.queue(() => this.followNomination());
+          this.followNominationSoon();
           this.poke.next();
         },
         error: (err: unknown) => this.error(errorMessage(err)),
@@ -202,7 +205,7 @@ export class Cluster {
     const server = this.server;
     let left = false;
     if (server && this.memberId !== undefined) {
-      left = await this.removeSelf(LEAVE_TIMEOUT_MS);
+      left = await this.removeSelf(LEAVE_TIMEOUT_MS, 'warn');
     }
     await Promise.race([this.leased.close(), delay(LEAVE_TIMEOUT_MS)]);
     if (server) {
@@ -217,6 +220,22 @@ export class Cluster {
 
   private queue(step: () => Promise<void>): void {
     this.transition = this.transition.then(step).catch((err: unknown) => this.error(errorMessage(err)));
+  }
+
+  /** followNominationSoon follows the nomination now, and again after a failure until it succeeds. */
+  private followNominationSoon(): void {
+    this.queue(async () => {
+      try {
+        await this.followNomination();
+        this.nominationFailures = 0;
+      } catch (err) {
+        if (this.closed) return;
+        this.nominationFailures++;
+        const retryInMs = backoffDelay(this.nominationFailures, 200, 5000);
+        this.error(`${errorMessage(err)} (trying again in ${retryInMs} ms)`);
+        setTimeout(() => this.followNominationSoon(), retryInMs).unref();
+      }
+    });
   }
 
   /** followNomination starts a server when this host is nominated and stops it when unnominated. */
@@ -237,16 +256,22 @@ export class Cluster {
     await this.changeMembership('join the etcd cluster', JOIN_LOCK_TIMEOUT_MS, async () => {
       let members = await this.memberList();
       const mine = members.find((m) => samePeers(m.peerUrls, peerUrls));
+      let addedId: string | undefined;
       // This host's member survived an agent restart: carry on with its data.
       if (!(mine && mine.name === this.me && hasData)) {
         if (mine) {
           // A member for these URLs from an earlier life (or a half-finished join): start it afresh.
-          await this.connection.bounded('remove a stale member', (client) => client.cluster.memberRemove({ ID: mine.id }));
+          await this.removeMember(mine.id, 'remove a stale member');
         }
         await rm(dataDir, { recursive: true, force: true });
-        await this.connection.bounded('add this host as an etcd member', (client) => client.cluster.memberAdd({ peerURLs: [...peerUrls] }));
+        // The answer lists the members as of the add; a fresh member list may come from a member
+        // that has not applied the add yet (etcd's member list is not linearizable).
+        const added = await this.retrying('add this host as an etcd member', MEMBERSHIP_ATTEMPTS, () =>
+          this.connection.bounded('add this host as an etcd member', (client) => client.cluster.memberAdd({ peerURLs: [...peerUrls] })),
+        );
         this.emit({ level: 'info', action: 'member-add', host: this.me, peerUrls });
-        members = await this.memberList();
+        members = added.members.map((m) => ({ id: m.ID, name: m.name, peerUrls: m.peerURLs }));
+        addedId = added.member.ID;
       }
       const initialCluster = members
         .flatMap((m) => m.peerUrls.map((url) => `${m.name === '' && samePeers(m.peerUrls, peerUrls) ? this.me : m.name || `unstarted-${m.id}`}=${url}`))
@@ -255,8 +280,8 @@ export class Cluster {
         await this.startServer('existing', initialCluster);
       } catch (err) {
         // Leave no member behind that can never start: it would count against the quorum.
-        const added = (await this.memberList().catch(() => [])).find((m) => samePeers(m.peerUrls, peerUrls) && m.name === '');
-        if (added) await this.connection.bounded('remove the failed member', (client) => client.cluster.memberRemove({ ID: added.id })).catch(() => undefined);
+        const id = addedId;
+        if (id !== undefined) await this.removeMember(id, 'remove the failed member').catch(() => undefined);
         throw err;
       }
     });
@@ -278,7 +303,7 @@ export class Cluster {
     void this.followEndpoints();
   }
 
-  private async removeSelf(timeoutMs: number): Promise<boolean> {
+  private async removeSelf(timeoutMs: number, failureLevel: 'warn' | 'error' = 'error'): Promise<boolean> {
     try {
       return await withTimeout(
         this.changeMembership('remove this member', timeoutMs, async () => {
@@ -286,14 +311,15 @@ export class Cluster {
           const me = members.find((m) => m.name === this.me);
           // The last member stays: removing it would end the cluster (and crash etcd).
           if (!me || members.length < 2) return false;
-          await this.connection.bounded('remove this member', (client) => client.cluster.memberRemove({ ID: me.id }));
+          await this.removeMember(me.id, 'remove this member');
           this.emit({ level: 'info', action: 'member-remove', host: this.me, reason: 'left' });
           return true;
         }),
         timeoutMs,
       );
     } catch (err) {
-      this.error(`could not remove this host from the etcd cluster: ${errorMessage(err)}`);
+      // At shutdown the others may be stopping too: then the leader removes this member later.
+      this.options.onEvent({ level: failureLevel, action: failureLevel === 'error' ? 'error' : 'member-remove', host: this.me, message: `could not remove this host from the etcd cluster: ${errorMessage(err)}` });
       return false;
     }
   }
@@ -429,7 +455,7 @@ export class Cluster {
       case 'member-remove':
         await this.changeMembership(`remove member ${action.host || action.id}`, JOIN_LOCK_TIMEOUT_MS, async () => {
           if (!(await this.memberList()).some((m) => m.id === action.id)) return;
-          await this.connection.bounded(`remove member ${action.host || action.id}`, (client) => client.cluster.memberRemove({ ID: action.id }));
+          await this.removeMember(action.id, `remove member ${action.host || action.id}`);
         });
         if (action.host !== '') {
           await this.connection.bounded(`drop the endpoints of ${action.host}`, (client) => client.delete().key(ENDPOINTS_PREFIX + action.host).exec());
@@ -458,6 +484,28 @@ export class Cluster {
         return await change();
       } finally {
         await lock.release().catch(() => undefined);
+      }
+    }
+  }
+
+  /** removeMember removes a member; one already gone counts as removed (member lists can be stale). */
+  private async removeMember(id: string, what: string): Promise<void> {
+    try {
+      await this.connection.bounded(what, (client) => client.cluster.memberRemove({ ID: id }));
+    } catch (err) {
+      if (!/member not found/i.test(errorMessage(err))) throw err;
+    }
+  }
+
+  /** retrying runs a step up to `attempts` times, logging each failure but the last as a warning. */
+  private async retrying<T>(what: string, attempts: number, step: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step();
+      } catch (err) {
+        if (attempt >= attempts || this.closed) throw err;
+        this.emit({ level: 'warn', action: 'retry', host: this.me, message: `${what} failed (attempt ${attempt} of ${attempts}): ${errorMessage(err)}` });
+        await delay(backoffDelay(attempt, RETRY_INITIAL_MS, RETRY_MAX_MS));
       }
     }
   }

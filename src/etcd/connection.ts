@@ -3,7 +3,7 @@
 // that seed dies. etcd3 fixes its host list at construction, so a new endpoint set means a new
 // client; watches are built over `client$` and move to the new client by themselves.
 
-import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+import { ExponentialBackoff, handleWhen, noop, retry } from 'cockatiel';
 import { Etcd3, isRecoverableError, type Watcher } from 'etcd3';
 import { BehaviorSubject, defer, distinctUntilChanged, Observable, ReplaySubject, switchMap, takeUntil } from 'rxjs';
 
@@ -153,6 +153,9 @@ export class EtcdConnection {
       // watch stream must stay open, so it gets none (its setup is bounded by `bounded` instead).
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + this.timeoutMs }),
       faultHandling: {
+        // No per-host circuit breaker: etcd3's default opens for 5 s after three failures, and a
+        // client with one endpoint (its seed) would then fail every call through a leader change.
+        host: () => noop,
         // A failed call is retried on another endpoint: this is the failover when a server dies.
         global: retry(handleWhen(isRecoverableError), { maxAttempts: Math.max(3, endpoints.length * 2), backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 200 }) }),
         // Watches move to a live endpoint quickly (etcd3's default backs off up to 30 s).
