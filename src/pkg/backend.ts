@@ -1,0 +1,163 @@
+// The package backend: what the `pkg` resource needs from a package manager, and the choice of
+// `--pkg-backend auto|packagekit|apt`. The resource decides what is right (states, groups, errors);
+// a backend only answers questions about packages and runs transactions. Keep it small: every
+// method here must be implementable over PackageKit's D-Bus API (Resolve, InstallPackages,
+// UpdatePackages, RemovePackages, GetFiles, UpdatesChanged) as well as over apt-get and dpkg.
+
+import type { Observable } from 'rxjs';
+import type { PkgBackendChoice, ResourceContext } from '../resources/types.js';
+
+/** PkgInfo is what a backend knows of one package name. */
+export interface PkgInfo {
+  readonly name: string;
+  /**
+   * installed is the installed version; undefined = not installed. A package removed with only its
+   * configuration files left counts as not installed.
+   */
+  readonly installed: string | undefined;
+  /** available is what the configured sources offer; present only when the query asked for it. */
+  readonly available?: AvailableVersions;
+}
+
+/** AvailableVersions is what the configured sources offer of one package. */
+export interface AvailableVersions {
+  /** candidate is the version an install or upgrade would pick now; undefined = none. */
+  readonly candidate: string | undefined;
+  /** versions lists every version some source offers (the installed one only if a source has it too). */
+  readonly versions: readonly string[];
+}
+
+/** QueryOptions tune a query. */
+export interface QueryOptions {
+  /**
+   * available also looks up what the sources offer. It is slower (apt-cache builds its cache, or
+   * a PackageKit transaction), so the resource asks only for the names it must.
+   */
+  readonly available?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** PkgRequest names a package to install: its candidate, or exactly `version`. */
+export interface PkgRequest {
+  readonly name: string;
+  /** An exact version; undefined = the candidate. */
+  readonly version?: string;
+}
+
+/** Transaction is one package transaction: everything in it is done by one call of the package manager. */
+export interface Transaction {
+  /** install installs these (or moves them to the requested version). */
+  readonly install: readonly PkgRequest[];
+  /** upgrade moves these installed packages to their candidate. */
+  readonly upgrade: readonly string[];
+  /** remove removes these (configuration files stay, like `apt-get remove` and PackageKit's RemovePackages). */
+  readonly remove: readonly string[];
+}
+
+/** TransactionFlags are the pkg resource's allow* parameters; false is the safe default for each. */
+export interface TransactionFlags {
+  /** allowDowngrade lets the transaction install an older version than the installed one. */
+  readonly allowDowngrade?: boolean;
+  /** allowUntrusted lets it install packages whose source is not authenticated. */
+  readonly allowUntrusted?: boolean;
+  /** allowNonfree lets it install non-free packages (a PackageKit filter; apt has no such notion). */
+  readonly allowNonfree?: boolean;
+  /** allowUnsupported lets it install unsupported packages (a PackageKit filter; apt has no such notion). */
+  readonly allowUnsupported?: boolean;
+}
+
+/** TransactionReport says what a transaction ran, for the log. */
+export interface TransactionReport {
+  /** summary is the command or D-Bus call, readable by people (`apt-get install -y a b c`). */
+  readonly summary: string;
+}
+
+/**
+ * PkgBackend talks to one package manager. Methods may be called concurrently; a backend
+ * serialises its own transactions (package managers allow one at a time).
+ */
+export interface PkgBackend {
+  /** name is `apt` or `packagekit`, for logs. */
+  readonly name: string;
+  /**
+   * query returns one PkgInfo per name, in one call of the package manager, unknown names
+   * included (not installed and, when asked, with no available version).
+   */
+  query(names: readonly string[], options?: QueryOptions): Promise<ReadonlyMap<string, PkgInfo>>;
+  /**
+   * apply runs one transaction; it rejects with the package manager's own reason when the
+   * transaction fails. An empty transaction is not run.
+   */
+  apply(transaction: Transaction, flags: TransactionFlags, signal: AbortSignal): Promise<TransactionReport>;
+  /**
+   * listFiles returns the paths each package ships, directories ending with `/`; undefined for a
+   * package whose files the backend cannot tell (not installed and no package file at hand).
+   */
+  listFiles(names: readonly string[], signal?: AbortSignal): Promise<ReadonlyMap<string, readonly string[] | undefined>>;
+  /**
+   * watch emits once when the watch is established, then whenever installed packages may have
+   * changed (a spurious emission is fine, a missed change is a bug).
+   */
+  watch(): Observable<void>;
+  /** close releases what the backend holds (a bus connection); it may not be used afterwards. */
+  close(): Promise<void>;
+}
+
+/** BackendEnv is what a backend may take from the agent. */
+export interface BackendEnv {
+  /** watchPath is the agent's shared file watcher; a backend without it watches on its own. */
+  readonly watchPath?: ResourceContext['watchPath'];
+}
+
+/** BackendFactory creates one backend. */
+export type BackendFactory = (env: BackendEnv) => Promise<PkgBackend>;
+
+/**
+ * BACKENDS are the implementations by name. The PackageKit backend plugs in here: set
+ * `packagekit` to a factory importing src/pkg/packagekit.ts lazily (D-Bus is not needed by apt).
+ * While it is undefined, `--pkg-backend packagekit` fails with "not implemented yet" and `auto`
+ * uses apt without probing the bus.
+ */
+export const BACKENDS: { readonly apt: BackendFactory; readonly packagekit: BackendFactory | undefined } = {
+  apt: async (env) => new (await import('./apt.js')).AptBackend(env),
+  packagekit: undefined,
+};
+
+/** PACKAGEKIT_PROBE_MS bounds how long `auto` waits for PackageKit to answer on the system bus. */
+export const PACKAGEKIT_PROBE_MS = 1500;
+
+let probed: Promise<boolean> | undefined;
+
+/**
+ * selectBackend creates the backend `choice` names: `apt`, `packagekit`, or `auto` = PackageKit
+ * when org.freedesktop.PackageKit answers on the system bus within PACKAGEKIT_PROBE_MS, else apt.
+ * The probe runs once per process.
+ */
+export async function selectBackend(choice: PkgBackendChoice = 'auto', env: BackendEnv = {}): Promise<PkgBackend> {
+  const packagekit = BACKENDS.packagekit;
+  switch (choice) {
+    case 'apt':
+      return BACKENDS.apt(env);
+    case 'packagekit':
+      if (!packagekit) throw new Error('the PackageKit backend is not implemented yet: use --pkg-backend apt (or auto)');
+      return packagekit(env);
+    case 'auto': {
+      if (!packagekit) return BACKENDS.apt(env);
+      probed ??= import('./probe.js').then((probe) => probe.packageKitAnswers(PACKAGEKIT_PROBE_MS));
+      return (await probed) ? packagekit(env) : BACKENDS.apt(env);
+    }
+    default:
+      throw new Error(`unknown package backend ${JSON.stringify(choice)} (${typeof choice}): one of auto, packagekit, apt`);
+  }
+}
+
+/** isUnknown says whether a package is unknown: not installed and, as far as asked, offered by no source. */
+export function isUnknown(info: PkgInfo | undefined): boolean {
+  if (info === undefined) return true;
+  return info.installed === undefined && info.available !== undefined && info.available.versions.length === 0 && info.available.candidate === undefined;
+}
+
+/** isEmptyTransaction says whether a transaction has nothing to do. */
+export function isEmptyTransaction(transaction: Transaction): boolean {
+  return transaction.install.length === 0 && transaction.upgrade.length === 0 && transaction.remove.length === 0;
+}
