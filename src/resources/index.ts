@@ -5,6 +5,7 @@ import { kv } from './kv.js';
 import { msg } from './msg.js';
 import { noop } from './noop.js';
 import { print } from './print.js';
+import { svc } from './svc.js';
 import { timer } from './timer.js';
 
 /** Registry looks resource kinds up by name. */
@@ -22,7 +23,7 @@ export function createRegistry(kinds: readonly AnyResourceKind[]): Registry {
 }
 
 /** BUILTIN_KINDS lists every kind this agent implements, in the order of DESIGN section 3. */
-export const BUILTIN_KINDS: readonly AnyResourceKind[] = [noop, file, exec, timer, msg, print, kv];
+export const BUILTIN_KINDS: readonly AnyResourceKind[] = [noop, file, exec, timer, msg, print, kv, svc];
 
 /** defaultRegistry is the registry of all built-in kinds. */
 export const defaultRegistry: Registry = createRegistry(BUILTIN_KINDS);
