@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { formatDiagnostic, InputError, type Diagnostic } from '../errors.js';
-import { compileGraph } from '../graph/compile.js';
+import { compileGraph, prefetchAutoEdges } from '../graph/compile.js';
 import type { CompileTimings, Graph } from '../graph/graph.js';
 import { defaultRegistry, type Registry } from '../resources/index.js';
 import { loadGraphFile } from '../yamlgraph/parse.js';
@@ -35,6 +35,7 @@ export async function check(options: CheckOptions): Promise<number> {
     const spec = await loadGraphFile(options.yaml, registry, { strict: options.strict === true });
     const parseMs = performance.now() - started;
     warnings.push(...spec.warnings);
+    await prefetchAutoEdges(spec, registry, { noAutoedges: options.noAutoedges === true });
     graph = compileGraph(spec, registry, {
       strict: options.strict === true,
       noAutoedges: options.noAutoedges === true,

@@ -1,8 +1,9 @@
 import { formatDiagnostic, InputError, type Diagnostic } from '../errors.js';
-import { compileGraph } from '../graph/compile.js';
+import { compileGraph, prefetchAutoEdges } from '../graph/compile.js';
 import type { Graph } from '../graph/graph.js';
 import type { GraphSpec } from '../graph/spec.js';
 import { defaultRegistry, type Registry } from '../resources/index.js';
+import type { PkgBackendChoice } from '../resources/types.js';
 import { readGraphText } from '../yamlgraph/input.js';
 import { parseGraph, parseGraphFast, type ParsePath } from '../yamlgraph/parse.js';
 
@@ -19,6 +20,8 @@ export interface LoadOptions {
    * read: with the fast reader it can run twice for one load.
    */
   readonly prepare?: (spec: GraphSpec) => Promise<GraphSpec>;
+  /** `--pkg-backend`: where automatic edges of packages read their file lists (auto when absent). */
+  readonly pkgBackend?: PkgBackendChoice;
 }
 
 /** LoadedGraph is a compiled graph with the input's warnings, formatted for people. */
@@ -37,8 +40,11 @@ export async function loadGraph(path: string, options: LoadOptions = {}): Promis
   const started = performance.now();
   const text = await readGraphText(path);
   const parsed = parseGraphFast(text, path, registry, { strict: options.strict });
+  // The exact re-read below holds the same resources: what the fast path prefetched serves it too.
+  let prefetched: Promise<void> | undefined;
   const compile = async (parsedSpec: GraphSpec): Promise<{ graph: Graph; warnings: Diagnostic[]; spec: GraphSpec }> => {
     const spec = options.prepare ? await options.prepare(parsedSpec) : parsedSpec;
+    await (prefetched ??= prefetchAutoEdges(spec, registry, options));
     const warnings = [...spec.warnings];
     const graph = compileGraph(spec, registry, {
       ...options,

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { InputError, resourceId, type Diagnostic, type SourcePos } from '../errors.js';
 import type { Registry } from '../resources/index.js';
+import type { AnyResourceKind, AutoEdgeEnv, PkgBackendChoice, PrefetchItem } from '../resources/types.js';
 import { canonicalKey, compareStrings, conflictDiagnostic, dedupeResources, stableStringify } from './canonical.js';
 import { edgeKey, type CompileTimings, type Edge, type Graph, type Member, type Vertex } from './graph.js';
 import { addAutoEdges } from './autoedge.js';
@@ -75,6 +76,34 @@ export function compileGraph(spec: GraphSpec, registry: Registry, options: Compi
 
   const timings: CompileTimings = { parse: options.parseMs ?? 0, autoedges, autogroup, toposort };
   return freeze(spec.name, sorted.order, graph, timings);
+}
+
+/** PrefetchOptions are the run-wide switches a prefetch depends on. */
+export interface PrefetchOptions {
+  /** `--no-autoedges`: nothing to prefetch. */
+  readonly noAutoedges?: boolean;
+  /** `--pkg-backend`: which package manager a package's file list comes from. */
+  readonly pkgBackend?: PkgBackendChoice;
+}
+
+/**
+ * prefetchAutoEdges runs each kind's autoedge prefetch (AutoEdgeTrait.prefetch) over the spec's
+ * local resources that take part in automatic edges, all kinds at once, so that compileGraph can
+ * stay synchronous. A prefetch that rejects is not an error here: the kind's search reports what
+ * it lacks, as a warning on that resource.
+ */
+export async function prefetchAutoEdges(spec: GraphSpec, registry: Registry, options: PrefetchOptions = {}): Promise<void> {
+  if (options.noAutoedges) return;
+  const byKind = new Map<AnyResourceKind, PrefetchItem<unknown>[]>();
+  for (const resource of spec.resources) {
+    const def = registry.get(resource.kind);
+    if (resource.exported || def?.autoedge?.prefetch === undefined || resource.meta.autoedge === false) continue;
+    let items = byKind.get(def);
+    if (items === undefined) byKind.set(def, (items = []));
+    items.push({ name: resource.name, params: resource.params });
+  }
+  const env: AutoEdgeEnv = options.pkgBackend ? { pkgBackend: options.pkgBackend } : {};
+  await Promise.all([...byKind].map(([def, items]) => def.autoedge!.prefetch!(items, env).catch(() => undefined)));
 }
 
 /** buildVertices makes one vertex per local resource, with the global meta switches applied. */

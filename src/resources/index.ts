@@ -4,6 +4,7 @@ import { file } from './file.js';
 import { kv } from './kv.js';
 import { msg } from './msg.js';
 import { noop } from './noop.js';
+import { pkg } from './pkg.js';
 import { print } from './print.js';
 import { svc } from './svc.js';
 import { timer } from './timer.js';
@@ -23,7 +24,7 @@ export function createRegistry(kinds: readonly AnyResourceKind[]): Registry {
 }
 
 /** BUILTIN_KINDS lists every kind this agent implements, in the order of DESIGN section 3. */
-export const BUILTIN_KINDS: readonly AnyResourceKind[] = [noop, file, exec, timer, msg, print, kv, svc];
+export const BUILTIN_KINDS: readonly AnyResourceKind[] = [noop, file, exec, timer, msg, print, kv, svc, pkg];
 
 /** defaultRegistry is the registry of all built-in kinds. */
 export const defaultRegistry: Registry = createRegistry(BUILTIN_KINDS);

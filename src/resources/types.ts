@@ -114,6 +114,18 @@ export interface AutoEdgeSearch {
   test(found: readonly boolean[]): boolean;
 }
 
+/** AutoEdgeEnv is what an autoedge prefetch may need to know of the run. */
+export interface AutoEdgeEnv {
+  /** Which package backend the run uses (`--pkg-backend`); auto when absent. */
+  readonly pkgBackend?: PkgBackendChoice;
+}
+
+/** PrefetchItem is one resource whose automatic edges a prefetch prepares. */
+export interface PrefetchItem<P> {
+  readonly name: string;
+  readonly params: P;
+}
+
 /** AutoEdgeTrait lets a kind take part in automatic edges. */
 export interface AutoEdgeTrait<P> {
   /** uids lists what a resource with these parameters is (what others may find). */
@@ -123,6 +135,15 @@ export interface AutoEdgeTrait<P> {
    * file list cannot be read): that resource gets a warning and no automatic edges.
    */
   search(params: P, name: string): AutoEdgeSearch;
+  /**
+   * prefetch, when given, reads ahead what `uids` and `search` need but cannot read synchronously
+   * (a package's file list, from the package manager), for every participating resource of the
+   * kind at once; loadGraph and `mgmt check` await it before compiling, and the kind keeps what
+   * it read for `uids` and `search`. It should not reject: what it could not read, `search`
+   * reports by throwing (a warning on that resource). Without a prefetch, `uids` and `search`
+   * must still work (with less to go on).
+   */
+  prefetch?(resources: readonly PrefetchItem<P>[], env: AutoEdgeEnv): Promise<void>;
 }
 
 /** GroupMember is one resource inside a group: its name, parameters and context. */
