@@ -1,0 +1,259 @@
+import { defer, switchMap, type Observable } from 'rxjs';
+import { errorMessage } from '../errors.js';
+import { isUnknown, selectBackend, type BackendEnv, type PkgBackend, type PkgInfo, type TransactionFlags } from '../pkg/backend.js';
+import { isVersionState, needsAvailable, reached, transactionOf, verdict, type PlanMember, type Verdict } from '../pkg/plan.js';
+import type {
+  AutoEdgeEnv,
+  AutoEdgeSearch,
+  GroupLiveResource,
+  GroupMember,
+  LiveResource,
+  ParamProblem,
+  PkgBackendChoice,
+  PrefetchItem,
+  ResourceContext,
+  ResourceKind,
+  ResourceUid,
+} from './types.js';
+import { oneRound, packageSearch, pkgFileUid, pkgUid } from './uids.js';
+
+/** PkgParams are the parameters of a pkg resource (reference 2.3); the name is the package. */
+export interface PkgParams {
+  /** installed (any version), uninstalled, newest (the candidate, upgraded when one comes), or an exact version. */
+  readonly state: string;
+  /** Allow installing an older version than the installed one (a version state). */
+  readonly allowdowngrade: boolean;
+  /** Allow packages from sources that are not authenticated. */
+  readonly allowuntrusted: boolean;
+  /** Allow non-free packages (PackageKit; apt has no such notion and ignores it). */
+  readonly allownonfree: boolean;
+  /** Allow unsupported packages (PackageKit; apt has no such notion and ignores it). */
+  readonly allowunsupported: boolean;
+}
+
+/** SelectBackend creates the backend a resource or a prefetch uses (selectBackend, or a test's own). */
+export type SelectBackend = (choice: PkgBackendChoice | undefined, env: BackendEnv) => Promise<PkgBackend>;
+
+/** PkgKindOptions tune createPkgKind. */
+export interface PkgKindOptions {
+  /** selectBackend creates backends; default: the real one of `--pkg-backend`. */
+  readonly selectBackend?: SelectBackend;
+}
+
+// Debian's package names (policy 5.6.1), loosely: PackageKit's other distributions use capitals
+// and underscores too. An optional `:arch`. Never a leading `-`: apt-get would read an option.
+const PACKAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9+._-]*(?::[A-Za-z0-9_-]+)?$/;
+const VERSION = /^[A-Za-z0-9][A-Za-z0-9.+~:_-]*$/;
+
+/** FetchedFiles is what an autoedge prefetch learned of one package. */
+type FetchedFiles = { readonly files: readonly string[] | undefined } | { readonly error: string };
+
+/**
+ * createPkgKind builds the pkg kind. Each kind keeps the file lists its autoedge prefetch read, for
+ * its synchronous uids and search; the registry holds one (`pkg`), tests make their own.
+ */
+export function createPkgKind(options: PkgKindOptions = {}): ResourceKind<PkgParams> {
+  const select: SelectBackend = options.selectBackend ?? ((choice, env) => selectBackend(choice ?? 'auto', env));
+  const fetched = new Map<string, FetchedFiles>();
+
+  return {
+    kind: 'pkg',
+    doc: 'installs, upgrades or removes a package (apt/dpkg, or PackageKit); grouped packages share one transaction',
+    params: {
+      state: { type: 'string', doc: 'installed, uninstalled, newest, or an exact version' },
+      allowdowngrade: { type: 'bool', doc: 'allow installing an older version than the installed one' },
+      allowuntrusted: { type: 'bool', doc: 'allow packages from sources that are not authenticated' },
+      allownonfree: { type: 'bool', doc: 'allow non-free packages (PackageKit only)' },
+      allowunsupported: { type: 'bool', doc: 'allow unsupported packages (PackageKit only)' },
+    },
+
+    defaults: () => ({ state: 'installed', allowdowngrade: false, allowuntrusted: false, allownonfree: false, allowunsupported: false }),
+
+    validate(p) {
+      const problems: ParamProblem[] = [];
+      if (typeof p.state !== 'string' || p.state === '') {
+        problems.push({ param: 'state', reason: `must be installed, uninstalled, newest or a version, got ${JSON.stringify(p.state)} (${typeof p.state})` });
+      } else if (p.state === 'latest') {
+        problems.push({ param: 'state', reason: 'must be installed, uninstalled, newest or a version, got "latest" (did you mean newest?)' });
+      } else if (isVersionState(p.state) && !VERSION.test(p.state)) {
+        problems.push({ param: 'state', reason: `"${p.state}" is not installed, uninstalled, newest, nor a version (letters, digits and . + ~ : _ -)` });
+      }
+      return problems;
+    },
+
+    init: (params, ctx) => single(new PkgRunner([{ name: ctx.name, params, ctx }], select)),
+
+    // Grouped packages run as one transaction (reference 2.3 and 4): the same kind of change, and
+    // the same allow* flags, since one transaction has one set of them. installed and newest both
+    // install (the candidate), so they share a group; each member is still checked for its own state.
+    group: {
+      compatible: (a, b) => {
+        const key = groupKey(a);
+        return key !== undefined && key === groupKey(b);
+      },
+      key: groupKey,
+      init: (members) => new PkgRunner(members, select),
+    },
+
+    // A package comes before the files it ships and the services whose units it ships (reference
+    // 5). Its file list comes from the package manager, read ahead by `prefetch`; a package whose
+    // list is unknown (not installed and no package file at hand) has no automatic edges.
+    autoedge: {
+      uids(_p, name) {
+        const entry = fetched.get(name);
+        const uids: ResourceUid[] = [pkgUid(name)];
+        if (entry !== undefined && 'files' in entry) {
+          for (const path of entry.files ?? []) if (!path.endsWith('/')) uids.push(pkgFileUid(path));
+        }
+        return uids;
+      },
+      search(_p, name): AutoEdgeSearch {
+        const entry = fetched.get(name);
+        if (entry === undefined) return oneRound([]);
+        if ('error' in entry) throw new Error(entry.error);
+        return entry.files === undefined ? oneRound([]) : packageSearch(entry.files);
+      },
+      async prefetch(items: readonly PrefetchItem<PkgParams>[], env: AutoEdgeEnv) {
+        const names = [...new Set(items.map((item) => item.name))];
+        const valid = names.filter((name) => PACKAGE_NAME.test(name));
+        for (const name of names) if (!PACKAGE_NAME.test(name)) fetched.set(name, { error: invalidName(name) });
+        if (valid.length === 0) return;
+        let backend: PkgBackend | undefined;
+        try {
+          backend = await select(env.pkgBackend, {});
+          const installed = await backend.query(valid);
+          const missing = valid.filter((name) => installed.get(name)?.installed === undefined);
+          const available = missing.length > 0 ? await backend.query(missing, { available: true }) : new Map<string, PkgInfo>();
+          const files = await backend.listFiles(valid);
+          for (const name of valid) {
+            const info = available.get(name);
+            if (info !== undefined && isUnknown(info)) {
+              fetched.set(name, { error: `package ${name} is not known to ${backend.name}, so its files are unknown` });
+            } else fetched.set(name, { files: files.get(name) });
+          }
+        } catch (err) {
+          for (const name of valid) fetched.set(name, { error: `cannot list the files of package ${name}: ${errorMessage(err)}` });
+        } finally {
+          await backend?.close().catch(() => undefined);
+        }
+      },
+    },
+  };
+}
+
+/** pkg is the registered pkg kind. */
+export const pkg: ResourceKind<PkgParams> = createPkgKind();
+
+/** groupKey buckets packages that may share a transaction; undefined for a version, which never groups (reference 2.3). */
+function groupKey(p: PkgParams): string | undefined {
+  if (isVersionState(p.state)) return undefined;
+  const change = p.state === 'uninstalled' ? 'remove' : 'install';
+  const flags = [p.allowdowngrade, p.allowuntrusted, p.allownonfree, p.allowunsupported].map((flag) => (flag ? '1' : '0')).join('');
+  return `${change}:${flags}`;
+}
+
+function invalidName(name: string): string {
+  return `"${name}" is not a valid package name (letters, digits and + . _ -, optionally :arch; not starting with -)`;
+}
+
+/**
+ * PkgRunner is the live part of a package or a group of packages: one watch of the package
+ * database, and a checkApply that reads every member's state in one query and makes at most one
+ * transaction for all of them. A member that cannot be done (unknown, a version not offered) does
+ * not hold the others back: they are done, then the run fails naming it.
+ */
+class PkgRunner implements GroupLiveResource {
+  private readonly plan: readonly PlanMember[];
+  private readonly ctx: ResourceContext;
+  private backend: Promise<PkgBackend> | undefined;
+
+  constructor(
+    private readonly members: readonly GroupMember<PkgParams>[],
+    private readonly select: SelectBackend,
+  ) {
+    for (const member of members) if (!PACKAGE_NAME.test(member.name)) throw new Error(invalidName(member.name));
+    this.plan = members.map((member) => ({ name: member.name, state: member.params.state, allowDowngrade: member.params.allowdowngrade }));
+    this.ctx = members[0]!.ctx;
+  }
+
+  watch(): Observable<void> {
+    return defer(() => this.getBackend()).pipe(switchMap((backend) => backend.watch()));
+  }
+
+  async checkApply(apply: boolean, signal: AbortSignal): Promise<readonly boolean[]> {
+    const backend = await this.getBackend();
+    const names = this.plan.map((member) => member.name);
+    const infos = new Map(await backend.query(names, { signal }));
+    const ask = this.plan.filter((member) => needsAvailable(member, infos.get(member.name)?.installed)).map((member) => member.name);
+    if (ask.length > 0) for (const [name, info] of await backend.query(ask, { available: true, signal })) infos.set(name, info);
+    const verdicts = this.plan.map((member) => verdict(member, infos.get(member.name) ?? { name: member.name, installed: undefined }, backend.name));
+    const failures = this.failures(verdicts);
+    const results = verdicts.map((v) => v.kind === 'ok');
+    if (!apply || results.every(Boolean)) {
+      if (failures.length > 0) throw new Error(failures.join('; '));
+      return results;
+    }
+
+    const transaction = transactionOf(this.plan, verdicts);
+    const changed = this.plan.filter((_, i) => verdicts[i]!.kind !== 'ok' && verdicts[i]!.kind !== 'error');
+    if (changed.length > 0) {
+      const started = performance.now();
+      const report = await backend.apply(transaction, this.flags(), signal);
+      this.ctx.log.info(report.summary, {
+        transaction: { backend: backend.name, ...transaction, members: this.members.filter((m) => changed.some((c) => c.name === m.name)).map((m) => m.ctx.id) },
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      });
+      // Converged means the next check says so (the original's #988): see that it does now.
+      const now = await backend.query(changed.map((member) => member.name), { signal });
+      for (const member of changed) {
+        const after = now.get(member.name) ?? { name: member.name, installed: undefined };
+        if (!reached(member, infos.get(member.name)!, after)) {
+          failures.push(this.label(member.name, `${report.summary} succeeded but package ${member.name} is ${after.installed === undefined ? 'not installed' : `at version ${after.installed}`}, not ${member.state}`));
+        }
+      }
+    }
+    if (failures.length > 0) throw new Error(failures.join('; '));
+    return results;
+  }
+
+  async cleanup(): Promise<void> {
+    const backend = this.backend;
+    this.backend = undefined;
+    if (backend) await (await backend.catch(() => undefined))?.close();
+  }
+
+  private getBackend(): Promise<PkgBackend> {
+    this.backend ??= this.select(this.ctx.pkgBackend, { watchPath: this.ctx.watchPath });
+    // A failed selection (no PackageKit) is tried again by the next run.
+    this.backend.catch(() => (this.backend = undefined));
+    return this.backend;
+  }
+
+  private failures(verdicts: readonly Verdict[]): string[] {
+    const failures: string[] = [];
+    verdicts.forEach((v, i) => {
+      if (v.kind === 'error') failures.push(this.label(this.plan[i]!.name, v.message));
+    });
+    return failures;
+  }
+
+  // In a group, a message names the member it is about; alone, the engine names the resource.
+  private label(name: string, message: string): string {
+    if (this.members.length === 1) return message;
+    return `${this.members.find((member) => member.name === name)!.ctx.id}: ${message}`;
+  }
+
+  private flags(): TransactionFlags {
+    // Members of a group have the same flags (groupKey).
+    const p = this.members[0]!.params;
+    return { allowDowngrade: p.allowdowngrade, allowUntrusted: p.allowuntrusted, allowNonfree: p.allownonfree, allowUnsupported: p.allowunsupported };
+  }
+}
+
+function single(runner: PkgRunner): LiveResource {
+  return {
+    watch: () => runner.watch(),
+    checkApply: async (apply, signal) => (await runner.checkApply(apply, signal))[0]!,
+    cleanup: () => runner.cleanup(),
+  };
+}

@@ -1,0 +1,239 @@
+// A local apt repository for the package tests (DESIGN section 7): tiny .debs built with
+// `dpkg-deb --build`, indexed with `apt-ftparchive`, served as `deb [trusted=yes] file:DIR ./`.
+// Only that source is ever read: an APT_CONFIG file points apt at a source list holding it alone,
+// so the host's real sources are never refreshed nor used, and the tests stay offline and
+// deterministic. Everything is undone by close(): the packages are purged, apt's list files of
+// the source removed, the directory deleted.
+//
+// No vitest in here: the package benchmark uses this file too. Tests call createAptRepo in a
+// beforeAll and close() in an afterAll.
+
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** TEST_PACKAGE_PREFIX starts the name of every package this helper builds, so purging can never hit a real one. */
+export const TEST_PACKAGE_PREFIX = 'mgmt-test-';
+
+/** DebSpec describes one package to build. */
+export interface DebSpec {
+  /** The package name; must start with `mgmt-test-`. */
+  readonly name: string;
+  /** Its version; default 1.0. */
+  readonly version?: string;
+  /** Ship the systemd unit /usr/lib/systemd/system/<name>.service too. */
+  readonly unit?: boolean;
+}
+
+/** AptRun is how a command of the helper ended. */
+export interface AptRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** AptRepo is a built, indexed and configured local repository. */
+export interface AptRepo {
+  /** The repository directory (mode 755, readable by `_apt`). */
+  readonly dir: string;
+  /** The APT_CONFIG file that makes apt read only this repository's source. */
+  readonly aptConfig: string;
+  /** The environment for a process that should use this repository (`{ APT_CONFIG }`). */
+  readonly env: Readonly<Record<string, string>>;
+  /** The package names built so far. */
+  readonly packages: readonly string[];
+  /** add builds more packages (or versions), indexes them and refreshes the source. */
+  add(debs: readonly DebSpec[]): Promise<void>;
+  /** aptGet runs apt-get with this repository's configuration, non-interactively. */
+  aptGet(args: readonly string[]): Promise<AptRun>;
+  /** purge purges these test packages (default: every one built) where installed. */
+  purge(names?: readonly string[]): Promise<void>;
+  /** installedVersion asks dpkg-query (not the code under test) which version of `name` is installed. */
+  installedVersion(name: string): Promise<string | undefined>;
+  /** close purges every package built, removes apt's list files of the source and the directory. */
+  close(): Promise<void>;
+}
+
+/** shippedFile is the file every test package ships: /usr/share/mgmt-test/<name>.txt. */
+export function shippedFile(name: string): string {
+  return `/usr/share/mgmt-test/${name}.txt`;
+}
+
+/** shippedUnitFile is the unit file a test package built with `unit: true` ships. */
+export function shippedUnitFile(name: string): string {
+  return `/usr/lib/systemd/system/${name}.service`;
+}
+
+const LISTS_DIR = '/var/lib/apt/lists';
+const APT_HISTORY = '/var/log/apt/history.log';
+// Another test file may hold dpkg's or the lists' lock for a moment.
+const LOCK_OPTIONS = ['-o', 'DPkg::Lock::Timeout=120'];
+
+/** createAptRepo builds the packages in a fresh repository, configures its source and refreshes it. */
+export async function createAptRepo(debs: readonly DebSpec[]): Promise<AptRepo> {
+  const dir = await mkdtemp(join(tmpdir(), 'mgmt-apt-'));
+  await chmod(dir, 0o755); // apt downloads as the unprivileged _apt user
+  const pool = join(dir, 'pool');
+  await mkdir(pool);
+  const sourceList = join(dir, 'sources.list');
+  const aptConfig = join(dir, 'apt.conf');
+  await writeFile(sourceList, `deb [trusted=yes] file:${pool} ./\n`);
+  await writeFile(
+    aptConfig,
+    [
+      `Dir::Etc::sourcelist "${sourceList}";`,
+      'Dir::Etc::sourceparts "/dev/null";',
+      // Keep the host's own list files when this source alone is refreshed.
+      'APT::Get::List-Cleanup "0";',
+      '',
+    ].join('\n'),
+  );
+  const env = { APT_CONFIG: aptConfig };
+  const built: string[] = [];
+  const run = (file: string, args: readonly string[], cwd?: string): Promise<AptRun> => runTool(file, args, { ...process.env, ...env, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' }, cwd);
+
+  const repo: AptRepo = {
+    dir: pool,
+    aptConfig,
+    env,
+    get packages() {
+      return [...new Set(built)];
+    },
+    async add(more) {
+      for (const deb of more) {
+        await buildDeb(pool, deb);
+        built.push(deb.name);
+      }
+      const index = await run('apt-ftparchive', ['packages', '.'], pool);
+      if (index.code !== 0) throw new Error(`apt-ftparchive failed: ${index.stderr}`);
+      await writeFile(join(pool, 'Packages'), index.stdout);
+      await retryOnLock(() => run('apt-get', ['update', '-q', ...LOCK_OPTIONS]), 'apt-get update');
+    },
+    aptGet: (args) => retryOnLock(() => run('apt-get', [...LOCK_OPTIONS, ...args]), `apt-get ${args.join(' ')}`, false),
+    async purge(names = built) {
+      const installed: string[] = [];
+      for (const name of new Set(names)) {
+        if (!name.startsWith(TEST_PACKAGE_PREFIX)) throw new Error(`refusing to purge ${name}: not a test package`);
+        if ((await repo.installedVersion(name)) !== undefined || (await dpkgKnows(name))) installed.push(name);
+      }
+      if (installed.length === 0) return;
+      const result = await runTool('dpkg', ['--purge', ...installed], { ...process.env, LC_ALL: 'C' });
+      if (result.code !== 0) throw new Error(`dpkg --purge ${installed.join(' ')} failed: ${result.stderr}`);
+    },
+    async installedVersion(name) {
+      const result = await runTool('dpkg-query', ['-W', '-f', '${Status}\\t${Version}', name], { ...process.env, LC_ALL: 'C' });
+      if (result.code !== 0) return undefined;
+      const [status, version] = result.stdout.split('\t');
+      return status?.endsWith(' installed') ? version : undefined;
+    },
+    async close() {
+      try {
+        await repo.purge();
+      } finally {
+        await removeListFiles(pool);
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+  try {
+    await repo.add(debs);
+  } catch (err) {
+    await repo.close().catch(() => undefined);
+    throw err;
+  }
+  return repo;
+}
+
+/** aptHistoryMark returns where apt's history log ends now, for aptHistorySince. */
+export async function aptHistoryMark(): Promise<number> {
+  try {
+    return (await stat(APT_HISTORY)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** aptHistorySince returns the `Commandline:` of every apt run logged after `mark`. */
+export async function aptHistorySince(mark: number): Promise<string[]> {
+  let text: string;
+  try {
+    text = (await readFile(APT_HISTORY)).subarray(mark).toString('utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('Commandline: '))
+    .map((line) => line.slice('Commandline: '.length));
+}
+
+async function buildDeb(pool: string, deb: DebSpec): Promise<void> {
+  if (!deb.name.startsWith(TEST_PACKAGE_PREFIX)) throw new Error(`test package ${deb.name} must be named ${TEST_PACKAGE_PREFIX}*`);
+  const version = deb.version ?? '1.0';
+  const root = join(pool, `.build-${deb.name}-${version}`);
+  await mkdir(join(root, 'DEBIAN'), { recursive: true });
+  const control = [
+    `Package: ${deb.name}`,
+    `Version: ${version}`,
+    'Architecture: all',
+    'Maintainer: mgmt tests <mgmt-tests@localhost>',
+    'Section: misc',
+    'Priority: optional',
+    `Description: mgmt test package ${deb.name}`,
+    '',
+  ].join('\n');
+  await writeFile(join(root, 'DEBIAN', 'control'), control);
+  await writeAt(root, shippedFile(deb.name), `${deb.name} ${version}\n`);
+  if (deb.unit) {
+    await writeAt(root, shippedUnitFile(deb.name), `[Unit]\nDescription=mgmt test unit ${deb.name}\n\n[Service]\nType=oneshot\nExecStart=/bin/true\n`);
+  }
+  const out = join(pool, `${deb.name}_${version.replace(/:/g, '%3a')}_all.deb`);
+  const result = await runTool('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', root, out], process.env);
+  await rm(root, { recursive: true, force: true });
+  if (result.code !== 0) throw new Error(`dpkg-deb --build ${deb.name} failed: ${result.stderr}`);
+}
+
+async function writeAt(root: string, path: string, content: string): Promise<void> {
+  const full = join(root, path);
+  await mkdir(join(full, '..'), { recursive: true });
+  await writeFile(full, content);
+}
+
+// apt names a source's list files after its URI: file:/tmp/x/pool ./ → _tmp_x_pool_._Packages(.lz4).
+async function removeListFiles(pool: string): Promise<void> {
+  const prefix = `${pool.replace(/\//g, '_')}_`;
+  for (const dir of [LISTS_DIR, join(LISTS_DIR, 'partial')]) {
+    const files = await readdir(dir).catch(() => [] as string[]);
+    await Promise.all(files.filter((file) => file.startsWith(prefix)).map((file) => rm(join(dir, file), { force: true })));
+  }
+}
+
+async function dpkgKnows(name: string): Promise<boolean> {
+  // A removed package keeps its entry (config-files) until purged.
+  return (await runTool('dpkg-query', ['-W', name], { ...process.env, LC_ALL: 'C' })).code === 0;
+}
+
+async function retryOnLock(attempt: () => Promise<AptRun>, what: string, mustSucceed = true): Promise<AptRun> {
+  for (let tries = 0; ; tries++) {
+    const result = await attempt();
+    if (result.code !== 0 && /Could not get lock|Unable to lock/.test(result.stderr) && tries < 60) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      continue;
+    }
+    if (mustSucceed && result.code !== 0) throw new Error(`${what} failed (${result.code}): ${result.stderr}`);
+    return result;
+  }
+}
+
+function runTool(file: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<AptRun> {
+  return new Promise((resolve, reject) => {
+    execFile(file, [...args], { env, cwd, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') {
+        reject(err);
+        return;
+      }
+      resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
+    });
+  });
+}
