@@ -55,3 +55,27 @@ function kindsUsed(file: string): string[] {
     for (const kind of missing) expect(messages.some((m) => m.includes(`\`${kind}\``)), `no error names ${kind}`).toBe(true);
   });
 });
+
+(present ? describe : describe.skip)('upstream pkg examples', () => {
+  const compile = async (file: string) => compileGraph(await loadGraphFile(join(EXAMPLES, file), defaultRegistry), defaultRegistry);
+
+  it.each(['pkg1.yaml', 'pkg2.yaml', 'autogroup1.yaml', 'autogroup2.yaml', 'autoedges2.yaml', 'autoedges3.yaml', 'autoedges5.yaml'])(
+    'GIVEN %s THEN every kind it needs is here, pkg included',
+    (file) => {
+      expect(kindsUsed(file).filter((kind) => !defaultRegistry.has(kind))).toEqual([]);
+    },
+  );
+
+  it('GIVEN pkg1.yaml and pkg2.yaml THEN powertop is to be installed, then uninstalled', async () => {
+    expect((await compile('pkg1.yaml')).vertices.get('pkg[powertop]')?.params.state).toBe('installed');
+    expect((await compile('pkg2.yaml')).vertices.get('pkg[powertop]')?.params.state).toBe('uninstalled');
+  });
+
+  it('GIVEN autogroup2.yaml (the seed demo) THEN its three packages are one vertex', async () => {
+    expect([...(await compile('autogroup2.yaml')).vertices.keys()]).toEqual(['pkg[autogroup:(cowsay,powertop,sl)]']);
+  });
+
+  it('GIVEN autogroup1.yaml THEN drbd-utils, with autogroup false, stays out of the group of the other three', async () => {
+    expect([...(await compile('autogroup1.yaml')).vertices.keys()].sort()).toEqual(['pkg[autogroup:(cowsay,powertop,sl)]', 'pkg[drbd-utils]']);
+  });
+});
