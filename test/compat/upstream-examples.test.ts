@@ -54,6 +54,15 @@ function kindsUsed(file: string): string[] {
     }
     for (const kind of missing) expect(messages.some((m) => m.includes(`\`${kind}\``)), `no error names ${kind}`).toBe(true);
   });
+
+  it('GIVEN svc1.yaml and svc2.yaml WHEN compiled THEN they hold their services: svc1 a system one after its file, svc2 a session one', async () => {
+    const load = async (file: string) => compileGraph(await loadGraphFile(join(EXAMPLES, file), defaultRegistry), defaultRegistry);
+    const svc1 = await load('svc1.yaml');
+    expect(svc1.vertices.get('svc[purpleidea]')?.params).toMatchObject({ state: 'running', startup: 'enabled', session: false, unit: 'purpleidea.service' });
+    expect(svc1.edges.map((edge) => `${edge.from} -> ${edge.to}`).sort()).toEqual(['file[file1] -> svc[purpleidea]', 'noop[noop1] -> file[file1]']);
+    const svc2 = await load('svc2.yaml');
+    expect(svc2.vertices.get('svc[purpleidea]')?.params).toMatchObject({ state: 'running', startup: '', session: true });
+  });
 });
 
 (present ? describe : describe.skip)('upstream pkg examples', () => {

@@ -103,7 +103,7 @@ export async function startUserManager(): Promise<UserManager> {
     client?.release();
     if (child) await stopProcess(child);
     await removeCgroups(cgroups);
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   };
 
   try {
