@@ -1,6 +1,7 @@
 import type { AnyResourceKind } from './types.js';
 import { exec } from './exec.js';
 import { file } from './file.js';
+import { group } from './group.js';
 import { kv } from './kv.js';
 import { msg } from './msg.js';
 import { noop } from './noop.js';
@@ -8,6 +9,7 @@ import { pkg } from './pkg.js';
 import { print } from './print.js';
 import { svc } from './svc.js';
 import { timer } from './timer.js';
+import { user } from './user.js';
 
 /** Registry looks resource kinds up by name. */
 export type Registry = ReadonlyMap<string, AnyResourceKind>;
@@ -24,7 +26,7 @@ export function createRegistry(kinds: readonly AnyResourceKind[]): Registry {
 }
 
 /** BUILTIN_KINDS lists every kind this agent implements, in the order of DESIGN section 3. */
-export const BUILTIN_KINDS: readonly AnyResourceKind[] = [noop, file, exec, timer, msg, print, kv, svc, pkg];
+export const BUILTIN_KINDS: readonly AnyResourceKind[] = [noop, file, exec, timer, msg, print, kv, svc, pkg, user, group];
 
 /** defaultRegistry is the registry of all built-in kinds. */
 export const defaultRegistry: Registry = createRegistry(BUILTIN_KINDS);

@@ -1,0 +1,241 @@
+import { isAbsolute } from 'node:path';
+import { whenAllReady } from '../../streams/when-all-ready.js';
+import {
+  ACCOUNT_STATES,
+  GROUP_FILE,
+  PASSWD_FILE,
+  accountNameProblem,
+  findGroup,
+  groupRefProblem,
+  idProblem,
+  readGroups,
+  readUsers,
+  runAccountTool,
+  type GroupEntry,
+  type PasswdEntry,
+} from './accounts.js';
+import type { LiveResource, ParamProblem, ResourceContext, ResourceKind } from './types.js';
+import { groupUid, oneRound, userUid, want } from './uids.js';
+
+/** UserParams are the parameters of a user resource (reference 2.12); undefined = unmanaged. */
+export interface UserParams {
+  /** `exists` or `absent`; required, as upstream ('' until set). */
+  readonly state: string;
+  /** The user id; must be free unless allowduplicateuid. */
+  readonly uid: number | undefined;
+  /** The primary group by id (exclusive with `group`). */
+  readonly gid: number | undefined;
+  /** The primary group by name, or by id in decimal (exclusive with `gid`). */
+  readonly group: string | undefined;
+  /** The exact list of supplementary groups (names or ids); [] = none. */
+  readonly groups: readonly string[] | undefined;
+  /** The home directory recorded for the user; ends with `/`. The directory itself is not created. */
+  readonly homedir: string | undefined;
+  /** The login shell, an absolute path. */
+  readonly shell: string | undefined;
+  /** Allow a uid another user already has. */
+  readonly allowduplicateuid: boolean;
+}
+
+/** user manages a local user account with useradd, usermod and userdel. */
+export const user: ResourceKind<UserParams> = {
+  kind: 'user',
+  doc: 'manages a local user account (useradd/usermod/userdel): uid, primary and supplementary groups, home, shell',
+  params: {
+    state: { type: 'string', doc: 'exists or absent (required)' },
+    uid: { type: 'uint', doc: 'the user id; must be free unless allowduplicateuid' },
+    gid: { type: 'uint', doc: 'the primary group by id (not with group)' },
+    group: { type: 'string', doc: 'the primary group by name (not with gid)' },
+    groups: { type: 'stringList', doc: 'the exact supplementary groups; [] = none' },
+    homedir: { type: 'string', doc: 'the home directory recorded for the user, ending in / (not created)' },
+    shell: { type: 'string', doc: 'the login shell (absolute path)' },
+    allowduplicateuid: { type: 'bool', doc: 'allow a uid another user already has' },
+  },
+
+  defaults: () => ({
+    state: '',
+    uid: undefined,
+    gid: undefined,
+    group: undefined,
+    groups: undefined,
+    homedir: undefined,
+    shell: undefined,
+    allowduplicateuid: false,
+  }),
+
+  validate(p) {
+    const problems: ParamProblem[] = [];
+    const problem = (param: string, reason: string): void => void problems.push({ param, reason });
+    if (!(ACCOUNT_STATES as readonly string[]).includes(p.state)) {
+      problem('state', p.state === '' ? 'is required: set exists or absent' : `must be "exists" or "absent", got "${p.state}"`);
+    }
+    for (const param of ['uid', 'gid'] as const) {
+      const value = p[param];
+      const reason = value === undefined ? undefined : idProblem(value);
+      if (reason !== undefined) problem(param, reason);
+    }
+    if (p.gid !== undefined && p.group !== undefined) problem('group', `cannot be used with gid ${p.gid}: set only one`);
+    const groupReason = p.group === undefined ? undefined : groupRefProblem(p.group);
+    if (groupReason !== undefined) problem('group', groupReason);
+    if (p.groups !== undefined) {
+      const primary = p.group ?? (p.gid === undefined ? undefined : String(p.gid));
+      const seen = new Set<string>();
+      for (const ref of p.groups) {
+        const reason = groupRefProblem(ref);
+        if (reason !== undefined) problem('groups', reason);
+        else if (ref === primary) problem('groups', `"${ref}" is the primary group; supplementary groups must not contain it`);
+        else if (seen.has(ref)) problem('groups', `"${ref}" is listed twice`);
+        seen.add(ref);
+      }
+    }
+    if (p.homedir !== undefined && !(isAbsolute(p.homedir) && p.homedir.endsWith('/'))) {
+      problem('homedir', `must be an absolute path ending in "/", got "${p.homedir}"`);
+    } else if (p.homedir !== undefined && /[:\n]/.test(p.homedir)) {
+      problem('homedir', `must not contain ":" or a newline, got ${JSON.stringify(p.homedir)}`);
+    }
+    if (p.shell !== undefined && !(isAbsolute(p.shell) && !/[:\n]/.test(p.shell))) {
+      problem('shell', `must be an absolute path without ":", got ${JSON.stringify(p.shell)}`);
+    }
+    return problems;
+  },
+
+  init: (p, ctx) => createLiveUser(p, ctx),
+
+  // A user that must exist comes after its groups (useradd needs them); one that must go comes
+  // before them, so a group is never deleted while it is still someone's primary group.
+  autoedge: {
+    uids: (p, name) => [userUid(name), ...(p.uid === undefined ? [] : [userUid(String(p.uid))])],
+    search(p) {
+      const refs = [...(p.gid === undefined ? [] : [String(p.gid)]), ...(p.group === undefined ? [] : [p.group]), ...(p.groups ?? [])];
+      return oneRound(refs.map((ref) => want(groupUid(ref), p.state === 'exists')));
+    },
+  },
+};
+
+/** Change is one field of the account that is not as wanted, with the tool options that set it. */
+interface Change {
+  readonly field: string;
+  /** What the account has now; undefined when the account is missing. */
+  readonly from: string | number | undefined;
+  readonly to: string | number;
+  readonly args: readonly string[];
+}
+
+function createLiveUser(p: UserParams, ctx: ResourceContext): LiveResource {
+  const name = ctx.name;
+  // validate never sees the name (it is not a parameter), so it is checked here, before anything
+  // runs: a bad name is a permanent init failure, not a retried checkApply.
+  const nameReason = accountNameProblem(name);
+  if (nameReason !== undefined) throw new Error(`${ctx.id}: the user name ${nameReason}`);
+  if (p.groups?.includes(name)) {
+    throw new Error(`${ctx.id}: groups contains "${name}", the user's own name (its own group is its primary group)`);
+  }
+  const fail = (message: string, cause?: unknown): Error => new Error(`${ctx.id}: ${message}`, cause === undefined ? undefined : { cause });
+
+  const run = async (tool: 'useradd' | 'usermod' | 'userdel', args: readonly string[], signal: AbortSignal): Promise<void> => {
+    try {
+      await runAccountTool(tool, [...args, '--', name], { signal });
+    } catch (err) {
+      if (signal.aborted) throw err;
+      throw fail((err as Error).message, err);
+    }
+  };
+
+  // wantedChanges lists what differs between the account (undefined = missing) and the params.
+  const wantedChanges = (current: PasswdEntry | undefined, groups: readonly GroupEntry[]): Change[] => {
+    const changes: Change[] = [];
+    if (p.uid !== undefined && current?.uid !== p.uid) {
+      const args = ['--uid', String(p.uid), ...(p.allowduplicateuid ? ['--non-unique'] : [])];
+      changes.push({ field: 'uid', from: current?.uid, to: p.uid, args });
+    }
+    const primary = p.group ?? (p.gid === undefined ? undefined : String(p.gid));
+    if (primary !== undefined) {
+      const found = findGroup(groups, primary);
+      if (found === undefined || current?.gid !== found.gid) {
+        changes.push({ field: 'gid', from: current?.gid, to: found?.gid ?? primary, args: ['--gid', found === undefined ? primary : String(found.gid)] });
+      }
+    }
+    if (p.groups !== undefined) {
+      const have = groups.filter((group) => group.members.includes(name)).map((group) => group.name);
+      const wanted = p.groups.map((ref) => findGroup(groups, ref)?.name ?? ref);
+      if (!sameSet(have, wanted)) {
+        changes.push({ field: 'groups', from: current && `[${have.join(',')}]`, to: `[${wanted.join(',')}]`, args: ['--groups', wanted.join(',')] });
+      }
+    }
+    if (p.homedir !== undefined && bare(current?.home) !== bare(p.homedir)) {
+      // The database records a home without its trailing `/`, as useradd itself does.
+      changes.push({ field: 'home', from: current?.home, to: bare(p.homedir)!, args: ['--home', bare(p.homedir)!] });
+    }
+    if (p.shell !== undefined && current?.shell !== p.shell) {
+      changes.push({ field: 'shell', from: current?.shell, to: p.shell, args: ['--shell', p.shell] });
+    }
+    return changes;
+  };
+
+  // missingGroups names the wanted groups that do not exist, which useradd would refuse less clearly.
+  const missingGroups = (groups: readonly GroupEntry[]): string[] => {
+    const primary = p.group ?? (p.gid === undefined ? undefined : String(p.gid));
+    return [...(primary === undefined ? [] : [primary]), ...(p.groups ?? [])].filter((ref) => findGroup(groups, ref) === undefined);
+  };
+
+  const checkApply = async (apply: boolean, signal: AbortSignal): Promise<boolean> => {
+    signal.throwIfAborted();
+    const [users, groups] = await Promise.all([readUsers(), readGroups()]).catch((err: unknown) => {
+      throw fail((err as Error).message, err);
+    });
+    signal.throwIfAborted();
+    const current = users.find((entry) => entry.name === name);
+
+    if (p.state === 'absent') {
+      if (current === undefined) return true;
+      if (!apply) return false;
+      await run('userdel', [], signal);
+      ctx.log.info(`deleted user ${name} (uid ${current.uid})`);
+      return false;
+    }
+
+    const changes = wantedChanges(current, groups);
+    if (current !== undefined && changes.length === 0) return true;
+    // Upstream refuses a taken uid even when nothing would change; a uid the user already has is
+    // not "taken", so only a uid that must be set is checked.
+    if (p.uid !== undefined && !p.allowduplicateuid && current?.uid !== p.uid) {
+      const holder = users.find((entry) => entry.uid === p.uid && entry.name !== name);
+      if (holder !== undefined) {
+        throw fail(`uid ${p.uid} is already taken by user "${holder.name}"; choose another uid or set allowduplicateuid: true`);
+      }
+    }
+    if (!apply) return false;
+    const missing = missingGroups(groups);
+    if (missing.length > 0) {
+      const list = missing.map((ref) => `"${ref}"`).join(', ');
+      throw fail(`group ${list} does not exist; create it first (a group resource in the graph is ordered before this user automatically)`);
+    }
+    const args = changes.flatMap((change) => change.args);
+    if (current === undefined) {
+      await run('useradd', args, signal);
+      const set = changes.map((change) => `${change.field} ${change.to}`).join(', ');
+      ctx.log.info(`created user ${name}${set === '' ? '' : ` (${set})`}`);
+    } else {
+      await run('usermod', args, signal);
+      ctx.log.info(`modified user ${name}: ${changes.map((change) => `${change.field} ${String(change.from)} -> ${change.to}`).join(', ')}`);
+    }
+    return false;
+  };
+
+  return {
+    // Supplementary groups live in /etc/group, so both files are watched.
+    watch: () => whenAllReady([ctx.watchPath(PASSWD_FILE), ctx.watchPath(GROUP_FILE)]),
+    checkApply,
+  };
+}
+
+/** bare drops a trailing `/` from a home directory (but keeps `/` itself). */
+function bare(path: string | undefined): string | undefined {
+  return path !== undefined && path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  const left = new Set(a);
+  const right = new Set(b);
+  return left.size === right.size && [...left].every((item) => right.has(item));
+}
