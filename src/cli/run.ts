@@ -95,7 +95,7 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     await removeTmpPrefix();
     throw err;
   }
-  const { world, cluster } = setup;
+  const { world } = setup;
   let stopping = false;
   let worldFailed = false;
   // releaseState leaves the cluster, closes the World and removes a temporary prefix, which is this run's alone.
@@ -149,6 +149,8 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
       lastExport = encoded;
       log.emit({ level: 'info', event: 'export', count: exports.length });
     } catch (err) {
+      // A write cut short by our own shutdown (the prefix removed, etcd stopped) is no failure.
+      if (stopping) return;
       // Other hosts keep the previous set; the next graph change tries again.
       worldFailed = true;
       log.emit({ level: 'error', event: 'error', phase: 'export', message: errorMessage(err) });
@@ -264,12 +266,16 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     );
   }
   await applyGraph(first.graph, []);
-  if (!stopping) await exportFrom(first.spec);
-  markApplied();
+  // Our own etcd (if any) starts once the first graph runs: local resources never wait for it.
+  setup.start();
+  // The first export may wait for our own etcd to come up: the graph runs meanwhile (and a graph
+  // that exports counts as converged only once it is written); reloads wait for it.
+  const firstExport = exportFrom(first.spec).finally(markApplied);
 
   if (options.convergedTimeout >= 0) {
     // A graph that exports or collects is not converged before the World is up (its exports written).
-    const worldSettled$ = from(setup.settled.then(() => true)).pipe(startWith(!usesWorld));
+    const worldSettled = usesWorld ? Promise.all([setup.settled, firstExport]) : Promise.resolve();
+    const worldSettled$ = from(worldSettled.then(() => true)).pipe(startWith(!usesWorld));
     subscriptions.push(
       combineLatest([engine.idle$, worldSettled$])
         .pipe(
@@ -281,7 +287,7 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
         .subscribe((converged) => {
           log.emit({ level: 'info', event: converged ? 'converged' : 'unconverged', timeout: options.convergedTimeout });
           // Published before a converged exit, so whoever waits on the key sees it (classic converger).
-          const published = cluster ? cluster.setConverged(converged) : Promise.resolve();
+          const published = setup.publishConverged(converged);
           if (converged) void published.then(() => shutdown('converged'));
         }),
     );

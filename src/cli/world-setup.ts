@@ -5,15 +5,14 @@
 //   no seeds, no etcd         the local World, with one warning line
 
 import { join } from 'node:path';
-import { Cluster, type ClusterEvent } from '../cluster/cluster.js';
+import type { Cluster, ClusterEvent } from '../cluster/cluster.js';
 import { splitUrls } from '../cluster/keys.js';
-import { EtcdConnection } from '../etcd/connection.js';
 import { resolveEtcdBinary } from '../etcd/binary.js';
-import { EtcdServer } from '../etcd/server.js';
+import type { EtcdConnection } from '../etcd/connection.js';
 import { errorMessage, MgmtError, UsageError } from '../errors.js';
 import type { EventLog } from '../log/events.js';
 import { DeferredWorld } from '../world/deferred.js';
-import { EtcdWorld } from '../world/etcd.js';
+import type { EtcdWorld } from '../world/etcd.js';
 import { LocalWorld } from '../world/local.js';
 import type { World } from '../world/types.js';
 
@@ -33,9 +32,12 @@ export interface ClusterSettings {
 /** WorldSetup is the chosen World and, with etcd, this agent's part in the cluster. */
 export interface WorldSetup {
   readonly world: World;
-  readonly cluster?: Cluster;
   /** settled resolves when the World is usable (or failed); at once for the local and seeded ones. */
   readonly settled: Promise<void>;
+  /** start starts our own etcd (a bootstrapping host); call it once the first graph runs. */
+  start(): void;
+  /** publishConverged writes `/_mgmt/converged/$host` (etcd only). */
+  publishConverged(converged: boolean): Promise<void>;
   /** close leaves the cluster and closes the World. */
   close(): Promise<void>;
 }
@@ -90,7 +92,7 @@ export function checkClusterSettings(settings: ClusterSettings): void {
 export async function setupWorld(settings: ClusterSettings, hostname: string, prefix: string, log: EventLog, warn: (line: string) => void): Promise<WorldSetup> {
   const local = (): WorldSetup => {
     const world = new LocalWorld({ hostname, dir: join(prefix, 'world') });
-    return { world, settled: Promise.resolve(), close: () => world.close() };
+    return { world, settled: Promise.resolve(), start: () => {}, publishConverged: async () => {}, close: () => world.close() };
   };
   const seeded = settings.seeds.length > 0;
   if (!seeded && settings.noServer) return local();
@@ -104,68 +106,101 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
     }
   }
 
-  const connection = new EtcdConnection({ endpoints: seeded ? settings.seeds : settings.clientUrls });
-  if (seeded) {
-    try {
-      await connection.bounded('reach the seeds', (client) => client.maintenance.status({}));
-    } catch (err) {
-      connection.close();
-      throw new MgmtError(`mgmt run: --seeds: ${errorMessage(err)}`);
+  // etcd3 (gRPC, protobufs) costs ~150 ms to load: only hosts that use etcd load it, and a
+  // bootstrapping host only once its first graph runs (start()).
+  const openCluster = async (): Promise<{ cluster: Cluster; etcdWorld: EtcdWorld; connection: EtcdConnection; started: Promise<void> }> => {
+    const [{ Cluster }, { EtcdConnection }, { EtcdServer }, { EtcdWorld }] = await Promise.all([
+      import('../cluster/cluster.js'),
+      import('../etcd/connection.js'),
+      import('../etcd/server.js'),
+      import('../world/etcd.js'),
+    ]);
+    const connection = new EtcdConnection({ endpoints: seeded ? settings.seeds : settings.clientUrls });
+    if (seeded) {
+      try {
+        await connection.bounded('reach the seeds', (client) => client.maintenance.status({}));
+      } catch (err) {
+        connection.close();
+        throw new MgmtError(`mgmt run: --seeds: ${errorMessage(err)}`);
+      }
     }
-  }
+    const cluster = new Cluster({
+      hostname,
+      connection,
+      clientUrls: settings.clientUrls,
+      peerUrls: settings.serverUrls,
+      dataDir: join(prefix, 'etcd'),
+      makeServer: (options) =>
+        new EtcdServer({
+          ...options,
+          prefix,
+          name: hostname,
+          binary: settings.etcdBinary,
+          clientUrls: settings.clientUrls,
+          peerUrls: settings.serverUrls,
+          heartbeatIntervalMs: settings.heartbeatIntervalMs,
+          electionTimeoutMs: settings.electionTimeoutMs,
+          // A joining member is added right after the leader saw the cluster change.
+          relaxReconfigCheck: true,
+          // The agent stops within a second of SIGTERM; etcd whose peers are gone ignores SIGTERM,
+          // and its write-ahead log makes SIGKILL safe.
+          stopTimeoutMs: 300,
+        }),
+      bootstrap: seeded ? undefined : { idealClusterSize: settings.idealClusterSize },
+      volunteer: !settings.noServer,
+      leaseTtlSeconds: settings.leaseTtlSeconds,
+      onEvent,
+    });
+    return { cluster, connection, etcdWorld: new EtcdWorld({ hostname, connection }), started: cluster.start() };
+  };
   const onEvent = ({ level, action, ...fields }: ClusterEvent): void => {
     if (action === 'error') log.emit({ level: 'error', event: 'error', phase: 'cluster', message: fields.message });
     else log.emit({ ...fields, level, event: 'cluster', action });
   };
-  const dataDir = join(prefix, 'etcd');
-  const cluster = new Cluster({
-    hostname,
-    connection,
-    clientUrls: settings.clientUrls,
-    peerUrls: settings.serverUrls,
-    dataDir,
-    makeServer: (options) =>
-      new EtcdServer({
-        ...options,
-        prefix,
-        name: hostname,
-        binary: settings.etcdBinary,
-        clientUrls: settings.clientUrls,
-        peerUrls: settings.serverUrls,
-        heartbeatIntervalMs: settings.heartbeatIntervalMs,
-        electionTimeoutMs: settings.electionTimeoutMs,
-        // A joining member is added right after the leader saw the cluster change.
-        relaxReconfigCheck: true,
-        // The agent stops within a second of SIGTERM; etcd whose peers are gone ignores SIGTERM,
-        // and its write-ahead log makes SIGKILL safe.
-        stopTimeoutMs: 300,
-      }),
-    bootstrap: seeded ? undefined : { idealClusterSize: settings.idealClusterSize },
-    volunteer: !settings.noServer,
-    leaseTtlSeconds: settings.leaseTtlSeconds,
-    onEvent,
-  });
-  const etcdWorld = new EtcdWorld({ hostname, connection });
-  const started = cluster.start();
+  let opened: Awaited<ReturnType<typeof openCluster>> | undefined;
+  let opening: Promise<unknown> | undefined;
+  let closing = false;
   const close = async (): Promise<void> => {
-    await cluster.close();
-    await etcdWorld.close();
-    connection.close();
+    closing = true;
+    // A cluster still being opened is closed once it is (its etcd must not outlive the run).
+    await opening?.catch(() => undefined);
+    if (!opened) return;
+    await opened.cluster.close();
+    await opened.etcdWorld.close();
+    opened.connection.close();
   };
+  const publishConverged = async (converged: boolean): Promise<void> => {
+    await opened?.cluster.setConverged(converged);
+  };
+
   if (seeded) {
     // The seeds answered: the World is usable now; volunteering goes on in the background.
-    started.catch((err: unknown) => onEvent({ level: 'error', action: 'error', message: errorMessage(err) }));
-    return { world: etcdWorld, cluster, settled: Promise.resolve(), close };
+    opening = openCluster();
+    opened = (await opening) as Awaited<ReturnType<typeof openCluster>>;
+    opened.started.catch((err: unknown) => onEvent({ level: 'error', action: 'error', message: errorMessage(err) }));
+    return { world: opened.etcdWorld, settled: Promise.resolve(), start: () => {}, publishConverged, close };
   }
-  // Our own etcd is starting: resources run meanwhile against a World that fills in when it is up.
-  const ready = started.then(
-    () => etcdWorld as World,
-    (err: unknown) => {
+  // Our own etcd starts with the first graph: resources run meanwhile against a World that fills
+  // in when etcd is up.
+  let begin!: () => void;
+  const began = new Promise<void>((resolve) => (begin = resolve));
+  const ready = began.then(async () => {
+    if (closing) throw new MgmtError('stopped before etcd started');
+    try {
+      const open = openCluster();
+      opening = open;
+      opened = await open;
+      await opened.started;
+      return opened.etcdWorld as World;
+    } catch (err) {
       const message = `etcd server for ${hostname} did not start: ${errorMessage(err).split('\n')[0]}`;
       onEvent({ level: 'error', action: 'error', message });
       throw new MgmtError(message);
-    },
-  );
+    }
+  });
   const world = new DeferredWorld(hostname, ready);
-  return { world, cluster, settled: world.settled, close };
+  return { world, settled: world.settled, start: begin, publishConverged, close: async () => {
+    await close();
+    await world.close();
+  } };
 }
