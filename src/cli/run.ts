@@ -14,7 +14,7 @@ import { defaultRegistry } from '../resources/index.js';
 import type { PkgBackendChoice } from '../resources/types.js';
 import { exportsOf, withCollected } from '../world/collect.js';
 import type { ExportedResource } from '../world/types.js';
-import { checkHostname, setupWorld, type ClusterSettings } from './world-setup.js';
+import { checkHostname, DEFAULT_CLUSTER_SETTINGS, setupWorld, type ClusterSettings } from './world-setup.js';
 import { loadGraph, type LoadedGraph } from './load-graph.js';
 import type { CommandIO } from './main.js';
 
@@ -305,16 +305,7 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
 }
 
 // Without cluster settings (in-process callers): the local World, as with --no-server and no seeds.
-const NO_CLUSTER: ClusterSettings = {
-  seeds: [],
-  noServer: true,
-  clientUrls: ['http://127.0.0.1:2379'],
-  serverUrls: ['http://127.0.0.1:2380'],
-  idealClusterSize: 5,
-  leaseTtlSeconds: 10,
-  heartbeatIntervalMs: 100,
-  electionTimeoutMs: 1000,
-};
+const NO_CLUSTER: ClusterSettings = { ...DEFAULT_CLUSTER_SETTINGS, noServer: true };
 
 async function makePrefix(options: RunOptions, hostname: string): Promise<string> {
   if (options.tmpPrefix) return mkdtemp(join(tmpdir(), `mgmt-${hostname}-`));

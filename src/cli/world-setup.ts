@@ -29,6 +29,18 @@ export interface ClusterSettings {
   readonly electionTimeoutMs: number;
 }
 
+/** DEFAULT_CLUSTER_SETTINGS are the flags' defaults (a bootstrapping host on 127.0.0.1:2379/2380). */
+export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = {
+  seeds: [],
+  noServer: false,
+  clientUrls: ['http://127.0.0.1:2379'],
+  serverUrls: ['http://127.0.0.1:2380'],
+  idealClusterSize: 5,
+  leaseTtlSeconds: 10,
+  heartbeatIntervalMs: 100,
+  electionTimeoutMs: 1000,
+};
+
 /** WorldSetup is the chosen World and, with etcd, this agent's part in the cluster. */
 export interface WorldSetup {
   readonly world: World;

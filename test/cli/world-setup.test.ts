@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkClusterSettings, parseUrls, type ClusterSettings } from '../../src/cli/world-setup.js';
+import { checkClusterSettings, DEFAULT_CLUSTER_SETTINGS, parseUrls, type ClusterSettings } from '../../src/cli/world-setup.js';
 import { UsageError } from '../../src/errors.js';
 import { runMgmt } from '../helpers/cli.js';
 import { freePort } from '../helpers/etcd.js';
@@ -46,16 +46,7 @@ describe('parseUrls', () => {
 });
 
 describe('checkClusterSettings', () => {
-  const valid: ClusterSettings = {
-    seeds: [],
-    noServer: false,
-    clientUrls: ['http://127.0.0.1:2379'],
-    serverUrls: ['http://127.0.0.1:2380'],
-    idealClusterSize: 5,
-    leaseTtlSeconds: 10,
-    heartbeatIntervalMs: 100,
-    electionTimeoutMs: 1000,
-  };
+  const valid: ClusterSettings = DEFAULT_CLUSTER_SETTINGS;
 
   it('GIVEN the defaults of mgmt run WHEN checked THEN they pass, as does an election timeout of exactly 5 heartbeats', () => {
     expect(() => checkClusterSettings(valid)).not.toThrow();
