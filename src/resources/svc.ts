@@ -67,6 +67,16 @@ function createLiveSvc(p: SvcParams, ctx: ResourceContext): LiveResource {
   let client: SystemdClient | undefined;
   // One client per resource, opened on first use: init must not touch the system.
   const systemd = (): SystemdClient => (client ??= openSystemd(p.session ? 'user' : 'system'));
+  // A unit's object path follows from its name, so one lookup serves every later check (systemd
+  // loads a unit again when its path is used after it was unloaded).
+  let unitPath: Promise<string> | undefined;
+  const pathOf = (client: SystemdClient, signal?: AbortSignal): Promise<string> => {
+    unitPath ??= client.loadUnit(p.unit, signal).catch((err: unknown) => {
+      unitPath = undefined;
+      throw err;
+    });
+    return unitPath;
+  };
 
   const assertUsable = (status: UnitStatus): void => {
     switch (status.loadState) {
@@ -102,7 +112,7 @@ function createLiveSvc(p: SvcParams, ctx: ResourceContext): LiveResource {
 
   const checkApply = async (apply: boolean, signal: AbortSignal): Promise<boolean> => {
     const client = systemd();
-    const path = await client.loadUnit(p.unit, signal);
+    const path = await pathOf(client, signal);
     const status = await client.settledUnitStatus(path, signal);
     assertUsable(status);
     const running = RUNNING.has(status.activeState);
@@ -136,7 +146,7 @@ function createLiveSvc(p: SvcParams, ctx: ResourceContext): LiveResource {
     watch: () =>
       defer(() => {
         const client = systemd();
-        return from(client.loadUnit(p.unit)).pipe(
+        return from(pathOf(client)).pipe(
           switchMap((path) =>
             whenAllReady<unknown>([
               client.unitChanges(path).pipe(filter((event) => event.type === 'ready' || event.interface === UNIT)),

@@ -284,7 +284,8 @@ function waitForFile(dir: string, name: string, signal: AbortSignal): Promise<vo
   });
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+/** withTimeout settles like `promise`, or rejects naming `what` after `ms` milliseconds. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
