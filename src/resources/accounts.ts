@@ -129,8 +129,6 @@ export type AccountTool = 'useradd' | 'usermod' | 'userdel' | 'groupadd' | 'grou
 export interface AccountToolOptions {
   /** Abort stops waiting for a turn or a retry; a tool already running is left to finish. */
   readonly signal: AbortSignal;
-  /** Run against the databases under this directory (`--prefix`) instead of /etc; for tests. */
-  readonly prefix?: string;
   /** How many times a lock failure is tried again (default LOCK_RETRIES). */
   readonly lockRetries?: number;
   /** Milliseconds before the first retry; each later one waits longer (default LOCK_RETRY_MS). */
@@ -156,10 +154,11 @@ let turn: Promise<void> = Promise.resolve();
  * runAccountTool runs a shadow tool with `args` (an argument array, never a shell string) and
  * throws one line naming the tool, its exit and its stderr when it fails.
  *
- * The tools do not wait for a database lock held by another process (a concurrent useradd, a
- * package's postinst): they fail at once with "cannot lock /etc/passwd; try again later" (exit 1
- * or 10). Such a failure is retried a few times with a short, growing, jittered delay, so two
- * agents or test files adding accounts at the same moment both succeed.
+ * The tools wait for each other's global lock (lckpwdf), but take the lock of each file
+ * (/etc/group.lock, ...) without waiting: a file locked by anything else (another agent, a
+ * package's postinst, a test file running alongside) fails them at once with "cannot lock
+ * /etc/group; try again later" (exit 10; 1 for passwd and shadow). Such a failure is retried a few
+ * times with a short, growing, jittered delay, so both sides of the race succeed.
  *
  * A running tool is never killed by an abort: it takes milliseconds, and a kill between its writes
  * of /etc/passwd and /etc/shadow would leave the databases disagreeing. The abort is honoured
@@ -168,14 +167,16 @@ let turn: Promise<void> = Promise.resolve();
 export async function runAccountTool(tool: AccountTool, args: readonly string[], options: AccountToolOptions): Promise<void> {
   const { signal, lockRetries = LOCK_RETRIES, lockRetryMs = LOCK_RETRY_MS } = options;
   const file = await resolveProgram(tool, `${process.env.PATH ?? ''}:${SBIN_PATH}`);
-  const fullArgs = options.prefix === undefined ? args : ['--prefix', options.prefix, ...args];
   await inTurn(signal, async () => {
     for (let attempt = 0; ; attempt++) {
       signal.throwIfAborted();
-      const result = await runProcess({ file, args: fullArgs, env: TOOL_ENV }, { signal: NEVER });
+      const result = await runProcess({ file, args, env: TOOL_ENV }, { signal: NEVER });
       if (result.code === 0) return;
       if (attempt < lockRetries && LOCKED.test(result.stderr)) {
-        await sleep(lockRetryMs * (attempt + 1) + Math.random() * lockRetryMs, undefined, { signal });
+        // timers' own AbortError would hide the reason the caller gave.
+        await sleep(lockRetryMs * (attempt + 1) + Math.random() * lockRetryMs, undefined, { signal }).catch((err: unknown) => {
+          throw signal.aborted ? signal.reason : err;
+        });
         continue;
       }
       const retried = attempt > 0 ? ` (after ${attempt} ${attempt === 1 ? 'retry' : 'retries'})` : '';

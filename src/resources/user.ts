@@ -78,7 +78,7 @@ export const user: ResourceKind<UserParams> = {
     const groupReason = p.group === undefined ? undefined : groupRefProblem(p.group);
     if (groupReason !== undefined) problem('group', groupReason);
     if (p.groups !== undefined) {
-      const primary = p.group ?? (p.gid === undefined ? undefined : String(p.gid));
+      const primary = primaryGroup(p);
       const seen = new Set<string>();
       for (const ref of p.groups) {
         const reason = groupRefProblem(ref);
@@ -105,10 +105,7 @@ export const user: ResourceKind<UserParams> = {
   // before them, so a group is never deleted while it is still someone's primary group.
   autoedge: {
     uids: (p, name) => [userUid(name), ...(p.uid === undefined ? [] : [userUid(String(p.uid))])],
-    search(p) {
-      const refs = [...(p.gid === undefined ? [] : [String(p.gid)]), ...(p.group === undefined ? [] : [p.group]), ...(p.groups ?? [])];
-      return oneRound(refs.map((ref) => want(groupUid(ref), p.state === 'exists')));
-    },
+    search: (p) => oneRound(groupRefs(p).map((ref) => want(groupUid(ref), p.state === 'exists'))),
   },
 };
 
@@ -131,6 +128,7 @@ function createLiveUser(p: UserParams, ctx: ResourceContext): LiveResource {
     throw new Error(`${ctx.id}: groups contains "${name}", the user's own name (its own group is its primary group)`);
   }
   const fail = (message: string, cause?: unknown): Error => new Error(`${ctx.id}: ${message}`, cause === undefined ? undefined : { cause });
+  const primary = primaryGroup(p);
 
   const run = async (tool: 'useradd' | 'usermod' | 'userdel', args: readonly string[], signal: AbortSignal): Promise<void> => {
     try {
@@ -148,7 +146,6 @@ function createLiveUser(p: UserParams, ctx: ResourceContext): LiveResource {
       const args = ['--uid', String(p.uid), ...(p.allowduplicateuid ? ['--non-unique'] : [])];
       changes.push({ field: 'uid', from: current?.uid, to: p.uid, args });
     }
-    const primary = p.group ?? (p.gid === undefined ? undefined : String(p.gid));
     if (primary !== undefined) {
       const found = findGroup(groups, primary);
       if (found === undefined || current?.gid !== found.gid) {
@@ -173,10 +170,7 @@ function createLiveUser(p: UserParams, ctx: ResourceContext): LiveResource {
   };
 
   // missingGroups names the wanted groups that do not exist, which useradd would refuse less clearly.
-  const missingGroups = (groups: readonly GroupEntry[]): string[] => {
-    const primary = p.group ?? (p.gid === undefined ? undefined : String(p.gid));
-    return [...(primary === undefined ? [] : [primary]), ...(p.groups ?? [])].filter((ref) => findGroup(groups, ref) === undefined);
-  };
+  const missingGroups = (groups: readonly GroupEntry[]): string[] => groupRefs(p).filter((ref) => findGroup(groups, ref) === undefined);
 
   const checkApply = async (apply: boolean, signal: AbortSignal): Promise<boolean> => {
     signal.throwIfAborted();
@@ -208,7 +202,8 @@ function createLiveUser(p: UserParams, ctx: ResourceContext): LiveResource {
     const missing = missingGroups(groups);
     if (missing.length > 0) {
       const list = missing.map((ref) => `"${ref}"`).join(', ');
-      throw fail(`group ${list} does not exist; create it first (a group resource in the graph is ordered before this user automatically)`);
+      const what = missing.length === 1 ? `group ${list} does not exist` : `groups ${list} do not exist`;
+      throw fail(`${what}; create it first (a group resource in the graph is ordered before this user automatically)`);
     }
     const args = changes.flatMap((change) => change.args);
     if (current === undefined) {
@@ -227,6 +222,17 @@ function createLiveUser(p: UserParams, ctx: ResourceContext): LiveResource {
     watch: () => whenAllReady([ctx.watchPath(PASSWD_FILE), ctx.watchPath(GROUP_FILE)]),
     checkApply,
   };
+}
+
+/** primaryGroup is the primary group as useradd's --gid takes it: a name, or a gid in decimal. */
+function primaryGroup(p: UserParams): string | undefined {
+  return p.group ?? (p.gid === undefined ? undefined : String(p.gid));
+}
+
+/** groupRefs lists every group the user needs: its primary group, then its supplementary ones. */
+function groupRefs(p: UserParams): string[] {
+  const primary = primaryGroup(p);
+  return [...(primary === undefined ? [] : [primary]), ...(p.groups ?? [])];
 }
 
 /** bare drops a trailing `/` from a home directory (but keeps `/` itself). */

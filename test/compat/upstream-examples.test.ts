@@ -88,3 +88,25 @@ function kindsUsed(file: string): string[] {
     expect([...(await compile('autogroup1.yaml')).vertices.keys()].sort()).toEqual(['pkg[autogroup:(cowsay,powertop,sl)]', 'pkg[drbd-utils]']);
   });
 });
+
+(present ? describe : describe.skip)('upstream user and group examples', () => {
+  const compile = async (file: string) => compileGraph(await loadGraphFile(join(EXAMPLES, file), defaultRegistry), defaultRegistry);
+
+  it.each(['user1.yaml', 'group1.yaml', 'autoedges4.yaml'])('GIVEN %s THEN every kind it needs is here, user and group included', (file) => {
+    expect(kindsUsed(file).filter((kind) => !defaultRegistry.has(kind))).toEqual([]);
+  });
+
+  it('GIVEN user1.yaml and group1.yaml THEN they hold their account with its ids', async () => {
+    expect((await compile('user1.yaml')).vertices.get('user[testuser]')?.params).toMatchObject({ state: 'exists', uid: 1002, gid: 100 });
+    expect((await compile('group1.yaml')).vertices.get('group[testgroup]')?.params).toMatchObject({ state: 'exists', gid: 10000 });
+  });
+
+  it('GIVEN autoedges4.yaml THEN its groups come before the user that must exist, and the user that must go before its group (by gid)', async () => {
+    expect((await compile('autoedges4.yaml')).edges.map((edge) => `${edge.from} -> ${edge.to}`).sort()).toEqual([
+      'group[edgegroup2] -> user[edgeuser2]',
+      'group[edgegroup3] -> user[edgeuser2]',
+      'group[edgegroup] -> user[edgeuser2]',
+      'user[edgeuser] -> group[edgegroup]',
+    ]);
+  });
+});
