@@ -30,13 +30,15 @@ export type Verdict =
 
 /**
  * needsAvailable says whether deciding about `member` needs what the sources offer, given its
- * installed version: `newest` always, a version unless it is installed, and `installed` when the
- * package is missing (to tell an unknown name from an installable one before apt-get tries).
+ * installed version: `newest` always, a version unless it is installed. A missing `installed`
+ * package needs it only for a check (`optimistic` false); a run that applies just installs it and
+ * asks the sources only if the transaction fails (on a host whose apt keeps no binary cache,
+ * every apt-cache call costs as much as reading all its package lists).
  */
-export function needsAvailable(member: PlanMember, installed: string | undefined): boolean {
+export function needsAvailable(member: PlanMember, installed: string | undefined, optimistic = false): boolean {
   switch (member.state) {
     case 'installed':
-      return installed === undefined;
+      return installed === undefined && !optimistic;
     case 'uninstalled':
       return false;
     case 'newest':
@@ -55,6 +57,8 @@ export function verdict(member: PlanMember, info: PkgInfo, backend: string): Ver
   const installed = info.installed;
   if (state === 'uninstalled') return installed === undefined ? OK : { kind: 'remove' };
   if (state === 'installed' && installed !== undefined) return OK;
+  // Not asked (optimistic): the transaction will say whether it can be installed.
+  if (state === 'installed' && info.available === undefined) return { kind: 'install' };
   if (isUnknown(info)) {
     return error(`package ${name} is not known to ${backend}: it is not installed and no configured source offers it (check the name, or refresh the package lists${backend === 'apt' ? ': apt-get update' : ''})`);
   }

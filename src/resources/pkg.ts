@@ -122,9 +122,12 @@ export function createPkgKind(options: PkgKindOptions = {}): ResourceKind<PkgPar
         try {
           backend = await select(env.pkgBackend, {});
           const installed = await backend.query(valid);
+          // Only a missing package can be unknown; asking the sources is the slow part, so the file lists are read meanwhile.
           const missing = valid.filter((name) => installed.get(name)?.installed === undefined);
-          const available = missing.length > 0 ? await backend.query(missing, { available: true }) : new Map<string, PkgInfo>();
-          const files = await backend.listFiles(valid);
+          const [available, files] = await Promise.all([
+            missing.length > 0 ? backend.query(missing, { available: true }) : new Map<string, PkgInfo>(),
+            backend.listFiles(valid),
+          ]);
           for (const name of valid) {
             const info = available.get(name);
             if (info !== undefined && isUnknown(info)) {
@@ -182,38 +185,62 @@ class PkgRunner implements GroupLiveResource {
 
   async checkApply(apply: boolean, signal: AbortSignal): Promise<readonly boolean[]> {
     const backend = await this.getBackend();
-    const names = this.plan.map((member) => member.name);
-    const infos = new Map(await backend.query(names, { signal }));
-    const ask = this.plan.filter((member) => needsAvailable(member, infos.get(member.name)?.installed)).map((member) => member.name);
-    if (ask.length > 0) for (const [name, info] of await backend.query(ask, { available: true, signal })) infos.set(name, info);
-    const verdicts = this.plan.map((member) => verdict(member, infos.get(member.name) ?? { name: member.name, installed: undefined }, backend.name));
-    const failures = this.failures(verdicts);
+    const infos = new Map(await backend.query(this.plan.map((member) => member.name), { signal }));
+    await this.askSources(backend, infos, this.plan.filter((member) => needsAvailable(member, infos.get(member.name)?.installed, apply)), signal);
+    let verdicts = this.verdicts(backend, infos);
     const results = verdicts.map((v) => v.kind === 'ok');
     if (!apply || results.every(Boolean)) {
+      const failures = this.failures(verdicts);
       if (failures.length > 0) throw new Error(failures.join('; '));
       return results;
     }
-
-    const transaction = transactionOf(this.plan, verdicts);
-    const changed = this.plan.filter((_, i) => verdicts[i]!.kind !== 'ok' && verdicts[i]!.kind !== 'error');
-    if (changed.length > 0) {
-      const started = performance.now();
-      const report = await backend.apply(transaction, this.flags(), signal);
-      this.ctx.log.info(report.summary, {
-        transaction: { backend: backend.name, ...transaction, members: this.members.filter((m) => changed.some((c) => c.name === m.name)).map((m) => m.ctx.id) },
-        ms: Math.round((performance.now() - started) * 10) / 10,
-      });
-      // Converged means the next check says so (the original's #988): see that it does now.
-      const now = await backend.query(changed.map((member) => member.name), { signal });
-      for (const member of changed) {
-        const after = now.get(member.name) ?? { name: member.name, installed: undefined };
-        if (!reached(member, infos.get(member.name)!, after)) {
-          failures.push(this.label(member.name, `${report.summary} succeeded but package ${member.name} is ${after.installed === undefined ? 'not installed' : `at version ${after.installed}`}, not ${member.state}`));
-        }
-      }
+    let failures: string[];
+    try {
+      failures = [...this.failures(verdicts), ...(await this.transact(backend, infos, verdicts, signal))];
+    } catch (err) {
+      // A package installed without asking the sources first may be one apt cannot install (an
+      // unknown name): ask about those now, and go on without the ones that cannot be done.
+      const unasked = this.plan.filter((member, i) => verdicts[i]!.kind === 'install' && infos.get(member.name)?.available === undefined);
+      if (unasked.length === 0 || signal.aborted) throw err;
+      await this.askSources(backend, infos, unasked, signal);
+      const again = this.verdicts(backend, infos);
+      if (!again.some((v, i) => v.kind === 'error' && verdicts[i]!.kind !== 'error')) throw err;
+      verdicts = again;
+      failures = [...this.failures(verdicts), ...(await this.transact(backend, infos, verdicts, signal))];
     }
     if (failures.length > 0) throw new Error(failures.join('; '));
     return results;
+  }
+
+  /** transact makes the one transaction of the changes among `verdicts`, logs it, and returns the members it did not get there. */
+  private async transact(backend: PkgBackend, before: ReadonlyMap<string, PkgInfo>, verdicts: readonly Verdict[], signal: AbortSignal): Promise<string[]> {
+    const changed = this.plan.filter((_, i) => verdicts[i]!.kind !== 'ok' && verdicts[i]!.kind !== 'error');
+    if (changed.length === 0) return [];
+    const transaction = transactionOf(this.plan, verdicts);
+    const started = performance.now();
+    const report = await backend.apply(transaction, this.flags(), signal);
+    const ids = this.members.filter((member) => changed.some((c) => c.name === member.name)).map((member) => member.ctx.id);
+    this.ctx.log.info(report.summary, { transaction: { backend: backend.name, ...transaction, members: ids }, ms: Math.round((performance.now() - started) * 10) / 10 });
+    // Converged means the next check says so (the original's #988): see that it does now.
+    const now = await backend.query(changed.map((member) => member.name), { signal });
+    const failures: string[] = [];
+    for (const member of changed) {
+      const after = now.get(member.name) ?? { name: member.name, installed: undefined };
+      if (!reached(member, before.get(member.name)!, after)) {
+        const is = after.installed === undefined ? 'not installed' : `at version ${after.installed}`;
+        failures.push(this.label(member.name, `${report.summary} succeeded but package ${member.name} is ${is}, not ${member.state}`));
+      }
+    }
+    return failures;
+  }
+
+  private async askSources(backend: PkgBackend, infos: Map<string, PkgInfo>, members: readonly PlanMember[], signal: AbortSignal): Promise<void> {
+    if (members.length === 0) return;
+    for (const [name, info] of await backend.query(members.map((member) => member.name), { available: true, signal })) infos.set(name, info);
+  }
+
+  private verdicts(backend: PkgBackend, infos: ReadonlyMap<string, PkgInfo>): Verdict[] {
+    return this.plan.map((member) => verdict(member, infos.get(member.name) ?? { name: member.name, installed: undefined }, backend.name));
   }
 
   async cleanup(): Promise<void> {

@@ -17,9 +17,10 @@ import { execChain } from './scenarios/exec-chain.js';
 import { files1000, files10000 } from './scenarios/files.js';
 import { startup } from './scenarios/startup.js';
 import { svcRestart } from './scenarios/svc.js';
+import { pkgScenarios } from './scenarios/pkg.js';
 
 /** SCENARIOS lists every scenario in the order a full run takes them. */
-export const SCENARIOS: readonly Scenario[] = [startup, execChain, files1000, files10000, drift10000, ...autoedgeScenarios, ...autogroupScenarios, swap10000, ...clusterExchangeScenarios, svcRestart];
+export const SCENARIOS: readonly Scenario[] = [startup, execChain, files1000, files10000, drift10000, ...autoedgeScenarios, ...autogroupScenarios, swap10000, ...clusterExchangeScenarios, svcRestart, ...pkgScenarios];
 
 const tempDirs = new Set<string>();
 

@@ -118,8 +118,8 @@ export async function createAptRepo(debs: readonly DebSpec[]): Promise<AptRepo> 
         if ((await repo.installedVersion(name)) !== undefined || (await dpkgKnows(name))) installed.push(name);
       }
       if (installed.length === 0) return;
-      const result = await runTool('dpkg', ['--purge', ...installed], { ...process.env, LC_ALL: 'C' });
-      if (result.code !== 0) throw new Error(`dpkg --purge ${installed.join(' ')} failed: ${result.stderr}`);
+      // apt-get waits for dpkg's lock (another test file may be installing); dpkg itself would fail.
+      await retryOnLock(() => run('apt-get', ['purge', '-y', '-q', ...LOCK_OPTIONS, ...installed]), `apt-get purge ${installed.join(' ')}`);
     },
     async installedVersion(name) {
       const result = await runTool('dpkg-query', ['-W', '-f', '${Status}\\t${Version}', name], { ...process.env, LC_ALL: 'C' });
@@ -138,6 +138,8 @@ export async function createAptRepo(debs: readonly DebSpec[]): Promise<AptRepo> 
   };
   try {
     await repo.add(debs);
+    // Left behind by an earlier run that was killed: start from none installed.
+    await repo.purge();
   } catch (err) {
     await repo.close().catch(() => undefined);
     throw err;
@@ -154,8 +156,11 @@ export async function aptHistoryMark(): Promise<number> {
   }
 }
 
-/** aptHistorySince returns the `Commandline:` of every apt run logged after `mark`. */
-export async function aptHistorySince(mark: number): Promise<string[]> {
+/**
+ * aptHistorySince returns the `Commandline:` of every apt run logged after `mark`; with `names`,
+ * only those naming one of them (other tests on the machine may run apt meanwhile).
+ */
+export async function aptHistorySince(mark: number, names?: readonly string[]): Promise<string[]> {
   let text: string;
   try {
     text = (await readFile(APT_HISTORY)).subarray(mark).toString('utf8');
@@ -165,7 +170,8 @@ export async function aptHistorySince(mark: number): Promise<string[]> {
   return text
     .split('\n')
     .filter((line) => line.startsWith('Commandline: '))
-    .map((line) => line.slice('Commandline: '.length));
+    .map((line) => line.slice('Commandline: '.length))
+    .filter((command) => names === undefined || command.split(' ').some((word) => names.some((name) => word === name || word.startsWith(`${name}=`) || word === `${name}-`)));
 }
 
 async function buildDeb(pool: string, deb: DebSpec): Promise<void> {

@@ -26,6 +26,12 @@ describe('needsAvailable', () => {
     expect(needsAvailable(member('1.0'), '1.0')).toBe(false);
     expect(needsAvailable(member('1.0'), '2.0')).toBe(true);
   });
+
+  it('GIVEN a run that applies (optimistic) THEN a missing installed package is installed without asking first', () => {
+    expect(needsAvailable(member('installed'), undefined, true)).toBe(false);
+    expect(needsAvailable(member('newest'), undefined, true)).toBe(true);
+    expect(verdict(member('installed'), installedOnly(undefined), 'apt')).toEqual({ kind: 'install' });
+  });
 });
 
 describe('verdict', () => {

@@ -1,0 +1,185 @@
+// pkg: the seed's package experiment ("Automatic grouping in mgmt") on a local apt repository of
+// three tiny packages (test/helpers/apt-repo.ts), so it is offline and the host keeps its own
+// packages. Needs root; it purges only its own mgmt-test-bench-* packages.
+// - pkg-install-3: install three packages with the grouped resource (one transaction), one by one
+//   (--no-autogroup: three), and with `apt-get install` of all three (the baseline). Target: the
+//   grouped run within 1.3x of apt-get.
+// - pkg-check: the already-installed check of the three (the group's checkApply, from its check
+//   events). Target < 100 ms; shown against `apt-get install` finding nothing to do.
+
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { aptHistoryMark, aptHistorySince, createAptRepo, type AptRepo } from '../../helpers/apt-repo.js';
+import { parseEvents, type MgmtEvent } from '../lib/events.js';
+import { expectSuccess, runMgmt, timedRun } from '../lib/proc.js';
+import { makeResult, makeSubResult, type Scenario, type ScenarioContext } from '../lib/scenario.js';
+import { median, repeat, round } from '../lib/stats.js';
+
+const PACKAGES = ['mgmt-test-bench-powertop', 'mgmt-test-bench-sl', 'mgmt-test-bench-cowsay'];
+const INSTALL_TARGET_RATIO = 1.3;
+const CHECK_TARGET_MS = 100;
+
+/** pkgYaml is the seed's autogroup2.yaml on the bench's packages. */
+function pkgYaml(): string {
+  return ['graph: bench-pkg', 'resources:', '  pkg:', ...PACKAGES.flatMap((name) => [`  - name: ${name}`, '    state: installed'])].join('\n') + '\n';
+}
+
+interface Setup {
+  readonly repo: AptRepo;
+  readonly yaml: string;
+  readonly mgmtArgs: readonly string[];
+}
+
+async function setUp(ctx: ScenarioContext): Promise<Setup> {
+  if (process.getuid?.() !== 0) throw new Error('the pkg scenarios install packages: run the bench as root');
+  const repo = await createAptRepo(PACKAGES.map((name) => ({ name })));
+  const yaml = join(ctx.tmp, 'pkg.yaml');
+  await writeFile(yaml, pkgYaml());
+  const mgmtArgs = ['run', '--yaml', yaml, '--pkg-backend', 'apt', '--converged-timeout=0', '--tmp-prefix', '--no-watch', '--log-format', 'json'];
+  return { repo, yaml, mgmtArgs };
+}
+
+/** transactionCount counts the package transactions a run logged, checking apt's history agrees. */
+async function transactions(events: readonly MgmtEvent[], mark: number, what: string, expected: number): Promise<void> {
+  const logged = events.filter((event) => event.transaction !== undefined).length;
+  const history = (await aptHistorySince(mark, PACKAGES)).length;
+  if (logged !== expected || history !== expected) throw new Error(`${what}: ${logged} transactions logged, ${history} in apt's history, expected ${expected}`);
+}
+
+/** pkgInstall3 times installing three packages: grouped, one by one, and apt-get. */
+export const pkgInstall3: Scenario = {
+  name: 'pkg-install-3',
+  doc: 'three packages: grouped pkg (one transaction) vs one by one vs apt-get install (target ratio <= 1.30)',
+  async run(ctx) {
+    const { repo, mgmtArgs } = await setUp(ctx);
+    try {
+      const env = { ...repo.env, TMPDIR: ctx.tmp };
+      const measure = {
+        grouped: async (): Promise<number> => {
+          const mark = await aptHistoryMark();
+          const run = expectSuccess(await runMgmt(mgmtArgs, { env }), 'mgmt run (grouped)');
+          await transactions(parseEvents(run.stdout), mark, 'grouped', 1);
+          return run.ms;
+        },
+        oneByOne: async (): Promise<number> => {
+          const mark = await aptHistoryMark();
+          const run = expectSuccess(await runMgmt([...mgmtArgs, '--no-autogroup'], { env }), 'mgmt run (--no-autogroup)');
+          await transactions(parseEvents(run.stdout), mark, 'one by one', 3);
+          return run.ms;
+        },
+        aptGet: async (): Promise<number> =>
+          expectSuccess(
+            await timedRun('apt-get', ['install', '-y', '-q', ...PACKAGES], { env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } }),
+            'apt-get install',
+          ).ms,
+      };
+      // The agent's fixed cost: the same graph when the packages are installed already (node,
+      // loading, the check, converging, exit), measured right after a grouped install.
+      const converged = async (): Promise<number> => {
+        const run = expectSuccess(await runMgmt(mgmtArgs, { env }), 'mgmt run (installed)');
+        if (parseEvents(run.stdout).some((event) => event.event === 'apply')) throw new Error('mgmt run (installed) applied something');
+        return run.ms;
+      };
+      const order = ['grouped', 'oneByOne', 'aptGet'] as const;
+      // A warm-up round: the page cache, apt's first read of the source.
+      for (const which of order) {
+        await repo.purge();
+        await measure[which]();
+      }
+      const rounds = await repeat({ min: 5, max: 9, budgetMs: 60_000 }, async (i) => {
+        const times: Record<(typeof order)[number] | 'converged', number> = { grouped: 0, oneByOne: 0, aptGet: 0, converged: 0 };
+        // Rotate which goes first, so none always runs right after a purge of the same kind.
+        for (let k = 0; k < order.length; k++) {
+          const which = order[(i + k) % order.length]!;
+          await repo.purge();
+          times[which] = await measure[which]();
+          if (which === 'grouped') times.converged = await converged();
+        }
+        ctx.progress(
+          `round ${i + 1}: grouped ${times.grouped.toFixed(0)} ms, one by one ${times.oneByOne.toFixed(0)} ms, apt-get ${times.aptGet.toFixed(0)} ms, converged run ${times.converged.toFixed(0)} ms`,
+        );
+        return times;
+      });
+      const grouped = median(rounds.map((r) => r.grouped));
+      const oneByOne = median(rounds.map((r) => r.oneByOne));
+      const aptGet = median(rounds.map((r) => r.aptGet));
+      const convergedRun = median(rounds.map((r) => r.converged));
+      return makeResult(
+        {
+          scenario: 'pkg-install-3',
+          figure: grouped,
+          baseline: aptGet,
+          baselineName: 'apt-get install -y of the three',
+          target: `ratio <= ${INSTALL_TARGET_RATIO.toFixed(2)}`,
+          pass: grouped / aptGet <= INSTALL_TARGET_RATIO,
+          runs: rounds.length,
+        },
+        {
+          oneByOne: makeSubResult({
+            figure: oneByOne,
+            baseline: grouped,
+            baselineName: 'grouped pkg run',
+            target: 'slower than grouped (ratio > 1)',
+            pass: oneByOne > grouped,
+          }),
+          oneByOneVsAptGet: round(oneByOne / aptGet),
+          // What the agent costs whatever it does, and what the install adds beyond apt-get and that.
+          convergedRunMs: round(convergedRun),
+          groupedOverheadMs: round(grouped - aptGet),
+          groupedMinusFixedVsAptGet: round((grouped - convergedRun) / aptGet),
+          packages: PACKAGES,
+        },
+      );
+    } finally {
+      await repo.close();
+    }
+  },
+};
+
+/** pkgCheck times the check of three installed packages. */
+export const pkgCheck: Scenario = {
+  name: 'pkg-check',
+  doc: 'already-installed check of three packages (grouped checkApply) vs apt-get finding nothing to do (target < 100 ms)',
+  async run(ctx) {
+    const { repo, mgmtArgs } = await setUp(ctx);
+    try {
+      const env = { ...repo.env, TMPDIR: ctx.tmp };
+      expectSuccess(await timedRun('apt-get', ['install', '-y', '-q', ...PACKAGES], { env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } }), 'apt-get install');
+      const rounds = await repeat({ min: 7, max: 15, budgetMs: 20_000 }, async (i) => {
+        const run = expectSuccess(await runMgmt(mgmtArgs, { env }), 'mgmt run (installed)');
+        const events = parseEvents(run.stdout);
+        const checks = events.filter((event) => event.event === 'check' && event.ok === true && PACKAGES.some((name) => event.resource === `pkg[${name}]`));
+        if (checks.length !== PACKAGES.length || events.some((event) => event.event === 'apply')) {
+          throw new Error(`mgmt run (installed): expected ${PACKAGES.length} passing checks and no apply, got ${checks.length} checks`);
+        }
+        const apt = expectSuccess(await timedRun('apt-get', ['install', '-y', '-q', ...PACKAGES], { env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } }), 'apt-get install (nothing to do)');
+        const dpkgQuery = expectSuccess(await timedRun('dpkg-query', ['-W', ...PACKAGES]), 'dpkg-query -W').ms;
+        const check = Number(checks[0]!.ms);
+        ctx.progress(`round ${i + 1}: check ${check} ms, mgmt run ${run.ms.toFixed(0)} ms, apt-get ${apt.ms.toFixed(0)} ms`);
+        return { check, run: run.ms, apt: apt.ms, dpkgQuery };
+      });
+      const check = median(rounds.map((r) => r.check));
+      const apt = median(rounds.map((r) => r.apt));
+      return makeResult(
+        {
+          scenario: 'pkg-check',
+          figure: check,
+          baseline: apt,
+          baselineName: 'apt-get install -y of the three, already installed',
+          target: `figure < ${CHECK_TARGET_MS} ms (absolute)`,
+          pass: check < CHECK_TARGET_MS,
+          runs: rounds.length,
+        },
+        {
+          mgmtRunMs: round(median(rounds.map((r) => r.run))),
+          dpkgQueryMs: round(median(rounds.map((r) => r.dpkgQuery))),
+        },
+      );
+    } finally {
+      await repo.close();
+    }
+  },
+};
+
+/** pkgScenarios are the package scenarios, in run order. */
+export const pkgScenarios: readonly Scenario[] = [pkgInstall3, pkgCheck];
