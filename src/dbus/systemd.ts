@@ -225,12 +225,17 @@ export class SystemdClient {
         new Observable<T>((subscriber) => {
           const stop = new AbortController();
           const releases: Array<() => void> = [];
+          // What is set up after an unsubscribe (an await was under way) is released at once.
+          const keep = (release: () => void): void => {
+            if (stop.signal.aborted) release();
+            else releases.push(release);
+          };
           void (async () => {
             const conn = await this.connection(stop.signal);
-            releases.push(conn.onClose((err) => subscriber.error(this.lost(err))));
+            keep(conn.onClose((err) => subscriber.error(this.lost(err))));
             // Systemd sends most signals only while a client is subscribed.
             await this.subscribed(conn, stop.signal);
-            releases.push(await conn.listen({ sender: SERVICE, ...rule }, (signal) => subscriber.next(toEvent(signal)), stop.signal));
+            keep(await conn.listen({ sender: SERVICE, ...rule }, (signal) => subscriber.next(toEvent(signal)), stop.signal));
             if (stop.signal.aborted) return;
             subscriber.next({ type: 'ready' } as T);
           })().catch((err: unknown) => {

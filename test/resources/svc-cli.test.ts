@@ -75,7 +75,8 @@ describe.skipIf(skipSystemdReason !== undefined)(`mgmt run with svc on a real sy
     expect(stopped.code, stopped.stderr).toBe(0);
     await manager.waitForUnit('web.service', (s) => s.activeState === 'active' && s.mainPid > 0 && s.mainPid !== first.mainPid, 'started again');
     await waitFor(() => appliedWeb() >= 2, 'the repair to be reported as an apply of svc[web]');
-    expect(agent.events.filter((e) => e.event === 'error').map((e) => e.resource)).toEqual(['svc[ghost]']);
+    const errors = agent.events.filter((e) => e.event === 'error');
+    expect(errors.map((e) => e.resource), JSON.stringify(errors)).toEqual(['svc[ghost]']);
 
     agent.child.kill('SIGTERM');
     const result = await agent.exited;

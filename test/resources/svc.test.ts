@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadGraph } from '../../src/cli/load-graph.js';
@@ -166,6 +166,28 @@ describe.skipIf(skipSystemdReason !== undefined)(`svc against a real systemd --u
     expect(Number(after)).toBeGreaterThan(0);
     ctx.setRefresh(false);
     expect(await live.checkApply(true, never)).toBe(true);
+  });
+
+  it('GIVEN a service that can reload and a pending refresh WHEN applied THEN it is reloaded, not restarted (same main pid)', async () => {
+    const manager = await userManager();
+    const reloads = join(manager.home, 'reloads');
+    await manager.writeUnit('web.service', simpleService().replace('[Install]', `ExecReload=/bin/sh -c 'echo reloaded >> ${reloads}'\n\n[Install]`));
+    const { live, ctx } = start(manager, 'web', { state: 'running' });
+    await live.checkApply(true, never);
+    const before = await manager.show('web.service', 'MainPID');
+    ctx.setRefresh(true);
+    expect(await live.checkApply(true, never)).toBe(false);
+    expect(await manager.show('web.service', 'MainPID')).toBe(before);
+    expect(await readFile(reloads, 'utf8')).toBe('reloaded\n');
+  });
+
+  it('GIVEN a pending refresh and a service that is and should be stopped WHEN applied THEN it stays stopped', async () => {
+    const manager = await userManager();
+    await manager.writeUnit('web.service', simpleService());
+    const { live, ctx } = start(manager, 'web', { state: 'stopped' });
+    ctx.setRefresh(true);
+    expect(await live.checkApply(true, never)).toBe(false);
+    expect(await manager.show('web.service', 'ActiveState')).toBe('inactive');
   });
 
   it('GIVEN a pending refresh and a stopped service that should be started WHEN applied THEN the start covers it (one start, no restart)', async () => {
