@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { defer, filter, from, switchMap } from 'rxjs';
 import { whenAllReady } from '../../streams/when-all-ready.js';
+import { abortable } from '../dbus/connection.js';
 import { openSystemd, SystemdError, unitNameProblem, type SystemdClient, type UnitStatus } from '../dbus/systemd.js';
 import type { LiveResource, ParamProblem, ResourceContext, ResourceKind } from './types.js';
 import { svcSearch, svcUid } from './uids.js';
@@ -69,13 +70,14 @@ function createLiveSvc(p: SvcParams, ctx: ResourceContext): LiveResource {
   const systemd = (): SystemdClient => (client ??= openSystemd(p.session ? 'user' : 'system'));
   // A unit's object path follows from its name, so one lookup serves every later check (systemd
   // loads a unit again when its path is used after it was unloaded).
+  // The lookup is shared, so no caller's abort cuts it short for the others.
   let unitPath: Promise<string> | undefined;
   const pathOf = (client: SystemdClient, signal?: AbortSignal): Promise<string> => {
-    unitPath ??= client.loadUnit(p.unit, signal).catch((err: unknown) => {
+    unitPath ??= client.loadUnit(p.unit).catch((err: unknown) => {
       unitPath = undefined;
       throw err;
     });
-    return unitPath;
+    return abortable(unitPath, signal);
   };
 
   const assertUsable = (status: UnitStatus): void => {
@@ -100,7 +102,7 @@ function createLiveSvc(p: SvcParams, ctx: ResourceContext): LiveResource {
     // The manager reads unit file states once; a reload makes it see the new links.
     await systemd.reload(signal);
     const after = await systemd.unitStatus(path, signal);
-    if (startupOK(after) !== true) {
+    if (!startupOK(after)) {
       const why = enable && after.unitFileState === 'static' ? ': a unit without an [Install] section cannot be enabled' : '';
       throw new SystemdError(`startup ${p.startup}: ${p.unit} is still "${after.unitFileState}" after ${enable ? 'enabling' : 'disabling'} it${why}`);
     }
