@@ -73,6 +73,8 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     sema: options.sema,
     noAutoedges: options.noAutoedges,
     noAutogroup: options.noAutogroup,
+    // Automatic edges of packages read their file lists through the same backend the resources use.
+    pkgBackend: options.pkgBackend,
   };
 
   const prefix = await makePrefix(options, hostname);

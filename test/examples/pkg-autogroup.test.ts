@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileGraph } from '../../src/graph/compile.js';
 import { defaultRegistry } from '../../src/resources/index.js';
 import { loadGraphFile } from '../../src/yamlgraph/parse.js';
-import { aptHistoryMark, aptHistorySince, createAptRepo, type AptRepo } from '../helpers/apt-repo.js';
+import { aptHistoryMark, aptHistorySince, createAptRepo, testPackage, type AptRepo } from '../helpers/apt-repo.js';
 import { REPO_ROOT, runMgmt } from '../helpers/cli.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
@@ -23,7 +23,7 @@ describe('examples/pkg-autogroup.yaml', () => {
   // The same graph on test packages from a local repository: offline, and the host keeps its packages.
   describe.skipIf(process.getuid?.() !== 0)('run against a local repository', () => {
     let repo: AptRepo;
-    const rename = (name: string): string => `mgmt-test-ex-${name}`;
+    const rename = (name: string): string => testPackage(`ex-${name}`);
     beforeAll(async () => {
       repo = await createAptRepo(SEED_PACKAGES.map((name) => ({ name: rename(name) })));
     });

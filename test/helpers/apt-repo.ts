@@ -16,6 +16,15 @@ import { join } from 'node:path';
 /** TEST_PACKAGE_PREFIX starts the name of every package this helper builds, so purging can never hit a real one. */
 export const TEST_PACKAGE_PREFIX = 'mgmt-test-';
 
+/**
+ * testPackage names a test package after its role and this process: `mgmt-test-<role>-p<pid>`. Two
+ * test runs on one machine (a developer's and another's full suite) then never share a package,
+ * and createAptRepo can purge what a killed run left behind.
+ */
+export function testPackage(role: string): string {
+  return `${TEST_PACKAGE_PREFIX}${role}-p${process.pid}`;
+}
+
 /** DebSpec describes one package to build. */
 export interface DebSpec {
   /** The package name; must start with `mgmt-test-`. */
@@ -139,7 +148,7 @@ export async function createAptRepo(debs: readonly DebSpec[]): Promise<AptRepo> 
   try {
     await repo.add(debs);
     // Left behind by an earlier run that was killed: start from none installed.
-    await repo.purge();
+    await repo.purge([...repo.packages, ...(await orphanedTestPackages())]);
   } catch (err) {
     await repo.close().catch(() => undefined);
     throw err;
@@ -213,6 +222,21 @@ async function removeListFiles(pool: string): Promise<void> {
     const files = await readdir(dir).catch(() => [] as string[]);
     await Promise.all(files.filter((file) => file.startsWith(prefix)).map((file) => rm(join(dir, file), { force: true })));
   }
+}
+
+/** orphanedTestPackages lists installed test packages whose process (see testPackage) is gone. */
+async function orphanedTestPackages(): Promise<string[]> {
+  const listed = await runTool('dpkg-query', ['-W', '-f', '${Package}\\n', `${TEST_PACKAGE_PREFIX}*`], { ...process.env, LC_ALL: 'C' });
+  return listed.stdout.split('\n').filter((name) => {
+    const pid = /-p(\d+)$/.exec(name)?.[1];
+    if (pid === undefined || Number(pid) === process.pid) return false;
+    try {
+      process.kill(Number(pid), 0);
+      return false; // still running: another test run's package
+    } catch {
+      return true;
+    }
+  });
 }
 
 async function dpkgKnows(name: string): Promise<boolean> {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { firstValueFrom, skip, take, timeout } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AptBackend } from '../../src/pkg/apt.js';
-import { aptHistoryMark, aptHistorySince, createAptRepo, shippedFile, shippedUnitFile, type AptRepo } from '../helpers/apt-repo.js';
+import { aptHistoryMark, aptHistorySince, createAptRepo, shippedFile, shippedUnitFile, testPackage, type AptRepo } from '../helpers/apt-repo.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -13,10 +13,10 @@ const never = new AbortController().signal;
 describe.skipIf(!isRoot)('AptBackend on a local repository', () => {
   let repo: AptRepo;
   const savedConfig = process.env.APT_CONFIG;
-  const A = 'mgmt-test-apt-a';
-  const B = 'mgmt-test-apt-b';
-  const U = 'mgmt-test-apt-unit';
-  const NOPE = 'mgmt-test-apt-nope';
+  const A = testPackage('apt-a');
+  const B = testPackage('apt-b');
+  const U = testPackage('apt-unit');
+  const NOPE = testPackage('apt-nope');
   const backends: AptBackend[] = [];
   const backend = (options: ConstructorParameters<typeof AptBackend>[0] = {}): AptBackend => {
     const made = new AptBackend(options);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckReport } from '../../src/cli/check.js';
 import type { LogEvent } from '../../src/log/events.js';
-import { aptHistoryMark, aptHistorySince, createAptRepo, shippedFile, type AptRepo } from '../helpers/apt-repo.js';
+import { aptHistoryMark, aptHistorySince, createAptRepo, shippedFile, testPackage, type AptRepo } from '../helpers/apt-repo.js';
 import { runMgmt, startMgmt } from '../helpers/cli.js';
 import { waitFor } from '../helpers/log.js';
 import { useTempDirs } from '../helpers/tmp.js';
@@ -13,11 +13,11 @@ const isRoot = process.getuid?.() === 0;
 const tempDir = useTempDirs();
 const RUN_ONCE = ['--pkg-backend', 'apt', '--converged-timeout=0', '--tmp-prefix', '--no-watch', '--log-format', 'json'];
 
-const A = 'mgmt-test-cli-a';
-const B = 'mgmt-test-cli-b';
-const C = 'mgmt-test-cli-c';
-const U = 'mgmt-test-cli-unit';
-const NOPE = 'mgmt-test-cli-nope';
+const A = testPackage('cli-a');
+const B = testPackage('cli-b');
+const C = testPackage('cli-c');
+const U = testPackage('cli-unit');
+const NOPE = testPackage('cli-nope');
 
 /** yamlOf writes a graph of `pkg` resources (name, then extra YAML lines) and files written into `dir`. */
 async function yamlOf(dir: string, pkgs: readonly (string | [string, ...string[]])[], files: readonly string[] = [], extra: readonly string[] = []): Promise<string> {
@@ -104,10 +104,11 @@ describe.skipIf(!isRoot)('mgmt with pkg resources on a local apt repository', ()
       [],
       ['  file:', '  - name: shipped', `    path: "${shippedFile(U)}"`, '    content: "mine\\n"', '  svc:', `  - name: ${U}`, '    state: stopped'],
     );
-    const result = await runMgmt(['check', '--yaml', yaml, '--format', 'json'], { env: repo.env });
+    // check has no --pkg-backend: with no system bus to find PackageKit on, auto is apt, which reads the local repository.
+    const result = await runMgmt(['check', '--yaml', yaml, '--format', 'json'], { env: { ...repo.env, DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/nonexistent/mgmt-test-bus' } });
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as CheckReport;
     expect(report.edges.map((e) => `${e.from} -> ${e.to}`)).toEqual([`pkg[${U}] -> file[shipped]`, `pkg[${U}] -> svc[${U}]`]);
-    expect(report.warnings).toEqual([expect.stringContaining(`pkg[${NOPE}]: automatic edges skipped: package ${NOPE} is not known to`)]);
+    expect(report.warnings).toEqual([expect.stringContaining(`pkg[${NOPE}]: automatic edges skipped: package ${NOPE} is not known to apt`)]);
   });
 });

@@ -9,7 +9,7 @@ import { createPkgKind, pkg, type PkgParams } from '../../src/resources/pkg.js';
 import type { GroupLiveResource, LiveResource, ResourceKind } from '../../src/resources/types.js';
 import { oneRound, svcUid } from '../../src/resources/uids.js';
 import { parseGraph } from '../../src/yamlgraph/parse.js';
-import { aptHistoryMark, aptHistorySince, createAptRepo, shippedFile, type AptRepo } from '../helpers/apt-repo.js';
+import { aptHistoryMark, aptHistorySince, createAptRepo, testPackage, type AptRepo } from '../helpers/apt-repo.js';
 import { makeContext, type TestContext } from '../helpers/context.js';
 
 const never = new AbortController().signal;
@@ -175,11 +175,11 @@ resources:
 describe.skipIf(!isRoot)('pkg on apt and dpkg', () => {
   let repo: AptRepo;
   const savedConfig = process.env.APT_CONFIG;
-  const A = 'mgmt-test-res-a';
-  const B = 'mgmt-test-res-b';
-  const C = 'mgmt-test-res-c';
-  const N = 'mgmt-test-res-n';
-  const NOPE = 'mgmt-test-res-nope';
+  const A = testPackage('res-a');
+  const B = testPackage('res-b');
+  const C = testPackage('res-c');
+  const N = testPackage('res-n');
+  const NOPE = testPackage('res-nope');
   const lives: Array<LiveResource | GroupLiveResource> = [];
 
   beforeAll(async () => {

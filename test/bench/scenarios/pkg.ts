@@ -9,13 +9,13 @@
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { aptHistoryMark, aptHistorySince, createAptRepo, type AptRepo } from '../../helpers/apt-repo.js';
+import { aptHistoryMark, aptHistorySince, createAptRepo, testPackage, type AptRepo } from '../../helpers/apt-repo.js';
 import { parseEvents, type MgmtEvent } from '../lib/events.js';
 import { expectSuccess, runMgmt, timedRun } from '../lib/proc.js';
 import { makeResult, makeSubResult, type Scenario, type ScenarioContext } from '../lib/scenario.js';
 import { median, repeat, round } from '../lib/stats.js';
 
-const PACKAGES = ['mgmt-test-bench-powertop', 'mgmt-test-bench-sl', 'mgmt-test-bench-cowsay'];
+const PACKAGES = ['powertop', 'sl', 'cowsay'].map((name) => testPackage(`bench-${name}`));
 const INSTALL_TARGET_RATIO = 1.3;
 const CHECK_TARGET_MS = 100;
 
