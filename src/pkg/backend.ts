@@ -120,7 +120,7 @@ export type BackendFactory = (env: BackendEnv) => Promise<PkgBackend>;
  */
 export const BACKENDS: { readonly apt: BackendFactory; readonly packagekit: BackendFactory | undefined } = {
   apt: async (env) => new (await import('./apt.js')).AptBackend(env),
-  packagekit: undefined,
+  packagekit: async (env) => new (await import('./packagekit.js')).PackageKitBackend(env),
 };
 
 /** PACKAGEKIT_PROBE_MS bounds how long `auto` waits for PackageKit to answer on the system bus. */

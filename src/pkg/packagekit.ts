@@ -1,0 +1,297 @@
+// The PackageKit backend: org.freedesktop.PackageKit on the system bus (reference 2.3).
+// - a query is one Resolve: filter `installed` when only installed versions are asked, none when
+//   the sources are asked too. "Installed" is read from the info value and from data fields such
+//   as `manual:<repo>` (#988: see packagekit-ids.ts), never through the `supported` filter, so a
+//   Debian host converges;
+// - a transaction is one Resolve of the names (package ids carry versions), then one
+//   InstallPackages (installs and upgrades of a group together), UpdatePackages (upgrades only) or
+//   RemovePackages. Flags: only-trusted unless allowUntrusted, allow-downgrade with
+//   allowDowngrade; what is to be installed is first resolved again with the `free` and
+//   `supported` filters unless allowNonfree / allowUnsupported, and refused when they drop it.
+//   PackageKit waits about ten seconds for dpkg's lock and then fails with cannot-get-lock: such
+//   a transaction is tried again, for up to five minutes like the apt backend's lock timeout.
+//   The agent's transactions queue up here, one at a time;
+// - file lists come from GetFiles of the installed version (PackageKit's apt backend lists no
+//   files of a package that is not installed);
+// - the watch is PackageKit's UpdatesChanged (the sources were refreshed, PackageKit changed
+//   something, or an apt run told it so through its dpkg hook) and dpkg's status file, because a
+//   plain `dpkg --purge` behind PackageKit's back tells it nothing.
+//
+// PackageKit's apt backend shows a package's installed version and its candidate only: an exact
+// version other than those cannot be seen (the resource reports it as not offered), though a
+// package id of a known version installs any version a source has.
+
+import { Observable } from 'rxjs';
+import { whenAllReady } from '../../streams/when-all-ready.js';
+import { leaseBus, type BusConnection, type BusLease } from '../dbus/connection.js';
+import { systemdBusAddress } from '../dbus/systemd.js';
+import { errorMessage } from '../errors.js';
+import { createFsWatcher } from '../watchers/fs.js';
+import type { BackendEnv, PkgBackend, PkgInfo, PkgRequest, QueryOptions, Transaction, TransactionFlags, TransactionReport } from './backend.js';
+import { isEmptyTransaction } from './backend.js';
+import { markDirectories, parseDpkgList } from './file-lists.js';
+import { bitfield, PK_FILTER, PK_TRANSACTION_FLAG } from './packagekit-enums.js';
+import { formatPackageId, parsePackageId, pkgInfoOf, resolvedByName, type PackageId, type Resolved } from './packagekit-ids.js';
+import { PACKAGEKIT, PACKAGEKIT_PATH, PackageKitError, runTransaction, type TransactionCall, type TransactionResult } from './packagekit-transaction.js';
+import { compareVersions, sameVersion } from './version.js';
+
+/** PackageKitBackendOptions are a BackendEnv plus where the bus and dpkg's database are. */
+export interface PackageKitBackendOptions extends BackendEnv {
+  /** busAddress is the system bus; default DBUS_SYSTEM_BUS_ADDRESS, else /run/dbus/system_bus_socket. */
+  readonly busAddress?: string;
+  /** dpkgStatus is dpkg's status file, watched for changes made behind PackageKit's back. */
+  readonly dpkgStatus?: string;
+  /** lockTimeoutMs bounds how long a transaction is tried again while dpkg's lock is held by someone else. */
+  readonly lockTimeoutMs?: number;
+}
+
+const DPKG_STATUS = '/var/lib/dpkg/status';
+const LOCK_TIMEOUT_MS = 300_000;
+const LOCK_RETRY_MS = 1000;
+
+// PackageKit runs one transaction at a time; the agent's own queue here, so that their order is
+// the agent's. A transaction whose caller gave up keeps its place until PackageKit ends it.
+let transactions: Promise<unknown> = Promise.resolve();
+
+/** PackageKitBackend is the PackageKit PkgBackend. */
+export class PackageKitBackend implements PkgBackend {
+  readonly name = 'packagekit';
+  private readonly lease: BusLease;
+  private readonly dpkgStatus: string;
+  private readonly lockTimeoutMs: number;
+  private ownWatcher: ReturnType<typeof createFsWatcher> | undefined;
+
+  constructor(private readonly options: PackageKitBackendOptions = {}) {
+    this.lease = leaseBus(options.busAddress ?? systemdBusAddress('system'));
+    this.dpkgStatus = options.dpkgStatus ?? DPKG_STATUS;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? LOCK_TIMEOUT_MS;
+  }
+
+  async query(names: readonly string[], options: QueryOptions = {}): Promise<ReadonlyMap<string, PkgInfo>> {
+    const available = options.available === true;
+    const resolved = await this.resolve(names, available ? PK_FILTER.none : PK_FILTER.installed, options.signal);
+    return new Map(names.map((name) => [name, pkgInfoOf(name, resolved.get(name), available)]));
+  }
+
+  async apply(transaction: Transaction, flags: TransactionFlags, signal: AbortSignal): Promise<TransactionReport> {
+    if (isEmptyTransaction(transaction)) return { summary: '' };
+    signal.throwIfAborted();
+    const endings: Promise<void>[] = [];
+    const turn = transactions.then(() => {
+      // Given up on while it queued: never started.
+      signal.throwIfAborted();
+      return this.applyNow(transaction, flags, signal, endings);
+    });
+    const settled = (): Promise<unknown> => Promise.all(endings);
+    transactions = turn.then(settled, settled);
+    return turn;
+  }
+
+  async listFiles(names: readonly string[], signal?: AbortSignal): Promise<ReadonlyMap<string, readonly string[] | undefined>> {
+    const resolved = await this.resolve(names, PK_FILTER.installed, signal);
+    const installed = [...new Set(names)].map((name) => resolved.get(name)?.installed).filter((id): id is PackageId => id !== undefined);
+    const listed = installed.length === 0 ? new Map<string, readonly string[]>() : (await this.run({ member: 'GetFiles', signature: 'as', body: [installed.map(formatPackageId)] }, signal)).files;
+    const result = new Map<string, readonly string[] | undefined>();
+    for (const name of names) {
+      const id = resolved.get(name)?.installed;
+      const files = id === undefined ? undefined : listed.get(formatPackageId(id));
+      // GetFiles reads dpkg's own list: `/.` for the root, directories without their `/`.
+      result.set(name, files === undefined ? undefined : await markDirectories(parseDpkgList(files.join('\n'))));
+    }
+    return result;
+  }
+
+  watch(): Observable<void> {
+    const watchPath = this.options.watchPath ?? (this.ownWatcher ??= createFsWatcher()).watchPath;
+    return whenAllReady([this.updatesChanged(), watchPath(this.dpkgStatus)]);
+  }
+
+  async close(): Promise<void> {
+    this.lease.release();
+    this.ownWatcher?.close();
+    this.ownWatcher = undefined;
+  }
+
+  // Plans the transaction from a fresh Resolve, then runs it: installs and upgrades as one
+  // PackageKit transaction, removals as another (the pkg resource never mixes them in a group).
+  private async applyNow(transaction: Transaction, flags: TransactionFlags, signal: AbortSignal, endings: Promise<void>[]): Promise<TransactionReport> {
+    const plan = await this.plan(transaction, flags, signal);
+    const bits = [...(flags.allowUntrusted ? [] : [PK_TRANSACTION_FLAG.onlyTrusted]), ...(flags.allowDowngrade ? [PK_TRANSACTION_FLAG.allowDowngrade] : [])];
+    const calls: TransactionCall[] = [];
+    const install = [...plan.install, ...plan.upgrade].map(formatPackageId);
+    if (install.length > 0) calls.push({ member: plan.install.length > 0 ? 'InstallPackages' : 'UpdatePackages', signature: 'tas', body: [bitfield(bits), install] });
+    // Never remove what depends on the packages (allow_deps false), nor what they pulled in (autoremove false).
+    if (plan.remove.length > 0) calls.push({ member: 'RemovePackages', signature: 'tasbb', body: [bitfield(bits), plan.remove.map(formatPackageId), false, false] });
+    const summaries = calls.map((call) => summaryOf(call, bits));
+    for (const call of calls) await this.modify(call, signal, endings);
+    return { summary: summaries.length > 0 ? summaries.join('; ') : 'PackageKit: nothing left to do' };
+  }
+
+  // The package ids of a transaction: the candidate (or the requested version) to install or
+  // upgrade to, the installed version to remove. What is already so is left out; what cannot be
+  // done fails the whole transaction before anything changes.
+  private async plan(transaction: Transaction, flags: TransactionFlags, signal: AbortSignal): Promise<{ install: PackageId[]; upgrade: PackageId[]; remove: PackageId[] }> {
+    const names = [...transaction.install.map((request) => request.name), ...transaction.upgrade, ...transaction.remove];
+    const resolved = await this.resolve(names, PK_FILTER.none, signal);
+    const plan = { install: [] as PackageId[], upgrade: [] as PackageId[], remove: [] as PackageId[] };
+    const problems: string[] = [];
+    const versioned: Array<{ request: PkgRequest & { version: string }; known: Resolved }> = [];
+    for (const request of transaction.install) {
+      const known = resolved.get(request.name)!;
+      if (known.installed === undefined && known.available.length === 0) {
+        problems.push(`package ${request.name} is not known to PackageKit: it is not installed and no configured source offers it`);
+      } else if (request.version !== undefined) {
+        if (known.installed === undefined || !sameVersion(known.installed.version, request.version)) versioned.push({ request: { ...request, version: request.version }, known });
+      } else {
+        const candidate = newer(known);
+        if (candidate !== undefined) plan.install.push(candidate);
+        else if (known.installed === undefined) problems.push(`package ${request.name} has no installation candidate`);
+      }
+    }
+    for (const name of transaction.upgrade) {
+      const known = resolved.get(name)!;
+      const candidate = newer(known);
+      if (candidate !== undefined) (known.installed === undefined ? plan.install : plan.upgrade).push(candidate);
+    }
+    for (const name of transaction.remove) {
+      const installed = resolved.get(name)!.installed;
+      if (installed !== undefined) plan.remove.push(installed);
+    }
+    for (const { request, id } of await this.versions(versioned, signal)) {
+      const installed = versioned.find((v) => v.request === request)!.known.installed;
+      if (id === undefined) problems.push(`version ${request.version} of package ${request.name} is not offered by any configured source`);
+      else if (installed !== undefined && compareVersions(id.version, installed.version) < 0 && !flags.allowDowngrade) {
+        // PackageKit would skip it and report success.
+        problems.push(`package ${request.name} would be downgraded from ${installed.version} to ${id.version}: set allowdowngrade: true to allow it`);
+      } else plan.install.push(id);
+    }
+    if (problems.length === 0) problems.push(...(await this.refusedByFilters([...plan.install, ...plan.upgrade], flags, signal)));
+    if (problems.length > 0) throw new Error(problems.join('; '));
+    return plan;
+  }
+
+  // Package ids of exact versions: Resolve of `name;version;arch;` finds any version a source has,
+  // and answers with another version when none has it.
+  private async versions(wanted: ReadonlyArray<{ request: PkgRequest & { version: string }; known: Resolved }>, signal: AbortSignal): Promise<Array<{ request: PkgRequest & { version: string }; id: PackageId | undefined }>> {
+    if (wanted.length === 0) return [];
+    const ids = wanted.map(({ request, known }) => {
+      const arch = (known.installed ?? known.available[0])!.arch;
+      return formatPackageId({ name: request.name.split(':')[0]!, version: request.version, arch, data: '' });
+    });
+    const { packages } = await this.run({ member: 'Resolve', signature: 'tas', body: [bitfield([PK_FILTER.none]), ids] }, signal);
+    return wanted.map(({ request }) => ({
+      request,
+      id: packages.map((p) => parsePackageId(p.id)).find((id) => id !== undefined && id.name === request.name.split(':')[0] && sameVersion(id.version, request.version)),
+    }));
+  }
+
+  // allownonfree and allowunsupported: PackageKit's `free` and `supported` filters, applied to
+  // what is about to be installed only (#988: never to what is installed).
+  private async refusedByFilters(ids: readonly PackageId[], flags: TransactionFlags, signal: AbortSignal): Promise<string[]> {
+    const filters = [...(flags.allowNonfree ? [] : [PK_FILTER.free]), ...(flags.allowUnsupported ? [] : [PK_FILTER.supported])];
+    if (filters.length === 0 || ids.length === 0) return [];
+    const passing = async (filter: readonly number[], of: readonly PackageId[]): Promise<PackageId[]> => {
+      const { packages } = await this.run({ member: 'Resolve', signature: 'tas', body: [bitfield(filter), of.map(formatPackageId)] }, signal);
+      const kept = new Set(packages.map((p) => parsePackageId(p.id)).map((id) => id && `${id.name};${id.version};${id.arch}`));
+      return of.filter((id) => !kept.has(`${id.name};${id.version};${id.arch}`));
+    };
+    const refused = await passing(filters, ids);
+    if (refused.length === 0) return [];
+    // Which filter refused it: only worth a second call when both were applied.
+    const nonfree = filters.length === 2 ? new Set((await passing([PK_FILTER.free], refused)).map(formatPackageId)) : undefined;
+    return refused.map((id) => {
+      const isNonfree = nonfree ? nonfree.has(formatPackageId(id)) : filters[0] === PK_FILTER.free;
+      return isNonfree
+        ? `package ${id.name} ${id.version} is not free software (PackageKit's free filter): set allownonfree: true to install it`
+        : `package ${id.name} ${id.version} is not supported by the distribution (PackageKit's supported filter, ${id.data || 'no repository'}): set allowunsupported: true to install it`;
+    });
+  }
+
+  // A transaction that changes packages: tried again while dpkg's lock is held by someone else.
+  private async modify(call: TransactionCall, signal: AbortSignal, endings: Promise<void>[]): Promise<TransactionResult> {
+    const deadline = Date.now() + this.lockTimeoutMs;
+    for (;;) {
+      const running = runTransaction(await this.connection(), call, signal);
+      endings.push(running.ended);
+      try {
+        return await running.result;
+      } catch (err) {
+        if (!(err instanceof PackageKitError) || err.code !== 'cannot-get-lock' || Date.now() >= deadline || signal.aborted) throw err;
+      }
+      await delay(LOCK_RETRY_MS, signal);
+    }
+  }
+
+  private async resolve(names: readonly string[], filter: number, signal?: AbortSignal): Promise<Map<string, Resolved>> {
+    const unique = [...new Set(names)];
+    if (unique.length === 0) return new Map();
+    const { packages } = await this.run({ member: 'Resolve', signature: 'tas', body: [bitfield([filter]), unique] }, signal);
+    return resolvedByName(unique, packages);
+  }
+
+  private async run(call: TransactionCall, signal?: AbortSignal): Promise<TransactionResult> {
+    return runTransaction(await this.connection(), call, signal).result;
+  }
+
+  private async connection(): Promise<BusConnection> {
+    try {
+      return await this.lease.connection();
+    } catch (err) {
+      throw new Error(`PackageKit is not reachable: ${errorMessage(err)} (is the system bus running? --pkg-backend apt needs neither)`, { cause: err });
+    }
+  }
+
+  // PackageKit's UpdatesChanged: emits once subscribed, then once per signal; errors when the bus goes.
+  private updatesChanged(): Observable<void> {
+    return new Observable<void>((subscriber) => {
+      const stop = new AbortController();
+      const releases: Array<() => void> = [];
+      const keep = (release: () => void): void => {
+        if (stop.signal.aborted) release();
+        else releases.push(release);
+      };
+      void (async () => {
+        const conn = await this.connection();
+        keep(conn.onClose((err) => subscriber.error(new Error(`PackageKit's UpdatesChanged watch lost the system bus: ${err.message}`, { cause: err }))));
+        keep(await conn.listen({ sender: PACKAGEKIT, path: PACKAGEKIT_PATH, interface: PACKAGEKIT, member: 'UpdatesChanged' }, () => subscriber.next(), stop.signal));
+        if (!stop.signal.aborted) subscriber.next();
+      })().catch((err: unknown) => {
+        if (!stop.signal.aborted) subscriber.error(err);
+      });
+      return () => {
+        stop.abort(new Error('unsubscribed'));
+        for (const release of releases.splice(0)) release();
+      };
+    });
+  }
+}
+
+// The candidate when it is newer than the installed version (or nothing is installed).
+function newer(known: Resolved): PackageId | undefined {
+  const candidate = known.available[0];
+  if (candidate === undefined) return undefined;
+  if (known.installed !== undefined && compareVersions(candidate.version, known.installed.version) <= 0) return undefined;
+  return candidate;
+}
+
+const FLAG_NAMES: Readonly<Record<number, string>> = { [PK_TRANSACTION_FLAG.onlyTrusted]: 'only-trusted', [PK_TRANSACTION_FLAG.allowDowngrade]: 'allow-downgrade' };
+
+// `PackageKit InstallPackages [only-trusted] a;1.0;all;local b;1.0;all;local`, for the log.
+function summaryOf(call: TransactionCall, bits: readonly number[]): string {
+  const flags = bits.map((bit) => FLAG_NAMES[bit]).join(',');
+  return `PackageKit ${call.member} [${flags || 'none'}] ${(call.body[1] as string[]).join(' ')}`;
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
