@@ -68,6 +68,7 @@ export class AptBackend implements PkgBackend {
   }
 
   async query(names: readonly string[], options: QueryOptions = {}): Promise<ReadonlyMap<string, PkgInfo>> {
+    checkNames(names);
     const db = await readDpkgDatabase(this.paths.dpkgDir, this.arch);
     const result = new Map<string, PkgInfo>();
     if (!options.available || names.length === 0) {
@@ -85,6 +86,7 @@ export class AptBackend implements PkgBackend {
   }
 
   async apply(transaction: Transaction, flags: TransactionFlags, signal: AbortSignal): Promise<TransactionReport> {
+    checkNames([...transaction.install.map((request) => request.name), ...transaction.upgrade, ...transaction.remove]);
     const args = aptGetArgs(transaction, flags);
     const summary = commandLine('apt-get', args);
     if (isEmptyTransaction(transaction)) return { summary: '' };
@@ -103,22 +105,21 @@ export class AptBackend implements PkgBackend {
   }
 
   async listFiles(names: readonly string[], signal?: AbortSignal): Promise<ReadonlyMap<string, readonly string[] | undefined>> {
+    checkNames(names);
+    const unique = [...new Set(names)];
     const db = await readDpkgDatabase(this.paths.dpkgDir, this.arch);
-    let archives: string[] | undefined;
-    const result = new Map<string, readonly string[] | undefined>();
-    for (const name of new Set(names)) {
-      signal?.throwIfAborted();
-      const entry = db.entry(name);
-      const bare = name.split(':')[0]!;
-      if (entry !== undefined) {
-        result.set(name, await this.installedFiles(bare, entry.arch));
-        continue;
-      }
-      archives ??= await readdir(this.paths.archivesDir).catch(() => []);
-      const deb = newestDeb(archives, bare);
-      result.set(name, deb === undefined ? undefined : parseDebContents(await this.run('dpkg-deb', ['-c', join(this.paths.archivesDir, deb)], signal)));
-    }
-    return result;
+    const missing = unique.some((name) => db.entry(name) === undefined);
+    const archives = missing ? await readdir(this.paths.archivesDir).catch(() => [] as string[]) : [];
+    const lists = await Promise.all(
+      unique.map(async (name): Promise<readonly string[] | undefined> => {
+        const entry = db.entry(name);
+        const bare = name.split(':')[0]!;
+        if (entry !== undefined) return this.installedFiles(bare, entry.arch);
+        const deb = newestDeb(archives, bare);
+        return deb === undefined ? undefined : parseDebContents(await this.run('dpkg-deb', ['-c', join(this.paths.archivesDir, deb)], signal));
+      }),
+    );
+    return new Map(unique.map((name, i) => [name, lists[i]]));
   }
 
   watch(): Observable<void> {
@@ -185,6 +186,11 @@ export function aptGetArgs(transaction: Transaction, flags: TransactionFlags): s
     ...installs,
     ...transaction.remove.map((name) => `${name}-`),
   ];
+}
+
+// A name that starts with `-` would be read by apt-get as an option, whatever else it is.
+function checkNames(names: readonly string[]): void {
+  for (const name of names) if (name === '' || name.startsWith('-') || /\s/.test(name)) throw new Error(`"${name}" is not a package name`);
 }
 
 /** newestDeb picks the newest `<name>_<version>_<arch>.deb` among the archive cache's file names. */

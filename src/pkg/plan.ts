@@ -5,7 +5,7 @@
 import { isUnknown, type PkgInfo, type PkgRequest, type Transaction } from './backend.js';
 import { compareVersions, sameVersion } from './version.js';
 
-/** The states a pkg resource may have besides an exact version. */
+/** PKG_STATES are the states a pkg resource may have besides an exact version. */
 export const PKG_STATES = ['installed', 'uninstalled', 'newest'] as const;
 
 /** isVersionState says whether a state names an exact version (anything but installed, uninstalled, newest). */

@@ -250,9 +250,14 @@ class PkgRunner implements GroupLiveResource {
   }
 
   private getBackend(): Promise<PkgBackend> {
-    this.backend ??= this.select(this.ctx.pkgBackend, { watchPath: this.ctx.watchPath });
-    // A failed selection (no PackageKit) is tried again by the next run.
-    this.backend.catch(() => (this.backend = undefined));
+    if (this.backend === undefined) {
+      const selecting = this.select(this.ctx.pkgBackend, { watchPath: this.ctx.watchPath });
+      this.backend = selecting;
+      // A failed selection (PackageKit gone) is tried again by the next run.
+      selecting.catch(() => {
+        if (this.backend === selecting) this.backend = undefined;
+      });
+    }
     return this.backend;
   }
 

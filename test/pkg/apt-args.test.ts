@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aptGetArgs, newestDeb } from '../../src/pkg/apt.js';
+import { AptBackend, aptGetArgs, newestDeb } from '../../src/pkg/apt.js';
 import { commandLine, failureReason } from '../../src/pkg/command.js';
 
 const COMMON = ['-y', '-q', '-o', 'DPkg::Lock::Timeout=300', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold'];
@@ -50,5 +50,14 @@ describe('command helpers', () => {
     expect(failureReason({ code: 100, signal: null, stdout: '', stderr: 'W: x\nE: Unable to locate package nope\n' })).toBe('exited with code 100: E: Unable to locate package nope');
     expect(failureReason({ code: 1, signal: null, stdout: '', stderr: 'a\nb\nc\nd\n' })).toBe('exited with code 1: b c d');
     expect(failureReason({ code: null, signal: 'SIGTERM', stdout: '', stderr: '' })).toBe('was killed by SIGTERM');
+  });
+});
+
+describe('AptBackend names', () => {
+  it('GIVEN a name apt would read as an option THEN nothing is run', async () => {
+    const apt = new AptBackend();
+    await expect(apt.query(['-oDir=/tmp'], { available: true })).rejects.toThrow('"-oDir=/tmp" is not a package name');
+    await expect(apt.apply({ install: [{ name: 'a b' }], upgrade: [], remove: [] }, {}, new AbortController().signal)).rejects.toThrow('"a b" is not a package name');
+    await expect(apt.listFiles([''])).rejects.toThrow('"" is not a package name');
   });
 });
