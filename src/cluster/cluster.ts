@@ -205,7 +205,7 @@ export class Cluster {
     const server = this.server;
     let left = false;
     if (server && this.memberId !== undefined) {
-      left = await this.removeSelf(LEAVE_TIMEOUT_MS, 'warn');
+      left = await this.removeSelf(LEAVE_TIMEOUT_MS, 1);
     }
     await Promise.race([this.leased.close(), delay(LEAVE_TIMEOUT_MS)]);
     if (server) {
@@ -295,7 +295,8 @@ export class Cluster {
     await this.leased.set(ENDPOINTS_PREFIX + this.me, undefined).catch(() => undefined);
     // Stopping counts as the expected end of the process, not a crash to restart.
     this.server = undefined;
-    await this.removeSelf(5000);
+    // Under load a removal can time out; if it never succeeds the leader removes this departing member.
+    await this.removeSelf(5000, MEMBERSHIP_ATTEMPTS);
     await server.stop();
     await rm(server.dataDir, { recursive: true, force: true }).catch(() => undefined);
     this.memberId = undefined;
@@ -303,9 +304,9 @@ export class Cluster {
     void this.followEndpoints();
   }
 
-  private async removeSelf(timeoutMs: number, failureLevel: 'warn' | 'error' = 'error'): Promise<boolean> {
+  private async removeSelf(timeoutMs: number, attempts: number): Promise<boolean> {
     try {
-      return await withTimeout(
+      return await this.retrying('remove this host from the etcd cluster', attempts, () => withTimeout(
         this.changeMembership('remove this member', timeoutMs, async () => {
           const members = await this.memberList();
           const me = members.find((m) => m.name === this.me);
@@ -316,10 +317,10 @@ export class Cluster {
           return true;
         }),
         timeoutMs,
-      );
+      ));
     } catch (err) {
-      // At shutdown the others may be stopping too: then the leader removes this member later.
-      this.options.onEvent({ level: failureLevel, action: failureLevel === 'error' ? 'error' : 'member-remove', host: this.me, message: `could not remove this host from the etcd cluster: ${errorMessage(err)}` });
+      // At shutdown the others may be stopping too; either way the leader removes this member later.
+      this.emit({ level: 'warn', action: 'member-remove', host: this.me, message: `could not remove this host from the etcd cluster: ${errorMessage(err)}` });
       return false;
     }
   }
