@@ -244,11 +244,12 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
           if (attempt === 1 || attempt % 20 === 0) log.emit({ level: 'error', event: 'error', phase: 'world', message: `${errorMessage(err)} (retrying)` });
         },
       }),
-      skip(1),
+      // Not skipped: the first emission says the watch is established, and whatever changed
+      // before that (our own first export, another host's) is collected by the reload it causes.
       filter(() => collects),
     );
     subscriptions.push(
-      merge(watcher.watchPath(yamlPath).pipe(skip(1)), worldChanged, recollect) // first emissions only say "ready"
+      merge(watcher.watchPath(yamlPath).pipe(skip(1)), worldChanged, recollect) // the file watch's first emission only says "ready"
         .pipe(
           debounceTime(RELOAD_DEBOUNCE_MS),
           concatMap(async () => {
