@@ -310,7 +310,8 @@ export class VertexWorker {
       const child = host.worker(edge.to);
       if (!child) continue;
       const ready = host.incoming(edge.to).every((into) => (host.worker(into.from)?.timestamp ?? 0) > child.timestamp);
-      if (ready || isStuckStatus(child.status)) child.poke();
+      // A refresh must not wait for other parents to run by chance: the poked child back-pokes them.
+      if (ready || isStuckStatus(child.status) || host.hasRefresh(edge)) child.poke();
     }
   }
 

@@ -79,6 +79,27 @@ describe('engine scheduling', () => {
     expect(callsOf(world, 'b')).toHaveLength(1);
   });
 
+  it('GIVEN a child with a notify parent and a plain parent WHEN only the notify parent changes later THEN the child still gets its refresh', async () => {
+    // config file -(notify)-> svc <- unit file (an automatic edge): the config changes alone.
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    await engine.swap(
+      buildGraph([{ name: 'config', def: world.kind }, { name: 'unit', def: world.kind }, { name: 'svc', def: world.kind }], [
+        { from: 'config', to: 'svc', notify: true },
+        { from: 'unit', to: 'svc' },
+      ]),
+    );
+    await idle(engine);
+    expect(callsOf(world, 'svc').map((call) => call.refresh)).toEqual([false]);
+    world.probe('config').script.push(false);
+    world.probe('config').events.next();
+    await waitFor(() => callsOf(world, 'svc').length === 2, 'svc to run with the refresh');
+    await idle(engine);
+    expect(callsOf(world, 'svc').map((call) => call.refresh)).toEqual([false, true]);
+    // the plain parent was poked and skipped (cached OK), not checked again
+    expect(callsOf(world, 'unit')).toHaveLength(1);
+  });
+
   it('GIVEN a kind that notifies all edges (a timer) WHEN it changes THEN children refresh over plain edges', async () => {
     const ticker = makeProbeWorld({ kind: 'ticker', notifiesAllEdges: true });
     const world = makeProbeWorld();
