@@ -55,9 +55,12 @@ export function isInstalled(signal: PackageSignal): boolean {
 
 /**
  * belongsTo says whether a package id answers the requested name: `name` alone matches any
- * architecture PackageKit chose for it, `name:arch` only that one (or `all`).
+ * architecture PackageKit chose for it, `name:arch` only that one (or `all`), and a requested
+ * package id its name and architecture (Resolve answers a version it lacks with another one).
  */
 export function belongsTo(requested: string, id: PackageId): boolean {
+  const asId = parsePackageId(requested);
+  if (asId !== undefined) return id.name === asId.name && id.arch === asId.arch;
   const cut = requested.indexOf(':');
   if (cut < 0) return id.name === requested;
   return id.name === requested.slice(0, cut) && (id.arch === requested.slice(cut + 1) || id.arch === 'all');
@@ -70,7 +73,7 @@ export interface Resolved {
   readonly available: readonly PackageId[];
 }
 
-/** resolvedByName groups Resolve's Package signals by requested name, duplicates dropped. */
+/** resolvedByName groups Resolve's Package signals by requested name (or package id), duplicates dropped. */
 export function resolvedByName(names: readonly string[], signals: readonly PackageSignal[]): Map<string, Resolved> {
   const result = new Map<string, Resolved>();
   for (const name of names) {

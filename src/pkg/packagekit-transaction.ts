@@ -1,5 +1,5 @@
 // One PackageKit transaction over D-Bus: CreateTransaction, SetHints, the method, then the
-// transaction's signals (Package, Files, ErrorCode, Transaction) until Finished. Every signal
+// transaction's signals (Package, Files, ErrorCode) until Finished. Every signal
 // rule is in place before the method is called, so none is missed.
 
 import type { BusConnection, BusSignal } from '../dbus/connection.js';
@@ -25,18 +25,6 @@ export interface TransactionCall {
   readonly body: readonly unknown[];
 }
 
-/** OldTransaction is one entry of PackageKit's history (the Transaction signal of GetOldTransactions). */
-export interface OldTransaction {
-  readonly path: string;
-  /** timespec is when it ran, ISO 8601. */
-  readonly timespec: string;
-  readonly succeeded: boolean;
-  readonly role: number;
-  readonly durationMs: number;
-  /** data is one `info\tpackage-id\tsummary` line per package. */
-  readonly data: string;
-}
-
 /** TransactionResult is what a successful transaction said. */
 export interface TransactionResult {
   /** path is the transaction's object path. */
@@ -44,7 +32,6 @@ export interface TransactionResult {
   readonly packages: readonly PackageSignal[];
   /** files maps a package id to the paths GetFiles listed for it. */
   readonly files: ReadonlyMap<string, readonly string[]>;
-  readonly transactions: readonly OldTransaction[];
   /** runtimeMs is how long PackageKit says it ran. */
   readonly runtimeMs: number;
 }
@@ -99,7 +86,6 @@ async function run(conn: BusConnection, call: TransactionCall, signal: AbortSign
   const tid = String(path);
   const packages: PackageSignal[] = [];
   const files = new Map<string, string[]>();
-  const transactions: OldTransaction[] = [];
   const errors: Array<{ code: string; details: string }> = [];
   const releases: Array<() => void> = [];
   let settle!: { resolve: (finished: { exit: number; runtime: number }) => void; reject: (err: Error) => void };
@@ -128,16 +114,6 @@ async function run(conn: BusConnection, call: TransactionCall, signal: AbortSign
       }
       case 'ErrorCode':
         errors.push({ code: errorName(Number(s.body[0])), details: String(s.body[1]).trim() });
-        break;
-      case 'Transaction':
-        transactions.push({
-          path: String(s.body[0]),
-          timespec: String(s.body[1]),
-          succeeded: s.body[2] === true,
-          role: Number(s.body[3]),
-          durationMs: Number(s.body[4]),
-          data: String(s.body[5]),
-        });
         break;
       case 'Finished':
         settle.resolve({ exit: Number(s.body[0]), runtime: Number(s.body[1]) });
@@ -184,7 +160,7 @@ async function run(conn: BusConnection, call: TransactionCall, signal: AbortSign
     const reason = first ? `${first.code}: ${first.details}` : 'no error code';
     throw new PackageKitError(`${what} ${exitName(exit)}: ${reason}`, { exit: exitName(exit), code: first?.code, details: first?.details ?? '' });
   }
-  return { path: tid, packages, files, transactions, runtimeMs: runtime };
+  return { path: tid, packages, files, runtimeMs: runtime };
 }
 
 // Waits for Finished; an abort asks PackageKit to cancel the transaction and stops waiting.

@@ -6,8 +6,9 @@
 // - a transaction is one Resolve of the names (package ids carry versions), then one
 //   InstallPackages (installs and upgrades of a group together), UpdatePackages (upgrades only) or
 //   RemovePackages. Flags: only-trusted unless allowUntrusted, allow-downgrade with
-//   allowDowngrade; what is to be installed is first resolved again with the `free` and
-//   `supported` filters unless allowNonfree / allowUnsupported, and refused when they drop it.
+//   allowDowngrade. Unless allowNonfree / allowUnsupported, that Resolve applies PackageKit's
+//   `free` / `supported` filters to what is to be installed, and what they drop is refused with
+//   a message naming the flag (a second Resolve tells which, on that path only);
 //   PackageKit waits about ten seconds for dpkg's lock and then fails with cannot-get-lock: such
 //   a transaction is tried again, for up to five minutes like the apt backend's lock timeout.
 //   The agent's transactions queue up here, one at a time;
@@ -31,7 +32,7 @@ import type { BackendEnv, PkgBackend, PkgInfo, PkgRequest, QueryOptions, Transac
 import { isEmptyTransaction } from './backend.js';
 import { markDirectories, parseDpkgList } from './file-lists.js';
 import { bitfield, PK_FILTER, PK_TRANSACTION_FLAG } from './packagekit-enums.js';
-import { formatPackageId, parsePackageId, pkgInfoOf, resolvedByName, type PackageId, type Resolved } from './packagekit-ids.js';
+import { formatPackageId, pkgInfoOf, resolvedByName, type PackageId, type Resolved } from './packagekit-ids.js';
 import { PACKAGEKIT, PACKAGEKIT_PATH, PackageKitError, runTransaction, type TransactionCall, type TransactionResult } from './packagekit-transaction.js';
 import { compareVersions, sameVersion } from './version.js';
 
@@ -69,7 +70,7 @@ export class PackageKitBackend implements PkgBackend {
 
   async query(names: readonly string[], options: QueryOptions = {}): Promise<ReadonlyMap<string, PkgInfo>> {
     const available = options.available === true;
-    const resolved = await this.resolve(names, available ? PK_FILTER.none : PK_FILTER.installed, options.signal);
+    const resolved = await this.resolve(names, [available ? PK_FILTER.none : PK_FILTER.installed], options.signal);
     return new Map(names.map((name) => [name, pkgInfoOf(name, resolved.get(name), available)]));
   }
 
@@ -88,7 +89,7 @@ export class PackageKitBackend implements PkgBackend {
   }
 
   async listFiles(names: readonly string[], signal?: AbortSignal): Promise<ReadonlyMap<string, readonly string[] | undefined>> {
-    const resolved = await this.resolve(names, PK_FILTER.installed, signal);
+    const resolved = await this.resolve(names, [PK_FILTER.installed], signal);
     const installed = [...new Set(names)].map((name) => resolved.get(name)?.installed).filter((id): id is PackageId => id !== undefined);
     const listed = installed.length === 0 ? new Map<string, readonly string[]>() : (await this.run({ member: 'GetFiles', signature: 'as', body: [installed.map(formatPackageId)] }, signal)).files;
     const result = new Map<string, readonly string[] | undefined>();
@@ -129,81 +130,104 @@ export class PackageKitBackend implements PkgBackend {
 
   // The package ids of a transaction: the candidate (or the requested version) to install or
   // upgrade to, the installed version to remove. What is already so is left out; what cannot be
-  // done fails the whole transaction before anything changes.
+  // done fails the whole transaction before anything changes. allownonfree and allowunsupported
+  // are PackageKit's `free` and `supported` filters, applied to what is to be installed only (#988:
+  // never to what is installed); with them, the one Resolve that finds the candidates applies them.
   private async plan(transaction: Transaction, flags: TransactionFlags, signal: AbortSignal): Promise<{ install: PackageId[]; upgrade: PackageId[]; remove: PackageId[] }> {
-    const names = [...transaction.install.map((request) => request.name), ...transaction.upgrade, ...transaction.remove];
-    const resolved = await this.resolve(names, PK_FILTER.none, signal);
     const plan = { install: [] as PackageId[], upgrade: [] as PackageId[], remove: [] as PackageId[] };
     const problems: string[] = [];
-    const versioned: Array<{ request: PkgRequest & { version: string }; known: Resolved }> = [];
-    for (const request of transaction.install) {
-      const known = resolved.get(request.name)!;
-      if (known.installed === undefined && known.available.length === 0) {
-        problems.push(`package ${request.name} is not known to PackageKit: it is not installed and no configured source offers it`);
-      } else if (request.version !== undefined) {
-        if (known.installed === undefined || !sameVersion(known.installed.version, request.version)) versioned.push({ request: { ...request, version: request.version }, known });
-      } else {
-        const candidate = newer(known);
-        if (candidate !== undefined) plan.install.push(candidate);
-        else if (known.installed === undefined) problems.push(`package ${request.name} has no installation candidate`);
+    const filters = [...(flags.allowNonfree ? [] : [PK_FILTER.free]), ...(flags.allowUnsupported ? [] : [PK_FILTER.supported])];
+
+    if (transaction.remove.length > 0) {
+      const installed = await this.resolve(transaction.remove, [PK_FILTER.installed], signal);
+      for (const name of transaction.remove) {
+        const id = installed.get(name)?.installed;
+        if (id !== undefined) plan.remove.push(id);
       }
     }
-    for (const name of transaction.upgrade) {
-      const known = resolved.get(name)!;
-      const candidate = newer(known);
-      if (candidate !== undefined) (known.installed === undefined ? plan.install : plan.upgrade).push(candidate);
+
+    const plain = [...transaction.install.filter((request) => request.version === undefined).map((request) => request.name), ...transaction.upgrade];
+    if (plain.length > 0) {
+      const resolved = await this.resolve(plain, filters.length > 0 ? filters : [PK_FILTER.none], signal);
+      const missing: string[] = [];
+      for (const name of new Set(plain)) {
+        const known = resolved.get(name)!;
+        const candidate = newer(known);
+        if (candidate !== undefined) (transaction.upgrade.includes(name) && known.installed !== undefined ? plan.upgrade : plan.install).push(candidate);
+        else if (known.installed === undefined) missing.push(name);
+      }
+      problems.push(...(await this.whyMissing(missing, filters, signal)));
     }
-    for (const name of transaction.remove) {
-      const installed = resolved.get(name)!.installed;
-      if (installed !== undefined) plan.remove.push(installed);
+
+    const versioned = transaction.install.filter((request): request is PkgRequest & { version: string } => request.version !== undefined);
+    if (versioned.length > 0) {
+      const found = await this.versions(versioned, signal);
+      for (const { request, installed, id } of found) {
+        if (installed !== undefined && sameVersion(installed.version, request.version)) continue;
+        if (id === undefined) problems.push(`version ${request.version} of package ${request.name} is not offered by any configured source`);
+        else if (installed !== undefined && compareVersions(id.version, installed.version) < 0 && !flags.allowDowngrade) {
+          // PackageKit would skip it and report success.
+          problems.push(`package ${request.name} would be downgraded from ${installed.version} to ${id.version}: set allowdowngrade: true to allow it`);
+        } else plan.install.push(id);
+      }
+      if (problems.length === 0) problems.push(...(await this.refusals(plan.install.filter((id) => versioned.some((request) => request.name.split(':')[0] === id.name)), filters, signal)));
     }
-    for (const { request, id } of await this.versions(versioned, signal)) {
-      const installed = versioned.find((v) => v.request === request)!.known.installed;
-      if (id === undefined) problems.push(`version ${request.version} of package ${request.name} is not offered by any configured source`);
-      else if (installed !== undefined && compareVersions(id.version, installed.version) < 0 && !flags.allowDowngrade) {
-        // PackageKit would skip it and report success.
-        problems.push(`package ${request.name} would be downgraded from ${installed.version} to ${id.version}: set allowdowngrade: true to allow it`);
-      } else plan.install.push(id);
-    }
-    if (problems.length === 0) problems.push(...(await this.refusedByFilters([...plan.install, ...plan.upgrade], flags, signal)));
     if (problems.length > 0) throw new Error(problems.join('; '));
     return plan;
   }
 
-  // Package ids of exact versions: Resolve of `name;version;arch;` finds any version a source has,
-  // and answers with another version when none has it.
-  private async versions(wanted: ReadonlyArray<{ request: PkgRequest & { version: string }; known: Resolved }>, signal: AbortSignal): Promise<Array<{ request: PkgRequest & { version: string }; id: PackageId | undefined }>> {
-    if (wanted.length === 0) return [];
-    const ids = wanted.map(({ request, known }) => {
-      const arch = (known.installed ?? known.available[0])!.arch;
-      return formatPackageId({ name: request.name.split(':')[0]!, version: request.version, arch, data: '' });
+  // Why the Resolve (with `filters`) offered nothing to install for these names: unknown, or
+  // dropped by a filter. A name installed with nothing newer (hidden by the `supported` filter)
+  // has nothing to do.
+  private async whyMissing(names: readonly string[], filters: readonly number[], signal: AbortSignal): Promise<string[]> {
+    if (names.length === 0) return [];
+    const unfiltered = filters.length > 0 ? await this.resolve(names, [PK_FILTER.none], signal) : new Map<string, Resolved>();
+    const unknown = names.filter((name) => {
+      const known = unfiltered.get(name) ?? NOTHING;
+      return newer(known) === undefined && known.installed === undefined;
     });
-    const { packages } = await this.run({ member: 'Resolve', signature: 'tas', body: [bitfield([PK_FILTER.none]), ids] }, signal);
-    return wanted.map(({ request }) => ({
-      request,
-      id: packages.map((p) => parsePackageId(p.id)).find((id) => id !== undefined && id.name === request.name.split(':')[0] && sameVersion(id.version, request.version)),
-    }));
+    const refused = names.map((name) => newer(unfiltered.get(name) ?? NOTHING)).filter((id): id is PackageId => id !== undefined);
+    return [
+      ...unknown.map((name) => `package ${name} is not known to PackageKit: it is not installed and no configured source offers it`),
+      ...(await this.refusals(refused, filters, signal, true)),
+    ];
   }
 
-  // allownonfree and allowunsupported: PackageKit's `free` and `supported` filters, applied to
-  // what is about to be installed only (#988: never to what is installed).
-  private async refusedByFilters(ids: readonly PackageId[], flags: TransactionFlags, signal: AbortSignal): Promise<string[]> {
-    const filters = [...(flags.allowNonfree ? [] : [PK_FILTER.free]), ...(flags.allowUnsupported ? [] : [PK_FILTER.supported])];
-    if (filters.length === 0 || ids.length === 0) return [];
-    const passing = async (filter: readonly number[], of: readonly PackageId[]): Promise<PackageId[]> => {
-      const { packages } = await this.run({ member: 'Resolve', signature: 'tas', body: [bitfield(filter), of.map(formatPackageId)] }, signal);
-      const kept = new Set(packages.map((p) => parsePackageId(p.id)).map((id) => id && `${id.name};${id.version};${id.arch}`));
-      return of.filter((id) => !kept.has(`${id.name};${id.version};${id.arch}`));
+  // What the `free` and `supported` filters refuse of these package ids, one message each.
+  private async refusals(ids: readonly PackageId[], filters: readonly number[], signal: AbortSignal, refusedAlready = false): Promise<string[]> {
+    if (ids.length === 0 || filters.length === 0) return [];
+    const passing = async (of: readonly PackageId[], filter: readonly number[]): Promise<PackageId[]> => {
+      const kept = await this.resolve(of.map(formatPackageId), filter, signal);
+      return of.filter((id) => withVersion(kept.get(formatPackageId(id))!, id.version) !== undefined);
     };
-    const refused = await passing(filters, ids);
+    const kept = refusedAlready ? [] : await passing(ids, filters);
+    const refused = ids.filter((id) => !kept.includes(id));
     if (refused.length === 0) return [];
-    // Which filter refused it: only worth a second call when both were applied.
-    const nonfree = filters.length === 2 ? new Set((await passing([PK_FILTER.free], refused)).map(formatPackageId)) : undefined;
-    return refused.map((id) => {
-      const isNonfree = nonfree ? nonfree.has(formatPackageId(id)) : filters[0] === PK_FILTER.free;
-      return isNonfree
+    // Which filter refused it: only worth a call when both were applied.
+    const free = filters.length === 2 ? await passing(refused, [PK_FILTER.free]) : undefined;
+    return refused.map((id) =>
+      (free ? !free.includes(id) : filters[0] === PK_FILTER.free)
         ? `package ${id.name} ${id.version} is not free software (PackageKit's free filter): set allownonfree: true to install it`
-        : `package ${id.name} ${id.version} is not supported by the distribution (PackageKit's supported filter, ${id.data || 'no repository'}): set allowunsupported: true to install it`;
+        : `package ${id.name} ${id.version} is not supported by the distribution (PackageKit's supported filter, ${id.data || 'no repository'}): set allowunsupported: true to install it`,
+    );
+  }
+
+  // The installed version and the package id of exactly the requested version: Resolve of
+  // `name;version;arch;` finds any version a source has, and answers with another one when none has it.
+  private async versions(requests: ReadonlyArray<PkgRequest & { version: string }>, signal: AbortSignal): Promise<Array<{ request: PkgRequest & { version: string }; installed: PackageId | undefined; id: PackageId | undefined }>> {
+    const resolved = await this.resolve(requests.map((request) => request.name), [PK_FILTER.none], signal);
+    const ids = requests.flatMap((request) => {
+      const known = resolved.get(request.name)!;
+      const like = known.installed ?? known.available[0];
+      return like === undefined ? [] : [formatPackageId({ ...like, version: request.version, data: '' })];
+    });
+    const exact = ids.length > 0 ? await this.resolve(ids, [PK_FILTER.none], signal) : new Map<string, Resolved>();
+    return requests.map((request) => {
+      const known = resolved.get(request.name)!;
+      const like = known.installed ?? known.available[0];
+      const answer = like === undefined ? undefined : exact.get(formatPackageId({ ...like, version: request.version, data: '' }));
+      const id = answer === undefined ? undefined : withVersion(answer, request.version);
+      return { request, installed: known.installed, id };
     });
   }
 
@@ -222,10 +246,11 @@ export class PackageKitBackend implements PkgBackend {
     }
   }
 
-  private async resolve(names: readonly string[], filter: number, signal?: AbortSignal): Promise<Map<string, Resolved>> {
+  // Resolve of names (or package ids), answered per name.
+  private async resolve(names: readonly string[], filters: readonly number[], signal?: AbortSignal): Promise<Map<string, Resolved>> {
     const unique = [...new Set(names)];
     if (unique.length === 0) return new Map();
-    const { packages } = await this.run({ member: 'Resolve', signature: 'tas', body: [bitfield([filter]), unique] }, signal);
+    const { packages } = await this.run({ member: 'Resolve', signature: 'tas', body: [bitfield(filters), unique] }, signal);
     return resolvedByName(unique, packages);
   }
 
@@ -264,6 +289,13 @@ export class PackageKitBackend implements PkgBackend {
       };
     });
   }
+}
+
+const NOTHING: Resolved = { installed: undefined, available: [] };
+
+// The version of an answer that is exactly `version`.
+function withVersion(known: Resolved, version: string): PackageId | undefined {
+  return [...known.available, ...(known.installed ? [known.installed] : [])].find((id) => sameVersion(id.version, version));
 }
 
 // The candidate when it is newer than the installed version (or nothing is installed).
