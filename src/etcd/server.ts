@@ -125,6 +125,8 @@ export class EtcdServer {
       '--initial-cluster', this.options.initialCluster ?? this.peerUrls.map((url) => `${this.name}=${url}`).join(','),
       '--initial-cluster-state', this.options.initialClusterState ?? 'new',
       '--logger=zap',
+      // A slow member (a busy host) asks before campaigning, so it cannot depose a healthy leader.
+      '--pre-vote=true',
       '--log-outputs=stderr',
       `--heartbeat-interval=${this.options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS}`,
       `--election-timeout=${this.options.electionTimeoutMs ?? DEFAULT_ELECTION_MS}`,

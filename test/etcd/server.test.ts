@@ -40,6 +40,7 @@ describe('EtcdServer without an etcd binary', () => {
       '--initial-cluster', 'h1=http://127.0.0.1:2380',
       '--initial-cluster-state', 'new',
       '--logger=zap',
+      '--pre-vote=true',
       '--log-outputs=stderr',
       '--heartbeat-interval=100',
       '--election-timeout=1000',
