@@ -2,7 +2,8 @@
 // - a query is one Resolve: filter `installed` when only installed versions are asked, none when
 //   the sources are asked too. "Installed" is read from the info value and from data fields such
 //   as `manual:<repo>` (#988: see packagekit-ids.ts), never through the `supported` filter, so a
-//   Debian host converges;
+//   Debian host converges. Installed versions are kept while dpkg's database does not change
+//   (packagekit-memo.ts): a check of what nothing touched costs no Resolve;
 // - a transaction is one Resolve of the names (package ids carry versions), then one
 //   InstallPackages (installs and upgrades of a group together), UpdatePackages (upgrades only) or
 //   RemovePackages. Flags: only-trusted unless allowUntrusted, allow-downgrade with
@@ -31,6 +32,7 @@ import { createFsWatcher } from '../watchers/fs.js';
 import type { BackendEnv, PkgBackend, PkgInfo, PkgRequest, QueryOptions, Transaction, TransactionFlags, TransactionReport } from './backend.js';
 import { isEmptyTransaction } from './backend.js';
 import { markDirectories, parseDpkgList } from './file-lists.js';
+import { InstalledMemo } from './packagekit-memo.js';
 import { bitfield, PK_FILTER, PK_TRANSACTION_FLAG } from './packagekit-enums.js';
 import { formatPackageId, pkgInfoOf, resolvedByName, type PackageId, type Resolved } from './packagekit-ids.js';
 import { PACKAGEKIT, PACKAGEKIT_PATH, PackageKitError, runTransaction, type TransactionCall, type TransactionResult } from './packagekit-transaction.js';
@@ -49,6 +51,15 @@ export interface PackageKitBackendOptions extends BackendEnv {
 const DPKG_STATUS = '/var/lib/dpkg/status';
 const LOCK_TIMEOUT_MS = 300_000;
 const LOCK_RETRY_MS = 1000;
+
+// One memo of installed versions per bus and dpkg database, shared by the agent's backends.
+const memos = new Map<string, InstalledMemo<Resolved>>();
+function installedMemo(bus: string, dpkgStatus: string): InstalledMemo<Resolved> {
+  const key = `${bus}\0${dpkgStatus}`;
+  let memo = memos.get(key);
+  if (memo === undefined) memos.set(key, (memo = new InstalledMemo(dpkgStatus)));
+  return memo;
+}
 
 // PackageKit runs one transaction at a time; the agent's own queue here, so that their order is
 // the agent's. A transaction whose caller gave up keeps its place until PackageKit ends it.
@@ -247,11 +258,16 @@ export class PackageKitBackend implements PkgBackend {
   }
 
   // Resolve of names (or package ids), answered per name.
+  // The installed versions alone are kept while dpkg's database is unchanged (packagekit-memo.ts).
   private async resolve(names: readonly string[], filters: readonly number[], signal?: AbortSignal): Promise<Map<string, Resolved>> {
     const unique = [...new Set(names)];
     if (unique.length === 0) return new Map();
-    const { packages } = await this.run({ member: 'Resolve', signature: 'tas', body: [bitfield(filters), unique] }, signal);
-    return resolvedByName(unique, packages);
+    const ask = async (asked: readonly string[]): Promise<Map<string, Resolved>> => {
+      const { packages } = await this.run({ member: 'Resolve', signature: 'tas', body: [bitfield(filters), [...asked]] }, signal);
+      return resolvedByName(asked, packages);
+    };
+    if (filters.length === 1 && filters[0] === PK_FILTER.installed) return installedMemo(this.lease.address, this.dpkgStatus).lookup(unique, ask);
+    return ask(unique);
   }
 
   private async run(call: TransactionCall, signal?: AbortSignal): Promise<TransactionResult> {
