@@ -6,10 +6,14 @@
 //   grouped run within 1.3x of apt-get.
 // - pkg-check: the already-installed check of the three (the group's checkApply, from its check
 //   events). Target < 100 ms; shown against `apt-get install` finding nothing to do.
+// - pkg-packagekit: the grouped install and the already-installed check with --pkg-backend
+//   packagekit (a real PackageKit on the system bus, test/helpers/packagekit.ts), against the
+//   same apt-get baseline.
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { aptHistoryMark, aptHistorySince, createAptRepo, testPackage, type AptRepo } from '../../helpers/apt-repo.js';
+import { startPackageKit } from '../../helpers/packagekit.js';
 import { parseEvents, type MgmtEvent } from '../lib/events.js';
 import { expectSuccess, runMgmt, timedRun } from '../lib/proc.js';
 import { makeResult, makeSubResult, type Scenario, type ScenarioContext } from '../lib/scenario.js';
@@ -184,5 +188,92 @@ export const pkgCheck: Scenario = {
   },
 };
 
+/** pkgPackageKit times the grouped install and the already-installed check through PackageKit. */
+export const pkgPackageKit: Scenario = {
+  name: 'pkg-packagekit',
+  doc: 'three packages through PackageKit: grouped install (one InstallPackages) vs apt-get install; the already-installed check',
+  async run(ctx) {
+    const { repo, yaml } = await setUp(ctx);
+    const packagekit = await startPackageKit(repo).catch(async (err: unknown) => {
+      await repo.close();
+      throw err;
+    });
+    try {
+      // The local repository is not the distribution's: PackageKit's supported filter would refuse it.
+      await writeFile(yaml, pkgYaml().replace(/    state: installed\n/g, '    state: installed\n    allowunsupported: true\n'));
+      const mgmtArgs = ['run', '--yaml', yaml, '--pkg-backend', 'packagekit', '--converged-timeout=0', '--tmp-prefix', '--no-watch', '--no-server', '--log-format', 'json'];
+      const env = { ...packagekit.env, TMPDIR: ctx.tmp };
+      // The baseline reads the test source alone (APT_CONFIG); PackageKit reads the host's sources
+      // (its environment is its own), so apt-get with those is measured too.
+      const aptGet = async (sources: 'test' | 'host' = 'test'): Promise<number> =>
+        expectSuccess(
+          await timedRun('apt-get', ['install', '-y', '-q', ...WAIT_FOR_LOCK, ...PACKAGES], { env: { ...(sources === 'test' ? repo.env : {}), ...env, DEBIAN_FRONTEND: 'noninteractive' } }),
+          `apt-get install (${sources} sources)`,
+        ).ms;
+      const grouped = async (): Promise<number> => {
+        const run = expectSuccess(await runMgmt(mgmtArgs, { env }), 'mgmt run --pkg-backend packagekit');
+        const logged = parseEvents(run.stdout).filter((event) => event.transaction !== undefined).length;
+        if (logged !== 1) throw new Error(`grouped through PackageKit: ${logged} transactions logged, expected 1`);
+        return run.ms;
+      };
+      const installed = async (): Promise<{ run: number; check: number }> => {
+        const run = expectSuccess(await runMgmt(mgmtArgs, { env }), 'mgmt run --pkg-backend packagekit (installed)');
+        const events = parseEvents(run.stdout);
+        const checks = events.filter((event) => event.event === 'check' && event.ok === true && PACKAGES.some((name) => event.resource === `pkg[${name}]`));
+        if (checks.length !== PACKAGES.length || events.some((event) => event.event === 'apply')) throw new Error(`mgmt run (installed): ${checks.length} passing checks of ${PACKAGES.length}`);
+        return { run: run.ms, check: Number(checks[0]!.ms) };
+      };
+      // A warm-up round: packagekitd's start, the page cache.
+      await repo.purge();
+      await grouped();
+      const rounds = await repeat({ min: 3, max: 7, budgetMs: 90_000 }, async (i) => {
+        await repo.purge();
+        const apt = await aptGet();
+        await repo.purge();
+        const aptHost = await aptGet('host');
+        await repo.purge();
+        const pk = await grouped();
+        const again = await installed();
+        const aptNothing = await aptGet();
+        ctx.progress(`round ${i + 1}: grouped ${pk.toFixed(0)} ms, apt-get ${apt.toFixed(0)} ms (host sources ${aptHost.toFixed(0)} ms), check ${again.check} ms, converged run ${again.run.toFixed(0)} ms`);
+        return { pk, apt, aptHost, aptNothing, ...again };
+      });
+      const pk = median(rounds.map((r) => r.pk));
+      const apt = median(rounds.map((r) => r.apt));
+      return makeResult(
+        {
+          scenario: 'pkg-packagekit',
+          figure: pk,
+          baseline: apt,
+          baselineName: 'apt-get install -y of the three',
+          target: `ratio <= ${INSTALL_TARGET_RATIO.toFixed(2)}`,
+          pass: pk / apt <= INSTALL_TARGET_RATIO,
+          runs: rounds.length,
+        },
+        {
+          check: makeSubResult({
+            figure: median(rounds.map((r) => r.check)),
+            baseline: median(rounds.map((r) => r.aptNothing)),
+            baselineName: 'apt-get install -y of the three, already installed',
+            target: `figure < ${CHECK_TARGET_MS} ms (absolute)`,
+            pass: median(rounds.map((r) => r.check)) < CHECK_TARGET_MS,
+          }),
+          vsAptGetHostSources: makeSubResult({
+            figure: pk,
+            baseline: median(rounds.map((r) => r.aptHost)),
+            baselineName: "apt-get install -y of the three with the host's sources, as PackageKit reads them",
+            target: `ratio <= ${INSTALL_TARGET_RATIO.toFixed(2)}`,
+            pass: pk / median(rounds.map((r) => r.aptHost)) <= INSTALL_TARGET_RATIO,
+          }),
+          convergedRunMs: round(median(rounds.map((r) => r.run))),
+        },
+      );
+    } finally {
+      await packagekit.close();
+      await repo.close();
+    }
+  },
+};
+
 /** pkgScenarios are the package scenarios, in run order. */
-export const pkgScenarios: readonly Scenario[] = [pkgInstall3, pkgCheck];
+export const pkgScenarios: readonly Scenario[] = [pkgInstall3, pkgCheck, pkgPackageKit];
