@@ -1,6 +1,7 @@
 // cluster-exchange-N (N = 3, 5): the seed's exchange of exported files on real etcd (issue 4, item
 // 8; DESIGN section 8 "cluster"). h1 starts with no --seeds and bootstraps its own etcd server;
-// once it logs `cluster server-start`, h2..hN start back to back with `--seeds <h1 client URL>`.
+// once it logs `cluster server-start`, h2..hN start one after the other with `--seeds <h1 client
+// URL>`, each once the hosts before it have exchanged their files (the seed's A, then B, then C).
 // Each host's graph is graph3a.yaml's shape (test/helpers/exchange.ts, as in the exchange tests):
 // two unexported and two exported (`@@`) files in its own directory, and a collect of every host's
 // files into that directory. Figure: the time from the spawn of the LAST host until every host's
@@ -130,6 +131,12 @@ function expectedExports(plans: readonly HostPlan[]): Expected[] {
   );
 }
 
+/** heldBy resolves once every one of `hosts` holds every one of their exports (seen by the watch). */
+async function heldBy(files: FileWatch, hosts: readonly HostPlan[]): Promise<void> {
+  const paths = hosts.flatMap((host) => hosts.flatMap((from) => from.files.exports.map((file) => join(host.dir, file))));
+  while (!paths.every((path) => files.seenAt.has(path))) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+}
+
 /** FileWatch follows the expected files until each holds its content. */
 interface FileWatch {
   /** Resolves when every expected file was seen with its content. */
@@ -202,7 +209,7 @@ interface RunResult {
   readonly lastBootMs: number | undefined;
   /** The last `start` event of any joiner (as it arrived) to every export everywhere: the exchange without the boot. */
   readonly afterStartsMs: number;
-  /** The spread of the joiners' spawns (they start back to back). */
+  /** The spread of the joiners' spawns (each waits for the exchange of the hosts before it). */
   readonly spawnSpreadMs: number;
   /** How many hosts had started an etcd server when the exchange converged (or the run gave up). */
   readonly serversAtConverge: number;
@@ -226,7 +233,12 @@ async function runOnce(root: string, count: number): Promise<RunResult> {
     const h1 = startAgent(plans[0]!);
     agents.push(h1);
     const serverStartAt = await racing(agents, h1.until(isCluster('server-start')), SERVER_START_TIMEOUT_MS, 'h1 to log cluster server-start');
-    for (const plan of plans.slice(1)) agents.push(startAgent(plan, h1.plan.clientUrl));
+    // As in the seed's demo: each host starts once the hosts before it have exchanged their files
+    // ("run node B, it converges almost instantly"), and the clock runs from the last one's start.
+    for (const [i, plan] of plans.slice(1).entries()) {
+      await racing(agents, heldBy(files, plans.slice(0, i + 1)), CONVERGE_TIMEOUT_MS, `${plans.slice(0, i + 1).map((p) => p.name).join(', ')} to exchange their files`);
+      agents.push(startAgent(plan, h1.plan.clientUrl));
+    }
     const last = agents[agents.length - 1]!;
     // A cluster that never converges is a result (an infinite time), not a failure to run.
     const converged = await racing(agents, files.done.then(() => true), CONVERGE_TIMEOUT_MS, 'every host to hold every exported file', false);
