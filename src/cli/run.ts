@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { homedir, hostname as systemHostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { combineLatest, concatMap, debounceTime, filter, from, identity, map, merge, skip, startWith, Subject, type Subscription } from 'rxjs';
+import { combineLatest, concatMap, debounceTime, filter, from, identity, map, merge, race, skip, startWith, Subject, type Subscription, take, timer } from 'rxjs';
 import { backoffDelay, retryWithBackoff } from '../../streams/retry-with-backoff.js';
 import { convergedAfter } from '../../streams/converged-after.js';
 import { Engine } from '../engine/engine.js';
@@ -48,6 +48,8 @@ export interface RunOptions {
 
 // Grace for in-flight checkApplys after a stop signal; the whole shutdown must take under 1 s.
 const SHUTDOWN_GRACE_MS = 800;
+// The longest a bootstrapping host's etcd waits for the first pass of a graph that does not use the World.
+const ETCD_START_DELAY_MS = 2000;
 // Editors save in bursts (write, rename, chmod): wait for the burst to settle before reloading.
 const RELOAD_DEBOUNCE_MS = 50;
 
@@ -107,6 +109,7 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   };
   let collects = false;
   let usesWorld = false;
+  let firstLoaded = false;
   let lastCollected: ExportedResource[] = [];
   let collectFailures = 0;
   // Asks for another reload after a collect failed.
@@ -117,6 +120,7 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     prepare: async (spec: GraphSpec): Promise<GraphSpec> => {
       collects = spec.collect.length > 0;
       usesWorld = collects || exportsOf(spec).length > 0;
+      if (usesWorld && firstLoaded) setup.start(); // a reload that starts to use the World
       if (!collects) return spec;
       const kinds = [...new Set(spec.collect.map((entry) => entry.kind))];
       const problem = (message: string): void => log.emit({ level: 'warn', event: 'collect', message: `refused: ${message}` });
@@ -268,9 +272,22 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
         .subscribe(),
     );
   }
+  firstLoaded = true;
   await applyGraph(first.graph, []);
-  // Our own etcd (if any) starts once the first graph runs: local resources never wait for it.
-  setup.start();
+  // Our own etcd (if any) starts once the first graph runs: local resources never wait for it. A
+  // graph that does not use the World lets its first pass finish first (etcd's start-up and the
+  // etcd3 client's loading would slow it down), or waits at most ETCD_START_DELAY_MS; a one-shot
+  // run that converges meanwhile starts no etcd at all.
+  if (usesWorld) setup.start();
+  else {
+    subscriptions.push(
+      race(engine.idle$.pipe(debounceTime(10), filter(Boolean)), timer(ETCD_START_DELAY_MS))
+        .pipe(take(1))
+        .subscribe(() => {
+          if (!stopping) setup.start();
+        }),
+    );
+  }
   // The first export may wait for our own etcd to come up: the graph runs meanwhile (and a graph
   // that exports counts as converged only once it is written); reloads wait for it.
   const firstExport = exportFrom(first.spec).finally(markApplied);
