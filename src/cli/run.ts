@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { homedir, hostname as systemHostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { combineLatest, concatMap, debounceTime, filter, from, identity, map, merge, race, skip, startWith, Subject, type Subscription, take, timer } from 'rxjs';
+import { combineLatest, concatMap, debounceTime, filter, from, identity, map, merge, NEVER, race, skip, startWith, Subject, type Subscription, take, timer } from 'rxjs';
 import { backoffDelay, retryWithBackoff } from '../../streams/retry-with-backoff.js';
 import { convergedAfter } from '../../streams/converged-after.js';
 import { Engine } from '../engine/engine.js';
@@ -281,7 +281,8 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   if (usesWorld) setup.start();
   else {
     subscriptions.push(
-      race(engine.idle$.pipe(debounceTime(10), filter(Boolean)), timer(ETCD_START_DELAY_MS))
+      // A run that exits once converged (timeout 0) serves no cluster: it never waits on the timer.
+      race(engine.idle$.pipe(debounceTime(10), filter(Boolean)), options.convergedTimeout === 0 ? NEVER : timer(ETCD_START_DELAY_MS))
         .pipe(take(1))
         .subscribe(() => {
           if (!stopping) setup.start();
