@@ -25,7 +25,7 @@
 
 import { Observable } from 'rxjs';
 import { whenAllReady } from '../../streams/when-all-ready.js';
-import { leaseBus, type BusConnection, type BusLease } from '../dbus/connection.js';
+import { abortable, leaseBus, type BusConnection, type BusLease } from '../dbus/connection.js';
 import { systemdBusAddress } from '../dbus/systemd.js';
 import { errorMessage } from '../errors.js';
 import { createFsWatcher } from '../watchers/fs.js';
@@ -96,7 +96,8 @@ export class PackageKitBackend implements PkgBackend {
     });
     const settled = (): Promise<unknown> => Promise.all(endings);
     transactions = turn.then(settled, settled);
-    return turn;
+    // An abort ends the wait at once, queued or running (PackageKit is asked to cancel what runs).
+    return abortable(turn, signal);
   }
 
   async listFiles(names: readonly string[], signal?: AbortSignal): Promise<ReadonlyMap<string, readonly string[] | undefined>> {

@@ -182,6 +182,23 @@ describe.skipIf(skipPackageKitReason !== undefined)('PackageKitBackend on a loca
     expect(await repo.installedVersion(B)).toBe('1.0');
   });
 
+  it('GIVEN a transaction aborted while it waits for another THEN the wait ends at once and it never runs', { timeout: SLOW }, async () => {
+    const packagekit = backend();
+    const controller = new AbortController();
+    const seen = await pk.watchTransactions();
+    const first = packagekit.apply({ install: [{ name: A }], upgrade: [], remove: [] }, LOCAL, never);
+    const second = packagekit.apply({ install: [{ name: C }], upgrade: [], remove: [] }, LOCAL, controller.signal);
+    await waitForTransaction();
+    const aborted = performance.now();
+    controller.abort(new Error('stop'));
+    await expect(second).rejects.toThrow('stop');
+    expect(performance.now() - aborted).toBeLessThan(500);
+    await first;
+    expect(await repo.installedVersion(A)).toBe('1.1');
+    expect(await repo.installedVersion(C)).toBeUndefined();
+    expect((await seen.of([A, C])).map((t) => t.packages)).toEqual([[A]]);
+  });
+
   it('GIVEN a watch WHEN a package is purged with dpkg behind PackageKit\'s back THEN it emits', { timeout: SLOW }, async () => {
     await repo.aptGet(['install', '-y', B]);
     const packagekit = backend();
