@@ -32,14 +32,6 @@ export const PK_EXIT_SUCCESS = 1;
 /** PK_ERROR_CANNOT_GET_LOCK is the error code of a transaction that could not take dpkg's lock. */
 export const PK_ERROR_CANNOT_GET_LOCK = 26;
 
-/** PK_ROLE names the transaction roles read back from PackageKit's history (GetOldTransactions). */
-export const PK_ROLE: Readonly<Record<number, string>> = {
-  11: 'install-packages',
-  14: 'remove-packages',
-  17: 'resolve',
-  22: 'update-packages',
-};
-
 /** bitfield turns enum values into PackageKit's 64-bit bitfield (`t` on the wire). */
 export function bitfield(values: readonly number[]): bigint {
   let bits = 0n;

@@ -24,7 +24,7 @@ import { basename, dirname, join } from 'node:path';
 import { BusConnection } from '../../src/dbus/connection.js';
 import { findOnPath } from '../../src/etcd/binary.js';
 import { errorMessage } from '../../src/errors.js';
-import { bitfield, PK_FILTER, PK_ROLE } from '../../src/pkg/packagekit-enums.js';
+import { bitfield, PK_ERROR_CANNOT_GET_LOCK, PK_EXIT_SUCCESS, PK_FILTER } from '../../src/pkg/packagekit-enums.js';
 import { parsePackageId } from '../../src/pkg/packagekit-ids.js';
 import { PACKAGEKIT, PACKAGEKIT_PATH, runTransaction } from '../../src/pkg/packagekit-transaction.js';
 import type { AptRepo } from './apt-repo.js';
@@ -49,12 +49,12 @@ export const packageKitMissing: string | undefined = await whatIsMissing();
 export const skipPackageKitReason: string | undefined =
   process.getuid?.() !== 0 ? 'PackageKit tests install packages: they need root' : packageKitMissing !== undefined && !process.env.CI ? packageKitMissing : undefined;
 
-/** SeenTransaction is one transaction that changed packages, as its D-Bus signals told. */
+/** SeenTransaction is one transaction that changed packages, as seen on the bus. */
 export interface SeenTransaction {
   /** role is `install-packages`, `update-packages` or `remove-packages`. */
   readonly role: string;
   readonly succeeded: boolean;
-  /** packages are the names of the packages its Package signals named, sorted. */
+  /** packages are the names of the packages it was called with, sorted. */
   readonly packages: readonly string[];
 }
 
@@ -72,9 +72,10 @@ export interface TestPackageKit {
   /** env is what a process needs to reach the same PackageKit (the system bus address). */
   readonly env: Readonly<Record<string, string>>;
   /**
-   * watchTransactions starts following PackageKit's transactions: every Transaction object's
-   * signals are broadcast on the bus. (PackageKit's own history, GetOldTransactions, sometimes
-   * records a transaction without its packages.)
+   * watchTransactions starts following PackageKit's transactions on the bus, as a D-Bus monitor:
+   * each call of InstallPackages, UpdatePackages or RemovePackages with its package ids, and how
+   * it finished. (PackageKit's own history, GetOldTransactions, sometimes records a transaction
+   * without its packages.)
    */
   watchTransactions(): Promise<TransactionWatch>;
   /** close removes the repository's source and releases the bus (stopping what the helpers started, when last). */
@@ -311,41 +312,57 @@ async function waitUntilOffered(packages: readonly string[]): Promise<void> {
 
 // --- Transactions seen on the bus ------------------------------------------------------------
 
-const CHANGING_ROLES = new Set(['install-packages', 'update-packages', 'remove-packages']);
+// The Transaction methods that change packages, and the role each gives its transaction.
+const CHANGING: Readonly<Record<string, string>> = { InstallPackages: 'install-packages', UpdatePackages: 'update-packages', RemovePackages: 'remove-packages' };
+const METHOD_CALL = 1;
+const SIGNAL = 4;
 
+// A monitor connection (org.freedesktop.DBus.Monitoring, allowed to root) sees every call of those
+// methods with its package ids, and each transaction's ErrorCode and Finished signals. The
+// Package signals of a transaction are no record of it: PackageKit's apt backend sometimes sends
+// none for a removal.
 async function watchTransactions(): Promise<{ watch: TransactionWatch; stop: () => void }> {
-  const conn = await BusConnection.open(SYSTEM_BUS_ADDRESS);
-  const seen = new Map<string, { role?: string; ids: Set<string>; exit?: number }>();
-  const stopListening = await conn.listen({ sender: PACKAGEKIT }, (signal) => {
-    // Transaction objects are /<n>_<letters>; the daemon's own is /org/freedesktop/PackageKit.
-    if (!/^\/\d+_\w+$/.test(signal.path)) return;
-    let entry = seen.get(signal.path);
-    if (entry === undefined) seen.set(signal.path, (entry = { ids: new Set() }));
-    if (signal.member === 'PropertiesChanged') {
-      const role = (signal.body[1] as Record<string, { value?: unknown } | undefined>).Role?.value;
-      if (role !== undefined) entry.role = PK_ROLE[Number(role)] ?? `role-${String(role)}`;
-    } else if (signal.member === 'Package') entry.ids.add(String(signal.body[1]));
-    else if (signal.member === 'Finished') entry.exit = Number(signal.body[0]);
-    else if (signal.member === 'Destroy') entry.exit ??= -1;
+  const dbus = await import('dbus-next');
+  const bus = dbus.sessionBus({ busAddress: SYSTEM_BUS_ADDRESS });
+  bus.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    bus.once('connect', () => resolve());
+    bus.once('error', reject);
   });
+  // A monitor must never answer the calls it sees (dbus-next would say "unknown method").
+  bus.addMethodHandler(() => true);
+  const calls = new Map<string, { role: string; ids: readonly string[]; exit?: number; lockBusy?: boolean }>();
+  bus.on('message', (message: { type: number; path: string; member: string; body: unknown[] }) => {
+    if (message.type === METHOD_CALL && CHANGING[message.member] !== undefined) {
+      calls.set(message.path, { role: CHANGING[message.member]!, ids: message.body[1] as string[] });
+      return;
+    }
+    const call = calls.get(message.path);
+    if (message.type !== SIGNAL || call === undefined) return;
+    if (message.member === 'ErrorCode' && message.body[0] === PK_ERROR_CANNOT_GET_LOCK) call.lockBusy = true;
+    else if (message.member === 'Finished') call.exit = Number(message.body[0]);
+    else if (message.member === 'Destroy') call.exit ??= -1;
+  });
+  const rules = [
+    `type='method_call',interface='org.freedesktop.PackageKit.Transaction'`,
+    ...['ErrorCode', 'Finished', 'Destroy'].map((member) => `type='signal',interface='org.freedesktop.PackageKit.Transaction',member='${member}'`),
+  ];
+  await bus.call(
+    new dbus.Message({ destination: BUS_DAEMON.destination, path: BUS_DAEMON.path, interface: 'org.freedesktop.DBus.Monitoring', member: 'BecomeMonitor', signature: 'asu', body: [rules, 0] }),
+  );
   const watch: TransactionWatch = {
     async of(names) {
-      const named = (ids: Set<string>): string[] => [...new Set([...ids].map((id) => parsePackageId(id)?.name ?? ''))].filter((name) => name !== '').sort();
-      const touching = () => [...seen.values()].filter((t) => t.role !== undefined && CHANGING_ROLES.has(t.role) && named(t.ids).some((name) => names.includes(name)));
-      for (let waited = 0; touching().some((t) => t.exit === undefined); waited += 50) {
-        if (waited > 60_000) throw new Error('a PackageKit transaction did not finish within 60 s');
+      const named = (ids: readonly string[]): string[] => [...new Set(ids.map((id) => parsePackageId(id)?.name ?? id))].sort();
+      // An attempt PackageKit refused because someone else held dpkg's lock was tried again: not counted.
+      const touching = () => [...calls.values()].filter((call) => !call.lockBusy && named(call.ids).some((name) => names.includes(name)));
+      for (let waited = 0; touching().some((call) => call.exit === undefined); waited += 50) {
+        if (waited > 120_000) throw new Error('a PackageKit transaction did not finish within 120 s');
         await sleep(50);
       }
-      return touching().map((t) => ({ role: t.role!, succeeded: t.exit === 1, packages: named(t.ids) }));
+      return touching().map((call) => ({ role: call.role, succeeded: call.exit === PK_EXIT_SUCCESS, packages: named(call.ids) }));
     },
   };
-  return {
-    watch,
-    stop: () => {
-      stopListening();
-      conn.close();
-    },
-  };
+  return { watch, stop: () => bus.disconnect() };
 }
 
 /**
