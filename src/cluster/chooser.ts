@@ -9,6 +9,8 @@ export interface ClusterMember {
   /** The member's name, which is its host; empty for a member added but not started yet. */
   readonly name: string;
   readonly peerUrls: readonly string[];
+  /** The member's client URLs (empty until it started). */
+  readonly clientUrls?: readonly string[];
 }
 
 /** ClusterView is the state the leader decides on, read fresh from etcd. */

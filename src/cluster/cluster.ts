@@ -257,8 +257,14 @@ export class Cluster {
       let members = await this.memberList();
       const mine = members.find((m) => samePeers(m.peerUrls, peerUrls));
       let addedId: string | undefined;
-      // This host's member survived an agent restart: carry on with its data.
-      if (!(mine && mine.name === this.me && hasData)) {
+      if (mine && mine.name === '') {
+        // Added before but never started (a failed start): start it now. Removing it instead would
+        // need a quorum that this unstarted member may be the one missing.
+        await rm(dataDir, { recursive: true, force: true });
+      } else if (!(mine && mine.name === this.me && hasData)) {
+        // (A member that survived an agent restart with its data carries on as it is.)
+        // etcd 3.4 refuses to join a cluster whose version is not decided yet (just bootstrapped).
+        await this.waitForClusterVersion(members);
         if (mine) {
           // A member for these URLs from an earlier life (or a half-finished join): start it afresh.
           await this.removeMember(mine.id, 'remove a stale member');
@@ -270,7 +276,7 @@ export class Cluster {
           this.connection.bounded('add this host as an etcd member', (client) => client.cluster.memberAdd({ peerURLs: [...peerUrls] })),
         );
         this.emit({ level: 'info', action: 'member-add', host: this.me, peerUrls });
-        members = added.members.map((m) => ({ id: m.ID, name: m.name, peerUrls: m.peerURLs }));
+        members = added.members.map((m) => ({ id: m.ID, name: m.name, peerUrls: m.peerURLs, clientUrls: m.clientURLs }));
         addedId = added.member.ID;
       }
       const initialCluster = members
@@ -350,6 +356,17 @@ export class Cluster {
       this.emit({ level: 'error', action: 'server-crash', host: this.me, reason: event.reason, restartInMs: event.restartInMs, message: event.stderrTail.split('\n').slice(-3).join(' ') });
     } else if (event.type === 'restarted') {
       this.emit({ level: 'warn', action: 'server-restart', host: this.me, pid: event.pid, attempt: event.attempt, ms: event.ms });
+    }
+  }
+
+  /** waitForClusterVersion waits (up to JOIN_LOCK_TIMEOUT_MS) until every started member reports a decided cluster version. */
+  private async waitForClusterVersion(members: readonly ClusterMember[]): Promise<void> {
+    const urls = members.filter((m) => m.name !== '').flatMap((m) => (m.clientUrls ?? []).slice(0, 1));
+    const deadline = Date.now() + JOIN_LOCK_TIMEOUT_MS;
+    for (;;) {
+      const versions = await Promise.all(urls.map((url) => clusterVersion(url)));
+      if (versions.every((v) => v !== undefined && v !== 'not_decided') || Date.now() > deadline) return;
+      await delay(RETRY_INITIAL_MS);
     }
   }
 
@@ -513,7 +530,7 @@ export class Cluster {
 
   private async memberList(): Promise<ClusterMember[]> {
     const list = await this.connection.bounded('list etcd members', (client) => client.cluster.memberList({}));
-    return list.members.map((m) => ({ id: m.ID, name: m.name, peerUrls: m.peerURLs }));
+    return list.members.map((m) => ({ id: m.ID, name: m.name, peerUrls: m.peerURLs, clientUrls: m.clientURLs }));
   }
 
   private emit(event: ClusterEvent): void {
@@ -529,6 +546,17 @@ function samePeers(a: readonly string[], b: readonly string[]): boolean {
   const x = [...a].sort();
   const y = [...b].sort();
   return x.length === y.length && x.every((url, i) => url === y[i]);
+}
+
+/** clusterVersion reads etcd's `/version` (`etcdcluster`); undefined when it does not answer. */
+async function clusterVersion(clientUrl: string): Promise<string | undefined> {
+  try {
+    const res = await fetch(new URL('/version', clientUrl), { signal: AbortSignal.timeout(1000) });
+    const body = (await res.json()) as { etcdcluster?: unknown };
+    return typeof body.etcdcluster === 'string' ? body.etcdcluster : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function delay(ms: number): Promise<void> {

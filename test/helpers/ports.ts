@@ -4,20 +4,31 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 
-/** freePorts returns `count` distinct loopback TCP ports that were free a moment ago (the kernel picks each for port 0). */
+// Ports are drawn below Linux's ephemeral range (32768-60999): a port the kernel gave a listener
+// for port 0 is soon handed to some client's outgoing connection (etcd clients make many), and the
+// etcd that was to listen on it then fails with "address already in use".
+const LOW = 20000;
+const HIGH = 32767;
+
+/** freePorts returns `count` distinct loopback TCP ports that were free a moment ago. */
 export async function freePorts(count: number): Promise<number[]> {
-  // All listeners stay open until every port is known, so the kernel cannot hand out one port twice.
+  // All listeners stay open until every port is known, so no port is handed out twice.
   const servers: Server[] = [];
   try {
     const ports: number[] = [];
-    for (let i = 0; i < count; i++) {
+    for (let attempt = 0; ports.length < count; attempt++) {
+      if (attempt > 1000) throw new Error(`no ${count} free loopback ports in ${LOW}-${HIGH}`);
+      const port = LOW + Math.floor(Math.random() * (HIGH - LOW + 1));
+      if (ports.includes(port)) continue;
       const server = createServer();
+      try {
+        server.listen(port, '127.0.0.1');
+        await once(server, 'listening');
+      } catch {
+        continue; // taken: try another
+      }
       servers.push(server);
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      const address = server.address();
-      if (address === null || typeof address === 'string') throw new Error('no TCP address for port 0');
-      ports.push(address.port);
+      ports.push(port);
     }
     return ports;
   } finally {
