@@ -113,10 +113,9 @@ export interface BackendEnv {
 export type BackendFactory = (env: BackendEnv) => Promise<PkgBackend>;
 
 /**
- * BACKENDS are the implementations by name. The PackageKit backend plugs in here: set
- * `packagekit` to a factory importing src/pkg/packagekit.ts lazily (D-Bus is not needed by apt).
- * While it is undefined, `--pkg-backend packagekit` fails with "not implemented yet" and `auto`
- * uses apt without probing the bus.
+ * BACKENDS are the implementations by name, each imported lazily (apt needs no D-Bus). A build
+ * without a `packagekit` factory fails `--pkg-backend packagekit` with "not implemented yet", and
+ * its `auto` uses apt without probing the bus.
  */
 export const BACKENDS: { readonly apt: BackendFactory; readonly packagekit: BackendFactory | undefined } = {
   apt: async (env) => new (await import('./apt.js')).AptBackend(env),
