@@ -2,6 +2,8 @@
 // reference section 6.2). Pure apart from the first-seen times it keeps for slow joins and
 // departures, so every rule is testable with a made-up clock.
 
+import { sameUrls } from './keys.js';
+
 /** ClusterMember is one etcd member as the chooser sees it. */
 export interface ClusterMember {
   /** etcd's member ID (a decimal string). */
@@ -72,7 +74,7 @@ export class Chooser {
     const unstarted = view.members.filter((m) => m.name === '');
     // An unstarted member belongs to the nominee whose peer URLs it was added with.
     const nomineeOf = (member: ClusterMember): string | undefined =>
-      sorted(nominated.keys()).find((host) => samePeers(nominated.get(host)!, member.peerUrls));
+      sorted(nominated.keys()).find((host) => sameUrls(nominated.get(host)!, member.peerUrls));
 
     // Dead or departed hosts: they no longer volunteer, so they cannot act; the leader cleans up.
     for (const member of started) {
@@ -131,8 +133,4 @@ export class Chooser {
 
 function sorted(values: Iterable<string>): string[] {
   return [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-function samePeers(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && sorted(a).every((url, i) => url === sorted(b)[i]);
 }

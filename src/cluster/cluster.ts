@@ -21,6 +21,7 @@ import {
   IDEAL_CLUSTER_SIZE_KEY,
   joinUrls,
   NOMINATED_PREFIX,
+  sameUrls,
   VOLUNTEERS_PREFIX,
 } from './keys.js';
 import { LeasedKeys } from './leased-keys.js';
@@ -255,7 +256,7 @@ export class Cluster {
     // The lock is held until the new member serves: while it starts, the quorum counts it already.
     await this.changeMembership('join the etcd cluster', JOIN_LOCK_TIMEOUT_MS, async () => {
       let members = await this.memberList();
-      const mine = members.find((m) => samePeers(m.peerUrls, peerUrls));
+      const mine = members.find((m) => sameUrls(m.peerUrls, peerUrls));
       let addedId: string | undefined;
       if (mine && mine.name === '') {
         // Added before but never started (a failed start): start it now. Removing it instead would
@@ -280,7 +281,7 @@ export class Cluster {
         addedId = added.member.ID;
       }
       const initialCluster = members
-        .flatMap((m) => m.peerUrls.map((url) => `${m.name === '' && samePeers(m.peerUrls, peerUrls) ? this.me : m.name || `unstarted-${m.id}`}=${url}`))
+        .flatMap((m) => m.peerUrls.map((url) => `${m.name === '' && sameUrls(m.peerUrls, peerUrls) ? this.me : m.name || `unstarted-${m.id}`}=${url}`))
         .join(',');
       try {
         await this.startServer('existing', initialCluster);
@@ -374,7 +375,7 @@ export class Cluster {
   private async checkStillMember(server: EtcdServer): Promise<void> {
     if (this.closed || this.server !== server) return;
     const members = await this.memberList();
-    if (members.some((m) => m.name === this.me || samePeers(m.peerUrls, this.options.peerUrls))) return;
+    if (members.some((m) => m.name === this.me || sameUrls(m.peerUrls, this.options.peerUrls))) return;
     this.server = undefined;
     this.memberId = undefined;
     await this.leased.set(ENDPOINTS_PREFIX + this.me, undefined).catch(() => undefined);
@@ -540,12 +541,6 @@ export class Cluster {
   private error(message: string): void {
     this.options.onEvent({ level: 'error', action: 'error', message });
   }
-}
-
-function samePeers(a: readonly string[], b: readonly string[]): boolean {
-  const x = [...a].sort();
-  const y = [...b].sort();
-  return x.length === y.length && x.every((url, i) => url === y[i]);
 }
 
 /** clusterVersion reads etcd's `/version` (`etcdcluster`); undefined when it does not answer. */

@@ -28,6 +28,13 @@ export function splitUrls(value: string): string[] {
     .filter((url) => url !== '');
 }
 
+/** sameUrls says whether two URL lists hold the same URLs, in any order. */
+export function sameUrls(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const y = [...b].sort();
+  return [...a].sort().every((url, i) => url === y[i]);
+}
+
 /** hostsUnder maps each `prefix + host` key of a range read to its URL list. */
 export function hostsUnder(prefix: string, entries: Readonly<Record<string, string>>): Map<string, string[]> {
   const hosts = new Map<string, string[]>();

@@ -6,6 +6,7 @@
 // resources (or `mgmt --version`) should not pay.
 
 import type { Message, MessageBus } from 'dbus-next';
+import { Observable } from 'rxjs';
 import { errorMessage } from '../errors.js';
 
 /** MethodCall names one D-Bus method call: where it goes, what it calls and its arguments. */
@@ -318,4 +319,37 @@ function reopen(address: string, bus: SharedBus): Promise<BusConnection> {
     () => undefined,
   );
   return attempt;
+}
+
+/** SignalWatchSetup is what busWatch hands the code that sets a watch up. */
+export interface SignalWatchSetup<T> {
+  /** Aborted when the subscriber unsubscribes (possibly while the setup is still awaiting). */
+  readonly signal: AbortSignal;
+  /** keep registers a release (a listener, a close handler); one kept after the unsubscribe runs at once. */
+  keep(release: () => void): void;
+  next(value: T): void;
+  error(err: Error): void;
+}
+
+/**
+ * busWatch makes a signal watch an Observable: `setup` connects, listens (through `keep`) and
+ * emits; a failure of the setup errors the stream unless it was unsubscribed meanwhile, and the
+ * unsubscribe releases everything kept, even what a setup still under way keeps later.
+ */
+export function busWatch<T>(setup: (watch: SignalWatchSetup<T>) => Promise<void>): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    const stop = new AbortController();
+    const releases: Array<() => void> = [];
+    const keep = (release: () => void): void => {
+      if (stop.signal.aborted) release();
+      else releases.push(release);
+    };
+    setup({ signal: stop.signal, keep, next: (value) => subscriber.next(value), error: (err) => subscriber.error(err) }).catch((err: unknown) => {
+      if (!stop.signal.aborted) subscriber.error(err);
+    });
+    return () => {
+      stop.abort(new Error('unsubscribed'));
+      for (const release of releases.splice(0)) release();
+    };
+  });
 }

@@ -5,7 +5,7 @@
 
 import { Observable } from 'rxjs';
 import { errorMessage } from '../errors.js';
-import { abortable, DBusCallError, leaseBus, type BusConnection, type BusLease, type BusSignal, type MethodCall } from './connection.js';
+import { abortable, busWatch, DBusCallError, leaseBus, type BusConnection, type BusLease, type BusSignal, type MethodCall } from './connection.js';
 
 /** SystemdBus says which manager to talk to: the system one, or the user manager (`systemd --user`). */
 export type SystemdBus = 'system' | 'user';
@@ -220,29 +220,13 @@ export class SystemdClient {
   }
 
   private watchSignals<T extends { readonly type: string }>(rule: { path: string; interface: string; member: string }, toEvent: (signal: BusSignal) => T): Observable<T> {
-    return new Observable<T>((subscriber) => {
-      const stop = new AbortController();
-      const releases: Array<() => void> = [];
-      // What is set up after an unsubscribe (an await was under way) is released at once.
-      const keep = (release: () => void): void => {
-        if (stop.signal.aborted) release();
-        else releases.push(release);
-      };
-      void (async () => {
-        const conn = await this.connection(stop.signal);
-        keep(conn.onClose((err) => subscriber.error(this.lost(err))));
-        // Systemd sends most signals only while a client is subscribed.
-        await this.subscribed(conn, stop.signal);
-        keep(await conn.listen({ sender: SERVICE, ...rule }, (signal) => subscriber.next(toEvent(signal)), stop.signal));
-        if (stop.signal.aborted) return;
-        subscriber.next({ type: 'ready' } as T);
-      })().catch((err: unknown) => {
-        if (!stop.signal.aborted) subscriber.error(err);
-      });
-      return () => {
-        stop.abort(new Error('unsubscribed'));
-        for (const release of releases.splice(0)) release();
-      };
+    return busWatch<T>(async ({ signal, keep, next, error }) => {
+      const conn = await this.connection(signal);
+      keep(conn.onClose((err) => error(this.lost(err))));
+      // Systemd sends most signals only while a client is subscribed.
+      await this.subscribed(conn, signal);
+      keep(await conn.listen({ sender: SERVICE, ...rule }, (bus) => next(toEvent(bus)), signal));
+      if (!signal.aborted) next({ type: 'ready' } as T);
     });
   }
 

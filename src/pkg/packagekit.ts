@@ -25,7 +25,7 @@
 
 import { Observable } from 'rxjs';
 import { whenAllReady } from '../../streams/when-all-ready.js';
-import { abortable, leaseBus, type BusConnection, type BusLease } from '../dbus/connection.js';
+import { abortable, busWatch, leaseBus, type BusConnection, type BusLease } from '../dbus/connection.js';
 import { systemdBusAddress } from '../dbus/systemd.js';
 import { errorMessage } from '../errors.js';
 import { createFsWatcher } from '../watchers/fs.js';
@@ -285,25 +285,11 @@ export class PackageKitBackend implements PkgBackend {
 
   // PackageKit's UpdatesChanged: emits once subscribed, then once per signal; errors when the bus goes.
   private updatesChanged(): Observable<void> {
-    return new Observable<void>((subscriber) => {
-      const stop = new AbortController();
-      const releases: Array<() => void> = [];
-      const keep = (release: () => void): void => {
-        if (stop.signal.aborted) release();
-        else releases.push(release);
-      };
-      void (async () => {
-        const conn = await this.connection();
-        keep(conn.onClose((err) => subscriber.error(new Error(`PackageKit's UpdatesChanged watch lost the system bus: ${err.message}`, { cause: err }))));
-        keep(await conn.listen({ sender: PACKAGEKIT, path: PACKAGEKIT_PATH, interface: PACKAGEKIT, member: 'UpdatesChanged' }, () => subscriber.next(), stop.signal));
-        if (!stop.signal.aborted) subscriber.next();
-      })().catch((err: unknown) => {
-        if (!stop.signal.aborted) subscriber.error(err);
-      });
-      return () => {
-        stop.abort(new Error('unsubscribed'));
-        for (const release of releases.splice(0)) release();
-      };
+    return busWatch<void>(async ({ signal, keep, next, error }) => {
+      const conn = await this.connection();
+      keep(conn.onClose((err) => error(new Error(`PackageKit's UpdatesChanged watch lost the system bus: ${err.message}`, { cause: err }))));
+      keep(await conn.listen({ sender: PACKAGEKIT, path: PACKAGEKIT_PATH, interface: PACKAGEKIT, member: 'UpdatesChanged' }, () => next(), signal));
+      if (!signal.aborted) next();
     });
   }
 }
