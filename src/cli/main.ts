@@ -78,7 +78,8 @@ const COMMANDS: readonly Command[] = [
 
 /** version reads the package version (kept out of the hot path of every other command). */
 export function version(): string {
-  // dist/src/cli/ when built, src/cli/ when run from source (tests): the package root is above either.
+  // dist/bundle/ when built (the bundle), src/cli/ when run from source (tests): the package root is
+  // above either.
   for (const up of ['../../../package.json', '../../package.json']) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version: string };

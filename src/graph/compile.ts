@@ -89,15 +89,19 @@ export interface PrefetchOptions {
 /**
  * prefetchAutoEdges runs each kind's autoedge prefetch (AutoEdgeTrait.prefetch) over the spec's
  * local resources that take part in automatic edges, all kinds at once, so that compileGraph can
- * stay synchronous. A prefetch that rejects is not an error here: the kind's search reports what
- * it lacks, as a warning on that resource.
+ * stay synchronous; a kind whose prefetch could serve none of the graph's kinds is left out. A
+ * prefetch that rejects is not an error here: the kind's search reports what it lacks, as a
+ * warning on that resource.
  */
 export async function prefetchAutoEdges(spec: GraphSpec, registry: Registry, options: PrefetchOptions = {}): Promise<void> {
   if (options.noAutoedges) return;
+  const kinds = new Set(spec.resources.filter((resource) => !resource.exported).map((resource) => resource.kind));
   const byKind = new Map<AnyResourceKind, PrefetchItem<unknown>[]>();
   for (const resource of spec.resources) {
     const def = registry.get(resource.kind);
     if (resource.exported || def?.autoedge?.prefetch === undefined || resource.meta.autoedge === false) continue;
+    const usefulWith = def.autoedge.prefetchUsefulWith;
+    if (usefulWith !== undefined && !usefulWith.some((kind) => kinds.has(kind))) continue;
     let items = byKind.get(def);
     if (items === undefined) byKind.set(def, (items = []));
     items.push({ name: resource.name, params: resource.params });

@@ -96,8 +96,9 @@ export function createPkgKind(options: PkgKindOptions = {}): ResourceKind<PkgPar
     },
 
     // A package comes before the files it ships and the services whose units it ships (reference
-    // 5). Its file list comes from the package manager, read ahead by `prefetch`; a package whose
-    // list is unknown (not installed and no package file at hand) has no automatic edges.
+    // 5), and an exec of a program it ships after it. Its file list comes from the package
+    // manager, read ahead by `prefetch` when the graph has such resources; a package whose list is
+    // unknown (not installed and no package file at hand) has no automatic edges.
     autoedge: {
       uids(_p, name) {
         const entry = fetched.get(name);
@@ -113,6 +114,7 @@ export function createPkgKind(options: PkgKindOptions = {}): ResourceKind<PkgPar
         if ('error' in entry) throw new Error(entry.error);
         return entry.files === undefined ? oneRound([]) : packageSearch(entry.files);
       },
+      prefetchUsefulWith: ['file', 'svc', 'exec'],
       async prefetch(items: readonly PrefetchItem<PkgParams>[], env: AutoEdgeEnv) {
         const names = [...new Set(items.map((item) => item.name))];
         const valid = names.filter((name) => PACKAGE_NAME.test(name));

@@ -144,6 +144,13 @@ export interface AutoEdgeTrait<P> {
    * must still work (with less to go on).
    */
   prefetch?(resources: readonly PrefetchItem<P>[], env: AutoEdgeEnv): Promise<void>;
+  /**
+   * prefetchUsefulWith names the kinds whose resources what `prefetch` reads can connect to (a
+   * package's files: file, svc, exec). A graph holding none of them skips the prefetch: a one-shot
+   * run of packages alone then starts without asking the package manager for edges it cannot have.
+   * Absent: always prefetch.
+   */
+  readonly prefetchUsefulWith?: readonly string[];
 }
 
 /** GroupMember is one resource inside a group: its name, parameters and context. */

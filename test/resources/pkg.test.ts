@@ -154,16 +154,37 @@ resources:
       },
     });
     const reg = createRegistry([file, counting]);
-    const spec = parseGraph('graph: g\nresources:\n  pkg:\n  - name: drbd\n    meta:\n      autoedge: false\n', 't.yaml', reg);
+    const withFile = '  file:\n  - name: conf\n    path: /etc/drbd.conf\n';
+    const spec = parseGraph(`graph: g\nresources:\n  pkg:\n  - name: drbd\n    meta:\n      autoedge: false\n${withFile}`, 't.yaml', reg);
     await prefetchAutoEdges(spec, reg);
-    await prefetchAutoEdges(parseGraph('graph: g\nresources:\n  pkg:\n  - name: drbd\n', 't.yaml', reg), reg, { noAutoedges: true });
+    await prefetchAutoEdges(parseGraph(`graph: g\nresources:\n  pkg:\n  - name: drbd\n${withFile}`, 't.yaml', reg), reg, { noAutoedges: true });
     expect(asked).toBe(0);
+  });
+
+  it('GIVEN packages and nothing they could connect to (no file, svc or exec) THEN the package manager is not asked, and no warning', async () => {
+    let asked = 0;
+    const counting = createPkgKind({
+      selectBackend: async () => {
+        asked += 1;
+        return tableBackend(table);
+      },
+    });
+    const reg = createRegistry([file, fakeSvc, counting]);
+    const alone = parseGraph('graph: g\nresources:\n  pkg:\n  - name: drbd\n  - name: nope\n', 't.yaml', reg);
+    await prefetchAutoEdges(alone, reg);
+    expect(asked).toBe(0);
+    const warnings: Diagnostic[] = [];
+    expect(compileGraph(alone, reg, { noAutogroup: true, onWarning: (w) => warnings.push(w) }).edges).toEqual([]);
+    expect(warnings).toEqual([]);
+    // A service joins: now the files matter.
+    await prefetchAutoEdges(parseGraph('graph: g\nresources:\n  pkg:\n  - name: drbd\n  svc:\n  - name: drbd\n', 't.yaml', reg), reg);
+    expect(asked).toBe(1);
   });
 
   it('GIVEN a backend that fails THEN each package gets a warning naming why, and the graph compiles', async () => {
     const failing = createPkgKind({ selectBackend: async () => Promise.reject(new Error('no package manager here')) });
     const reg = createRegistry([file, failing]);
-    const spec = parseGraph('graph: g\nresources:\n  pkg:\n  - name: drbd\n', 't.yaml', reg);
+    const spec = parseGraph('graph: g\nresources:\n  pkg:\n  - name: drbd\n  file:\n  - name: conf\n    path: /etc/drbd.conf\n', 't.yaml', reg);
     await prefetchAutoEdges(spec, reg);
     const warnings: Diagnostic[] = [];
     compileGraph(spec, reg, { onWarning: (w) => warnings.push(w) });

@@ -11,8 +11,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
 /** MGMT_BIN is the CLI entry point, run as `node bin/mgmt.js` with the bench's own node. */
 export const MGMT_BIN = join(REPO_ROOT, 'bin', 'mgmt.js');
 
-/** MGMT_MAIN is the compiled CLI that bin/mgmt.js imports for every command but --version. */
-export const MGMT_MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+/** MGMT_MAIN is the bundled CLI that bin/mgmt.js imports for every command but --version. */
+export const MGMT_MAIN = join(REPO_ROOT, 'dist', 'bundle', 'main.js');
 
 /** baselineScript returns the compiled path of a baseline helper in test/bench/baselines/. */
 export function baselineScript(name: string): string {
