@@ -9,7 +9,7 @@ export const MGMT_BIN = fileURLToPath(new URL('../../bin/mgmt.js', import.meta.u
 /** REPO_ROOT is the repository root. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-const BUILT = fileURLToPath(new URL('../../dist/bundle/main.js', import.meta.url));
+const BUILT = fileURLToPath(new URL('../../dist/bundle/mgmt.cjs', import.meta.url));
 
 /** MgmtResult is what a finished mgmt process left behind. */
 export interface MgmtResult {

@@ -12,7 +12,7 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
 export const MGMT_BIN = join(REPO_ROOT, 'bin', 'mgmt.js');
 
 /** MGMT_MAIN is the bundled CLI that bin/mgmt.js imports for every command but --version. */
-export const MGMT_MAIN = join(REPO_ROOT, 'dist', 'bundle', 'main.js');
+export const MGMT_MAIN = join(REPO_ROOT, 'dist', 'bundle', 'mgmt.cjs');
 
 /** baselineScript returns the compiled path of a baseline helper in test/bench/baselines/. */
 export function baselineScript(name: string): string {
