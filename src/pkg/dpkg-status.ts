@@ -1,6 +1,8 @@
 // dpkg's database of installed packages, read directly: /var/lib/dpkg/status plus the journal
 // entries in updates/ that dpkg has not folded into it yet (what dpkg-query reads, without the
-// ~5 ms process). A parsed database is kept until the files change, so the check of an installed
+// ~5 ms process). Only the stanzas of the packages asked about are parsed (a host's status file is
+// about 1 MB; a one-shot run asks about a few packages, once before and once after its
+// transaction), and the database is kept until the files change, so the check of an installed
 // package costs a stat.
 
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -68,18 +70,14 @@ export function parseDpkgStatus(text: string): DpkgEntry[] {
 export class DpkgDatabase {
   private readonly byName = new Map<string, DpkgEntry[]>();
 
-  constructor(entries: readonly DpkgEntry[], private readonly nativeArch: string) {
-    for (const entry of entries) {
-      const list = this.byName.get(entry.name);
-      // A later stanza of the same package and architecture (a journal entry) replaces the earlier one.
-      if (list === undefined) this.byName.set(entry.name, [entry]);
-      else {
-        const at = list.findIndex((other) => other.arch === entry.arch);
-        if (at >= 0) list[at] = entry;
-        else list.push(entry);
-      }
-    }
-  }
+  /**
+   * texts are the status file and then the journal entries, in the order dpkg applies them (a
+   * later stanza of a package and architecture replaces an earlier one).
+   */
+  constructor(
+    private readonly texts: readonly string[],
+    private readonly nativeArch: string,
+  ) {}
 
   /**
    * entry returns the installed entry for `name` (`name:arch` picks an architecture); with several
@@ -89,7 +87,7 @@ export class DpkgDatabase {
     const colon = name.indexOf(':');
     const bare = colon < 0 ? name : name.slice(0, colon);
     const arch = colon < 0 ? undefined : name.slice(colon + 1);
-    const installed = (this.byName.get(bare) ?? []).filter(isInstalledEntry);
+    const installed = this.stanzas(bare).filter(isInstalledEntry);
     if (arch !== undefined) return installed.find((entry) => entry.arch === arch || (arch === this.nativeArch && entry.arch === 'all'));
     return installed.find((entry) => entry.arch === this.nativeArch || entry.arch === 'all') ?? installed[0];
   }
@@ -97,6 +95,35 @@ export class DpkgDatabase {
   /** installedVersion returns the installed version of `name`, or undefined. */
   installedVersion(name: string): string | undefined {
     return this.entry(name)?.version;
+  }
+
+  /** stanzas finds and parses the stanzas of package `bare` only, one per architecture. */
+  private stanzas(bare: string): DpkgEntry[] {
+    const known = this.byName.get(bare);
+    if (known !== undefined) return known;
+    const list: DpkgEntry[] = [];
+    const field = `Package: ${bare}\n`;
+    for (const text of this.texts) {
+      let parsedUpTo = -1;
+      for (let at = text.indexOf(field); at >= 0; at = text.indexOf(field, at + field.length)) {
+        if (at > 0 && text.charCodeAt(at - 1) !== 10) continue; // inside another line
+        if (at < parsedUpTo) continue; // in a block parsed already
+        // The block of lines around it, between blank lines (parseDpkgStatus splits a block
+        // holding several stanzas without a blank line between them).
+        const blank = text.lastIndexOf('\n\n', at);
+        const from = blank < 0 ? 0 : blank + 2;
+        const next = text.indexOf('\n\n', at);
+        parsedUpTo = next < 0 ? text.length : next;
+        for (const entry of parseDpkgStatus(text.slice(from, parsedUpTo))) {
+          if (entry.name !== bare) continue;
+          const same = list.findIndex((other) => other.arch === entry.arch);
+          if (same >= 0) list[same] = entry;
+          else list.push(entry);
+        }
+      }
+    }
+    this.byName.set(bare, list);
+    return list;
   }
 }
 
@@ -121,8 +148,9 @@ export async function readDpkgDatabase(dir: string, nativeArch: string = nativeD
   const stamp = `${info.ino}:${info.size}:${info.mtimeMs}:${pending.join(',')}`;
   const cached = cache.get(dir);
   if (cached?.stamp === stamp) return cached.db;
-  const texts = await Promise.all([readFile(statusPath, 'utf8'), ...pending.map((file) => readFile(join(updatesDir, file), 'utf8').catch(() => ''))]);
-  const db = new DpkgDatabase(texts.flatMap(parseDpkgStatus), nativeArch);
+  // latin1: the fields read are ASCII, and decoding a megabyte as UTF-8 costs more than finding the stanzas.
+  const texts = await Promise.all([readFile(statusPath, 'latin1'), ...pending.map((file) => readFile(join(updatesDir, file), 'latin1').catch(() => ''))]);
+  const db = new DpkgDatabase(texts, nativeArch);
   cache.set(dir, { stamp, db });
   return db;
 }

@@ -52,13 +52,30 @@ describe('parseDpkgStatus', () => {
 });
 
 describe('DpkgDatabase', () => {
-  const db = new DpkgDatabase(parseDpkgStatus(STATUS), 'amd64');
+  const db = new DpkgDatabase([STATUS], 'amd64');
 
   it('GIVEN installed, config-files and triggers-pending packages THEN only config-files counts as not installed', () => {
     expect(db.installedVersion('alpha')).toBe('1.0-1');
     expect(db.installedVersion('beta')).toBeUndefined();
     expect(db.installedVersion('gamma')).toBe('3.0');
     expect(db.installedVersion('nothere')).toBeUndefined();
+  });
+
+  it('GIVEN names that are prefixes or suffixes of others, or appear in other fields THEN only the stanza of that package is read', () => {
+    const tricky = new DpkgDatabase(
+      ['Package: lib\nStatus: install ok installed\nArchitecture: all\nVersion: 1\nDepends: alpha\nReplaces: Package: alpha\n\nPackage: libfoo\nStatus: install ok installed\nArchitecture: all\nVersion: 2\n'],
+      'amd64',
+    );
+    expect(tricky.installedVersion('lib')).toBe('1');
+    expect(tricky.installedVersion('libfoo')).toBe('2');
+    expect(tricky.installedVersion('foo')).toBeUndefined();
+    expect(tricky.installedVersion('alpha')).toBeUndefined();
+  });
+
+  it('GIVEN a package in the status file and again in a later journal text THEN the later stanza wins', () => {
+    const journaled = new DpkgDatabase([STATUS, 'Package: alpha\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0-2\n'], 'amd64');
+    expect(journaled.installedVersion('alpha')).toBe('1.0-2');
+    expect(journaled.installedVersion('libdual')).toBe('1.2');
   });
 
   it('GIVEN two architectures installed THEN the native one wins, and name:arch picks one', () => {
