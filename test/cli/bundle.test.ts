@@ -45,6 +45,13 @@ describe('the built agent', () => {
     expect(cache.length).toBeGreaterThan(stamp.length + 100_000);
   });
 
+  it('GIVEN the bundle THEN nothing in it is loaded with import() (a vm script has no import callback: it would fail when reached)', async () => {
+    const source = await readFile(BUNDLE, 'utf8');
+    expect(source.match(/\bimport\(\s*["'`]/g) ?? []).toEqual([]);
+    // The lazily loaded packages are required instead.
+    expect(source).toContain('require("dbus-next")');
+  });
+
   it('GIVEN a cache of another bundle, or garbage under the right stamp, or none THEN the agent runs all the same', async () => {
     const dir = await tempDir();
     const real = await readFile(`${BUNDLE}.cache`);
