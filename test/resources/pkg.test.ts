@@ -145,7 +145,8 @@ resources:
     expect(warnings.map((w) => `${w.resource}: ${w.message}`)).toEqual(['pkg[nope]: automatic edges skipped: package nope is not known to table, so its files are unknown']);
   });
 
-  it('GIVEN meta autoedge false or --no-autoedges THEN nothing is prefetched', async () => {
+  // countingRegistry has a pkg kind that counts how often it asked for a backend.
+  const countingRegistry = (): { reg: ReturnType<typeof createRegistry>; asked: () => number } => {
     let asked = 0;
     const counting = createPkgKind({
       selectBackend: async () => {
@@ -153,32 +154,29 @@ resources:
         return tableBackend(table);
       },
     });
-    const reg = createRegistry([file, counting]);
+    return { reg: createRegistry([file, fakeSvc, counting]), asked: () => asked };
+  };
+
+  it('GIVEN meta autoedge false or --no-autoedges THEN nothing is prefetched', async () => {
+    const { reg, asked } = countingRegistry();
     const withFile = '  file:\n  - name: conf\n    path: /etc/drbd.conf\n';
     const spec = parseGraph(`graph: g\nresources:\n  pkg:\n  - name: drbd\n    meta:\n      autoedge: false\n${withFile}`, 't.yaml', reg);
     await prefetchAutoEdges(spec, reg);
     await prefetchAutoEdges(parseGraph(`graph: g\nresources:\n  pkg:\n  - name: drbd\n${withFile}`, 't.yaml', reg), reg, { noAutoedges: true });
-    expect(asked).toBe(0);
+    expect(asked()).toBe(0);
   });
 
   it('GIVEN packages and nothing they could connect to (no file, svc or exec) THEN the package manager is not asked, and no warning', async () => {
-    let asked = 0;
-    const counting = createPkgKind({
-      selectBackend: async () => {
-        asked += 1;
-        return tableBackend(table);
-      },
-    });
-    const reg = createRegistry([file, fakeSvc, counting]);
+    const { reg, asked } = countingRegistry();
     const alone = parseGraph('graph: g\nresources:\n  pkg:\n  - name: drbd\n  - name: nope\n', 't.yaml', reg);
     await prefetchAutoEdges(alone, reg);
-    expect(asked).toBe(0);
+    expect(asked()).toBe(0);
     const warnings: Diagnostic[] = [];
     expect(compileGraph(alone, reg, { noAutogroup: true, onWarning: (w) => warnings.push(w) }).edges).toEqual([]);
     expect(warnings).toEqual([]);
     // A service joins: now the files matter.
     await prefetchAutoEdges(parseGraph('graph: g\nresources:\n  pkg:\n  - name: drbd\n  svc:\n  - name: drbd\n', 't.yaml', reg), reg);
-    expect(asked).toBe(1);
+    expect(asked()).toBe(1);
   });
 
   it('GIVEN a backend that fails THEN each package gets a warning naming why, and the graph compiles', async () => {

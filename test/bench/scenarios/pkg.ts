@@ -36,6 +36,11 @@ function pkgYaml(): string {
   return ['graph: bench-pkg', 'resources:', '  pkg:', ...PACKAGES.flatMap((name) => [`  - name: ${name}`, '    state: installed'])].join('\n') + '\n';
 }
 
+/** aptGetInstall times the baseline, `apt-get install -y` of the three, in `env`. */
+async function aptGetInstall(env: Readonly<Record<string, string>>, what = 'apt-get install'): Promise<number> {
+  return expectSuccess(await timedRun('apt-get', ['install', '-y', '-q', ...WAIT_FOR_LOCK, ...PACKAGES], { env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } }), what).ms;
+}
+
 interface Setup {
   readonly repo: AptRepo;
   readonly yaml: string;
@@ -80,11 +85,7 @@ export const pkgInstall3: Scenario = {
           await transactions(parseEvents(run.stdout), mark, 'one by one', 3);
           return run.ms;
         },
-        aptGet: async (): Promise<number> =>
-          expectSuccess(
-            await timedRun('apt-get', ['install', '-y', '-q', ...WAIT_FOR_LOCK, ...PACKAGES], { env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } }),
-            'apt-get install',
-          ).ms,
+        aptGet: (): Promise<number> => aptGetInstall(env),
       };
       // The agent's fixed cost: the same graph when the packages are installed already (node,
       // loading, the check, converging, exit), measured right after a grouped install.
@@ -162,7 +163,7 @@ export const pkgReinstall3: Scenario = {
       const policy = { min: 5, max: 9, budgetMs: 30_000 };
       const aptRounds = await repeat(policy, async () => {
         await repo.purge();
-        return expectSuccess(await timedRun('apt-get', ['install', '-y', '-q', ...WAIT_FOR_LOCK, ...PACKAGES], { env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } }), 'apt-get install').ms;
+        return aptGetInstall(env);
       });
 
       const applied = new Set<string>();
@@ -249,7 +250,7 @@ export const pkgCheck: Scenario = {
     const { repo, mgmtArgs } = await setUp(ctx);
     try {
       const env = { ...repo.env, TMPDIR: ctx.tmp };
-      expectSuccess(await timedRun('apt-get', ['install', '-y', '-q', ...WAIT_FOR_LOCK, ...PACKAGES], { env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } }), 'apt-get install');
+      await aptGetInstall(env);
       const rounds = await repeat({ min: 7, max: 15, budgetMs: 20_000 }, async (i) => {
         const run = expectSuccess(await runMgmt(mgmtArgs, { env }), 'mgmt run (installed)');
         const events = parseEvents(run.stdout);
@@ -257,11 +258,11 @@ export const pkgCheck: Scenario = {
         if (checks.length !== PACKAGES.length || events.some((event) => event.event === 'apply')) {
           throw new Error(`mgmt run (installed): expected ${PACKAGES.length} passing checks and no apply, got ${checks.length} checks`);
         }
-        const apt = expectSuccess(await timedRun('apt-get', ['install', '-y', '-q', ...WAIT_FOR_LOCK, ...PACKAGES], { env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } }), 'apt-get install (nothing to do)');
+        const aptMs = await aptGetInstall(env, 'apt-get install (nothing to do)');
         const dpkgQuery = expectSuccess(await timedRun('dpkg-query', ['-W', ...PACKAGES]), 'dpkg-query -W').ms;
         const check = Number(checks[0]!.ms);
-        ctx.progress(`round ${i + 1}: check ${check} ms, mgmt run ${run.ms.toFixed(0)} ms, apt-get ${apt.ms.toFixed(0)} ms`);
-        return { check, run: run.ms, apt: apt.ms, dpkgQuery };
+        ctx.progress(`round ${i + 1}: check ${check} ms, mgmt run ${run.ms.toFixed(0)} ms, apt-get ${aptMs.toFixed(0)} ms`);
+        return { check, run: run.ms, apt: aptMs, dpkgQuery };
       });
       const check = median(rounds.map((r) => r.check));
       const apt = median(rounds.map((r) => r.apt));
@@ -303,11 +304,7 @@ export const pkgPackageKit: Scenario = {
       const env = { ...packagekit.env, TMPDIR: ctx.tmp };
       // The baseline reads the test source alone (APT_CONFIG); PackageKit reads the host's sources
       // (its environment is its own), so apt-get with those is measured too.
-      const aptGet = async (sources: 'test' | 'host' = 'test'): Promise<number> =>
-        expectSuccess(
-          await timedRun('apt-get', ['install', '-y', '-q', ...WAIT_FOR_LOCK, ...PACKAGES], { env: { ...(sources === 'test' ? repo.env : {}), ...env, DEBIAN_FRONTEND: 'noninteractive' } }),
-          `apt-get install (${sources} sources)`,
-        ).ms;
+      const aptGet = (sources: 'test' | 'host' = 'test'): Promise<number> => aptGetInstall({ ...(sources === 'test' ? repo.env : {}), ...env }, `apt-get install (${sources} sources)`);
       const grouped = async (): Promise<number> => {
         const run = expectSuccess(await runMgmt(mgmtArgs, { env }), 'mgmt run --pkg-backend packagekit');
         const logged = parseEvents(run.stdout).filter((event) => event.transaction !== undefined).length;
