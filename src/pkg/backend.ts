@@ -23,7 +23,11 @@ export interface PkgInfo {
 export interface AvailableVersions {
   /** candidate is the version an install or upgrade would pick now; undefined = none. */
   readonly candidate: string | undefined;
-  /** versions lists every version some source offers (the installed one only if a source has it too). */
+  /**
+   * versions lists the versions some source offers (the installed one only if a source has it
+   * too): every one (apt), or the candidate and those asked for in QueryOptions.versions
+   * (PackageKit, whose Resolve shows no other).
+   */
   readonly versions: readonly string[];
 }
 
@@ -34,6 +38,11 @@ export interface QueryOptions {
    * a PackageKit transaction), so the resource asks only for the names it must.
    */
   readonly available?: boolean;
+  /**
+   * versions are exact versions wanted, by name (with `available`): a backend that cannot list
+   * every version a source offers looks these up, so `available.versions` has each one a source has.
+   */
+  readonly versions?: ReadonlyMap<string, string>;
   readonly signal?: AbortSignal;
 }
 

@@ -12,7 +12,7 @@
 
 import { PK_INFO } from './packagekit-enums.js';
 import type { AvailableVersions, PkgInfo } from './backend.js';
-import { compareVersions } from './version.js';
+import { compareVersions, sameVersion } from './version.js';
 
 /** PackageId is a parsed package id. */
 export interface PackageId {
@@ -93,13 +93,16 @@ export function resolvedByName(names: readonly string[], signals: readonly Packa
 /**
  * pkgInfoOf turns what Resolve said of a name into a PkgInfo. Resolve returns the installed
  * version and the candidate (PackageKit's apt backend shows no other version), so `versions` is
- * the candidate alone; with `available`, a name Resolve did not return is unknown.
+ * the candidate, plus `more`: other versions a source has, found by Resolve of their package ids.
+ * With `available`, a name Resolve did not return is unknown.
  */
-export function pkgInfoOf(name: string, resolved: Resolved | undefined, available: boolean): PkgInfo {
+export function pkgInfoOf(name: string, resolved: Resolved | undefined, available: boolean, more: readonly string[] = []): PkgInfo {
   const installed = resolved?.installed?.version;
   if (!available) return { name, installed };
   // An installed version that is also the candidate comes back as installed only.
   const candidate = resolved?.available[0]?.version ?? installed;
-  const versions: AvailableVersions = { candidate, versions: candidate === undefined ? [] : [candidate] };
+  const offered = candidate === undefined ? [] : [candidate];
+  for (const version of more) if (!offered.some((known) => sameVersion(known, version))) offered.push(version);
+  const versions: AvailableVersions = { candidate, versions: offered.sort((a, b) => compareVersions(b, a)) };
   return { name, installed, available: versions };
 }

@@ -4,12 +4,20 @@
 //   as `manual:<repo>` (#988: see packagekit-ids.ts), never through the `supported` filter, so a
 //   Debian host converges. Installed versions are kept while dpkg's database does not change
 //   (packagekit-memo.ts): a check of what nothing touched costs no Resolve;
-// - a transaction is one Resolve of the names (package ids carry versions), then one
-//   InstallPackages (installs and upgrades of a group together), UpdatePackages (upgrades only) or
-//   RemovePackages. Flags: only-trusted unless allowUntrusted, allow-downgrade with
-//   allowDowngrade. Unless allowNonfree / allowUnsupported, that Resolve applies PackageKit's
-//   `free` / `supported` filters to what is to be installed, and what they drop is refused with
-//   a message naming the flag (a second Resolve tells which, on that path only);
+// - PackageKit's apt backend resolves a name to its installed version and its candidate only. An
+//   exact version the query is asked for (QueryOptions.versions) that is neither is looked up by
+//   a second Resolve, of the package id `name;version;arch;` (the arch of a version the first one
+//   showed): it finds any version a source has, and answers with another version when none has
+//   it. So `available.versions` is the candidate plus the wanted versions a source has;
+// - a transaction is one Resolve of the names (package ids carry versions; an exact version is
+//   found as a query finds it), then one InstallPackages (installs and upgrades of a group
+//   together), UpdatePackages (upgrades only) or RemovePackages (allow_deps true: what depends on
+//   a removed package is removed too, as `apt-get remove` does; autoremove false). Flags:
+//   only-trusted unless allowUntrusted, allow-downgrade with allowDowngrade (a downgrade without
+//   it is refused here: PackageKit 1.2's apt backend downgrades without the flag). Unless
+//   allowNonfree / allowUnsupported, that Resolve applies PackageKit's `free` / `supported`
+//   filters to what is to be installed, and what they drop is refused with a message naming the
+//   flag (a second Resolve tells which, on that path only);
 //   PackageKit waits about ten seconds for dpkg's lock and then fails with cannot-get-lock: such
 //   a transaction is tried again, for up to five minutes like the apt backend's lock timeout.
 //   The agent's transactions queue up here, one at a time;
@@ -18,10 +26,6 @@
 // - the watch is PackageKit's UpdatesChanged (the sources were refreshed, PackageKit changed
 //   something, or an apt run told it so through its dpkg hook) and dpkg's status file, because a
 //   plain `dpkg --purge` behind PackageKit's back tells it nothing.
-//
-// PackageKit's apt backend shows a package's installed version and its candidate only: an exact
-// version other than those cannot be seen (the resource reports it as not offered), though a
-// package id of a known version installs any version a source has.
 
 import { Observable } from 'rxjs';
 import { whenAllReady } from '../../streams/when-all-ready.js';
@@ -82,7 +86,9 @@ export class PackageKitBackend implements PkgBackend {
   async query(names: readonly string[], options: QueryOptions = {}): Promise<ReadonlyMap<string, PkgInfo>> {
     const available = options.available === true;
     const resolved = await this.resolve(names, [available ? PK_FILTER.none : PK_FILTER.installed], options.signal);
-    return new Map(names.map((name) => [name, pkgInfoOf(name, resolved.get(name), available)]));
+    const wanted = new Map([...(available ? (options.versions ?? []) : [])].filter(([name]) => names.includes(name)));
+    const exact = await this.exactIds(wanted, resolved, options.signal);
+    return new Map(names.map((name) => [name, pkgInfoOf(name, resolved.get(name), available, exact.has(name) ? [exact.get(name)!.version] : [])]));
   }
 
   async apply(transaction: Transaction, flags: TransactionFlags, signal: AbortSignal): Promise<TransactionReport> {
@@ -133,8 +139,10 @@ export class PackageKitBackend implements PkgBackend {
     const calls: TransactionCall[] = [];
     const install = [...plan.install, ...plan.upgrade].map(formatPackageId);
     if (install.length > 0) calls.push({ member: plan.install.length > 0 ? 'InstallPackages' : 'UpdatePackages', signature: 'tas', body: [bitfield(bits), install] });
-    // Never remove what depends on the packages (allow_deps false), nor what they pulled in (autoremove false).
-    if (plan.remove.length > 0) calls.push({ member: 'RemovePackages', signature: 'tasbb', body: [bitfield(bits), plan.remove.map(formatPackageId), false, false] });
+    // What depends on the packages goes too, as with `apt-get remove`: allow_deps true, as the
+    // original passes (PackageKit 1.2's apt backend removes the dependants whatever it says, and
+    // its dnf backend refuses false outright). What they pulled in stays: autoremove false.
+    if (plan.remove.length > 0) calls.push({ member: 'RemovePackages', signature: 'tasbb', body: [bitfield(bits), plan.remove.map(formatPackageId), true, false] });
     const summaries = calls.map((call) => summaryOf(call, bits));
     for (const call of calls) await this.modify(call, signal, endings);
     return { summary: summaries.length > 0 ? summaries.join('; ') : 'PackageKit: nothing left to do' };
@@ -173,12 +181,15 @@ export class PackageKitBackend implements PkgBackend {
 
     const versioned = transaction.install.filter((request): request is PkgRequest & { version: string } => request.version !== undefined);
     if (versioned.length > 0) {
-      const found = await this.versions(versioned, signal);
-      for (const { request, installed, id } of found) {
+      const resolved = await this.resolve(versioned.map((request) => request.name), [PK_FILTER.none], signal);
+      const exact = await this.exactIds(new Map(versioned.map((request) => [request.name, request.version])), resolved, signal);
+      for (const request of versioned) {
+        const installed = resolved.get(request.name)?.installed;
         if (installed !== undefined && sameVersion(installed.version, request.version)) continue;
+        const id = exact.get(request.name);
         if (id === undefined) problems.push(`version ${request.version} of package ${request.name} is not offered by any configured source`);
         else if (installed !== undefined && compareVersions(id.version, installed.version) < 0 && !flags.allowDowngrade) {
-          // PackageKit would skip it and report success.
+          // PackageKit 1.2's apt backend would downgrade it without the allow-downgrade flag.
           problems.push(`package ${request.name} would be downgraded from ${installed.version} to ${id.version}: set allowdowngrade: true to allow it`);
         } else plan.install.push(id);
       }
@@ -224,23 +235,28 @@ export class PackageKitBackend implements PkgBackend {
     );
   }
 
-  // The installed version and the package id of exactly the requested version: Resolve of
-  // `name;version;arch;` finds any version a source has, and answers with another one when none has it.
-  private async versions(requests: ReadonlyArray<PkgRequest & { version: string }>, signal: AbortSignal): Promise<Array<{ request: PkgRequest & { version: string }; installed: PackageId | undefined; id: PackageId | undefined }>> {
-    const resolved = await this.resolve(requests.map((request) => request.name), [PK_FILTER.none], signal);
-    const ids = requests.flatMap((request) => {
-      const known = resolved.get(request.name)!;
+  // The package id of exactly the wanted version of each name, where a source has it (a name is
+  // left out where none has). Resolve of the names (`resolved`, filter none) shows the candidate
+  // alone; any other version is asked for by its package id, `name;version;arch;` with the arch of
+  // a version Resolve showed: one more Resolve for all of them, which finds any version a source
+  // has and answers with another one when none has it. (A simulated InstallPackages would not do:
+  // given a version no source has, it installs the candidate.)
+  private async exactIds(wanted: ReadonlyMap<string, string>, resolved: ReadonlyMap<string, Resolved>, signal?: AbortSignal): Promise<Map<string, PackageId>> {
+    const found = new Map<string, PackageId>();
+    const asked = new Map<string, string>();
+    for (const [name, version] of wanted) {
+      const known = resolved.get(name) ?? NOTHING;
+      const shown = offered(known, version);
       const like = known.installed ?? known.available[0];
-      return like === undefined ? [] : [formatPackageId({ ...like, version: request.version, data: '' })];
-    });
-    const exact = ids.length > 0 ? await this.resolve(ids, [PK_FILTER.none], signal) : new Map<string, Resolved>();
-    return requests.map((request) => {
-      const known = resolved.get(request.name)!;
-      const like = known.installed ?? known.available[0];
-      const answer = like === undefined ? undefined : exact.get(formatPackageId({ ...like, version: request.version, data: '' }));
-      const id = answer === undefined ? undefined : withVersion(answer, request.version);
-      return { request, installed: known.installed, id };
-    });
+      if (shown !== undefined) found.set(name, shown);
+      else if (like !== undefined) asked.set(name, formatPackageId({ ...like, version, data: '' }));
+    }
+    const answers = asked.size > 0 ? await this.resolve([...asked.values()], [PK_FILTER.none], signal) : new Map<string, Resolved>();
+    for (const [name, id] of asked) {
+      const answer = offered(answers.get(id) ?? NOTHING, wanted.get(name)!);
+      if (answer !== undefined) found.set(name, answer);
+    }
+    return found;
   }
 
   // A transaction that changes packages: tried again while dpkg's lock is held by someone else.
@@ -295,6 +311,12 @@ export class PackageKitBackend implements PkgBackend {
 }
 
 const NOTHING: Resolved = { installed: undefined, available: [] };
+
+// The version a source offers of an answer that is exactly `version` (an installed version only
+// when the answer also shows it as available).
+function offered(known: Resolved, version: string): PackageId | undefined {
+  return known.available.find((id) => sameVersion(id.version, version));
+}
 
 // The version of an answer that is exactly `version`.
 function withVersion(known: Resolved, version: string): PackageId | undefined {

@@ -33,6 +33,8 @@ export interface DebSpec {
   readonly version?: string;
   /** Ship the systemd unit /usr/lib/systemd/system/<name>.service too. */
   readonly unit?: boolean;
+  /** depends is the control file's Depends field (`other-pkg (>= 1.0), third`); default none. */
+  readonly depends?: string;
 }
 
 /** AptRun is how a command of the helper ended. */
@@ -195,6 +197,7 @@ async function buildDeb(pool: string, deb: DebSpec): Promise<void> {
     'Maintainer: mgmt tests <mgmt-tests@localhost>',
     'Section: misc',
     'Priority: optional',
+    ...(deb.depends === undefined ? [] : [`Depends: ${deb.depends}`]),
     `Description: mgmt test package ${deb.name}`,
     '',
   ].join('\n');

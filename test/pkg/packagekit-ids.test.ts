@@ -75,6 +75,13 @@ describe('resolvedByName and pkgInfoOf', () => {
     expect(pkgInfoOf('new', resolved.get('new'), true)).toEqual({ name: 'new', installed: undefined, available: { candidate: '3.0', versions: ['3.0'] } });
     expect(pkgInfoOf('nope', resolved.get('nope'), true)).toEqual({ name: 'nope', installed: undefined, available: { candidate: undefined, versions: [] } });
   });
+
+  it('GIVEN more versions found by their package ids THEN they are offered too, newest first, the candidate once', () => {
+    expect(pkgInfoOf('up', resolved.get('up'), true, ['0.9', '1.2~rc1'])).toEqual({ name: 'up', installed: '1.0', available: { candidate: '1.1', versions: ['1.2~rc1', '1.1', '0.9'] } });
+    expect(pkgInfoOf('new', resolved.get('new'), true, ['0:3.0'])).toEqual({ name: 'new', installed: undefined, available: { candidate: '3.0', versions: ['3.0'] } });
+    // Only asked for with the sources.
+    expect(pkgInfoOf('up', resolved.get('up'), false, ['0.9'])).toEqual({ name: 'up', installed: '1.0' });
+  });
 });
 
 describe('PackageKit enums', () => {

@@ -1,11 +1,13 @@
 import { firstValueFrom, skip, take, timeout } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BusConnection } from '../../src/dbus/connection.js';
-import { selectBackend } from '../../src/pkg/backend.js';
+import { AptBackend } from '../../src/pkg/apt.js';
+import { selectBackend, type PkgBackend, type TransactionFlags } from '../../src/pkg/backend.js';
 import { PackageKitBackend } from '../../src/pkg/packagekit.js';
 import { bitfield, PK_FILTER, PK_INFO } from '../../src/pkg/packagekit-enums.js';
 import { parsePackageId } from '../../src/pkg/packagekit-ids.js';
 import { PACKAGEKIT, PACKAGEKIT_PATH, runTransaction } from '../../src/pkg/packagekit-transaction.js';
+import { transactionOf, verdict, type PlanMember, type Verdict } from '../../src/pkg/plan.js';
 import { createAptRepo, shippedFile, shippedUnitFile, testPackage, type AptRepo } from '../helpers/apt-repo.js';
 import { dpkgPurge, skipPackageKitReason, startPackageKit, SYSTEM_BUS_ADDRESS, type TestPackageKit } from '../helpers/packagekit.js';
 import { useTempDirs } from '../helpers/tmp.js';
@@ -24,19 +26,32 @@ describe.skipIf(skipPackageKitReason !== undefined)('PackageKitBackend on a loca
   const B = testPackage('pk-b');
   const C = testPackage('pk-c');
   const U = testPackage('pk-unit');
+  const LIB = testPackage('pk-lib');
+  const APP = testPackage('pk-app');
   const NOPE = testPackage('pk-nope');
-  const backends: PackageKitBackend[] = [];
+  const backends: PkgBackend[] = [];
   const backend = (options: ConstructorParameters<typeof PackageKitBackend>[0] = {}): PackageKitBackend => {
     const made = new PackageKitBackend({ busAddress: SYSTEM_BUS_ADDRESS, ...options });
     backends.push(made);
     return made;
   };
+  // The apt backend on the same repository, for what PackageKit must do alike.
+  const apt = (): AptBackend => {
+    const made = new AptBackend();
+    backends.push(made);
+    return made;
+  };
+  const savedConfig = process.env.APT_CONFIG;
 
   beforeAll(async () => {
-    repo = await createAptRepo([{ name: A }, { name: A, version: '1.1' }, { name: B }, { name: C }, { name: U, unit: true }]);
+    repo = await createAptRepo([{ name: A }, { name: A, version: '1.1' }, { name: B }, { name: C }, { name: U, unit: true }, { name: LIB }, { name: APP, depends: LIB }]);
+    // The apt backend runs apt with this process's environment: it reads only the test source.
+    process.env.APT_CONFIG = repo.aptConfig;
     pk = await startPackageKit(repo);
   }, SLOW);
   afterAll(async () => {
+    if (savedConfig === undefined) delete process.env.APT_CONFIG;
+    else process.env.APT_CONFIG = savedConfig;
     await pk?.close();
     await repo?.close();
   }, SLOW);
@@ -109,7 +124,7 @@ describe.skipIf(skipPackageKitReason !== undefined)('PackageKitBackend on a loca
     expect(await repo.installedVersion(A)).toBe('1.1');
   });
 
-  it('GIVEN a downgrade WHEN not allowed THEN it is refused before PackageKit would skip it silently; allowed THEN done', { timeout: SLOW }, async () => {
+  it('GIVEN a downgrade WHEN not allowed THEN it is refused before PackageKit (which would do it without the flag); allowed THEN done', { timeout: SLOW }, async () => {
     await repo.aptGet(['install', '-y', A]);
     const packagekit = backend();
     const seen = await pk.watchTransactions();
@@ -119,6 +134,71 @@ describe.skipIf(skipPackageKitReason !== undefined)('PackageKitBackend on a loca
     const report = await packagekit.apply(downgrade, { ...LOCAL, allowDowngrade: true }, never);
     expect(report.summary).toBe(`PackageKit InstallPackages [only-trusted,allow-downgrade] ${A};1.0;all;local`);
     expect(await repo.installedVersion(A)).toBe('1.0');
+  });
+
+  it('GIVEN exact versions wanted WHEN queried THEN an older one a source has is offered as apt offers it; one no source has is not', { timeout: SLOW }, async () => {
+    const wanted = new Map([
+      [A, '1.0'],
+      [B, '9.9'],
+      [NOPE, '1.0'],
+    ]);
+    const seen = await backend().query([A, B, NOPE], { available: true, versions: wanted });
+    expect(seen.get(A)).toEqual({ name: A, installed: undefined, available: { candidate: '1.1', versions: ['1.1', '1.0'] } });
+    expect(seen.get(B)).toEqual({ name: B, installed: undefined, available: { candidate: '1.0', versions: ['1.0'] } });
+    expect(seen.get(NOPE)).toEqual({ name: NOPE, installed: undefined, available: { candidate: undefined, versions: [] } });
+    expect(seen.get(A)).toEqual((await apt().query([A], { available: true })).get(A));
+    // Versions are looked up only with the sources, and only for the names asked.
+    expect((await backend().query([A], { versions: wanted })).get(A)).toEqual({ name: A, installed: undefined });
+  });
+
+  it('GIVEN a clean host WHEN version 1.0 is wanted while 1.1 is the candidate THEN it is installed, as apt does', { timeout: SLOW }, async () => {
+    const member = { name: A, state: '1.0', allowDowngrade: false };
+    for (const each of [backend(), apt()]) {
+      expect(await verdictOf(each, member)).toEqual({ kind: 'install', version: '1.0' });
+      await converge(each, member, LOCAL);
+      expect(await repo.installedVersion(A)).toBe('1.0');
+      expect(await verdictOf(each, member)).toEqual({ kind: 'ok' });
+      await repo.purge([A]);
+    }
+  });
+
+  it('GIVEN 1.1 installed WHEN 1.0 is wanted THEN without allowdowngrade it is refused naming both versions, with it downgraded, as apt does', { timeout: SLOW }, async () => {
+    for (const each of [backend(), apt()]) {
+      await repo.aptGet(['install', '-y', A]);
+      expect(await verdictOf(each, { name: A, state: '1.0', allowDowngrade: false })).toEqual({
+        kind: 'error',
+        message: `package ${A} would be downgraded from 1.1 to 1.0: set allowdowngrade: true to allow it`,
+      });
+      const allowed = { name: A, state: '1.0', allowDowngrade: true };
+      await converge(each, allowed, { ...LOCAL, allowDowngrade: true });
+      expect(await repo.installedVersion(A)).toBe('1.0');
+      expect(await verdictOf(each, allowed)).toEqual({ kind: 'ok' });
+      await repo.purge([A]);
+    }
+  });
+
+  it('GIVEN a version no source has THEN the error names it, as apt does; asked to install it anyway, PackageKit refuses naming it', { timeout: SLOW }, async () => {
+    const member = { name: A, state: '9.9', allowDowngrade: false };
+    for (const each of [backend(), apt()]) {
+      expect(await verdictOf(each, member)).toEqual({ kind: 'error', message: expect.stringMatching(new RegExp(`^version 9\\.9 of package ${A} is not available \\(offered: 1\\.1[,)]`)) });
+    }
+    const seen = await pk.watchTransactions();
+    await expect(backend().apply({ install: [{ name: A, version: '9.9' }], upgrade: [], remove: [] }, LOCAL, never)).rejects.toThrow(
+      `version 9.9 of package ${A} is not offered by any configured source`,
+    );
+    expect(await seen.of([A])).toEqual([]);
+  });
+
+  it('GIVEN a package another installed package depends on WHEN removed THEN the dependant goes too, as with apt-get remove', { timeout: SLOW }, async () => {
+    for (const each of [backend(), apt()]) {
+      await repo.aptGet(['install', '-y', APP]);
+      expect(await repo.installedVersion(LIB)).toBe('1.0');
+      const report = await each.apply({ install: [], upgrade: [], remove: [LIB] }, LOCAL, never);
+      expect(report.summary).toMatch(each.name === 'packagekit' ? new RegExp(`^PackageKit RemovePackages \\[only-trusted\\] ${LIB};1\\.0;all;`) : new RegExp(`^apt-get remove .* ${LIB}$`));
+      expect(await repo.installedVersion(LIB)).toBeUndefined();
+      expect(await repo.installedVersion(APP)).toBeUndefined();
+      expect((await each.query([LIB])).get(LIB)).toEqual({ name: LIB, installed: undefined });
+    }
   });
 
   it('GIVEN an unknown name in a transaction THEN nothing is installed and the error names it', { timeout: SLOW }, async () => {
@@ -232,6 +312,19 @@ describe.skipIf(skipPackageKitReason !== undefined)('PackageKitBackend on a loca
     await chosen.close();
   });
 });
+
+// What the pkg resource decides for `member` from what `backend` says, asked as the resource asks it.
+async function verdictOf(backend: PkgBackend, member: PlanMember): Promise<Verdict> {
+  const info = (await backend.query([member.name], { available: true, versions: new Map([[member.name, member.state]]) })).get(member.name)!;
+  return verdict(member, info, backend.name);
+}
+
+// Applies what the pkg resource decides for `member` (which must be a change).
+async function converge(backend: PkgBackend, member: PlanMember, flags: TransactionFlags): Promise<void> {
+  const decided = await verdictOf(backend, member);
+  if (decided.kind === 'ok' || decided.kind === 'error') throw new Error(`nothing to apply for ${member.name}: ${JSON.stringify(decided)}`);
+  await backend.apply(transactionOf([member], [decided]), flags, never);
+}
 
 // Resolves once PackageKit has a transaction in its list (TransactionListChanged is not needed: polled).
 async function waitForTransaction(): Promise<void> {

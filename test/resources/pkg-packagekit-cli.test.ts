@@ -18,6 +18,8 @@ const RUN_TIMEOUT = 150_000;
 const A = testPackage('pkcli-a');
 const B = testPackage('pkcli-b');
 const C = testPackage('pkcli-c');
+const LIB = testPackage('pkcli-lib');
+const APP = testPackage('pkcli-app');
 const NOPE = testPackage('pkcli-nope');
 // The local repository is not the distribution's: PackageKit's `supported` filter would refuse it.
 const LOCAL = 'allowunsupported: true';
@@ -45,7 +47,7 @@ describe.skipIf(skipPackageKitReason !== undefined)('mgmt with pkg resources on 
   const run = (yaml: string, backend = 'packagekit') => runMgmt(['run', '--yaml', yaml, '--pkg-backend', backend, ...RUN_ONCE], { env: pk.env, timeoutMs: RUN_TIMEOUT });
 
   beforeAll(async () => {
-    repo = await createAptRepo([{ name: A }, { name: A, version: '1.1' }, { name: B }, { name: C }]);
+    repo = await createAptRepo([{ name: A }, { name: A, version: '1.1' }, { name: B }, { name: C }, { name: LIB }, { name: APP, depends: LIB }]);
     pk = await startPackageKit(repo);
   }, SLOW);
   afterAll(async () => {
@@ -86,6 +88,20 @@ describe.skipIf(skipPackageKitReason !== undefined)('mgmt with pkg resources on 
     expect(await seen.of([A, B])).toEqual([{ role: 'remove-packages', succeeded: true, packages: [A, B] }]);
     expect(await repo.installedVersion(A)).toBeUndefined();
     expect(await repo.installedVersion(B)).toBeUndefined();
+  });
+
+  it('GIVEN a package another installed package depends on WHEN uninstalled THEN the dependant goes too and it converges, on PackageKit as on apt', { timeout: SLOW }, async () => {
+    const dir = await tempDir();
+    const yaml = await yamlOf(dir, [[LIB, LOCAL, 'state: uninstalled']]);
+    for (const backend of ['packagekit', 'apt']) {
+      await repo.aptGet(['install', '-y', APP]);
+      expect(await repo.installedVersion(LIB)).toBe('1.0');
+      const result = await run(yaml, backend);
+      expect(result.code, result.stderr).toBe(0);
+      expect(transactions(result.events).map(backendOf)).toEqual([backend]);
+      expect(await repo.installedVersion(LIB)).toBeUndefined();
+      expect(await repo.installedVersion(APP)).toBeUndefined();
+    }
   });
 
   it('GIVEN an older version installed WHEN newest THEN UpdatePackages takes it to the candidate', { timeout: SLOW }, async () => {
