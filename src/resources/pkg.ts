@@ -238,7 +238,9 @@ class PkgRunner implements GroupLiveResource {
 
   private async askSources(backend: PkgBackend, infos: Map<string, PkgInfo>, members: readonly PlanMember[], signal: AbortSignal): Promise<void> {
     if (members.length === 0) return;
-    for (const [name, info] of await backend.query(members.map((member) => member.name), { available: true, signal })) infos.set(name, info);
+    // A backend that cannot list every version a source has (PackageKit) looks up the wanted ones.
+    const versions = new Map(members.filter((member) => isVersionState(member.state)).map((member) => [member.name, member.state]));
+    for (const [name, info] of await backend.query(members.map((member) => member.name), { available: true, versions, signal })) infos.set(name, info);
   }
 
   private verdicts(backend: PkgBackend, infos: ReadonlyMap<string, PkgInfo>): Verdict[] {

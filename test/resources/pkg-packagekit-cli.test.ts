@@ -114,6 +114,19 @@ describe.skipIf(skipPackageKitReason !== undefined)('mgmt with pkg resources on 
     expect(await repo.installedVersion(A)).toBe('1.1');
   });
 
+  it('GIVEN an exact version older than the candidate WHEN run THEN PackageKit installs that version and a second run changes nothing', { timeout: SLOW }, async () => {
+    const dir = await tempDir();
+    const yaml = await yamlOf(dir, [[A, LOCAL, 'state: "1.0"']]);
+    const seen = await pk.watchTransactions();
+    const first = await run(yaml);
+    expect(first.code, first.stderr).toBe(0);
+    expect(await seen.of([A])).toEqual([{ role: 'install-packages', succeeded: true, packages: [A] }]);
+    expect(await repo.installedVersion(A)).toBe('1.0');
+    const second = await run(yaml);
+    expect(second.code, second.stderr).toBe(0);
+    expect(transactions(second.events)).toEqual([]);
+  });
+
   it('GIVEN an unknown package among others THEN only it fails, with one line naming it; the rest converge', { timeout: SLOW }, async () => {
     const dir = await tempDir();
     const result = await run(await yamlOf(dir, [A, [NOPE, LOCAL, 'meta:', '  autogroup: false']], ['f1']));
