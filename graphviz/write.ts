@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
+import { tempSuffix } from '../src/resources/file-io.js';
 import { toDot, type DotGraph, type ToDotOptions } from './to-dot.js';
 
 /** GRAPHVIZ_FILTERS are the graphviz layout programs `--graphviz-filter` accepts, as in mgmt. */
@@ -97,7 +97,7 @@ async function writeFileAtomic(file: string, data: string): Promise<void> {
 
 // A hidden, unique name in the target's own directory, so that rename() is atomic (same file system).
 function tempPathFor(file: string): string {
-  return join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  return join(dirname(file), `.${basename(file)}.${process.pid}.${tempSuffix()}.tmp`);
 }
 
 function runFilter(program: GraphvizFilter, args: string[], image: string, signal?: AbortSignal): Promise<void> {

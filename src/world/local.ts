@@ -8,11 +8,11 @@
 // Names are encodeURIComponent-encoded (keys may hold `/`), with a leading `.` encoded too so no
 // key can name `.`, `..` or a hidden file.
 
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defer, type Observable, ReplaySubject, takeUntil } from 'rxjs';
+import { tempSuffix } from '../resources/file-io.js';
 import { createFsWatcher, type FsWatcher } from '../watchers/fs.js';
 import type { ExportedResource, ExportSpec, World } from './types.js';
 
@@ -52,8 +52,12 @@ export class LocalWorld implements World {
 
   async exportResources(resources: readonly ExportSpec[]): Promise<void> {
     this.checkOpen();
+    const target = join(this.exportedDir, `${fileName(this.hostname, 'hostname')}.json`);
+    // Nothing to export and nothing exported before: no file to write (a one-shot run of a host
+    // that exports nothing then writes and fsyncs nothing for it).
+    if (resources.length === 0 && !(await exists(target))) return;
     const file = { host: this.hostname, resources: resources.map(({ kind, name, params }) => ({ kind, name, params })) };
-    await this.writeAtomic(join(this.exportedDir, `${fileName(this.hostname, 'hostname')}.json`), `${JSON.stringify(file, null, 2)}\n`);
+    await this.writeAtomic(target, `${JSON.stringify(file, null, 2)}\n`);
   }
 
   async collectResources(kinds: readonly string[], onProblem: (problem: string) => void = () => {}): Promise<ExportedResource[]> {
@@ -132,7 +136,7 @@ export class LocalWorld implements World {
 
   /** writeAtomic replaces `target` with `data` so readers see the old or the new bytes, never a mix. */
   private async writeAtomic(target: string, data: string): Promise<void> {
-    const tmp = join(this.tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
+    const tmp = join(this.tmpDir, `${process.pid}-${tempSuffix()}.tmp`);
     try {
       const handle = await open(tmp, 'wx', 0o600);
       try {
@@ -201,4 +205,14 @@ function isName(value: unknown): value is string {
 // Code-unit order, not locale order, so every host sorts the same way.
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
 }

@@ -124,7 +124,7 @@ describe('writeGraphviz', () => {
     const args = (await readFile(join(bin, 'args'), 'utf8')).trimEnd().split('\n');
     expect(args[0]).toBe('-Tsvg');
     expect(args[1]).toBe('-o');
-    expect(args[2]).toMatch(/^.*\/\.my graph \$\(touch x\)\.svg\.\d+\.[0-9a-f]+\.tmp$/);
+    expect(args[2]).toMatch(/^.*\/\.my graph \$\(touch x\)\.svg\.\d+\.[0-9a-z]+\.tmp$/);
     expect(args[3]).toBe(join(dir, 'my graph $(touch x).dot'));
     // AND the DOT is kept to debug with, while the half-written image is gone
     expect(await readdir(dir)).toEqual(['my graph $(touch x).dot']);

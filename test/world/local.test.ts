@@ -79,6 +79,16 @@ describe('LocalWorld', () => {
       expect(await readdir(join(dir, 'tmp'))).toEqual([]);
       await w!.exportResources([]);
       expect(await w!.collectResources(['file'])).toEqual([]);
+      // The emptied set is written: the file says so rather than keeping the old set.
+      expect(JSON.parse(await readFile(join(dir, 'exported', 'h1.json'), 'utf8'))).toEqual({ host: 'h1', resources: [] });
+    });
+  });
+
+  it('GIVEN a host that never exported WHEN it exports nothing THEN no file is written', async () => {
+    await withWorlds(['h1'], async ([w], dir) => {
+      await w!.exportResources([]);
+      expect(await readdir(join(dir, 'exported'))).toEqual([]);
+      expect(await readdir(join(dir, 'tmp'))).toEqual([]);
     });
   });
 
