@@ -5,7 +5,9 @@
 // - what the sources offer comes from one `apt-cache policy NAME...` for all the names asked;
 // - a transaction is one `apt-get` call, never a shell, with DEBIAN_FRONTEND=noninteractive and
 //   dpkg keeping changed configuration files; transactions of the whole agent queue up here
-//   instead of polling dpkg's lock;
+//   instead of polling dpkg's lock. Without allowUntrusted (--allow-unauthenticated), apt-get
+//   refuses a package from a source no trusted key signs, before it changes anything; its
+//   reason names its own option, so the error leads with the packages and allowuntrusted;
 // - file lists come from dpkg's `info/<pkg>.list` for an installed package, and for one not
 //   installed from the newest .deb of it in apt's archive cache (`dpkg-deb -c`); otherwise they
 //   are unknown (nothing is downloaded just to draw edges);
@@ -22,7 +24,7 @@ import { createFsWatcher } from '../watchers/fs.js';
 import type { BackendEnv, PkgBackend, PkgInfo, QueryOptions, Transaction, TransactionFlags, TransactionReport } from './backend.js';
 import { isEmptyTransaction } from './backend.js';
 import { parseAptPolicy, policyFor } from './apt-policy.js';
-import { commandLine, failureReason, runCommand, startCommand } from './command.js';
+import { commandLine, failureReason, runCommand, startCommand, type CommandResult } from './command.js';
 import { nativeDebianArch, readDpkgDatabase } from './dpkg-status.js';
 import { markDirectories, parseDebContents, parseDpkgList } from './file-lists.js';
 import { compareVersions } from './version.js';
@@ -95,7 +97,7 @@ export class AptBackend implements PkgBackend {
       // Given up on while it queued: never started.
       signal.throwIfAborted();
       const result = await startCommand('apt-get', args, this.env({ DEBIAN_FRONTEND: 'noninteractive', APT_LISTCHANGES_FRONTEND: 'none' })).done;
-      if (result.code !== 0) throw new Error(`${summary} ${failureReason(result)}`);
+      if (result.code !== 0) throw new Error(transactionFailure(summary, result));
     });
     transactions = turn.catch(() => undefined);
     // An abort stops the wait, not apt-get: cutting dpkg off half-way would leave the system
@@ -186,6 +188,41 @@ export function aptGetArgs(transaction: Transaction, flags: TransactionFlags): s
     ...installs,
     ...transaction.remove.map((name) => `${name}-`),
   ];
+}
+
+/**
+ * unauthenticatedPackages returns the packages apt-get refused because it cannot authenticate
+ * them (`E: There were unauthenticated packages and -y was used without --allow-unauthenticated`),
+ * as its `WARNING: The following packages cannot be authenticated!` list names them; undefined
+ * when that is not why it failed, empty when it did not list them.
+ */
+export function unauthenticatedPackages(result: CommandResult): string[] | undefined {
+  if (!/unauthenticated packages|could not be authenticated/.test(result.stderr)) return undefined;
+  const lines = result.stdout.split('\n');
+  const start = lines.findIndex((line) => line.startsWith('WARNING: The following packages cannot be authenticated!'));
+  if (start < 0) return [];
+  const names: string[] = [];
+  // apt-get's lists are indented by two spaces, wrapped at 80 columns.
+  for (const line of lines.slice(start + 1)) {
+    if (!line.startsWith('  ')) break;
+    names.push(...line.trim().split(/\s+/));
+  }
+  return names;
+}
+
+// What a failed apt-get transaction says: apt-get's own reason, led by the packages it cannot
+// authenticate and the flag that allows them when that is the reason.
+function transactionFailure(summary: string, result: CommandResult): string {
+  const failed = `${summary} ${failureReason(result)}`;
+  const untrusted = unauthenticatedPackages(result);
+  return untrusted === undefined ? failed : `${untrustedRefusal(untrusted)} (${failed})`;
+}
+
+// Word for word the PackageKit backend's, so the resource reads alike on both (a test holds them together).
+function untrustedRefusal(names: readonly string[]): string {
+  const one = names.length === 1;
+  const what = `${one ? 'package' : 'packages'} ${names.join(', ')}`.trimEnd();
+  return `${what} cannot be authenticated (no key this host trusts signs ${one ? 'its' : 'their'} source): set allowuntrusted: true to install ${one ? 'it' : 'them'} anyway`;
 }
 
 // A name that starts with `-` would be read by apt-get as an option, whatever else it is.

@@ -14,7 +14,13 @@
 //   together), UpdatePackages (upgrades only) or RemovePackages (allow_deps true: what depends on
 //   a removed package is removed too, as `apt-get remove` does; autoremove false). Flags:
 //   only-trusted unless allowUntrusted, allow-downgrade with allowDowngrade (a downgrade without
-//   it is refused here: PackageKit 1.2's apt backend downgrades without the flag). Unless
+//   it is refused here: PackageKit 1.2's apt backend downgrades without the flag). With
+//   only-trusted, PackageKit 1.2's apt backend refuses a package from a source no trusted key
+//   signs before it changes anything, as apt-get does without --allow-unauthenticated: the
+//   transaction finishes need-untrusted with cannot-install-repo-unsigned, "The following
+//   packages cannot be authenticated: NAME..."; the error then leads with those packages and
+//   allowuntrusted, in the apt backend's words. (Resolve shows such a package like any other;
+//   only a simulated transaction would tell, with info `untrusted`.) Unless
 //   allowNonfree / allowUnsupported, that Resolve applies PackageKit's `free` / `supported`
 //   filters to what is to be installed, and what they drop is refused with a message naming the
 //   flag (a second Resolve tells which, on that path only);
@@ -144,7 +150,11 @@ export class PackageKitBackend implements PkgBackend {
     // its dnf backend refuses false outright). What they pulled in stays: autoremove false.
     if (plan.remove.length > 0) calls.push({ member: 'RemovePackages', signature: 'tasbb', body: [bitfield(bits), plan.remove.map(formatPackageId), true, false] });
     const summaries = calls.map((call) => summaryOf(call, bits));
-    for (const call of calls) await this.modify(call, signal, endings);
+    try {
+      for (const call of calls) await this.modify(call, signal, endings);
+    } catch (err) {
+      throw explainUntrusted(err);
+    }
     return { summary: summaries.length > 0 ? summaries.join('; ') : 'PackageKit: nothing left to do' };
   }
 
@@ -329,6 +339,23 @@ function newer(known: Resolved): PackageId | undefined {
   if (candidate === undefined) return undefined;
   if (known.installed !== undefined && compareVersions(candidate.version, known.installed.version) <= 0) return undefined;
   return candidate;
+}
+
+// PackageKit's refusal of what only-trusted does not allow names no flag of the resource's: the
+// message leads with the packages it lists and allowuntrusted. Any other error is left as it is.
+function explainUntrusted(err: unknown): unknown {
+  if (!(err instanceof PackageKitError) || err.code !== 'cannot-install-repo-unsigned') return err;
+  const listed = /cannot be authenticated:([\s\S]*)$/.exec(err.details)?.[1] ?? '';
+  const names = listed.split(/\s+/).filter((name) => name !== '');
+  const message = `${untrustedRefusal(names)} (${err.message.replace(/\s+/g, ' ')})`;
+  return new PackageKitError(message, { exit: err.exit, code: err.code, details: err.details }, { cause: err });
+}
+
+// Word for word the apt backend's, so the resource reads alike on both (a test holds them together).
+function untrustedRefusal(names: readonly string[]): string {
+  const one = names.length === 1;
+  const what = `${one ? 'package' : 'packages'} ${names.join(', ')}`.trimEnd();
+  return `${what} cannot be authenticated (no key this host trusts signs ${one ? 'its' : 'their'} source): set allowuntrusted: true to install ${one ? 'it' : 'them'} anyway`;
 }
 
 const FLAG_NAMES: Readonly<Record<number, string>> = { [PK_TRANSACTION_FLAG.onlyTrusted]: 'only-trusted', [PK_TRANSACTION_FLAG.allowDowngrade]: 'allow-downgrade' };

@@ -1,5 +1,11 @@
 // A local apt repository for the package tests (DESIGN section 7): tiny .debs built with
 // `dpkg-deb --build`, indexed with `apt-ftparchive`, served as `deb [trusted=yes] file:DIR ./`.
+// An untrusted one (`untrusted: true`, for allowuntrusted) is served as
+// `deb [allow-insecure=yes] file:DIR ./` instead: a flat repository has no Release file, which apt
+// 2.6 refuses outright for a plain source (`apt-get update` fails); allow-insecure makes it read
+// the index with a warning, and its packages are then unauthenticated: `apt-get install -y`
+// refuses them ("There were unauthenticated packages and -y was used without
+// --allow-unauthenticated", exit 100) unless given --allow-unauthenticated.
 // Only that source is ever read: an APT_CONFIG file points apt at a source list holding it alone,
 // so the host's real sources are never refreshed nor used, and the tests stay offline and
 // deterministic. Everything is undone by close(): the packages are purged, apt's list files of
@@ -37,6 +43,16 @@ export interface DebSpec {
   readonly depends?: string;
 }
 
+/** AptRepoOptions tune createAptRepo. */
+export interface AptRepoOptions {
+  /**
+   * untrusted serves the repository as a source apt reads but does not authenticate
+   * (`[allow-insecure=yes]` instead of `[trusted=yes]`): installing its packages then needs
+   * --allow-unauthenticated (aptGet's callers pass it), or PackageKit without its only-trusted flag.
+   */
+  readonly untrusted?: boolean;
+}
+
 /** AptRun is how a command of the helper ended. */
 export interface AptRun {
   readonly code: number;
@@ -48,6 +64,8 @@ export interface AptRun {
 export interface AptRepo {
   /** The repository directory (mode 755, readable by `_apt`). */
   readonly dir: string;
+  /** source is the repository's sources.list line (`deb [trusted=yes] file:DIR ./`, or allow-insecure when untrusted). */
+  readonly source: string;
   /** The APT_CONFIG file that makes apt read only this repository's source. */
   readonly aptConfig: string;
   /** The environment for a process that should use this repository (`{ APT_CONFIG }`). */
@@ -82,14 +100,15 @@ const APT_HISTORY = '/var/log/apt/history.log';
 const LOCK_OPTIONS = ['-o', 'DPkg::Lock::Timeout=120'];
 
 /** createAptRepo builds the packages in a fresh repository, configures its source and refreshes it. */
-export async function createAptRepo(debs: readonly DebSpec[]): Promise<AptRepo> {
+export async function createAptRepo(debs: readonly DebSpec[], options: AptRepoOptions = {}): Promise<AptRepo> {
   const dir = await mkdtemp(join(tmpdir(), 'mgmt-apt-'));
   await chmod(dir, 0o755); // apt downloads as the unprivileged _apt user
   const pool = join(dir, 'pool');
   await mkdir(pool);
   const sourceList = join(dir, 'sources.list');
   const aptConfig = join(dir, 'apt.conf');
-  await writeFile(sourceList, `deb [trusted=yes] file:${pool} ./\n`);
+  const source = `deb [${options.untrusted ? 'allow-insecure=yes' : 'trusted=yes'}] file:${pool} ./`;
+  await writeFile(sourceList, `${source}\n`);
   await writeFile(
     aptConfig,
     [
@@ -106,6 +125,7 @@ export async function createAptRepo(debs: readonly DebSpec[]): Promise<AptRepo> 
 
   const repo: AptRepo = {
     dir: pool,
+    source,
     aptConfig,
     env,
     get packages() {

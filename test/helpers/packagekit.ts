@@ -6,7 +6,7 @@
 // Why the standard address: packagekitd clears its environment when it starts, so it only ever
 // finds the system bus at /run/dbus/system_bus_socket, and never sees an APT_CONFIG. It reads apt's
 // own configuration, so the repository's source goes into /etc/apt/sources.list.d as
-// `mgmt-test-<dir>.list` (the same line as the repository's own source list, so apt's list files
+// `mgmt-test-<dir>.list` (the repository's own source line, trusted or not, so apt's list files
 // fetched by createAptRepo serve it too, and nothing is downloaded), removed by close(). A file
 // left by a killed run is removed by the next one once its repository is gone.
 //
@@ -102,7 +102,7 @@ export async function startPackageKit(repo: AptRepo): Promise<TestPackageKit> {
   };
   try {
     await removeStaleLists();
-    await writeFile(list, `deb [trusted=yes] file:${repo.dir} ./\n`);
+    await writeFile(list, `${repo.source}\n`);
     await waitUntilOffered(repo.packages);
   } catch (err) {
     await close().catch(() => undefined);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AptBackend, aptGetArgs, newestDeb } from '../../src/pkg/apt.js';
+import { AptBackend, aptGetArgs, newestDeb, unauthenticatedPackages } from '../../src/pkg/apt.js';
 import { commandLine, failureReason } from '../../src/pkg/command.js';
 
 const COMMON = ['-y', '-q', '-o', 'DPkg::Lock::Timeout=300', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold'];
@@ -38,6 +38,26 @@ describe('newestDeb', () => {
     expect(newestDeb(files, 'foo')).toBe('foo_1.10_amd64.deb');
     expect(newestDeb([...files, 'foo_1%3a0.1_all.deb'], 'foo')).toBe('foo_1%3a0.1_all.deb');
     expect(newestDeb(files, 'bar')).toBeUndefined();
+  });
+});
+
+describe('unauthenticatedPackages', () => {
+  const refused = 'E: There were unauthenticated packages and -y was used without --allow-unauthenticated\n';
+  it("GIVEN apt-get's refusal with a wrapped list THEN every package it lists", () => {
+    const stdout = [
+      'The following NEW packages will be installed:',
+      '  alpha beta gamma',
+      'WARNING: The following packages cannot be authenticated!',
+      '  alpha beta',
+      '  gamma',
+      '',
+    ].join('\n');
+    expect(unauthenticatedPackages({ code: 100, signal: null, stdout, stderr: refused })).toEqual(['alpha', 'beta', 'gamma']);
+  });
+
+  it('GIVEN the refusal without its list THEN none named; another failure THEN undefined', () => {
+    expect(unauthenticatedPackages({ code: 100, signal: null, stdout: '', stderr: 'E: Some packages could not be authenticated\n' })).toEqual([]);
+    expect(unauthenticatedPackages({ code: 100, signal: null, stdout: 'WARNING: The following packages cannot be authenticated!\n  a\n', stderr: 'E: Unable to locate package b\n' })).toBeUndefined();
   });
 });
 

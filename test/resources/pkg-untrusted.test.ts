@@ -1,0 +1,214 @@
+// allowuntrusted against the real programs: a local repository apt reads but does not
+// authenticate (createAptRepo's `untrusted`: `deb [allow-insecure=yes] file:DIR ./`, no Release
+// file), driven through the pkg kind's checkApply on apt-get and on PackageKit. Both refuse its
+// packages before anything changes unless allowuntrusted is set (apt-get without
+// --allow-unauthenticated, PackageKit 1.2 under its only-trusted flag), and the error says so in
+// the same words on both.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { errorMessage } from '../../src/errors.js';
+import { pkg, type PkgParams } from '../../src/resources/pkg.js';
+import type { GroupLiveResource, LiveResource, PkgBackendChoice } from '../../src/resources/types.js';
+import { aptHistoryMark, aptHistorySince, createAptRepo, testPackage, type AptRepo } from '../helpers/apt-repo.js';
+import { makeContext, type TestContext } from '../helpers/context.js';
+import { skipPackageKitReason, startPackageKit, type TestPackageKit } from '../helpers/packagekit.js';
+
+const never = new AbortController().signal;
+const isRoot = process.getuid?.() === 0;
+// A real PackageKit on a 2-core machine shared with other tests: a transaction takes seconds.
+const SLOW = 180_000;
+
+/** refusal is what both backends say first when they will not install `names` without allowuntrusted. */
+function refusal(...names: string[]): string {
+  return names.length === 1
+    ? `package ${names[0]} cannot be authenticated (no key this host trusts signs its source): set allowuntrusted: true to install it anyway`
+    : `packages ${names.join(', ')} cannot be authenticated (no key this host trusts signs their source): set allowuntrusted: true to install them anyway`;
+}
+
+// How a checkApply failed, or 'no error'.
+function failure(work: Promise<unknown>): Promise<string> {
+  return work.then(
+    () => 'no error',
+    (err: unknown) => errorMessage(err),
+  );
+}
+
+/** Resources keeps the live resources a test started on one backend, for cleanup. */
+class Resources {
+  private readonly lives: Array<LiveResource | GroupLiveResource> = [];
+
+  constructor(
+    private readonly backend: PkgBackendChoice,
+    // The local repository is not the distribution's: PackageKit's `supported` filter would refuse it.
+    private readonly base: Partial<PkgParams> = {},
+  ) {}
+
+  start(name: string, overrides: Partial<PkgParams> = {}): { live: LiveResource; ctx: TestContext } {
+    const ctx = makeContext('pkg', name, { pkgBackend: this.backend });
+    const live = pkg.init({ ...pkg.defaults(name), ...this.base, ...overrides }, ctx);
+    this.lives.push(live);
+    return { live, ctx };
+  }
+
+  startGroup(names: readonly string[], overrides: Partial<PkgParams> = {}): GroupLiveResource {
+    const group = pkg.group!.init!(names.map((name) => ({ name, params: { ...pkg.defaults(name), ...this.base, ...overrides }, ctx: makeContext('pkg', name, { pkgBackend: this.backend }) })));
+    this.lives.push(group);
+    return group;
+  }
+
+  async cleanup(): Promise<void> {
+    await Promise.all(this.lives.splice(0).map((live) => live.cleanup?.()));
+  }
+}
+
+const transactions = (ctx: TestContext): Array<string | undefined> => ctx.logs.filter((e) => e.transaction !== undefined).map((e) => e.message);
+
+describe.skipIf(!isRoot)('pkg allowuntrusted on apt and dpkg', () => {
+  let repo: AptRepo;
+  const savedConfig = process.env.APT_CONFIG;
+  const U = testPackage('untr-u');
+  const V = testPackage('untr-v');
+  const N = testPackage('untr-n');
+  const apt = new Resources('apt');
+
+  beforeAll(async () => {
+    repo = await createAptRepo([{ name: U }, { name: V }, { name: N, version: '1.0' }, { name: N, version: '2.0' }], { untrusted: true });
+    // The backend runs apt with the agent's environment: this worker's apt reads only the test source.
+    process.env.APT_CONFIG = repo.aptConfig;
+  });
+  afterAll(async () => {
+    if (savedConfig === undefined) delete process.env.APT_CONFIG;
+    else process.env.APT_CONFIG = savedConfig;
+    await repo?.close();
+  });
+  afterEach(async () => {
+    await apt.cleanup();
+    await repo.purge();
+  });
+
+  it('GIVEN the untrusted source THEN apt sees its packages, and apt-get install -y refuses them without --allow-unauthenticated', async () => {
+    expect(repo.source).toBe(`deb [allow-insecure=yes] file:${repo.dir} ./`);
+    const refused = await repo.aptGet(['install', '-y', '-q', U]);
+    expect(refused.code).toBe(100);
+    expect(refused.stderr).toContain('E: There were unauthenticated packages and -y was used without --allow-unauthenticated');
+    expect(await repo.installedVersion(U)).toBeUndefined();
+  });
+
+  it('GIVEN a package from it WHEN allowuntrusted is false THEN checkApply fails naming it and allowuntrusted, and nothing is installed; noop only says it is wrong', async () => {
+    const { live, ctx } = apt.start(U);
+    expect(await live.checkApply(false, never)).toBe(false);
+    const message = await failure(live.checkApply(true, never));
+    expect(message).toMatch(new RegExp(`^${escape(refusal(U))} \\(apt-get install .* --no-remove ${U} exited with code 100: E: There were unauthenticated packages and -y was used without --allow-unauthenticated\\)$`));
+    expect(message).not.toContain('--allow-unauthenticated --no-remove');
+    expect(await repo.installedVersion(U)).toBeUndefined();
+    expect(transactions(ctx)).toEqual([]);
+  });
+
+  it('GIVEN allowuntrusted true THEN apt-get gets --allow-unauthenticated and installs it; checked again THEN right', async () => {
+    const mark = await aptHistoryMark();
+    const { live, ctx } = apt.start(U, { allowuntrusted: true });
+    expect(await live.checkApply(true, never)).toBe(false);
+    expect(await repo.installedVersion(U)).toBe('1.0');
+    expect(await live.checkApply(true, never)).toBe(true);
+    expect(transactions(ctx)).toEqual([expect.stringMatching(new RegExp(`^apt-get install .* --allow-unauthenticated --no-remove ${U}$`))]);
+    expect(await aptHistorySince(mark, [U])).toEqual([expect.stringMatching(/--allow-unauthenticated/)]);
+  });
+
+  it('GIVEN a group of two packages from it THEN the one transaction is refused naming both; with allowuntrusted both are installed', async () => {
+    const message = await failure(apt.startGroup([U, V]).checkApply(true, never));
+    expect(message).toMatch(new RegExp(`^${escape(refusal(U, V))} \\(apt-get install `));
+    expect(await repo.installedVersion(U)).toBeUndefined();
+    expect(await repo.installedVersion(V)).toBeUndefined();
+    expect(await apt.startGroup([U, V], { allowuntrusted: true }).checkApply(true, never)).toEqual([false, false]);
+    expect(await repo.installedVersion(U)).toBe('1.0');
+    expect(await repo.installedVersion(V)).toBe('1.0');
+  });
+
+  it('GIVEN an old version installed and state newest THEN the upgrade is refused without allowuntrusted, done with it', async () => {
+    await repo.aptGet(['install', '-y', '--allow-unauthenticated', `${N}=1.0`]);
+    await expect(apt.start(N, { state: 'newest' }).live.checkApply(true, never)).rejects.toThrow(refusal(N));
+    expect(await repo.installedVersion(N)).toBe('1.0');
+    expect(await apt.start(N, { state: 'newest', allowuntrusted: true }).live.checkApply(true, never)).toBe(false);
+    expect(await repo.installedVersion(N)).toBe('2.0');
+  });
+
+  it('GIVEN an installed package from it and state uninstalled THEN it is removed without allowuntrusted (nothing is fetched)', async () => {
+    await repo.aptGet(['install', '-y', '--allow-unauthenticated', U]);
+    const { live } = apt.start(U, { state: 'uninstalled' });
+    expect(await live.checkApply(true, never)).toBe(false);
+    expect(await repo.installedVersion(U)).toBeUndefined();
+  });
+});
+
+describe.skipIf(skipPackageKitReason !== undefined)('pkg allowuntrusted on PackageKit (--pkg-backend packagekit)', () => {
+  let repo: AptRepo;
+  let pk: TestPackageKit;
+  const savedConfig = process.env.APT_CONFIG;
+  const U = testPackage('pkuntr-u');
+  const V = testPackage('pkuntr-v');
+  const packagekit = new Resources('packagekit', { allowunsupported: true });
+  const apt = new Resources('apt');
+
+  beforeAll(async () => {
+    repo = await createAptRepo([{ name: U }, { name: V }], { untrusted: true });
+    // The apt backend, for what PackageKit must do alike, reads only the test source.
+    process.env.APT_CONFIG = repo.aptConfig;
+    pk = await startPackageKit(repo);
+  }, SLOW);
+  afterAll(async () => {
+    if (savedConfig === undefined) delete process.env.APT_CONFIG;
+    else process.env.APT_CONFIG = savedConfig;
+    await pk?.close();
+    await repo?.close();
+  }, SLOW);
+  afterEach(async () => {
+    await packagekit.cleanup();
+    await apt.cleanup();
+    await repo.purge();
+  }, SLOW);
+
+  it('GIVEN a package from the untrusted source WHEN allowuntrusted is false THEN PackageKit refuses the only-trusted transaction, and the error names the package and allowuntrusted', { timeout: SLOW }, async () => {
+    const seen = await pk.watchTransactions();
+    const { live, ctx } = packagekit.start(U);
+    expect(await live.checkApply(false, never)).toBe(false);
+    const message = await failure(live.checkApply(true, never));
+    expect(message).toBe(
+      `${refusal(U)} (PackageKit InstallPackages need-untrusted: cannot-install-repo-unsigned: The following packages cannot be authenticated: ${U})`,
+    );
+    expect(await repo.installedVersion(U)).toBeUndefined();
+    // PackageKit was asked, with only-trusted, and said no.
+    expect(await seen.of([U])).toEqual([{ role: 'install-packages', succeeded: false, packages: [U] }]);
+    expect(transactions(ctx)).toEqual([]);
+  });
+
+  it('GIVEN allowuntrusted true THEN the transaction has no only-trusted flag and installs it; checked again THEN right', { timeout: SLOW }, async () => {
+    const { live, ctx } = packagekit.start(U, { allowuntrusted: true });
+    expect(await live.checkApply(true, never)).toBe(false);
+    expect(await repo.installedVersion(U)).toBe('1.0');
+    expect(await live.checkApply(true, never)).toBe(true);
+    expect(transactions(ctx)).toEqual([`PackageKit InstallPackages [none] ${U};1.0;all;local`]);
+  });
+
+  it('GIVEN a group of two packages from it THEN refused naming both, as apt names them; with allowuntrusted both are installed', { timeout: SLOW }, async () => {
+    const onPackageKit = await failure(packagekit.startGroup([U, V]).checkApply(true, never));
+    const onApt = await failure(apt.startGroup([U, V]).checkApply(true, never));
+    expect(onPackageKit.startsWith(`${refusal(U, V)} (PackageKit InstallPackages need-untrusted: `)).toBe(true);
+    expect(onApt.startsWith(`${refusal(U, V)} (apt-get install `)).toBe(true);
+    expect(await repo.installedVersion(U)).toBeUndefined();
+    expect(await repo.installedVersion(V)).toBeUndefined();
+    expect(await packagekit.startGroup([U, V], { allowuntrusted: true }).checkApply(true, never)).toEqual([false, false]);
+    expect(await repo.installedVersion(U)).toBe('1.0');
+    expect(await repo.installedVersion(V)).toBe('1.0');
+  });
+
+  it('GIVEN an installed package from it and state uninstalled THEN PackageKit removes it without allowuntrusted, as apt does', { timeout: SLOW }, async () => {
+    for (const each of [packagekit, apt]) {
+      await repo.aptGet(['install', '-y', '--allow-unauthenticated', U]);
+      expect(await each.start(U, { state: 'uninstalled' }).live.checkApply(true, never)).toBe(false);
+      expect(await repo.installedVersion(U)).toBeUndefined();
+    }
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
