@@ -22,7 +22,7 @@ import type { Observable } from 'rxjs';
 import { whenAllReady } from '../../streams/when-all-ready.js';
 import { createFsWatcher } from '../watchers/fs.js';
 import type { BackendEnv, PkgBackend, PkgInfo, QueryOptions, Transaction, TransactionFlags, TransactionReport } from './backend.js';
-import { isEmptyTransaction } from './backend.js';
+import { isEmptyTransaction, UntrustedPackagesError } from './backend.js';
 import { parseAptPolicy, policyFor } from './apt-policy.js';
 import { commandLine, failureReason, runCommand, startCommand, type CommandResult } from './command.js';
 import { nativeDebianArch, readDpkgDatabase } from './dpkg-status.js';
@@ -97,7 +97,7 @@ export class AptBackend implements PkgBackend {
       // Given up on while it queued: never started.
       signal.throwIfAborted();
       const result = await startCommand('apt-get', args, this.env({ DEBIAN_FRONTEND: 'noninteractive', APT_LISTCHANGES_FRONTEND: 'none' })).done;
-      if (result.code !== 0) throw new Error(transactionFailure(summary, result));
+      if (result.code !== 0) throw transactionError(summary, result);
     });
     transactions = turn.catch(() => undefined);
     // An abort stops the wait, not apt-get: cutting dpkg off half-way would leave the system
@@ -212,17 +212,10 @@ export function unauthenticatedPackages(result: CommandResult): string[] | undef
 
 // What a failed apt-get transaction says: apt-get's own reason, led by the packages it cannot
 // authenticate and the flag that allows them when that is the reason.
-function transactionFailure(summary: string, result: CommandResult): string {
+function transactionError(summary: string, result: CommandResult): Error {
   const failed = `${summary} ${failureReason(result)}`;
   const untrusted = unauthenticatedPackages(result);
-  return untrusted === undefined ? failed : `${untrustedRefusal(untrusted)} (${failed})`;
-}
-
-// Word for word the PackageKit backend's, so the resource reads alike on both (a test holds them together).
-function untrustedRefusal(names: readonly string[]): string {
-  const one = names.length === 1;
-  const what = `${one ? 'package' : 'packages'} ${names.join(', ')}`.trimEnd();
-  return `${what} cannot be authenticated (no key this host trusts signs ${one ? 'its' : 'their'} source): set allowuntrusted: true to install ${one ? 'it' : 'them'} anyway`;
+  return untrusted === undefined ? new Error(failed) : new UntrustedPackagesError(untrusted, failed);
 }
 
 // A name that starts with `-` would be read by apt-get as an option, whatever else it is.

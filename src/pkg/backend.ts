@@ -169,3 +169,27 @@ export function isUnknown(info: PkgInfo | undefined): boolean {
 export function isEmptyTransaction(transaction: Transaction): boolean {
   return transaction.install.length === 0 && transaction.upgrade.length === 0 && transaction.remove.length === 0;
 }
+
+/**
+ * UntrustedPackagesError says a transaction was refused, before anything changed, because the
+ * backend cannot authenticate `names` (no key the host trusts signs their source) and
+ * allowUntrusted was not set. Both backends word it alike; the pkg resource fails those members
+ * alone and does the rest of a group.
+ */
+export class UntrustedPackagesError extends Error {
+  constructor(
+    readonly names: readonly string[],
+    reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${untrustedRefusal(names)} (${reason})`, options);
+    this.name = 'UntrustedPackagesError';
+  }
+}
+
+/** untrustedRefusal is what a refusal of `names` without allowuntrusted says first, naming the flag that allows them. */
+export function untrustedRefusal(names: readonly string[]): string {
+  const one = names.length === 1;
+  const what = `${one ? 'package' : 'packages'} ${names.join(', ')}`.trimEnd();
+  return `${what} cannot be authenticated (no key this host trusts signs ${one ? 'its' : 'their'} source): set allowuntrusted: true to install ${one ? 'it' : 'them'} anyway`;
+}

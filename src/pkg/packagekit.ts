@@ -40,7 +40,7 @@ import { systemdBusAddress } from '../dbus/systemd.js';
 import { errorMessage } from '../errors.js';
 import { createFsWatcher } from '../watchers/fs.js';
 import type { BackendEnv, PkgBackend, PkgInfo, PkgRequest, QueryOptions, Transaction, TransactionFlags, TransactionReport } from './backend.js';
-import { isEmptyTransaction } from './backend.js';
+import { isEmptyTransaction, UntrustedPackagesError } from './backend.js';
 import { markDirectories, parseDpkgList } from './file-lists.js';
 import { InstalledMemo } from './packagekit-memo.js';
 import { bitfield, PK_FILTER, PK_TRANSACTION_FLAG } from './packagekit-enums.js';
@@ -347,15 +347,7 @@ function explainUntrusted(err: unknown): unknown {
   if (!(err instanceof PackageKitError) || err.code !== 'cannot-install-repo-unsigned') return err;
   const listed = /cannot be authenticated:([\s\S]*)$/.exec(err.details)?.[1] ?? '';
   const names = listed.split(/\s+/).filter((name) => name !== '');
-  const message = `${untrustedRefusal(names)} (${err.message.replace(/\s+/g, ' ')})`;
-  return new PackageKitError(message, { exit: err.exit, code: err.code, details: err.details }, { cause: err });
-}
-
-// Word for word the apt backend's, so the resource reads alike on both (a test holds them together).
-function untrustedRefusal(names: readonly string[]): string {
-  const one = names.length === 1;
-  const what = `${one ? 'package' : 'packages'} ${names.join(', ')}`.trimEnd();
-  return `${what} cannot be authenticated (no key this host trusts signs ${one ? 'its' : 'their'} source): set allowuntrusted: true to install ${one ? 'it' : 'them'} anyway`;
+  return new UntrustedPackagesError(names, err.message.replace(/\s+/g, ' '), { cause: err });
 }
 
 const FLAG_NAMES: Readonly<Record<number, string>> = { [PK_TRANSACTION_FLAG.onlyTrusted]: 'only-trusted', [PK_TRANSACTION_FLAG.allowDowngrade]: 'allow-downgrade' };

@@ -1,6 +1,6 @@
 import { defer, switchMap, type Observable } from 'rxjs';
 import { errorMessage } from '../errors.js';
-import { isUnknown, selectBackend, type BackendEnv, type PkgBackend, type PkgInfo, type TransactionFlags } from '../pkg/backend.js';
+import { isUnknown, selectBackend, untrustedRefusal, UntrustedPackagesError, type BackendEnv, type PkgBackend, type PkgInfo, type TransactionFlags } from '../pkg/backend.js';
 import { isVersionState, needsAvailable, reached, transactionOf, verdict, type PlanMember, type Verdict } from '../pkg/plan.js';
 import type {
   AutoEdgeEnv,
@@ -164,8 +164,9 @@ function invalidName(name: string): string {
 /**
  * PkgRunner is the live part of a package or a group of packages: one watch of the package
  * database, and a checkApply that reads every member's state in one query and makes at most one
- * transaction for all of them. A member that cannot be done (unknown, a version not offered) does
- * not hold the others back: they are done, then the run fails naming it.
+ * transaction for all of them. A member that cannot be done (unknown, a version not offered, not
+ * authenticated without allowuntrusted) does not hold the others back: they are done, then the
+ * run fails naming it.
  */
 class PkgRunner implements GroupLiveResource {
   private readonly plan: readonly PlanMember[];
@@ -200,18 +201,39 @@ class PkgRunner implements GroupLiveResource {
     try {
       failures = [...this.failures(verdicts), ...(await this.transact(backend, infos, verdicts, signal))];
     } catch (err) {
-      // A package installed without asking the sources first may be one apt cannot install (an
-      // unknown name): ask about those now, and go on without the ones that cannot be done.
-      const unasked = this.plan.filter((member, i) => verdicts[i]!.kind === 'install' && infos.get(member.name)?.available === undefined);
-      if (unasked.length === 0 || signal.aborted) throw err;
-      await this.askSources(backend, infos, unasked, signal);
-      const again = this.verdicts(backend, infos);
-      if (!again.some((v, i) => v.kind === 'error' && verdicts[i]!.kind !== 'error')) throw err;
+      const again = signal.aborted ? undefined : await this.withoutRefused(backend, infos, verdicts, err, signal);
+      if (again === undefined) throw err;
+      // The members it could not do fail with their own message; the backend's whole answer is logged.
+      this.ctx.log.warn(`transaction refused, trying again without the members that cannot be done: ${errorMessage(err)}`);
       verdicts = again;
       failures = [...this.failures(verdicts), ...(await this.transact(backend, infos, verdicts, signal))];
     }
     if (failures.length > 0) throw new Error(failures.join('; '));
     return results;
+  }
+
+  /**
+   * withoutRefused learns from a failed transaction which members cannot be done and returns the
+   * verdicts with those as errors, for a transaction of the others; undefined when it cannot tell
+   * (the failure is the whole transaction's) or nothing would be left. Two kinds are told apart:
+   * packages the backend cannot authenticate (without allowuntrusted), when all it names are
+   * members; and packages installed without asking the sources first that no source offers.
+   */
+  private async withoutRefused(backend: PkgBackend, infos: Map<string, PkgInfo>, verdicts: readonly Verdict[], err: unknown, signal: AbortSignal): Promise<Verdict[] | undefined> {
+    const changing = (i: number): boolean => verdicts[i]!.kind !== 'ok' && verdicts[i]!.kind !== 'error';
+    if (err instanceof UntrustedPackagesError) {
+      const members = new Set(this.plan.filter((_, i) => changing(i)).map((member) => member.name));
+      // A dependency from such a source is no member's alone: then the whole transaction failed,
+      // as it did when every member is refused (the backend's answer says it best).
+      if (err.names.length === 0 || !err.names.every((name) => members.has(name)) || err.names.length >= members.size) return undefined;
+      const refused = new Set(err.names);
+      return verdicts.map((v, i) => (changing(i) && refused.has(this.plan[i]!.name) ? { kind: 'error', message: untrustedRefusal([this.plan[i]!.name]) } : v));
+    }
+    const unasked = this.plan.filter((member, i) => verdicts[i]!.kind === 'install' && infos.get(member.name)?.available === undefined);
+    if (unasked.length === 0) return undefined;
+    await this.askSources(backend, infos, unasked, signal);
+    const again = this.verdicts(backend, infos);
+    return again.some((v, i) => v.kind === 'error' && verdicts[i]!.kind !== 'error') ? again : undefined;
   }
 
   /** transact makes the one transaction of the changes among `verdicts`, logs it, and returns the members it did not get there. */

@@ -4,6 +4,9 @@
 // packages before anything changes unless allowuntrusted is set (apt-get without
 // --allow-unauthenticated, PackageKit 1.2 under its only-trusted flag), and the error says so in
 // the same words on both.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { errorMessage } from '../../src/errors.js';
 import { pkg, type PkgParams } from '../../src/resources/pkg.js';
@@ -121,6 +124,26 @@ describe.skipIf(!isRoot)('pkg allowuntrusted on apt and dpkg', () => {
     expect(await apt.startGroup([U, V], { allowuntrusted: true }).checkApply(true, never)).toEqual([false, false]);
     expect(await repo.installedVersion(U)).toBe('1.0');
     expect(await repo.installedVersion(V)).toBe('1.0');
+  });
+
+  it('GIVEN a group of a package from it and one from a trusted source THEN the trusted one is installed and only the other member fails', async () => {
+    const T = testPackage('untr-trusted');
+    const trusted = await createAptRepo([{ name: T }]);
+    const dir = await mkdtemp(join(tmpdir(), 'mgmt-apt-both-'));
+    try {
+      // One apt configuration reading both sources (their list files are there from each one's update).
+      await writeFile(join(dir, 'sources.list'), `${trusted.source}\n${repo.source}\n`);
+      await writeFile(join(dir, 'apt.conf'), `Dir::Etc::sourcelist "${join(dir, 'sources.list')}";\nDir::Etc::sourceparts "/dev/null";\nAPT::Get::List-Cleanup "0";\n`);
+      process.env.APT_CONFIG = join(dir, 'apt.conf');
+      const message = await failure(apt.startGroup([T, U]).checkApply(true, never));
+      expect(message).toBe(`pkg[${U}]: ${refusal(U)}`);
+      expect(await trusted.installedVersion(T)).toBe('1.0');
+      expect(await repo.installedVersion(U)).toBeUndefined();
+    } finally {
+      process.env.APT_CONFIG = repo.aptConfig;
+      await trusted.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('GIVEN an old version installed and state newest THEN the upgrade is refused without allowuntrusted, done with it', async () => {
