@@ -178,6 +178,19 @@ export async function createAptRepo(debs: readonly DebSpec[], options: AptRepoOp
   return repo;
 }
 
+/**
+ * useAptConfig makes this process's apt read only the source behind `aptConfig` (the backends run
+ * apt with the agent's environment) and returns what puts the old APT_CONFIG back.
+ */
+export function useAptConfig(aptConfig: string): () => void {
+  const saved = process.env.APT_CONFIG;
+  process.env.APT_CONFIG = aptConfig;
+  return () => {
+    if (saved === undefined) delete process.env.APT_CONFIG;
+    else process.env.APT_CONFIG = saved;
+  };
+}
+
 /** aptHistoryMark returns where apt's history log ends now, for aptHistorySince. */
 export async function aptHistoryMark(): Promise<number> {
   try {

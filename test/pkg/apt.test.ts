@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { firstValueFrom, skip, take, timeout } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AptBackend } from '../../src/pkg/apt.js';
-import { aptHistoryMark, aptHistorySince, createAptRepo, shippedFile, shippedUnitFile, testPackage, type AptRepo } from '../helpers/apt-repo.js';
+import { aptHistoryMark, aptHistorySince, createAptRepo, shippedFile, shippedUnitFile, testPackage, useAptConfig, type AptRepo } from '../helpers/apt-repo.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -12,7 +12,7 @@ const never = new AbortController().signal;
 
 describe.skipIf(!isRoot)('AptBackend on a local repository', () => {
   let repo: AptRepo;
-  const savedConfig = process.env.APT_CONFIG;
+  let restoreAptConfig = (): void => {};
   const A = testPackage('apt-a');
   const B = testPackage('apt-b');
   const U = testPackage('apt-unit');
@@ -26,11 +26,10 @@ describe.skipIf(!isRoot)('AptBackend on a local repository', () => {
 
   beforeAll(async () => {
     repo = await createAptRepo([{ name: A }, { name: A, version: '1.1' }, { name: B }, { name: U, unit: true }]);
-    process.env.APT_CONFIG = repo.aptConfig;
+    restoreAptConfig = useAptConfig(repo.aptConfig);
   });
   afterAll(async () => {
-    if (savedConfig === undefined) delete process.env.APT_CONFIG;
-    else process.env.APT_CONFIG = savedConfig;
+    restoreAptConfig();
     await repo?.close();
   });
   afterEach(async () => {

@@ -8,7 +8,7 @@ import { bitfield, PK_FILTER, PK_INFO } from '../../src/pkg/packagekit-enums.js'
 import { parsePackageId } from '../../src/pkg/packagekit-ids.js';
 import { PACKAGEKIT, PACKAGEKIT_PATH, runTransaction } from '../../src/pkg/packagekit-transaction.js';
 import { transactionOf, verdict, type PlanMember, type Verdict } from '../../src/pkg/plan.js';
-import { createAptRepo, shippedFile, shippedUnitFile, testPackage, type AptRepo } from '../helpers/apt-repo.js';
+import { createAptRepo, shippedFile, shippedUnitFile, testPackage, useAptConfig, type AptRepo } from '../helpers/apt-repo.js';
 import { dpkgPurge, skipPackageKitReason, startPackageKit, SYSTEM_BUS_ADDRESS, type TestPackageKit } from '../helpers/packagekit.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
@@ -41,17 +41,15 @@ describe.skipIf(skipPackageKitReason !== undefined)('PackageKitBackend on a loca
     backends.push(made);
     return made;
   };
-  const savedConfig = process.env.APT_CONFIG;
+  let restoreAptConfig = (): void => {};
 
   beforeAll(async () => {
     repo = await createAptRepo([{ name: A }, { name: A, version: '1.1' }, { name: B }, { name: C }, { name: U, unit: true }, { name: LIB }, { name: APP, depends: LIB }]);
-    // The apt backend runs apt with this process's environment: it reads only the test source.
-    process.env.APT_CONFIG = repo.aptConfig;
+    restoreAptConfig = useAptConfig(repo.aptConfig);
     pk = await startPackageKit(repo);
   }, SLOW);
   afterAll(async () => {
-    if (savedConfig === undefined) delete process.env.APT_CONFIG;
-    else process.env.APT_CONFIG = savedConfig;
+    restoreAptConfig();
     await pk?.close();
     await repo?.close();
   }, SLOW);

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { errorMessage } from '../../src/errors.js';
 import { pkg, type PkgParams } from '../../src/resources/pkg.js';
 import type { GroupLiveResource, LiveResource, PkgBackendChoice } from '../../src/resources/types.js';
-import { aptHistoryMark, aptHistorySince, createAptRepo, testPackage, type AptRepo } from '../helpers/apt-repo.js';
+import { aptHistoryMark, aptHistorySince, createAptRepo, testPackage, useAptConfig, type AptRepo } from '../helpers/apt-repo.js';
 import { makeContext, type TestContext } from '../helpers/context.js';
 import { skipPackageKitReason, startPackageKit, type TestPackageKit } from '../helpers/packagekit.js';
 
@@ -67,7 +67,7 @@ const transactions = (ctx: TestContext): Array<string | undefined> => ctx.logs.f
 
 describe.skipIf(!isRoot)('pkg allowuntrusted on apt and dpkg', () => {
   let repo: AptRepo;
-  const savedConfig = process.env.APT_CONFIG;
+  let restoreAptConfig = (): void => {};
   const U = testPackage('untr-u');
   const V = testPackage('untr-v');
   const N = testPackage('untr-n');
@@ -75,12 +75,10 @@ describe.skipIf(!isRoot)('pkg allowuntrusted on apt and dpkg', () => {
 
   beforeAll(async () => {
     repo = await createAptRepo([{ name: U }, { name: V }, { name: N, version: '1.0' }, { name: N, version: '2.0' }], { untrusted: true });
-    // The backend runs apt with the agent's environment: this worker's apt reads only the test source.
-    process.env.APT_CONFIG = repo.aptConfig;
+    restoreAptConfig = useAptConfig(repo.aptConfig);
   });
   afterAll(async () => {
-    if (savedConfig === undefined) delete process.env.APT_CONFIG;
-    else process.env.APT_CONFIG = savedConfig;
+    restoreAptConfig();
     await repo?.close();
   });
   afterEach(async () => {
@@ -165,7 +163,7 @@ describe.skipIf(!isRoot)('pkg allowuntrusted on apt and dpkg', () => {
 describe.skipIf(skipPackageKitReason !== undefined)('pkg allowuntrusted on PackageKit (--pkg-backend packagekit)', () => {
   let repo: AptRepo;
   let pk: TestPackageKit;
-  const savedConfig = process.env.APT_CONFIG;
+  let restoreAptConfig = (): void => {};
   const U = testPackage('pkuntr-u');
   const V = testPackage('pkuntr-v');
   const packagekit = new Resources('packagekit', { allowunsupported: true });
@@ -174,12 +172,11 @@ describe.skipIf(skipPackageKitReason !== undefined)('pkg allowuntrusted on Packa
   beforeAll(async () => {
     repo = await createAptRepo([{ name: U }, { name: V }], { untrusted: true });
     // The apt backend, for what PackageKit must do alike, reads only the test source.
-    process.env.APT_CONFIG = repo.aptConfig;
+    restoreAptConfig = useAptConfig(repo.aptConfig);
     pk = await startPackageKit(repo);
   }, SLOW);
   afterAll(async () => {
-    if (savedConfig === undefined) delete process.env.APT_CONFIG;
-    else process.env.APT_CONFIG = savedConfig;
+    restoreAptConfig();
     await pk?.close();
     await repo?.close();
   }, SLOW);

@@ -9,7 +9,7 @@ import { createPkgKind, pkg, type PkgParams } from '../../src/resources/pkg.js';
 import type { GroupLiveResource, LiveResource, ResourceKind } from '../../src/resources/types.js';
 import { oneRound, svcUid } from '../../src/resources/uids.js';
 import { parseGraph } from '../../src/yamlgraph/parse.js';
-import { aptHistoryMark, aptHistorySince, createAptRepo, testPackage, type AptRepo } from '../helpers/apt-repo.js';
+import { aptHistoryMark, aptHistorySince, createAptRepo, testPackage, useAptConfig, type AptRepo } from '../helpers/apt-repo.js';
 import { makeContext, type TestContext } from '../helpers/context.js';
 
 const never = new AbortController().signal;
@@ -193,7 +193,7 @@ resources:
 // The rest drives the real apt-get and dpkg on a local repository (DESIGN section 7).
 describe.skipIf(!isRoot)('pkg on apt and dpkg', () => {
   let repo: AptRepo;
-  const savedConfig = process.env.APT_CONFIG;
+  let restoreAptConfig = (): void => {};
   const A = testPackage('res-a');
   const B = testPackage('res-b');
   const C = testPackage('res-c');
@@ -203,12 +203,10 @@ describe.skipIf(!isRoot)('pkg on apt and dpkg', () => {
 
   beforeAll(async () => {
     repo = await createAptRepo([{ name: A }, { name: B }, { name: C }, { name: N, version: '1.0' }, { name: N, version: '2.0' }]);
-    // The backend runs apt with the agent's environment: this worker's apt reads only the test source.
-    process.env.APT_CONFIG = repo.aptConfig;
+    restoreAptConfig = useAptConfig(repo.aptConfig);
   });
   afterAll(async () => {
-    if (savedConfig === undefined) delete process.env.APT_CONFIG;
-    else process.env.APT_CONFIG = savedConfig;
+    restoreAptConfig();
     await repo?.close();
   });
   afterEach(async () => {
