@@ -29,8 +29,8 @@ export function killAll(): void {
 /** SpawnOptions are the settings shared by timed and long-running children. */
 export interface SpawnOptions {
   readonly cwd?: string;
-  /** Extra environment on top of the bench's own. */
-  readonly env?: Readonly<Record<string, string>>;
+  /** Extra environment on top of the bench's own; a key set to undefined is left out. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   /** Kill the child and fail after this many milliseconds. */
   readonly timeoutMs?: number;
   /** Poll /proc/<pid>/status for the peak resident set (VmHWM) while the child runs. */
