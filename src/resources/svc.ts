@@ -4,7 +4,7 @@ import { whenAllReady } from '../../streams/when-all-ready.js';
 import { abortable } from '../dbus/connection.js';
 import { openSystemd, SystemdError, unitNameProblem, type SystemdClient, type UnitStatus } from '../dbus/systemd.js';
 import type { LiveResource, ParamProblem, ResourceContext, ResourceKind } from './types.js';
-import { svcSearch, svcUid } from './uids.js';
+import { svcSearch, svcUid, userDirsOf } from './uids.js';
 
 /** SvcParams are the parameters of a svc resource; "" leaves that part of the service alone. */
 export interface SvcParams {
@@ -59,7 +59,7 @@ export const svc: ResourceKind<SvcParams> = {
   // managed (reference 2.4); a package shipping the unit finds the service by its uid.
   autoedge: {
     uids: (p, name) => [svcUid(name, p.session)],
-    search: (p, name) => svcSearch(name, p.session, homedir()),
+    search: (p, name) => svcSearch(name, p.session, userDirsOf(process.env, homedir())),
   },
 };
 

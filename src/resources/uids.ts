@@ -158,24 +158,44 @@ export function dirname(path: string): string {
 const SYSTEM_UNIT_DIRS = ['/etc/systemd/system/', '/usr/lib/systemd/system/'] as const;
 const PACKAGE_UNIT_DIRS: ReadonlySet<string> = new Set(['/usr/lib/systemd/system/', '/lib/systemd/system/']);
 
+/** UserDirs are where a session's unit files live besides the system-wide places (systemd.unit(5)). */
+export interface UserDirs {
+  readonly home?: string;
+  /** $XDG_CONFIG_HOME when set (absolute), else <home>/.config. */
+  readonly configHome?: string;
+  /** $XDG_DATA_HOME when set (absolute), else <home>/.local/share. */
+  readonly dataHome?: string;
+}
+
+/** userDirsOf reads UserDirs from an environment and a home directory, as systemd --user does. */
+export function userDirsOf(env: NodeJS.ProcessEnv, home: string | undefined): UserDirs {
+  const absolute = (value: string | undefined): string | undefined => (value !== undefined && value.startsWith('/') ? value : undefined);
+  return { home: home === '' ? undefined : home, configHome: absolute(env.XDG_CONFIG_HOME), dataHome: absolute(env.XDG_DATA_HOME) };
+}
+
 /**
  * svcUnitFiles lists the unit files a service may be defined by, in systemd's order: for a system
  * unit `/etc/systemd/system/<n>.service` then `/usr/lib/systemd/system/<n>.service`; for a session
- * unit `<home>/.config/systemd/user/<n>.service` (none without a home directory).
+ * unit the user's configuration directory (`$XDG_CONFIG_HOME`, else `~/.config`), then
+ * `/etc/systemd/user`, the user's data directory (`$XDG_DATA_HOME`, else `~/.local/share`), then
+ * `/usr/lib/systemd/user` (the user's own places only when they are known).
  */
-export function svcUnitFiles(name: string, session: boolean, home?: string): string[] {
+export function svcUnitFiles(name: string, session: boolean, dirs: UserDirs = {}): string[] {
   const unit = `${name}.service`;
   if (!session) return SYSTEM_UNIT_DIRS.map((dir) => dir + unit);
-  if (home === undefined || home === '') return [];
-  return [`${home.endsWith('/') ? home : `${home}/`}.config/systemd/user/${unit}`];
+  const home = dirs.home === undefined ? undefined : dirs.home.replace(/\/+$/, '');
+  const configHome = dirs.configHome ?? (home === undefined ? undefined : `${home}/.config`);
+  const dataHome = dirs.dataHome ?? (home === undefined ? undefined : `${home}/.local/share`);
+  const places = [configHome && `${configHome}/systemd/user/`, '/etc/systemd/user/', dataHome && `${dataHome}/systemd/user/`, '/usr/lib/systemd/user/'];
+  return places.filter((dir): dir is string => typeof dir === 'string' && dir !== '').map((dir) => dir.replace(/\/+/g, '/') + unit);
 }
 
 /**
  * svcSearch is a service's search: its unit files in systemd's order, each reversed (the unit file
  * comes first), stopping at the first one managed.
  */
-export function svcSearch(name: string, session: boolean, home?: string): AutoEdgeSearch {
-  return firstFound(svcUnitFiles(name, session, home).map((path) => want(fileUid(path), true)));
+export function svcSearch(name: string, session: boolean, dirs: UserDirs = {}): AutoEdgeSearch {
+  return firstFound(svcUnitFiles(name, session, dirs).map((path) => want(fileUid(path), true)));
 }
 
 /** shippedUnit returns the service a package file defines (`/usr/lib/systemd/system/x.service` → `x`), if any. */

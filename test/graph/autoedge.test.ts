@@ -35,7 +35,7 @@ const pkg = testKind<{ files: readonly string[] }>('pkg', { files: [] }, {
 
 const svc = testKind<{ session: boolean }>('svc', { session: false }, {
   uids: (p, name) => [svcUid(name, p.session)],
-  search: (p, name) => svcSearch(name, p.session, '/home/alice'),
+  search: (p, name) => svcSearch(name, p.session, { home: '/home/alice' }),
 });
 
 const user = testKind<{ state: string; uid: string; group: string; groups: readonly string[] }>(

@@ -21,6 +21,7 @@ import {
   svcSearch,
   svcUid,
   svcUnitFiles,
+  userDirsOf,
   userUid,
   want,
 } from '../../src/resources/uids.js';
@@ -89,10 +90,22 @@ describe('path helpers', () => {
     ).toEqual(['drbd', 'ssh', undefined, undefined, undefined]);
   });
 
-  it('GIVEN a service WHEN svcUnitFiles THEN systemd order for system units, the home unit for session ones', () => {
+  it('GIVEN a service WHEN svcUnitFiles THEN systemd order for system units, and for session ones the user\'s, system-wide and packaged places', () => {
     expect(svcUnitFiles('web', false)).toEqual(['/etc/systemd/system/web.service', '/usr/lib/systemd/system/web.service']);
-    expect(svcUnitFiles('web', true, '/home/alice')).toEqual(['/home/alice/.config/systemd/user/web.service']);
-    expect(svcUnitFiles('web', true)).toEqual([]);
+    expect(svcUnitFiles('web', true, userDirsOf({}, '/home/alice/'))).toEqual([
+      '/home/alice/.config/systemd/user/web.service',
+      '/etc/systemd/user/web.service',
+      '/home/alice/.local/share/systemd/user/web.service',
+      '/usr/lib/systemd/user/web.service',
+    ]);
+    // XDG directories win over the home defaults; a relative one is ignored, as by systemd.
+    expect(svcUnitFiles('web', true, userDirsOf({ XDG_CONFIG_HOME: '/cfg', XDG_DATA_HOME: 'rel' }, '/home/alice'))).toEqual([
+      '/cfg/systemd/user/web.service',
+      '/etc/systemd/user/web.service',
+      '/home/alice/.local/share/systemd/user/web.service',
+      '/usr/lib/systemd/user/web.service',
+    ]);
+    expect(svcUnitFiles('web', true)).toEqual(['/etc/systemd/user/web.service', '/usr/lib/systemd/user/web.service']);
   });
 });
 
