@@ -41,6 +41,12 @@ export interface DebSpec {
   readonly unit?: boolean;
   /** depends is the control file's Depends field (`other-pkg (>= 1.0), third`); default none. */
   readonly depends?: string;
+  /**
+   * section is the control file's Section field, which the index repeats; default `misc` (main).
+   * A component before a `/` is the archive area: PackageKit's apt backend calls a package free
+   * only in main or universe, so `non-free/misc` is one its `free` filter drops.
+   */
+  readonly section?: string;
 }
 
 /** AptRepoOptions tune createAptRepo. */
@@ -228,7 +234,7 @@ async function buildDeb(pool: string, deb: DebSpec): Promise<void> {
     `Version: ${version}`,
     'Architecture: all',
     'Maintainer: mgmt tests <mgmt-tests@localhost>',
-    'Section: misc',
+    `Section: ${deb.section ?? 'misc'}`,
     'Priority: optional',
     ...(deb.depends === undefined ? [] : [`Depends: ${deb.depends}`]),
     `Description: mgmt test package ${deb.name}`,

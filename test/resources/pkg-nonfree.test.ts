@@ -1,0 +1,151 @@
+// allownonfree against the real PackageKit: a local repository holding a package whose Section
+// is `non-free/misc` (DebSpec.section). PackageKit 1.2's apt backend takes the archive area from
+// the Section (what comes before its last `/`, main when there is none) and calls a package free
+// only in main or universe, so its `free` filter drops that package, and the PackageKit backend
+// refuses it before any transaction unless allownonfree is set. apt has no such notion: the apt
+// backend installs the same package whatever the flag says.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { errorMessage } from '../../src/errors.js';
+import { pkg, type PkgParams } from '../../src/resources/pkg.js';
+import type { GroupLiveResource, LiveResource, PkgBackendChoice } from '../../src/resources/types.js';
+import { createAptRepo, testPackage, useAptConfig, type AptRepo } from '../helpers/apt-repo.js';
+import { makeContext, type TestContext } from '../helpers/context.js';
+import { skipPackageKitReason, startPackageKit, type TestPackageKit } from '../helpers/packagekit.js';
+
+const never = new AbortController().signal;
+// A real PackageKit on a 2-core machine shared with other tests: a transaction takes seconds.
+const SLOW = 180_000;
+
+/** refusal is what the PackageKit backend says of a package its `free` filter drops. */
+function refusal(name: string): string {
+  return `package ${name} 1.0 is not free software (PackageKit's free filter): set allownonfree: true to install it`;
+}
+
+// How a checkApply failed, or 'no error'.
+function failure(work: Promise<unknown>): Promise<string> {
+  return work.then(
+    () => 'no error',
+    (err: unknown) => errorMessage(err),
+  );
+}
+
+/** Resources keeps the live resources a test started on one backend, for cleanup. */
+class Resources {
+  private readonly lives: Array<LiveResource | GroupLiveResource> = [];
+
+  constructor(
+    private readonly backend: PkgBackendChoice,
+    // The local repository is not the distribution's: PackageKit's `supported` filter would refuse it.
+    private readonly base: Partial<PkgParams> = {},
+  ) {}
+
+  start(name: string, overrides: Partial<PkgParams> = {}): { live: LiveResource; ctx: TestContext } {
+    const ctx = makeContext('pkg', name, { pkgBackend: this.backend });
+    const live = pkg.init({ ...pkg.defaults(name), ...this.base, ...overrides }, ctx);
+    this.lives.push(live);
+    return { live, ctx };
+  }
+
+  startGroup(names: readonly string[], overrides: Partial<PkgParams> = {}): { group: GroupLiveResource; ctx: TestContext } {
+    const members = names.map((name) => ({ name, params: { ...pkg.defaults(name), ...this.base, ...overrides }, ctx: makeContext('pkg', name, { pkgBackend: this.backend }) }));
+    const group = pkg.group!.init!(members);
+    this.lives.push(group);
+    return { group, ctx: members[0]!.ctx };
+  }
+
+  async cleanup(): Promise<void> {
+    await Promise.all(this.lives.splice(0).map((live) => live.cleanup?.()));
+  }
+}
+
+const transactions = (ctx: TestContext): Array<string | undefined> => ctx.logs.filter((e) => e.transaction !== undefined).map((e) => e.message);
+
+describe.skipIf(skipPackageKitReason !== undefined)('pkg allownonfree on PackageKit (--pkg-backend packagekit)', () => {
+  let repo: AptRepo;
+  let pk: TestPackageKit;
+  let restoreAptConfig = (): void => {};
+  const N = testPackage('pknf-nonfree');
+  const C = testPackage('pknf-contrib');
+  const F = testPackage('pknf-free');
+  const packagekit = new Resources('packagekit', { allowunsupported: true });
+  const apt = new Resources('apt');
+
+  beforeAll(async () => {
+    repo = await createAptRepo([{ name: N, section: 'non-free/misc' }, { name: C, section: 'contrib/misc' }, { name: F }]);
+    // The apt backend, for what it does with the same package, reads only the test source.
+    restoreAptConfig = useAptConfig(repo.aptConfig);
+    pk = await startPackageKit(repo);
+  }, SLOW);
+  afterAll(async () => {
+    restoreAptConfig();
+    await pk?.close();
+    await repo?.close();
+  }, SLOW);
+  afterEach(async () => {
+    await packagekit.cleanup();
+    await apt.cleanup();
+    await repo.purge();
+  }, SLOW);
+
+  it('GIVEN DebSpec.section THEN the control file and the index carry it; the default stays misc', async () => {
+    const index = await readFile(join(repo.dir, 'Packages'), 'utf8');
+    const sectionOf = (name: string): string | undefined => new RegExp(`^Package: ${name}\\n(?:.+\\n)*?Section: (.+)$`, 'm').exec(index)?.[1];
+    expect([sectionOf(N), sectionOf(C), sectionOf(F)]).toEqual(['non-free/misc', 'contrib/misc', 'misc']);
+  });
+
+  it('GIVEN the non-free package WHEN allownonfree is false THEN checkApply fails naming it and allownonfree: true, PackageKit is never asked to install it, and nothing is installed; noop only says it is wrong', { timeout: SLOW }, async () => {
+    const seen = await pk.watchTransactions();
+    const { live, ctx } = packagekit.start(N);
+    expect(await live.checkApply(false, never)).toBe(false);
+    expect(await failure(live.checkApply(true, never))).toBe(refusal(N));
+    expect(await repo.installedVersion(N)).toBeUndefined();
+    expect(await seen.of([N])).toEqual([]);
+    expect(transactions(ctx)).toEqual([]);
+  });
+
+  it("GIVEN a package in contrib (free software to Debian) WHEN allownonfree is false THEN PackageKit's free filter refuses it too: only main and universe are free to it", { timeout: SLOW }, async () => {
+    expect(await failure(packagekit.start(C).live.checkApply(true, never))).toBe(refusal(C));
+    expect(await repo.installedVersion(C)).toBeUndefined();
+  });
+
+  it('GIVEN allowunsupported false too THEN the refusal names allownonfree alone, and with allownonfree true allowunsupported: one flag at a time', { timeout: SLOW }, async () => {
+    const strict = { allowunsupported: false };
+    expect(await failure(packagekit.start(N, strict).live.checkApply(true, never))).toBe(refusal(N));
+    expect(await failure(packagekit.start(N, { ...strict, allownonfree: true }).live.checkApply(true, never))).toBe(
+      `package ${N} 1.0 is not supported by the distribution (PackageKit's supported filter, local): set allowunsupported: true to install it`,
+    );
+    expect(await repo.installedVersion(N)).toBeUndefined();
+  });
+
+  it('GIVEN allownonfree true THEN PackageKit installs the non-free package; checked again THEN right', { timeout: SLOW }, async () => {
+    const { live, ctx } = packagekit.start(N, { allownonfree: true });
+    expect(await live.checkApply(true, never)).toBe(false);
+    expect(await repo.installedVersion(N)).toBe('1.0');
+    expect(await live.checkApply(true, never)).toBe(true);
+    expect(transactions(ctx)).toEqual([`PackageKit InstallPackages [only-trusted] ${N};1.0;all;local`]);
+  });
+
+  it('GIVEN a group of a free and a non-free package, allownonfree false THEN the whole transaction is refused naming the non-free one, and neither is installed; with allownonfree both are', { timeout: SLOW }, async () => {
+    const seen = await pk.watchTransactions();
+    const { group, ctx } = packagekit.startGroup([F, N]);
+    expect(await failure(group.checkApply(true, never))).toBe(refusal(N));
+    expect(await repo.installedVersion(F)).toBeUndefined();
+    expect(await repo.installedVersion(N)).toBeUndefined();
+    expect(await seen.of([F, N])).toEqual([]);
+    expect(transactions(ctx)).toEqual([]);
+    expect(await packagekit.startGroup([F, N], { allownonfree: true }).group.checkApply(true, never)).toEqual([false, false]);
+    expect(await repo.installedVersion(F)).toBe('1.0');
+    expect(await repo.installedVersion(N)).toBe('1.0');
+  });
+
+  it('GIVEN the same non-free package and allownonfree false THEN the apt backend installs it (apt has no such notion) where PackageKit refuses it', { timeout: SLOW }, async () => {
+    expect(await failure(packagekit.start(N).live.checkApply(true, never))).toBe(refusal(N));
+    expect(await repo.installedVersion(N)).toBeUndefined();
+    const { live, ctx } = apt.start(N);
+    expect(await live.checkApply(true, never)).toBe(false);
+    expect(await repo.installedVersion(N)).toBe('1.0');
+    expect(transactions(ctx)).toEqual([expect.stringMatching(new RegExp(`^apt-get install .* ${N}$`))]);
+  });
+});
