@@ -171,18 +171,29 @@ export function isEmptyTransaction(transaction: Transaction): boolean {
 }
 
 /**
- * UntrustedPackagesError says a transaction was refused, before anything changed, because the
- * backend cannot authenticate `names` (no key the host trusts signs their source) and
- * allowUntrusted was not set. Both backends word it alike; the pkg resource fails those members
- * alone and does the rest of a group.
+ * RefusedPackagesError says a transaction was refused before anything changed, package by
+ * package: `refusals` holds each refused package's reason, by name (a filter, a version not
+ * offered, an unknown name). The pkg resource fails those members alone and does the rest of a
+ * group when all of them are its members.
  */
-export class UntrustedPackagesError extends Error {
+export class RefusedPackagesError extends Error {
   constructor(
-    readonly names: readonly string[],
-    reason: string,
+    readonly refusals: ReadonlyMap<string, string>,
+    message: string = [...refusals.values()].join('; '),
     options?: ErrorOptions,
   ) {
-    super(`${untrustedRefusal(names)} (${reason})`, options);
+    super(message, options);
+    this.name = 'RefusedPackagesError';
+  }
+}
+
+/**
+ * UntrustedPackagesError is the refusal of packages the backend cannot authenticate (no key the
+ * host trusts signs their source) because allowUntrusted was not set. Both backends word it alike.
+ */
+export class UntrustedPackagesError extends RefusedPackagesError {
+  constructor(names: readonly string[], reason: string, options?: ErrorOptions) {
+    super(new Map(names.map((name) => [name, untrustedRefusal([name])])), `${untrustedRefusal(names)} (${reason})`, options);
     this.name = 'UntrustedPackagesError';
   }
 }

@@ -40,7 +40,7 @@ import { systemdBusAddress } from '../dbus/systemd.js';
 import { errorMessage } from '../errors.js';
 import { createFsWatcher } from '../watchers/fs.js';
 import type { BackendEnv, PkgBackend, PkgInfo, PkgRequest, QueryOptions, Transaction, TransactionFlags, TransactionReport } from './backend.js';
-import { isEmptyTransaction, UntrustedPackagesError } from './backend.js';
+import { isEmptyTransaction, RefusedPackagesError, UntrustedPackagesError } from './backend.js';
 import { markDirectories, parseDpkgList } from './file-lists.js';
 import { InstalledMemo } from './packagekit-memo.js';
 import { bitfield, PK_FILTER, PK_TRANSACTION_FLAG } from './packagekit-enums.js';
@@ -165,7 +165,11 @@ export class PackageKitBackend implements PkgBackend {
   // never to what is installed); with them, the one Resolve that finds the candidates applies them.
   private async plan(transaction: Transaction, flags: TransactionFlags, signal: AbortSignal): Promise<{ install: PackageId[]; upgrade: PackageId[]; remove: PackageId[] }> {
     const plan = { install: [] as PackageId[], upgrade: [] as PackageId[], remove: [] as PackageId[] };
-    const problems: string[] = [];
+    // What cannot be done, by package name: all of it is refused before anything changes.
+    const problems = new Map<string, string>();
+    const refuse = (refusals: Iterable<readonly [string, string]>): void => {
+      for (const [name, message] of refusals) problems.set(name, problems.has(name) ? `${problems.get(name)}; ${message}` : message);
+    };
     const filters = [...(flags.allowNonfree ? [] : [PK_FILTER.free]), ...(flags.allowUnsupported ? [] : [PK_FILTER.supported])];
 
     if (transaction.remove.length > 0) {
@@ -186,7 +190,7 @@ export class PackageKitBackend implements PkgBackend {
         if (candidate !== undefined) (transaction.upgrade.includes(name) && known.installed !== undefined ? plan.upgrade : plan.install).push(candidate);
         else if (known.installed === undefined) missing.push(name);
       }
-      problems.push(...(await this.whyMissing(missing, filters, signal)));
+      refuse(await this.whyMissing(missing, filters, signal));
     }
 
     const versioned = transaction.install.filter((request): request is PkgRequest & { version: string } => request.version !== undefined);
@@ -197,22 +201,22 @@ export class PackageKitBackend implements PkgBackend {
         const installed = resolved.get(request.name)?.installed;
         if (installed !== undefined && sameVersion(installed.version, request.version)) continue;
         const id = exact.get(request.name);
-        if (id === undefined) problems.push(`version ${request.version} of package ${request.name} is not offered by any configured source`);
+        if (id === undefined) refuse([[request.name, `version ${request.version} of package ${request.name} is not offered by any configured source`]]);
         else if (installed !== undefined && compareVersions(id.version, installed.version) < 0 && !flags.allowDowngrade) {
           // PackageKit 1.2's apt backend would downgrade it without the allow-downgrade flag.
-          problems.push(`package ${request.name} would be downgraded from ${installed.version} to ${id.version}: set allowdowngrade: true to allow it`);
+          refuse([[request.name, `package ${request.name} would be downgraded from ${installed.version} to ${id.version}: set allowdowngrade: true to allow it`]]);
         } else plan.install.push(id);
       }
-      if (problems.length === 0) problems.push(...(await this.refusals(plan.install.filter((id) => versioned.some((request) => request.name.split(':')[0] === id.name)), filters, signal)));
+      if (problems.size === 0) refuse(await this.refusals(plan.install.filter((id) => versioned.some((request) => request.name.split(':')[0] === id.name)), filters, signal));
     }
-    if (problems.length > 0) throw new Error(problems.join('; '));
+    if (problems.size > 0) throw new RefusedPackagesError(problems);
     return plan;
   }
 
   // Why the Resolve (with `filters`) offered nothing to install for these names: unknown, or
   // dropped by a filter. A name installed with nothing newer (hidden by the `supported` filter)
   // has nothing to do.
-  private async whyMissing(names: readonly string[], filters: readonly number[], signal: AbortSignal): Promise<string[]> {
+  private async whyMissing(names: readonly string[], filters: readonly number[], signal: AbortSignal): Promise<Array<[string, string]>> {
     if (names.length === 0) return [];
     const unfiltered = filters.length > 0 ? await this.resolve(names, [PK_FILTER.none], signal) : new Map<string, Resolved>();
     const unknown = names.filter((name) => {
@@ -221,13 +225,13 @@ export class PackageKitBackend implements PkgBackend {
     });
     const refused = names.map((name) => newer(unfiltered.get(name) ?? NOTHING)).filter((id): id is PackageId => id !== undefined);
     return [
-      ...unknown.map((name) => `package ${name} is not known to PackageKit: it is not installed and no configured source offers it`),
+      ...unknown.map((name): [string, string] => [name, `package ${name} is not known to PackageKit: it is not installed and no configured source offers it`]),
       ...(await this.refusals(refused, filters, signal, true)),
     ];
   }
 
-  // What the `free` and `supported` filters refuse of these package ids, one message each.
-  private async refusals(ids: readonly PackageId[], filters: readonly number[], signal: AbortSignal, refusedAlready = false): Promise<string[]> {
+  // What the `free` and `supported` filters refuse of these package ids, one message each, by name.
+  private async refusals(ids: readonly PackageId[], filters: readonly number[], signal: AbortSignal, refusedAlready = false): Promise<Array<[string, string]>> {
     if (ids.length === 0 || filters.length === 0) return [];
     const passing = async (of: readonly PackageId[], filter: readonly number[]): Promise<PackageId[]> => {
       const kept = await this.resolve(of.map(formatPackageId), filter, signal);
@@ -238,11 +242,12 @@ export class PackageKitBackend implements PkgBackend {
     if (refused.length === 0) return [];
     // Which filter refused it: only worth a call when both were applied.
     const free = filters.length === 2 ? await passing(refused, [PK_FILTER.free]) : undefined;
-    return refused.map((id) =>
+    return refused.map((id): [string, string] => [
+      id.name,
       (free ? !free.includes(id) : filters[0] === PK_FILTER.free)
         ? `package ${id.name} ${id.version} is not free software (PackageKit's free filter): set allownonfree: true to install it`
         : `package ${id.name} ${id.version} is not supported by the distribution (PackageKit's supported filter, ${id.data || 'no repository'}): set allowunsupported: true to install it`,
-    );
+    ]);
   }
 
   // The package id of exactly the wanted version of each name, where a source has it (a name is

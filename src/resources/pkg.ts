@@ -1,6 +1,6 @@
 import { defer, switchMap, type Observable } from 'rxjs';
 import { errorMessage } from '../errors.js';
-import { isUnknown, selectBackend, untrustedRefusal, UntrustedPackagesError, type BackendEnv, type PkgBackend, type PkgInfo, type TransactionFlags } from '../pkg/backend.js';
+import { isUnknown, RefusedPackagesError, selectBackend, type BackendEnv, type PkgBackend, type PkgInfo, type TransactionFlags } from '../pkg/backend.js';
 import { isVersionState, needsAvailable, reached, transactionOf, verdict, type PlanMember, type Verdict } from '../pkg/plan.js';
 import type {
   AutoEdgeEnv,
@@ -165,8 +165,8 @@ function invalidName(name: string): string {
  * PkgRunner is the live part of a package or a group of packages: one watch of the package
  * database, and a checkApply that reads every member's state in one query and makes at most one
  * transaction for all of them. A member that cannot be done (unknown, a version not offered, not
- * authenticated without allowuntrusted) does not hold the others back: they are done, then the
- * run fails naming it.
+ * authenticated without allowuntrusted, refused by PackageKit's free or supported filter) does not
+ * hold the others back: they are done, then the run fails naming it.
  */
 class PkgRunner implements GroupLiveResource {
   private readonly plan: readonly PlanMember[];
@@ -216,18 +216,22 @@ class PkgRunner implements GroupLiveResource {
    * withoutRefused learns from a failed transaction which members cannot be done and returns the
    * verdicts with those as errors, for a transaction of the others; undefined when it cannot tell
    * (the failure is the whole transaction's) or nothing would be left. Two kinds are told apart:
-   * packages the backend cannot authenticate (without allowuntrusted), when all it names are
-   * members; and packages installed without asking the sources first that no source offers.
+   * packages the backend refused one by one (not authenticated without allowuntrusted, dropped by
+   * PackageKit's free or supported filter, a version not offered), when all of them are members;
+   * and packages installed without asking the sources first that no source offers.
    */
   private async withoutRefused(backend: PkgBackend, infos: Map<string, PkgInfo>, verdicts: readonly Verdict[], err: unknown, signal: AbortSignal): Promise<Verdict[] | undefined> {
     const changing = (i: number): boolean => verdicts[i]!.kind !== 'ok' && verdicts[i]!.kind !== 'error';
-    if (err instanceof UntrustedPackagesError) {
-      const members = new Set(this.plan.filter((_, i) => changing(i)).map((member) => member.name));
-      // A dependency from such a source is no member's alone: then the whole transaction failed,
-      // as it did when every member is refused (the backend's answer says it best).
-      if (err.names.length === 0 || !err.names.every((name) => members.has(name)) || err.names.length >= members.size) return undefined;
-      const refused = new Set(err.names);
-      return verdicts.map((v, i) => (changing(i) && refused.has(this.plan[i]!.name) ? { kind: 'error', message: untrustedRefusal([this.plan[i]!.name]) } : v));
+    if (err instanceof RefusedPackagesError) {
+      // Backends name a package without its `:arch`.
+      const refusalOf = (name: string): string | undefined => err.refusals.get(name) ?? err.refusals.get(name.split(':')[0]!);
+      const refused = this.plan.map((member, i) => (changing(i) ? refusalOf(member.name) : undefined));
+      const refusedMembers = refused.filter((message) => message !== undefined).length;
+      const changes = this.plan.filter((_, i) => changing(i)).length;
+      // A refused package that is no member (a dependency from an untrusted source) fails them all,
+      // and so does refusing every member: then the backend's whole answer says it best.
+      if (refusedMembers === 0 || refusedMembers === changes || err.refusals.size > refusedMembers) return undefined;
+      return verdicts.map((v, i) => (refused[i] === undefined ? v : { kind: 'error', message: refused[i] }));
     }
     const unasked = this.plan.filter((member, i) => verdicts[i]!.kind === 'install' && infos.get(member.name)?.available === undefined);
     if (unasked.length === 0) return undefined;

@@ -8,12 +8,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { errorMessage } from '../../src/errors.js';
-import { pkg, type PkgParams } from '../../src/resources/pkg.js';
-import type { GroupLiveResource, LiveResource, PkgBackendChoice } from '../../src/resources/types.js';
 import { aptHistoryMark, aptHistorySince, createAptRepo, testPackage, useAptConfig, type AptRepo } from '../helpers/apt-repo.js';
-import { makeContext, type TestContext } from '../helpers/context.js';
+import type { TestContext } from '../helpers/context.js';
 import { skipPackageKitReason, startPackageKit, type TestPackageKit } from '../helpers/packagekit.js';
+import { failure, PkgResources } from '../helpers/pkg-resources.js';
 
 const never = new AbortController().signal;
 const isRoot = process.getuid?.() === 0;
@@ -27,42 +25,6 @@ function refusal(...names: string[]): string {
     : `packages ${names.join(', ')} cannot be authenticated (no key this host trusts signs their source): set allowuntrusted: true to install them anyway`;
 }
 
-// How a checkApply failed, or 'no error'.
-function failure(work: Promise<unknown>): Promise<string> {
-  return work.then(
-    () => 'no error',
-    (err: unknown) => errorMessage(err),
-  );
-}
-
-/** Resources keeps the live resources a test started on one backend, for cleanup. */
-class Resources {
-  private readonly lives: Array<LiveResource | GroupLiveResource> = [];
-
-  constructor(
-    private readonly backend: PkgBackendChoice,
-    // The local repository is not the distribution's: PackageKit's `supported` filter would refuse it.
-    private readonly base: Partial<PkgParams> = {},
-  ) {}
-
-  start(name: string, overrides: Partial<PkgParams> = {}): { live: LiveResource; ctx: TestContext } {
-    const ctx = makeContext('pkg', name, { pkgBackend: this.backend });
-    const live = pkg.init({ ...pkg.defaults(name), ...this.base, ...overrides }, ctx);
-    this.lives.push(live);
-    return { live, ctx };
-  }
-
-  startGroup(names: readonly string[], overrides: Partial<PkgParams> = {}): GroupLiveResource {
-    const group = pkg.group!.init!(names.map((name) => ({ name, params: { ...pkg.defaults(name), ...this.base, ...overrides }, ctx: makeContext('pkg', name, { pkgBackend: this.backend }) })));
-    this.lives.push(group);
-    return group;
-  }
-
-  async cleanup(): Promise<void> {
-    await Promise.all(this.lives.splice(0).map((live) => live.cleanup?.()));
-  }
-}
-
 const transactions = (ctx: TestContext): Array<string | undefined> => ctx.logs.filter((e) => e.transaction !== undefined).map((e) => e.message);
 
 describe.skipIf(!isRoot)('pkg allowuntrusted on apt and dpkg', () => {
@@ -71,7 +33,7 @@ describe.skipIf(!isRoot)('pkg allowuntrusted on apt and dpkg', () => {
   const U = testPackage('untr-u');
   const V = testPackage('untr-v');
   const N = testPackage('untr-n');
-  const apt = new Resources('apt');
+  const apt = new PkgResources('apt');
 
   beforeAll(async () => {
     repo = await createAptRepo([{ name: U }, { name: V }, { name: N, version: '1.0' }, { name: N, version: '2.0' }], { untrusted: true });
@@ -115,11 +77,11 @@ describe.skipIf(!isRoot)('pkg allowuntrusted on apt and dpkg', () => {
   });
 
   it('GIVEN a group of two packages from it THEN the one transaction is refused naming both; with allowuntrusted both are installed', async () => {
-    const message = await failure(apt.startGroup([U, V]).checkApply(true, never));
+    const message = await failure(apt.startGroup([U, V]).group.checkApply(true, never));
     expect(message).toMatch(new RegExp(`^${escape(refusal(U, V))} \\(apt-get install `));
     expect(await repo.installedVersion(U)).toBeUndefined();
     expect(await repo.installedVersion(V)).toBeUndefined();
-    expect(await apt.startGroup([U, V], { allowuntrusted: true }).checkApply(true, never)).toEqual([false, false]);
+    expect(await apt.startGroup([U, V], { allowuntrusted: true }).group.checkApply(true, never)).toEqual([false, false]);
     expect(await repo.installedVersion(U)).toBe('1.0');
     expect(await repo.installedVersion(V)).toBe('1.0');
   });
@@ -133,7 +95,7 @@ describe.skipIf(!isRoot)('pkg allowuntrusted on apt and dpkg', () => {
       await writeFile(join(dir, 'sources.list'), `${trusted.source}\n${repo.source}\n`);
       await writeFile(join(dir, 'apt.conf'), `Dir::Etc::sourcelist "${join(dir, 'sources.list')}";\nDir::Etc::sourceparts "/dev/null";\nAPT::Get::List-Cleanup "0";\n`);
       process.env.APT_CONFIG = join(dir, 'apt.conf');
-      const message = await failure(apt.startGroup([T, U]).checkApply(true, never));
+      const message = await failure(apt.startGroup([T, U]).group.checkApply(true, never));
       expect(message).toBe(`pkg[${U}]: ${refusal(U)}`);
       expect(await trusted.installedVersion(T)).toBe('1.0');
       expect(await repo.installedVersion(U)).toBeUndefined();
@@ -166,8 +128,8 @@ describe.skipIf(skipPackageKitReason !== undefined)('pkg allowuntrusted on Packa
   let restoreAptConfig = (): void => {};
   const U = testPackage('pkuntr-u');
   const V = testPackage('pkuntr-v');
-  const packagekit = new Resources('packagekit', { allowunsupported: true });
-  const apt = new Resources('apt');
+  const packagekit = new PkgResources('packagekit', { allowunsupported: true });
+  const apt = new PkgResources('apt');
 
   beforeAll(async () => {
     repo = await createAptRepo([{ name: U }, { name: V }], { untrusted: true });
@@ -209,13 +171,13 @@ describe.skipIf(skipPackageKitReason !== undefined)('pkg allowuntrusted on Packa
   });
 
   it('GIVEN a group of two packages from it THEN refused naming both, as apt names them; with allowuntrusted both are installed', { timeout: SLOW }, async () => {
-    const onPackageKit = await failure(packagekit.startGroup([U, V]).checkApply(true, never));
-    const onApt = await failure(apt.startGroup([U, V]).checkApply(true, never));
+    const onPackageKit = await failure(packagekit.startGroup([U, V]).group.checkApply(true, never));
+    const onApt = await failure(apt.startGroup([U, V]).group.checkApply(true, never));
     expect(onPackageKit.startsWith(`${refusal(U, V)} (PackageKit InstallPackages need-untrusted: `)).toBe(true);
     expect(onApt.startsWith(`${refusal(U, V)} (apt-get install `)).toBe(true);
     expect(await repo.installedVersion(U)).toBeUndefined();
     expect(await repo.installedVersion(V)).toBeUndefined();
-    expect(await packagekit.startGroup([U, V], { allowuntrusted: true }).checkApply(true, never)).toEqual([false, false]);
+    expect(await packagekit.startGroup([U, V], { allowuntrusted: true }).group.checkApply(true, never)).toEqual([false, false]);
     expect(await repo.installedVersion(U)).toBe('1.0');
     expect(await repo.installedVersion(V)).toBe('1.0');
   });
