@@ -46,6 +46,7 @@ import { InstalledMemo } from './packagekit-memo.js';
 import { bitfield, PK_FILTER, PK_TRANSACTION_FLAG } from './packagekit-enums.js';
 import { formatPackageId, pkgInfoOf, resolvedByName, type PackageId, type Resolved } from './packagekit-ids.js';
 import { PACKAGEKIT, PACKAGEKIT_PATH, PackageKitError, runTransaction, type TransactionCall, type TransactionResult } from './packagekit-transaction.js';
+import { unknownPackage } from './plan.js';
 import { compareVersions, sameVersion } from './version.js';
 
 /** PackageKitBackendOptions are a BackendEnv plus where the bus and dpkg's database are. */
@@ -225,7 +226,7 @@ export class PackageKitBackend implements PkgBackend {
     });
     const refused = names.map((name) => newer(unfiltered.get(name) ?? NOTHING)).filter((id): id is PackageId => id !== undefined);
     return [
-      ...unknown.map((name): [string, string] => [name, `package ${name} is not known to PackageKit: it is not installed and no configured source offers it`]),
+      ...unknown.map((name): [string, string] => [name, unknownPackage(name, this.name)]),
       ...(await this.refusals(refused, filters, signal, true)),
     ];
   }

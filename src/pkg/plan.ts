@@ -59,9 +59,7 @@ export function verdict(member: PlanMember, info: PkgInfo, backend: string): Ver
   if (state === 'installed' && installed !== undefined) return OK;
   // Not asked (optimistic): the transaction will say whether it can be installed.
   if (state === 'installed' && info.available === undefined) return { kind: 'install' };
-  if (isUnknown(info)) {
-    return error(`package ${name} is not known to ${backend}: it is not installed and no configured source offers it (check the name, or refresh the package lists${backend === 'apt' ? ': apt-get update' : ''})`);
-  }
+  if (isUnknown(info)) return error(unknownPackage(name, backend));
   const available = info.available ?? { candidate: undefined, versions: [] };
   if (state === 'installed' || state === 'newest') {
     const candidate = available.candidate;
@@ -123,4 +121,9 @@ const OK: Verdict = { kind: 'ok' };
 
 function error(message: string): Verdict {
   return { kind: 'error', message };
+}
+
+/** unknownPackage is what a package no source offers, and that is not installed, fails with. */
+export function unknownPackage(name: string, backend: string): string {
+  return `package ${name} is not known to ${backend}: it is not installed and no configured source offers it (check the name, or refresh the package lists${backend === 'apt' ? ': apt-get update' : ''})`;
 }

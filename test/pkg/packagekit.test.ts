@@ -2,12 +2,12 @@ import { firstValueFrom, skip, take, timeout } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BusConnection } from '../../src/dbus/connection.js';
 import { AptBackend } from '../../src/pkg/apt.js';
-import { selectBackend, type PkgBackend, type TransactionFlags } from '../../src/pkg/backend.js';
+import { RefusedPackagesError, selectBackend, type PkgBackend, type TransactionFlags } from '../../src/pkg/backend.js';
 import { PackageKitBackend } from '../../src/pkg/packagekit.js';
 import { bitfield, PK_FILTER, PK_INFO } from '../../src/pkg/packagekit-enums.js';
 import { parsePackageId } from '../../src/pkg/packagekit-ids.js';
 import { PACKAGEKIT, PACKAGEKIT_PATH, runTransaction } from '../../src/pkg/packagekit-transaction.js';
-import { transactionOf, verdict, type PlanMember, type Verdict } from '../../src/pkg/plan.js';
+import { transactionOf, unknownPackage, verdict, type PlanMember, type Verdict } from '../../src/pkg/plan.js';
 import { createAptRepo, shippedFile, shippedUnitFile, testPackage, useAptConfig, type AptRepo } from '../helpers/apt-repo.js';
 import { dpkgPurge, skipPackageKitReason, startPackageKit, SYSTEM_BUS_ADDRESS, type TestPackageKit } from '../helpers/packagekit.js';
 import { useTempDirs } from '../helpers/tmp.js';
@@ -199,11 +199,16 @@ describe.skipIf(skipPackageKitReason !== undefined)('PackageKitBackend on a loca
     }
   });
 
-  it('GIVEN an unknown name in a transaction THEN nothing is installed and the error names it', { timeout: SLOW }, async () => {
+  it('GIVEN an unknown name in a transaction THEN nothing is installed and the error names it, as a refusal of that package alone', { timeout: SLOW }, async () => {
     const seen = await pk.watchTransactions();
-    await expect(backend().apply({ install: [{ name: B }, { name: NOPE }], upgrade: [], remove: [] }, LOCAL, never)).rejects.toThrow(
-      `package ${NOPE} is not known to PackageKit: it is not installed and no configured source offers it`,
-    );
+    const refused = await backend()
+      .apply({ install: [{ name: B }, { name: NOPE }], upgrade: [], remove: [] }, LOCAL, never)
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(refused).toBeInstanceOf(RefusedPackagesError);
+    expect([...(refused as RefusedPackagesError).refusals]).toEqual([[NOPE, unknownPackage(NOPE, 'packagekit')]]);
     expect(await repo.installedVersion(B)).toBeUndefined();
     expect(await seen.of([B, NOPE])).toEqual([]);
   });
