@@ -74,6 +74,20 @@ describe.skipIf(skipPackageKitReason !== undefined)('PackageKitBackend on a loca
     expect(full.get(NOPE)).toEqual({ name: NOPE, installed: undefined, available: { candidate: undefined, versions: [] } });
   });
 
+  it("GIVEN a Debian host WHEN only installed versions are asked THEN dpkg's database answers without PackageKit (no bus needed); without a dpkg database, Resolve answers alike", { timeout: SLOW }, async () => {
+    await repo.aptGet(['install', '-y', `${A}=1.0`]);
+    const expected = [
+      { name: A, installed: '1.0' },
+      { name: NOPE, installed: undefined },
+    ];
+    const offline = backend({ busAddress: 'unix:path=/nonexistent/mgmt-test-bus' });
+    expect([...(await offline.query([A, NOPE])).values()]).toEqual(expected);
+    // As on another distribution: no dpkg database, so PackageKit's Resolve (filter installed).
+    const elsewhere = backend({ dpkgStatus: '/nonexistent/mgmt-test-dpkg/status' });
+    expect([...(await elsewhere.query([A, NOPE])).values()]).toEqual(expected);
+    await expect(backend({ busAddress: 'unix:path=/nonexistent/mgmt-test-bus', dpkgStatus: '/nonexistent/mgmt-test-dpkg/status' }).query([A])).rejects.toThrow();
+  });
+
   it('GIVEN a package PackageKit installed WHEN queried again THEN it is installed, though its id says manual:, not installed (#988)', { timeout: SLOW }, async () => {
     const packagekit = backend();
     await packagekit.apply({ install: [{ name: B }], upgrade: [], remove: [] }, LOCAL, never);
@@ -89,6 +103,8 @@ describe.skipIf(skipPackageKitReason !== undefined)('PackageKitBackend on a loca
       conn.close();
     }
     expect((await packagekit.query([B])).get(B)).toEqual({ name: B, installed: '1.0' });
+    // What PackageKit itself says, as a host without dpkg's database asks it.
+    expect((await backend({ dpkgStatus: '/nonexistent/mgmt-test-dpkg/status' }).query([B])).get(B)).toEqual({ name: B, installed: '1.0' });
     expect((await packagekit.query([B], { available: true })).get(B)).toEqual({ name: B, installed: '1.0', available: { candidate: '1.0', versions: ['1.0'] } });
   });
 
