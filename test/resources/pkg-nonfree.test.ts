@@ -6,11 +6,11 @@
 // backend installs the same package whatever the flag says.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createAptRepo, testPackage, useAptConfig, type AptRepo } from '../helpers/apt-repo.js';
+import { describe, expect, it } from 'vitest';
+import { testPackage } from '../helpers/apt-repo.js';
 import type { TestContext } from '../helpers/context.js';
-import { skipPackageKitReason, startPackageKit, type TestPackageKit } from '../helpers/packagekit.js';
-import { failure, PkgResources } from '../helpers/pkg-resources.js';
+import { skipPackageKitReason } from '../helpers/packagekit.js';
+import { failure, usePackageKitRepo } from '../helpers/pkg-resources.js';
 
 const never = new AbortController().signal;
 // A real PackageKit on a 2-core machine shared with other tests: a transaction takes seconds.
@@ -24,51 +24,31 @@ function refusal(name: string): string {
 const transactions = (ctx: TestContext): Array<string | undefined> => ctx.logs.filter((e) => e.transaction !== undefined).map((e) => e.message);
 
 describe.skipIf(skipPackageKitReason !== undefined)('pkg allownonfree on PackageKit (--pkg-backend packagekit)', () => {
-  let repo: AptRepo;
-  let pk: TestPackageKit;
-  let restoreAptConfig = (): void => {};
   const N = testPackage('pknf-nonfree');
   const C = testPackage('pknf-contrib');
   const F = testPackage('pknf-free');
-  const packagekit = new PkgResources('packagekit', { allowunsupported: true });
-  const apt = new PkgResources('apt');
-
-  beforeAll(async () => {
-    repo = await createAptRepo([{ name: N, section: 'non-free/misc' }, { name: C, section: 'contrib/misc' }, { name: F }]);
-    // The apt backend, for what it does with the same package, reads only the test source.
-    restoreAptConfig = useAptConfig(repo.aptConfig);
-    pk = await startPackageKit(repo);
-  }, SLOW);
-  afterAll(async () => {
-    restoreAptConfig();
-    await pk?.close();
-    await repo?.close();
-  }, SLOW);
-  afterEach(async () => {
-    await packagekit.cleanup();
-    await apt.cleanup();
-    await repo.purge();
-  }, SLOW);
+  const fx = usePackageKitRepo([{ name: N, section: 'non-free/misc' }, { name: C, section: 'contrib/misc' }, { name: F }]);
+  const { packagekit, apt } = fx;
 
   it('GIVEN DebSpec.section THEN the control file and the index carry it; the default stays misc', async () => {
-    const index = await readFile(join(repo.dir, 'Packages'), 'utf8');
+    const index = await readFile(join(fx.repo.dir, 'Packages'), 'utf8');
     const sectionOf = (name: string): string | undefined => new RegExp(`^Package: ${name}\\n(?:.+\\n)*?Section: (.+)$`, 'm').exec(index)?.[1];
     expect([sectionOf(N), sectionOf(C), sectionOf(F)]).toEqual(['non-free/misc', 'contrib/misc', 'misc']);
   });
 
   it('GIVEN the non-free package WHEN allownonfree is false THEN checkApply fails naming it and allownonfree: true, PackageKit is never asked to install it, and nothing is installed; noop only says it is wrong', { timeout: SLOW }, async () => {
-    const seen = await pk.watchTransactions();
+    const seen = await fx.pk.watchTransactions();
     const { live, ctx } = packagekit.start(N);
     expect(await live.checkApply(false, never)).toBe(false);
     expect(await failure(live.checkApply(true, never))).toBe(refusal(N));
-    expect(await repo.installedVersion(N)).toBeUndefined();
+    expect(await fx.repo.installedVersion(N)).toBeUndefined();
     expect(await seen.of([N])).toEqual([]);
     expect(transactions(ctx)).toEqual([]);
   });
 
   it("GIVEN a package in contrib (free software to Debian) WHEN allownonfree is false THEN PackageKit's free filter refuses it too: only main and universe are free to it", { timeout: SLOW }, async () => {
     expect(await failure(packagekit.start(C).live.checkApply(true, never))).toBe(refusal(C));
-    expect(await repo.installedVersion(C)).toBeUndefined();
+    expect(await fx.repo.installedVersion(C)).toBeUndefined();
   });
 
   it('GIVEN allowunsupported false too THEN the refusal names allownonfree alone, and with allownonfree true allowunsupported: one flag at a time', { timeout: SLOW }, async () => {
@@ -77,37 +57,37 @@ describe.skipIf(skipPackageKitReason !== undefined)('pkg allownonfree on Package
     expect(await failure(packagekit.start(N, { ...strict, allownonfree: true }).live.checkApply(true, never))).toBe(
       `package ${N} 1.0 is not supported by the distribution (PackageKit's supported filter, local): set allowunsupported: true to install it`,
     );
-    expect(await repo.installedVersion(N)).toBeUndefined();
+    expect(await fx.repo.installedVersion(N)).toBeUndefined();
   });
 
   it('GIVEN allownonfree true THEN PackageKit installs the non-free package; checked again THEN right', { timeout: SLOW }, async () => {
     const { live, ctx } = packagekit.start(N, { allownonfree: true });
     expect(await live.checkApply(true, never)).toBe(false);
-    expect(await repo.installedVersion(N)).toBe('1.0');
+    expect(await fx.repo.installedVersion(N)).toBe('1.0');
     expect(await live.checkApply(true, never)).toBe(true);
     expect(transactions(ctx)).toEqual([`PackageKit InstallPackages [only-trusted] ${N};1.0;all;local`]);
   });
 
   it('GIVEN a group of a free and a non-free package, allownonfree false THEN the free one is installed and only the non-free member fails, naming allownonfree; with allownonfree both are', { timeout: SLOW }, async () => {
-    const seen = await pk.watchTransactions();
+    const seen = await fx.pk.watchTransactions();
     const { group, ctx } = packagekit.startGroup([F, N]);
     expect(await failure(group.checkApply(true, never))).toBe(`pkg[${N}]: ${refusal(N)}`);
-    expect(await repo.installedVersion(F)).toBe('1.0');
-    expect(await repo.installedVersion(N)).toBeUndefined();
+    expect(await fx.repo.installedVersion(F)).toBe('1.0');
+    expect(await fx.repo.installedVersion(N)).toBeUndefined();
     expect(await seen.of([F, N])).toEqual([{ role: 'install-packages', succeeded: true, packages: [F] }]);
     expect(transactions(ctx)).toEqual([expect.stringMatching(new RegExp(`^PackageKit InstallPackages .*${F};1\\.0;`))]);
-    await repo.purge();
+    await fx.repo.purge();
     expect(await packagekit.startGroup([F, N], { allownonfree: true }).group.checkApply(true, never)).toEqual([false, false]);
-    expect(await repo.installedVersion(F)).toBe('1.0');
-    expect(await repo.installedVersion(N)).toBe('1.0');
+    expect(await fx.repo.installedVersion(F)).toBe('1.0');
+    expect(await fx.repo.installedVersion(N)).toBe('1.0');
   });
 
   it('GIVEN the same non-free package and allownonfree false THEN the apt backend installs it (apt has no such notion) where PackageKit refuses it', { timeout: SLOW }, async () => {
     expect(await failure(packagekit.start(N).live.checkApply(true, never))).toBe(refusal(N));
-    expect(await repo.installedVersion(N)).toBeUndefined();
+    expect(await fx.repo.installedVersion(N)).toBeUndefined();
     const { live, ctx } = apt.start(N);
     expect(await live.checkApply(true, never)).toBe(false);
-    expect(await repo.installedVersion(N)).toBe('1.0');
+    expect(await fx.repo.installedVersion(N)).toBe('1.0');
     expect(transactions(ctx)).toEqual([expect.stringMatching(new RegExp(`^apt-get install .* ${N}$`))]);
   });
 });

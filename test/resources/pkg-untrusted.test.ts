@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { aptHistoryMark, aptHistorySince, createAptRepo, testPackage, useAptConfig, type AptRepo } from '../helpers/apt-repo.js';
 import type { TestContext } from '../helpers/context.js';
-import { skipPackageKitReason, startPackageKit, type TestPackageKit } from '../helpers/packagekit.js';
-import { failure, PkgResources } from '../helpers/pkg-resources.js';
+import { skipPackageKitReason } from '../helpers/packagekit.js';
+import { failure, PkgResources, usePackageKitRepo } from '../helpers/pkg-resources.js';
 
 const never = new AbortController().signal;
 const isRoot = process.getuid?.() === 0;
@@ -123,40 +123,20 @@ describe.skipIf(!isRoot)('pkg allowuntrusted on apt and dpkg', () => {
 });
 
 describe.skipIf(skipPackageKitReason !== undefined)('pkg allowuntrusted on PackageKit (--pkg-backend packagekit)', () => {
-  let repo: AptRepo;
-  let pk: TestPackageKit;
-  let restoreAptConfig = (): void => {};
   const U = testPackage('pkuntr-u');
   const V = testPackage('pkuntr-v');
-  const packagekit = new PkgResources('packagekit', { allowunsupported: true });
-  const apt = new PkgResources('apt');
-
-  beforeAll(async () => {
-    repo = await createAptRepo([{ name: U }, { name: V }], { untrusted: true });
-    // The apt backend, for what PackageKit must do alike, reads only the test source.
-    restoreAptConfig = useAptConfig(repo.aptConfig);
-    pk = await startPackageKit(repo);
-  }, SLOW);
-  afterAll(async () => {
-    restoreAptConfig();
-    await pk?.close();
-    await repo?.close();
-  }, SLOW);
-  afterEach(async () => {
-    await packagekit.cleanup();
-    await apt.cleanup();
-    await repo.purge();
-  }, SLOW);
+  const fx = usePackageKitRepo([{ name: U }, { name: V }], { untrusted: true });
+  const { packagekit, apt } = fx;
 
   it('GIVEN a package from the untrusted source WHEN allowuntrusted is false THEN PackageKit refuses the only-trusted transaction, and the error names the package and allowuntrusted', { timeout: SLOW }, async () => {
-    const seen = await pk.watchTransactions();
+    const seen = await fx.pk.watchTransactions();
     const { live, ctx } = packagekit.start(U);
     expect(await live.checkApply(false, never)).toBe(false);
     const message = await failure(live.checkApply(true, never));
     expect(message).toBe(
       `${refusal(U)} (PackageKit InstallPackages need-untrusted: cannot-install-repo-unsigned: The following packages cannot be authenticated: ${U})`,
     );
-    expect(await repo.installedVersion(U)).toBeUndefined();
+    expect(await fx.repo.installedVersion(U)).toBeUndefined();
     // PackageKit was asked, with only-trusted, and said no.
     expect(await seen.of([U])).toEqual([{ role: 'install-packages', succeeded: false, packages: [U] }]);
     expect(transactions(ctx)).toEqual([]);
@@ -165,7 +145,7 @@ describe.skipIf(skipPackageKitReason !== undefined)('pkg allowuntrusted on Packa
   it('GIVEN allowuntrusted true THEN the transaction has no only-trusted flag and installs it; checked again THEN right', { timeout: SLOW }, async () => {
     const { live, ctx } = packagekit.start(U, { allowuntrusted: true });
     expect(await live.checkApply(true, never)).toBe(false);
-    expect(await repo.installedVersion(U)).toBe('1.0');
+    expect(await fx.repo.installedVersion(U)).toBe('1.0');
     expect(await live.checkApply(true, never)).toBe(true);
     expect(transactions(ctx)).toEqual([`PackageKit InstallPackages [none] ${U};1.0;all;local`]);
   });
@@ -175,18 +155,18 @@ describe.skipIf(skipPackageKitReason !== undefined)('pkg allowuntrusted on Packa
     const onApt = await failure(apt.startGroup([U, V]).group.checkApply(true, never));
     expect(onPackageKit.startsWith(`${refusal(U, V)} (PackageKit InstallPackages need-untrusted: `)).toBe(true);
     expect(onApt.startsWith(`${refusal(U, V)} (apt-get install `)).toBe(true);
-    expect(await repo.installedVersion(U)).toBeUndefined();
-    expect(await repo.installedVersion(V)).toBeUndefined();
+    expect(await fx.repo.installedVersion(U)).toBeUndefined();
+    expect(await fx.repo.installedVersion(V)).toBeUndefined();
     expect(await packagekit.startGroup([U, V], { allowuntrusted: true }).group.checkApply(true, never)).toEqual([false, false]);
-    expect(await repo.installedVersion(U)).toBe('1.0');
-    expect(await repo.installedVersion(V)).toBe('1.0');
+    expect(await fx.repo.installedVersion(U)).toBe('1.0');
+    expect(await fx.repo.installedVersion(V)).toBe('1.0');
   });
 
   it('GIVEN an installed package from it and state uninstalled THEN PackageKit removes it without allowuntrusted, as apt does', { timeout: SLOW }, async () => {
     for (const each of [packagekit, apt]) {
-      await repo.aptGet(['install', '-y', '--allow-unauthenticated', U]);
+      await fx.repo.aptGet(['install', '-y', '--allow-unauthenticated', U]);
       expect(await each.start(U, { state: 'uninstalled' }).live.checkApply(true, never)).toBe(false);
-      expect(await repo.installedVersion(U)).toBeUndefined();
+      expect(await fx.repo.installedVersion(U)).toBeUndefined();
     }
   });
 });
