@@ -1,9 +1,9 @@
-// What PackageKit said of installed packages, kept while dpkg's database stays as it was: on a
-// Debian host that database is all PackageKit reads to say what is installed, and every Resolve
-// costs it a load of apt's whole cache (0.6 s and more here). A check of installed packages that
-// nothing touched since the last answer (the agent's check after its own autoedge prefetch, or a
-// spurious watch event) then costs two stats. Without a dpkg database (PackageKit on another
-// distribution) nothing is kept.
+// What PackageKit said of installed packages (their package ids), kept while dpkg's database stays
+// as it was: on a Debian host that database is all PackageKit reads to say what is installed, and
+// every Resolve costs it a load of apt's whole cache (0.6 s and more here). The backend's checks
+// read dpkg's database themselves; what still asks PackageKit for installed ids (the file lists of
+// an autoedge prefetch, made again on every reload of the graph) then costs two stats while
+// nothing changed. Without a dpkg database (PackageKit on another distribution) nothing is kept.
 
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';

@@ -6,6 +6,7 @@ import { errorMessage } from '../errors.js';
 import { commandLine, resolveProgram, splitCommand } from './exec-cmdline.js';
 import { resolveCredentials, type Credentials } from './exec-credentials.js';
 import { describeExit, runProcess, watchProcess, withStderr, type ProcessResult, type ProcessSpec } from './exec-process.js';
+import { pathExists } from './file-fs.js';
 import type { LiveResource, ParamProblem, ResourceContext, ResourceKind, WantedUid } from './types.js';
 import { execUid, fileUid, groupUid, oneRound, pkgFileUid, userUid, want } from './uids.js';
 
@@ -291,17 +292,6 @@ function optionalCommand(role: Command['role'], cmd: string, shell: string, cwd:
   return isSet(cmd) ? { role, cmd, shell, cwd, args: [] } : undefined;
 }
 
-// pathExists follows symlinks, like the original's os.Stat: a dangling link does not count.
-async function pathExists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
-    throw err;
-  }
-}
 
 // assertDirectory gives a clear error for a bad cwd; spawn would report it as the program missing.
 async function assertDirectory(path: string): Promise<void> {

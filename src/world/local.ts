@@ -9,9 +9,10 @@
 // key can name `.`, `..` or a hidden file.
 
 import { mkdirSync } from 'node:fs';
-import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defer, type Observable, ReplaySubject, takeUntil } from 'rxjs';
+import { pathExists } from '../resources/file-fs.js';
 import { tempSuffix } from '../resources/file-io.js';
 import { createFsWatcher, type FsWatcher } from '../watchers/fs.js';
 import type { ExportedResource, ExportSpec, World } from './types.js';
@@ -55,7 +56,7 @@ export class LocalWorld implements World {
     const target = join(this.exportedDir, `${fileName(this.hostname, 'hostname')}.json`);
     // Nothing to export and nothing exported before: no file to write (a one-shot run of a host
     // that exports nothing then writes and fsyncs nothing for it).
-    if (resources.length === 0 && !(await exists(target))) return;
+    if (resources.length === 0 && !(await pathExists(target))) return;
     const file = { host: this.hostname, resources: resources.map(({ kind, name, params }) => ({ kind, name, params })) };
     await this.writeAtomic(target, `${JSON.stringify(file, null, 2)}\n`);
   }
@@ -205,14 +206,4 @@ function isName(value: unknown): value is string {
 // Code-unit order, not locale order, so every host sorts the same way.
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
 }
