@@ -1,13 +1,14 @@
 // The pkg resource with an exact version state on a real PackageKit, as test/resources/pkg.test.ts
 // drives it on apt. PackageKit shows a package's candidate alone, so the resource passes the
 // versions it wants to its query (QueryOptions.versions).
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PkgBackend, QueryOptions } from '../../src/pkg/backend.js';
 import { createPkgKind, pkg, type PkgParams } from '../../src/resources/pkg.js';
 import type { LiveResource } from '../../src/resources/types.js';
-import { createAptRepo, testPackage, type AptRepo } from '../helpers/apt-repo.js';
+import { testPackage } from '../helpers/apt-repo.js';
 import { makeContext } from '../helpers/context.js';
-import { skipPackageKitReason, startPackageKit, type TestPackageKit } from '../helpers/packagekit.js';
+import { skipPackageKitReason } from '../helpers/packagekit.js';
+import { usePackageKitRepo } from '../helpers/pkg-resources.js';
 
 const never = new AbortController().signal;
 // A real PackageKit on a 2-core machine shared with other tests: a transaction takes seconds.
@@ -42,46 +43,25 @@ describe('pkg with a version state', () => {
 });
 
 describe.skipIf(skipPackageKitReason !== undefined)('pkg with a version state on PackageKit (--pkg-backend packagekit)', () => {
-  let repo: AptRepo;
-  let pk: TestPackageKit;
   const A = testPackage('pkres-a');
-  const lives: LiveResource[] = [];
-
-  beforeAll(async () => {
-    repo = await createAptRepo([{ name: A }, { name: A, version: '1.1' }]);
-    pk = await startPackageKit(repo);
-  }, SLOW);
-  afterAll(async () => {
-    await pk?.close();
-    await repo?.close();
-  }, SLOW);
-  afterEach(async () => {
-    await Promise.all(lives.splice(0).map((live) => live.cleanup?.()));
-    await repo.purge();
-  }, SLOW);
-
-  // The local repository is not the distribution's: PackageKit's `supported` filter would refuse it.
-  function start(overrides: Partial<PkgParams>): LiveResource {
-    const live = pkg.init({ ...pkg.defaults(A), allowunsupported: true, ...overrides }, makeContext('pkg', A, { pkgBackend: 'packagekit' }));
-    lives.push(live);
-    return live;
-  }
+  const fx = usePackageKitRepo([{ name: A }, { name: A, version: '1.1' }]);
+  const start = (overrides: Partial<PkgParams>): LiveResource => fx.packagekit.start(A, overrides).live;
 
   it('GIVEN a clean host WHEN version 1.0 is wanted while 1.1 is the candidate THEN it is wrong, then installed, then right', { timeout: SLOW }, async () => {
     const live = start({ state: '1.0' });
     expect(await live.checkApply(false, never)).toBe(false);
     expect(await live.checkApply(true, never)).toBe(false);
-    expect(await repo.installedVersion(A)).toBe('1.0');
+    expect(await fx.repo.installedVersion(A)).toBe('1.0');
     expect(await live.checkApply(true, never)).toBe(true);
   });
 
   it('GIVEN 1.1 installed WHEN 1.0 is wanted THEN it needs allowdowngrade, and with it is downgraded', { timeout: SLOW }, async () => {
-    await repo.aptGet(['install', '-y', A]);
+    await fx.repo.aptGet(['install', '-y', A]);
     await expect(start({ state: '1.0' }).checkApply(true, never)).rejects.toThrow(`package ${A} would be downgraded from 1.1 to 1.0: set allowdowngrade: true to allow it`);
-    expect(await repo.installedVersion(A)).toBe('1.1');
+    expect(await fx.repo.installedVersion(A)).toBe('1.1');
     const allowed = start({ state: '1.0', allowdowngrade: true });
     expect(await allowed.checkApply(true, never)).toBe(false);
-    expect(await repo.installedVersion(A)).toBe('1.0');
+    expect(await fx.repo.installedVersion(A)).toBe('1.0');
     expect(await allowed.checkApply(true, never)).toBe(true);
   });
 
