@@ -83,6 +83,11 @@ export function verdict(member: PlanMember, info: PkgInfo, backend: string): Ver
   return { kind: 'install', version: offered };
 }
 
+/** isChange says whether a verdict asks the transaction for something (install, upgrade or remove). */
+export function isChange(v: Verdict): boolean {
+  return v.kind !== 'ok' && v.kind !== 'error';
+}
+
 /** transactionOf gathers the changes among the verdicts of a group into one transaction. */
 export function transactionOf(members: readonly PlanMember[], verdicts: readonly Verdict[]): Transaction {
   const install: PkgRequest[] = [];

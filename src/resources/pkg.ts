@@ -1,7 +1,7 @@
 import { defer, switchMap, type Observable } from 'rxjs';
 import { errorMessage } from '../errors.js';
 import { isUnknown, RefusedPackagesError, selectBackend, type BackendEnv, type PkgBackend, type PkgInfo, type TransactionFlags } from '../pkg/backend.js';
-import { isVersionState, needsAvailable, reached, transactionOf, verdict, type PlanMember, type Verdict } from '../pkg/plan.js';
+import { isChange, isVersionState, needsAvailable, reached, transactionOf, verdict, type PlanMember, type Verdict } from '../pkg/plan.js';
 import type {
   AutoEdgeEnv,
   AutoEdgeSearch,
@@ -221,7 +221,7 @@ class PkgRunner implements GroupLiveResource {
    * and packages installed without asking the sources first that no source offers.
    */
   private async withoutRefused(backend: PkgBackend, infos: Map<string, PkgInfo>, verdicts: readonly Verdict[], err: unknown, signal: AbortSignal): Promise<Verdict[] | undefined> {
-    const changing = (i: number): boolean => verdicts[i]!.kind !== 'ok' && verdicts[i]!.kind !== 'error';
+    const changing = (i: number): boolean => isChange(verdicts[i]!);
     if (err instanceof RefusedPackagesError) {
       // Backends name a package without its `:arch`.
       const refusalOf = (name: string): string | undefined => err.refusals.get(name) ?? err.refusals.get(name.split(':')[0]!);
@@ -242,7 +242,7 @@ class PkgRunner implements GroupLiveResource {
 
   /** transact makes the one transaction of the changes among `verdicts`, logs it, and returns the members it did not get there. */
   private async transact(backend: PkgBackend, before: ReadonlyMap<string, PkgInfo>, verdicts: readonly Verdict[], signal: AbortSignal): Promise<string[]> {
-    const changed = this.plan.filter((_, i) => verdicts[i]!.kind !== 'ok' && verdicts[i]!.kind !== 'error');
+    const changed = this.plan.filter((_, i) => isChange(verdicts[i]!));
     if (changed.length === 0) return [];
     const transaction = transactionOf(this.plan, verdicts);
     const started = performance.now();
