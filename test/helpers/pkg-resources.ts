@@ -39,6 +39,11 @@ export class PkgResources {
   }
 }
 
+/** transactions are the summaries of the package transactions a resource logged. */
+export function transactions(ctx: TestContext): Array<string | undefined> {
+  return ctx.logs.filter((e) => e.transaction !== undefined).map((e) => e.message);
+}
+
 /** failure is how a checkApply failed, or 'no error'. */
 export function failure(work: Promise<unknown>): Promise<string> {
   return work.then(

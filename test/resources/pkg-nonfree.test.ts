@@ -8,9 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testPackage } from '../helpers/apt-repo.js';
-import type { TestContext } from '../helpers/context.js';
 import { skipPackageKitReason } from '../helpers/packagekit.js';
-import { failure, usePackageKitRepo } from '../helpers/pkg-resources.js';
+import { failure, transactions, usePackageKitRepo } from '../helpers/pkg-resources.js';
 
 const never = new AbortController().signal;
 // A real PackageKit on a 2-core machine shared with other tests: a transaction takes seconds.
@@ -20,8 +19,6 @@ const SLOW = 180_000;
 function refusal(name: string): string {
   return `package ${name} 1.0 is not free software (PackageKit's free filter): set allownonfree: true to install it`;
 }
-
-const transactions = (ctx: TestContext): Array<string | undefined> => ctx.logs.filter((e) => e.transaction !== undefined).map((e) => e.message);
 
 describe.skipIf(skipPackageKitReason !== undefined)('pkg allownonfree on PackageKit (--pkg-backend packagekit)', () => {
   const N = testPackage('pknf-nonfree');

@@ -9,9 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { aptHistoryMark, aptHistorySince, createAptRepo, testPackage, useAptConfig, type AptRepo } from '../helpers/apt-repo.js';
-import type { TestContext } from '../helpers/context.js';
 import { skipPackageKitReason } from '../helpers/packagekit.js';
-import { failure, PkgResources, usePackageKitRepo } from '../helpers/pkg-resources.js';
+import { failure, PkgResources, transactions, usePackageKitRepo } from '../helpers/pkg-resources.js';
 
 const never = new AbortController().signal;
 const isRoot = process.getuid?.() === 0;
@@ -24,8 +23,6 @@ function refusal(...names: string[]): string {
     ? `package ${names[0]} cannot be authenticated (no key this host trusts signs its source): set allowuntrusted: true to install it anyway`
     : `packages ${names.join(', ')} cannot be authenticated (no key this host trusts signs their source): set allowuntrusted: true to install them anyway`;
 }
-
-const transactions = (ctx: TestContext): Array<string | undefined> => ctx.logs.filter((e) => e.transaction !== undefined).map((e) => e.message);
 
 describe.skipIf(!isRoot)('pkg allowuntrusted on apt and dpkg', () => {
   let repo: AptRepo;
