@@ -112,6 +112,7 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   let firstLoaded = false;
   let lastCollected: ExportedResource[] = [];
   let collectFailures = 0;
+  let standingRefusals = new Set<string>();
   // Asks for another reload after a collect failed.
   const recollect = new Subject<void>();
   const loadOptions = {
@@ -138,7 +139,15 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
         setTimeout(() => recollect.next(), retryInMs).unref();
         collected = lastCollected.filter((res) => kinds.includes(res.kind));
       }
-      const merged = withCollected(spec, collected, defaultRegistry, (refused) => problem(`${refused.from}: ${refused.reason}`));
+      // A refusal is reported once while it stands: every reload (and a one-shot run's second
+      // pass) collects the same exports again.
+      const refusedNow = new Set<string>();
+      const merged = withCollected(spec, collected, defaultRegistry, ({ from, reason, field, allow }) => {
+        const message = `refused: ${from}: ${reason}`;
+        if (!standingRefusals.has(message) && !refusedNow.has(message)) log.emit({ level: 'warn', event: 'collect', message, from, field, allow });
+        refusedNow.add(message);
+      });
+      standingRefusals = refusedNow;
       log.emit({ level: 'info', event: 'collect', kinds, count: merged.resources.length - spec.resources.length });
       return merged;
     },
@@ -232,6 +241,19 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     }
   };
 
+  // reload reads, collects, compiles and swaps the graph again, then exports its set.
+  const reload = async (): Promise<void> => {
+    try {
+      const next = await loadGraph(yamlPath, loadOptions);
+      if (stopping) return;
+      await applyGraph(next.graph, next.warnings);
+      await exportFrom(next.spec);
+    } catch (err) {
+      // A broken edit never stops the running graph.
+      log.emit({ level: 'error', event: 'error', phase: 'reload', message: `graph not swapped: ${errorMessage(err)}` });
+    }
+  };
+
   log.emit({ level: 'info', event: 'start', yaml: yamlPath, prefix, noop: options.noop || undefined });
   // Watch before the first graph runs, so an edit made meanwhile is not missed; reloads wait for it.
   let markApplied!: () => void;
@@ -258,15 +280,7 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
           debounceTime(RELOAD_DEBOUNCE_MS),
           concatMap(async () => {
             await firstApplied;
-            try {
-              const next = await loadGraph(yamlPath, loadOptions);
-              if (stopping) return;
-              await applyGraph(next.graph, next.warnings);
-              await exportFrom(next.spec);
-            } catch (err) {
-              // A broken edit never stops the running graph.
-              log.emit({ level: 'error', event: 'error', phase: 'reload', message: `graph not swapped: ${errorMessage(err)}` });
-            }
+            await reload();
           }),
         )
         .subscribe(),
@@ -291,11 +305,18 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   }
   // The first export may wait for our own etcd to come up: the graph runs meanwhile (and a graph
   // that exports counts as converged only once it is written); reloads wait for it.
-  const firstExport = exportFrom(first.spec).finally(markApplied);
+  const firstExport = exportFrom(first.spec);
+  // Upstream exports, then collects, in one pass: the first collect ran before this host's exports
+  // were written (and, on a host starting its own etcd, before the World was up), so a graph that
+  // collects is collected again once they are, with or without --no-watch, before it can count as
+  // converged.
+  const firstPass = Promise.all([firstExport, setup.settled])
+    .then(() => (collects && !stopping ? reload() : undefined))
+    .finally(markApplied);
 
   if (options.convergedTimeout >= 0) {
     // A graph that exports or collects is not converged before the World is up (its exports written).
-    const worldSettled = usesWorld ? Promise.all([setup.settled, firstExport]) : Promise.resolve();
+    const worldSettled = usesWorld ? Promise.all([setup.settled, firstPass]) : Promise.resolve();
     const worldSettled$ = from(worldSettled.then(() => true)).pipe(startWith(!usesWorld));
     subscriptions.push(
       combineLatest([engine.idle$, worldSettled$])

@@ -1,7 +1,7 @@
 import { LineCounter, parseAllDocuments, type Node } from 'yaml';
 import { InputError, resourceId } from '../errors.js';
 import { conflictDiagnostic, dedupeResources } from '../graph/canonical.js';
-import { DEFAULT_META, type CollectSpec, type EdgeSpec, type GraphSpec, type Meta, type ResourceSpec, type VertexRef } from '../graph/spec.js';
+import { ALLOWANCE_KINDS, COLLECT_ALLOWANCES, DEFAULT_META, type CollectAllowance, type CollectSpec, type EdgeSpec, type GraphSpec, type Meta, type ResourceSpec, type VertexRef } from '../graph/spec.js';
 import type { Registry } from '../resources/index.js';
 import type { AnyResourceKind } from '../resources/types.js';
 import { aliasProblem } from './aliases.js';
@@ -347,14 +347,20 @@ function parseRef<N>(entry: Entry<N>, ctx: ParseContext<N>, label: string): Vert
   return kind !== undefined && name !== undefined ? { kind, name } : undefined;
 }
 
-/** parseCollect reads `collect:`, a list of `{kind, pattern}` asking for other hosts' exported resources. */
+/**
+ * parseCollect reads `collect:`, a list of `{kind, pattern, allow}` asking for other hosts'
+ * exported resources. Collected resources are hostile input, so a `file` collect must name the
+ * directory they land in (`pattern`) unless it opts out with `allow: [anypath]`, and each kind is
+ * collected by one entry only (so which privileges apply is never in doubt).
+ */
 function parseCollect<N>(node: N | null, ctx: ParseContext<N>, registry: Registry): CollectSpec[] {
   if (ctx.isNull(node)) return [];
   if (!ctx.isSeq(node)) {
-    ctx.error(node, `\`collect\` must be a list of \`{kind, pattern}\`, got ${ctx.describe(node)}`);
+    ctx.error(node, `\`collect\` must be a list of \`{kind, pattern, allow}\`, got ${ctx.describe(node)}`);
     return [];
   }
   const out: CollectSpec[] = [];
+  const labels = new Map<string, string>();
   ctx.items(node).forEach((item, index) => {
     const entryNode = ctx.deref(item);
     const label = `collect #${index + 1}`;
@@ -364,6 +370,9 @@ function parseCollect<N>(node: N | null, ctx: ParseContext<N>, registry: Registr
     }
     let kind: string | undefined;
     let pattern = '';
+    let allow: CollectAllowance[] = [];
+    let patternNode: N | null = null;
+    let allowNode: N | null = null;
     let seenKind = false;
     for (const field of ctx.entries(entryNode)) {
       if (field.key === 'kind') {
@@ -375,15 +384,69 @@ function parseCollect<N>(node: N | null, ctx: ParseContext<N>, registry: Registr
         }
       } else if (field.key === 'pattern') {
         pattern = optionalString(field, ctx) ?? '';
+        patternNode = field.value;
+      } else if (field.key === 'allow') {
+        allow = parseAllowances(field, ctx, label);
+        allowNode = field.value;
       } else {
-        ctx.warn(field.keyNode, `${label}: unknown key \`${field.key}\`${didYouMean(field.key, ['kind', 'pattern'])}`);
+        ctx.warn(field.keyNode, `${label}: unknown key \`${field.key}\`${didYouMean(field.key, ['kind', 'pattern', 'allow'])}`);
       }
     }
     if (!seenKind) ctx.error(entryNode, `${label} has no \`kind\``);
+    if (kind === undefined) return;
+    const earlier = labels.get(kind);
+    if (earlier !== undefined) ctx.error(entryNode, `${label}: kind \`${kind}\` is already collected by ${earlier}; collect each kind once`);
+    labels.set(kind, label);
+    for (const allowance of allow) {
+      if (!ALLOWANCE_KINDS[allowance].includes(kind)) {
+        ctx.warn(allowNode ?? entryNode, `${label}: \`allow: [${allowance}]\` has no effect on kind \`${kind}\` (it concerns ${ALLOWANCE_KINDS[allowance].join(', ')})`);
+      }
+    }
+    if (kind === 'file') checkFilePattern(pattern, allow, ctx, label, patternNode ?? entryNode, registry);
     const pos = ctx.pos(entryNode);
-    if (kind !== undefined) out.push({ kind, pattern, ...(pos ? { pos } : {}) });
+    out.push({ kind, pattern, allow, ...(pos ? { pos } : {}) });
   });
   return out;
+}
+
+/** parseAllowances reads a collect entry's `allow`, a list of COLLECT_ALLOWANCES. */
+function parseAllowances<N>(field: Entry<N>, ctx: ParseContext<N>, label: string): CollectAllowance[] {
+  const decoded = decodeValue(field.value, 'stringList', ctx);
+  if (!decoded.ok) {
+    ctx.error(field.value ?? field.keyNode, `${label} \`allow\`: ${decoded.reason}`);
+    return [];
+  }
+  const out: CollectAllowance[] = [];
+  for (const word of (decoded.value as string[] | undefined) ?? []) {
+    const allowance = COLLECT_ALLOWANCES.find((known) => known === word);
+    if (allowance === undefined) {
+      ctx.error(field.value ?? field.keyNode, `${label} \`allow\`: unknown allowance ${JSON.stringify(word)} (one of ${COLLECT_ALLOWANCES.join(', ')})${didYouMean(word, COLLECT_ALLOWANCES)}`);
+    } else if (!out.includes(allowance)) {
+      out.push(allowance);
+    }
+  }
+  return out;
+}
+
+/**
+ * checkFilePattern says what is wrong with a `file` collect's pattern: none without `anypath`
+ * (another host's export would choose any path on this one), or one that is not a directory
+ * path the file kind itself would accept.
+ */
+function checkFilePattern<N>(pattern: string, allow: readonly CollectAllowance[], ctx: ParseContext<N>, label: string, at: N, registry: Registry): void {
+  if (pattern === '') {
+    if (!allow.includes('anypath')) {
+      ctx.error(at, `${label}: a \`file\` collect needs a \`pattern\`, the directory collected files land in (or \`allow: [anypath]\` to write wherever other hosts' exports say)`);
+    }
+    return;
+  }
+  if (allow.includes('anypath')) ctx.error(at, `${label}: \`allow: [anypath]\` and a \`pattern\` exclude each other`);
+  const file = registry.get('file');
+  if (!file) return;
+  const directory = pattern.endsWith('/') ? pattern : `${pattern}/`;
+  for (const problem of file.validate({ ...file.defaults(directory), path: directory })) {
+    if (problem.param === 'path') ctx.error(at, `${label} \`pattern\`: ${problem.reason.replace(/^path /, '')}`);
+  }
 }
 
 /** requiredString reads a non-empty string value, reporting anything else as `what`. */

@@ -52,7 +52,7 @@ describe('withCollected', () => {
 
   it.each([
     ['a path that is only a parent reference', { path: '/tmp/mgmtB/..' }, /no file name/],
-    ['a source to copy from this host', { path: '/tmp/mgmtB/shadow', source: '/etc/shadow' }, /may not copy a `source`/],
+    ['a source to copy from this host', { path: '/tmp/mgmtB/shadow', source: '/etc/shadow' }, /`source` refused: it would copy this host's "\/etc\/shadow"/],
     ['a param of the wrong type', { path: 42 }, /`path` is not a string/],
     ['an unknown param', { path: '/tmp/x', evil: true }, /unknown parameter `evil`/],
     ['an invalid mode', { path: '/tmp/x', mode: 'rwxrwxrwx' }, /`mode`/],
@@ -74,14 +74,24 @@ describe('withCollected', () => {
     ['the name of one of this host\'s own resources', exported('evil', 'f1a', { path: '/x/f1a', content: 'evil' }), /file\[f1a\] is already in the graph/],
     ['the path of one of this host\'s own files', exported('evil', 'other', { path: '/x/f1a', content: 'evil' }), /path "\/tmp\/mgmtA\/f1a" is already managed by file\[f1a\]/],
     ['the path of one of this host\'s own files, to remove it', exported('evil', 'rm', { path: '/x/f1a', state: 'absent' }), /already managed by file\[f1a\]/],
-    ['the name of an earlier host\'s export', exported('evil', 'good', { path: '/x/good', content: 'evil' }), /file\[good\] is already in the graph/],
-    ['the path of an earlier host\'s export', exported('evil', 'clone', { path: '/x/good/' }), /already managed by file\[good\]/],
   ])('GIVEN an export that takes %s THEN it is refused, and the graph still compiles', (_what, hostile, reason) => {
     const { added, problems } = collect([exported('b', 'good', { path: '/tmp/mgmtB/good', content: 'from b' }), hostile]);
     expect(added.map((r) => [r.name, r.params.content])).toEqual([['good', 'from b']]);
     expect(problems).toHaveLength(1);
     expect(problems[0]!.from).toBe(`evil:file[${hostile.name}]`);
     expect(problems[0]!.reason).toMatch(reason);
+  });
+
+  it.each([
+    ['the name', exported('a-evil', 'good', { path: '/x/good', content: 'evil' }), 'file[good] is also exported differently as'],
+    ['the path', exported('a-evil', 'clone', { path: '/x/good/' }), 'the path "/tmp/mgmtA/good" is also exported differently as'],
+  ])('GIVEN an export from a host sorting earlier that takes %s of another host\'s THEN both are refused, each naming the other', (_what, hostile, reason) => {
+    const { added, problems } = collect([hostile, exported('b', 'good', { path: '/tmp/mgmtB/good', content: 'from b' })]);
+    expect(added).toEqual([]);
+    expect(problems.map((p) => [p.from, p.reason])).toEqual([
+      [`a-evil:file[${hostile.name}]`, `${reason} b:file[good]: none of them is collected`],
+      ['b:file[good]', `${reason} a-evil:file[${hostile.name}]: none of them is collected`],
+    ]);
   });
 
   it('GIVEN two hosts exporting the same file alike THEN both are kept, for the compile to collapse', () => {

@@ -69,7 +69,7 @@ describe('parseGraph on a valid graph', () => {
         pos: { file: FILE, line: 10, column: 3 },
       },
     ]);
-    expect(spec.collect).toEqual([{ kind: 'thing', pattern: '/srv/', pos: { file: FILE, line: 15, column: 3 } }]);
+    expect(spec.collect).toEqual([{ kind: 'thing', pattern: '/srv/', allow: [], pos: { file: FILE, line: 15, column: 3 } }]);
   });
 
   it('GIVEN a partial resource WHEN parsed THEN its params are merged over the kind defaults', () => {
