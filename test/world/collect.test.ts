@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { formatDiagnostic, type InputError } from '../../src/errors.js';
 import { defaultRegistry } from '../../src/resources/index.js';
 import { exportsOf, withCollected, type CollectProblem } from '../../src/world/collect.js';
 import type { ExportedResource } from '../../src/world/types.js';
@@ -104,5 +105,114 @@ describe('withCollected', () => {
   it('GIVEN an export whose name tries to climb out THEN the re-homed path stays inside the pattern', () => {
     const { added } = collect([exported('b', '../../etc/passwd', { path: '/tmp/mgmtB/../../etc/passwd' })]);
     for (const resource of added) expect(String(resource.params.path).startsWith('/tmp/mgmtA/')).toBe(true);
+  });
+});
+
+/** collectInto collects `resources` into the graph `yaml` (parsed with the built-in kinds). */
+function collectInto(yaml: string, resources: readonly ExportedResource[]) {
+  const problems: CollectProblem[] = [];
+  const base = parseGraph(yaml, 'c.yaml', defaultRegistry);
+  const result = withCollected(base, resources, defaultRegistry, (problem) => problems.push(problem));
+  return { added: result.resources.slice(base.resources.length), problems };
+}
+
+const INTO_SRV = 'graph: c\ncollect:\n- {kind: file, pattern: /srv/in/}\n';
+
+describe('collect entries in YAML (issue 10, finding 4)', () => {
+  const problemsOf = (yaml: string): string[] => {
+    try {
+      parseGraph(yaml, 'c.yaml', defaultRegistry);
+      return [];
+    } catch (err) {
+      return (err as InputError).diagnostics.map(formatDiagnostic);
+    }
+  };
+
+  it('GIVEN a file collect without a pattern THEN it is an error at its line, unless it allows anypath', () => {
+    expect(problemsOf('graph: c\ncollect:\n- kind: file\n')).toEqual([
+      "c.yaml:3:3: collect #1: a `file` collect needs a `pattern`, the directory collected files land in (or `allow: [anypath]` to write wherever other hosts' exports say)",
+    ]);
+    expect(problemsOf("graph: c\ncollect:\n- {kind: file, pattern: ''}\n")).toHaveLength(1);
+    const spec = parseGraph('graph: c\ncollect:\n- {kind: file, allow: [anypath, source, anypath]}\n', 'c.yaml', defaultRegistry);
+    expect(spec.collect.map((entry) => [entry.kind, entry.pattern, entry.allow])).toEqual([['file', '', ['anypath', 'source']]]);
+  });
+
+  it.each([
+    ['an unknown allowance', 'graph: c\ncollect:\n- {kind: file, pattern: /srv/, allow: [sourc]}\n', 'c.yaml:3:39: collect #1 `allow`: unknown allowance "sourc" (one of anypath, source, setuid, owner, exec, accounts); did you mean `source`?'],
+    ['anypath beside a pattern', 'graph: c\ncollect:\n- {kind: file, pattern: /srv/, allow: [anypath]}\n', 'c.yaml:3:25: collect #1: `allow: [anypath]` and a `pattern` exclude each other'],
+    ['a relative pattern', 'graph: c\ncollect:\n- {kind: file, pattern: srv/}\n', 'c.yaml:3:25: collect #1 `pattern`: "srv/" must be absolute'],
+    ['a pattern climbing with ..', 'graph: c\ncollect:\n- {kind: file, pattern: /srv/../etc/}\n', 'c.yaml:3:25: collect #1 `pattern`: "/srv/../etc/" must not contain ".", ".." or empty segments'],
+    ['a kind collected twice', 'graph: c\ncollect:\n- {kind: exec}\n- {kind: Exec, allow: [exec]}\n', 'c.yaml:4:3: collect #2: kind `exec` is already collected by collect #1; collect each kind once'],
+  ])('GIVEN %s THEN it is an error naming the entry', (_what, yaml, problem) => {
+    expect(problemsOf(yaml)).toEqual([problem]);
+  });
+
+  it('GIVEN an allowance that concerns another kind THEN it is a warning, and a kind other than file needs no pattern', () => {
+    const spec = parseGraph('graph: c\ncollect:\n- {kind: exec, allow: [setuid]}\n', 'c.yaml', defaultRegistry);
+    expect(spec.warnings.map(formatDiagnostic)).toEqual(['c.yaml:3:23: collect #1: `allow: [setuid]` has no effect on kind `exec` (it concerns file)']);
+  });
+});
+
+describe('withCollected: what a collected resource may do (issue 10, finding 4)', () => {
+  it('GIVEN dirname and basename that name a path outside the pattern THEN the file lands in the pattern under the name they give', () => {
+    const { added, problems } = collectInto(INTO_SRV, [exported('evil', 'dn', { path: '/x/dn', dirname: '/etc/', basename: 'passwd', content: 'dn' })]);
+    expect(problems).toEqual([]);
+    expect(added.map((r) => [r.params.path, r.params.dirname, r.params.basename])).toEqual([['/srv/in/passwd', '', '']]);
+  });
+
+  it('GIVEN allow: [anypath] THEN a collected file keeps the path its fields name', () => {
+    const { added } = collectInto('graph: c\ncollect:\n- {kind: file, allow: [anypath]}\n', [exported('b', 'dn', { path: '/x/dn', dirname: '/opt/', content: 'dn' })]);
+    expect(added.map((r) => [r.params.path, r.params.dirname])).toEqual([['/x/dn', '/opt/']]);
+  });
+
+  it('GIVEN a spec whose file collect has neither a pattern nor anypath (not made by the parser) THEN every file is refused', () => {
+    const base = parseGraph(INTO_SRV, 'c.yaml', defaultRegistry);
+    const problems: CollectProblem[] = [];
+    const spec = { ...base, collect: [{ kind: 'file', pattern: '', allow: [] }] };
+    expect(withCollected(spec, [exported('b', 'f', { path: '/x/f' })], defaultRegistry, (p) => problems.push(p)).resources).toEqual([]);
+    expect(problems.map((p) => p.field)).toEqual(['path']);
+  });
+
+  it.each([
+    ['set-uid, octal', { mode: '4755' }, ['mode']],
+    ['set-gid, octal', { mode: '2775' }, ['mode']],
+    ['set-uid, symbolic', { mode: 'u=rwxs,go=rx' }, ['mode']],
+    ['set-gid on a directory, symbolic', { path: '/x/d/', mode: 'g=rwxs' }, ['mode']],
+    ['an owner', { owner: 'nobody' }, ['owner']],
+    ['root as the owner and group', { owner: 'root', group: '0' }, ['owner', 'group']],
+  ])('GIVEN a collected file with %s THEN it is refused naming each field, and allowed by the matching allowance', (_what, params, fields) => {
+    const hostile = exported('evil', 'f', { path: '/x/f', ...params });
+    const { added, problems } = collectInto(INTO_SRV, [hostile]);
+    expect(added).toEqual([]);
+    expect(problems.map((p) => [p.from, p.field])).toEqual(fields.map((field) => ['evil:file[f]', field]));
+    for (const problem of problems) expect(problem.reason).toContain(`\`allow: [${problem.allow}]\``);
+    const allowing = collectInto('graph: c\ncollect:\n- {kind: file, pattern: /srv/in/, allow: [setuid, owner]}\n', [hostile]);
+    expect(allowing.problems).toEqual([]);
+    expect(allowing.added).toHaveLength(1);
+  });
+
+  it.each([['a plain mode', '0644'], ['the sticky bit', '1777'], ['a symbolic mode leaving u alone', 'go=r']])('GIVEN %s THEN it needs no allowance', (_what, mode) => {
+    expect(collectInto(INTO_SRV, [exported('b', 'f', { path: '/x/f', mode })]).problems).toEqual([]);
+  });
+
+  it('GIVEN allow: [source] THEN a collected file may copy this host\'s file', () => {
+    const yaml = 'graph: c\ncollect:\n- {kind: file, pattern: /srv/in/, allow: [source]}\n';
+    const { added, problems } = collectInto(yaml, [exported('b', 'motd', { path: '/x/motd', source: '/etc/motd' })]);
+    expect(problems).toEqual([]);
+    expect(added.map((r) => [r.params.path, r.params.source])).toEqual([['/srv/in/motd', '/etc/motd']]);
+  });
+
+  it.each([
+    ['exec', { cmd: 'id' }, 'cmd', 'exec'],
+    ['user', { state: 'exists', uid: 0, allowduplicateuid: true }, 'state', 'accounts'],
+    ['group', { state: 'absent' }, 'state', 'accounts'],
+  ])('GIVEN a collected %s THEN it is refused unless the entry allows it', (kind, params, field, allowance) => {
+    const hostile = exported('evil', 'x', params, kind);
+    const refused = collectInto(`graph: c\ncollect:\n- {kind: ${kind}}\n`, [hostile]);
+    expect(refused.added).toEqual([]);
+    expect(refused.problems.map((p) => [p.from, p.field, p.allow])).toEqual([[`evil:${kind}[x]`, field, allowance]]);
+    const allowed = collectInto(`graph: c\ncollect:\n- {kind: ${kind}, allow: [${allowance}]}\n`, [hostile]);
+    expect(allowed.problems).toEqual([]);
+    expect(allowed.added.map((r) => r.name)).toEqual(['x']);
   });
 });
