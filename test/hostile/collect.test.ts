@@ -3,7 +3,7 @@
 // etcd (or the local World, where that is the real path) and aims at decoys in a temp dir, never
 // at a real system file.
 
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -169,7 +169,7 @@ describe('hostile collect', { skip: skipEtcdReason !== undefined }, () => {
     expect(ran.code, ran.stderr).toBe(0);
     expect(readFileSync(target, 'utf8')).toBe('precious\n');
     expect(statSync(target).mode & 0o777).toBe(0o644);
-    expect(lstatSync(join(inbox, 'motd')).isSymbolicLink(), `still a link to ${existsSync(join(inbox, 'motd')) ? readlinkSync(join(inbox, 'motd')) : '?'}`).toBe(false);
+    expect(lstatSync(join(inbox, 'motd')).isSymbolicLink(), 'the link is still there').toBe(false);
     expect(readFileSync(join(inbox, 'motd'), 'utf8')).toBe('through the link\n');
   }, TEST_TIMEOUT_MS);
 
