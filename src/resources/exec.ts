@@ -9,6 +9,7 @@ import { describeExit, runProcess, watchProcess, withStderr, type ProcessResult,
 import { pathExists } from './file-fs.js';
 import type { LiveResource, ParamProblem, ResourceContext, ResourceKind, WantedUid } from './types.js';
 import { execUid, fileUid, groupUid, oneRound, pkgFileUid, userUid, want } from './uids.js';
+import { accountRefProblem, pathLengthProblem } from './values.js';
 
 /** ExecParams are the parameters of an exec resource; an empty string means "not set". */
 export interface ExecParams {
@@ -115,7 +116,15 @@ export const exec: ResourceKind<ExecParams> = {
     }
     for (const param of ['shell', 'watchshell', 'ifshell', 'nifshell', 'cwd', 'watchcwd', 'ifcwd', 'nifcwd', 'creates'] as const) {
       const value = p[param];
-      if (value !== '' && !isAbsolute(value)) problems.push({ param, reason: `must be an absolute path, got "${value}"` });
+      if (value === '') continue;
+      const reason = isAbsolute(value) ? pathLengthProblem(value) : `must be an absolute path, got "${value}"`;
+      if (reason !== undefined) problems.push({ param, reason });
+    }
+    // getent reads a name starting with `-` as an option (`--service=files` would find root): only
+    // names and ids that can mean nothing else get as far as a lookup.
+    for (const param of ['user', 'group'] as const) {
+      const reason = p[param] === '' ? undefined : accountRefProblem(p[param]);
+      if (reason !== undefined) problems.push({ param, reason });
     }
     if (!Number.isInteger(p.timeout) || p.timeout < 0 || p.timeout > MAX_TIMEOUT_S) {
       problems.push({

@@ -5,6 +5,7 @@ import { DEFAULT_META, type CollectSpec, type GraphSpec, type ResourceSpec } fro
 import { filePath, type FileParams } from '../resources/file.js';
 import type { Registry } from '../resources/index.js';
 import type { AnyResourceKind, ParamType } from '../resources/types.js';
+import { validateResource } from '../resources/validate.js';
 import type { ExportedResource, ExportSpec } from './types.js';
 
 /** CollectProblem is a collected resource that was refused, with why. */
@@ -62,7 +63,7 @@ export function withCollected(
     }
     const params = rehome({ ...resource, params: { ...def.defaults(resource.name), ...typed } }, entries, refuse);
     if (!params) continue;
-    const problems = def.validate(params);
+    const problems = validateResource(def, resource.name, params);
     if (problems.length > 0) {
       refuse(problems.map((problem) => `\`${problem.param}\`: ${problem.reason}`).join('; '));
       continue;

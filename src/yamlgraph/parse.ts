@@ -4,6 +4,7 @@ import { conflictDiagnostic, dedupeResources } from '../graph/canonical.js';
 import { DEFAULT_META, type CollectSpec, type EdgeSpec, type GraphSpec, type Meta, type ResourceSpec, type VertexRef } from '../graph/spec.js';
 import type { Registry } from '../resources/index.js';
 import type { AnyResourceKind } from '../resources/types.js';
+import { validateResource } from '../resources/validate.js';
 import { aliasProblem } from './aliases.js';
 import { ParseContext } from './context.js';
 import { ExactTree } from './exact-tree.js';
@@ -227,7 +228,7 @@ function parseResource<N>(node: N | null, def: AnyResourceKind, ctx: ParseContex
   const id = resourceId(kind, name);
 
   const values: Record<string, unknown> = {};
-  const where = new Map<string, N>();
+  const where = new Map<string, N>([['name', nameEntry.value ?? nameEntry.keyNode]]);
   let meta: Meta = DEFAULT_META;
   let typeErrors = 0;
   for (const entry of entries) {
@@ -259,7 +260,7 @@ function parseResource<N>(node: N | null, def: AnyResourceKind, ctx: ParseContex
   const params: Record<string, unknown> = { ...def.defaults(name), ...values };
   // validate on params with a wrongly typed value would only repeat the problem in other words.
   if (typeErrors === 0) {
-    for (const problem of def.validate(params)) {
+    for (const problem of validateResource(def, name, params)) {
       ctx.error(where.get(problem.param) ?? node, `\`${problem.param}\`: ${problem.reason}`, id);
     }
   }
