@@ -21,7 +21,9 @@ export const MAX_ACCOUNT_NAME = 32;
 // It leaves out `:` and `,` and every control character, which would corrupt /etc/passwd's fields
 // and useradd's -G list.
 const ACCOUNT_NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?$/;
-const CONTROL = /[\u0000-\u001f\u007f]/;
+// C0, DEL and C1: a newline would start a forged line of its own, ESC or CSI a terminal sequence.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const EVERY_CONTROL = new RegExp(CONTROL.source, 'g');
 
 /** isNumericId says whether a string is a uid or gid written in decimal. */
 export function isNumericId(value: string): boolean {
@@ -112,5 +114,16 @@ export function nulProblems(name: string, params: Readonly<Record<string, unknow
 /** shorten quotes a value for a message, control characters escaped and long values cut. */
 export function shorten(value: string): string {
   const max = 60;
-  return JSON.stringify(value.length > max ? `${value.slice(0, max)}...` : value);
+  const cut = value.length > max ? `${value.slice(0, max)}...` : value;
+  return `"${escapeControl(cut.replace(/["\\]/g, '\\$&'))}"`;
+}
+
+const PRINTABLE_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * escapeControl writes every control character of `text` as an escape (`\n`, `\u001b`), so a
+ * hostile name stays on its line and sends nothing to the terminal; the rest is left as it is.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(EVERY_CONTROL, (c) => PRINTABLE_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

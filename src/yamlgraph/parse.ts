@@ -5,6 +5,7 @@ import { DEFAULT_META, type CollectSpec, type EdgeSpec, type GraphSpec, type Met
 import type { Registry } from '../resources/index.js';
 import type { AnyResourceKind } from '../resources/types.js';
 import { validateResource } from '../resources/validate.js';
+import { escapeControl } from '../resources/values.js';
 import { aliasProblem } from './aliases.js';
 import { ParseContext } from './context.js';
 import { ExactTree } from './exact-tree.js';
@@ -225,7 +226,8 @@ function parseResource<N>(node: N | null, def: AnyResourceKind, ctx: ParseContex
     ctx.error(nameEntry.value, `the name of a \`${kind}\` resource is only \`@@\`: an exported resource still needs a name`);
     return undefined;
   }
-  const id = resourceId(kind, name);
+  // Only diagnostics use this id: a name with a newline must not break their one line.
+  const id = resourceId(kind, escapeControl(name));
 
   const values: Record<string, unknown> = {};
   const where = new Map<string, N>([['name', nameEntry.value ?? nameEntry.keyNode]]);
@@ -261,7 +263,8 @@ function parseResource<N>(node: N | null, def: AnyResourceKind, ctx: ParseContex
   // validate on params with a wrongly typed value would only repeat the problem in other words.
   if (typeErrors === 0) {
     for (const problem of validateResource(def, name, params)) {
-      ctx.error(where.get(problem.param) ?? node, `\`${problem.param}\`: ${problem.reason}`, id);
+      // A kind quotes the bad value in its reason: a newline in it must not start a line of its own.
+      ctx.error(where.get(problem.param) ?? node, `\`${problem.param}\`: ${escapeControl(problem.reason)}`, id);
     }
   }
   const pos = ctx.pos(node);
