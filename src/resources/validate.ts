@@ -9,7 +9,8 @@ import { nulProblems } from './values.js';
  */
 export function validateResource(def: AnyResourceKind, name: string, params: Readonly<Record<string, unknown>>): ParamProblem[] {
   const shared = nulProblems(name, params);
-  const own = [...def.validate(params), ...(def.validateName?.(name, params) ?? [])];
+  const own = def.validateName === undefined ? def.validate(params) : [...def.validate(params), ...def.validateName(name, params)];
+  if (shared.length === 0) return own;
   // A value with a NUL is wrong whatever else the kind finds in it: one problem says so.
   const withNul = new Set(shared.map((problem) => problem.param));
   return [...shared, ...own.filter((problem) => !withNul.has(problem.param))];

@@ -71,6 +71,8 @@ export function accountRefProblem(ref: string): string | undefined {
  * each component at most NAME_MAX bytes), or undefined when it breaks none.
  */
 export function pathLengthProblem(path: string): string | undefined {
+  // A UTF-16 unit is at most 3 bytes of UTF-8: most paths are too short to need counting.
+  if (path.length * 3 <= NAME_MAX) return undefined;
   const bytes = Buffer.byteLength(path);
   if (bytes >= PATH_MAX) return `${shorten(path)} is ${bytes} bytes long: a path must be shorter than ${PATH_MAX} bytes (PATH_MAX)`;
   for (const component of path.split('/')) {
@@ -92,6 +94,8 @@ export function controlCharProblem(value: string): string | undefined {
  * for every kind, reported under the parameter that holds it (`name` for the name).
  */
 export function nulProblems(name: string, params: Readonly<Record<string, unknown>>): ParamProblem[] {
+  // Thousands of resources are checked at every load: only one with a NUL pays for the messages.
+  if (!name.includes('\0') && !hasNul(params)) return [];
   const problems: ParamProblem[] = [];
   const inValue = (param: string, value: unknown, where: string): void => {
     if (typeof value === 'string') {
@@ -109,6 +113,14 @@ export function nulProblems(name: string, params: Readonly<Record<string, unknow
   // A parameter that defaults to the name (a file's path, an exec's cmd) would only repeat it.
   for (const [param, value] of Object.entries(params)) if (problems.length === 0 || value !== name) inValue(param, value, '');
   return problems;
+}
+
+function hasNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\0');
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.some(hasNul);
+  for (const key in value) if (key.includes('\0') || hasNul((value as Record<string, unknown>)[key])) return true;
+  return false;
 }
 
 /** shorten quotes a value for a message, control characters escaped and long values cut. */
