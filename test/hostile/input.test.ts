@@ -172,8 +172,9 @@ describe('hostile input: finding 7, what check called valid failed at run time',
   });
 
   it('finding 7: a collected resource goes through the same validation: a hostile export is refused with a collect problem naming the field', () => {
-    // The collect path is the collect helper's: this pins that it calls the shared validation.
-    const spec = parseGraph('graph: c\ncollect:\n- {kind: pkg}\n- {kind: user}\n- {kind: exec}\n', 'c.yaml', defaultRegistry);
+    // The collect path is the collect helper's: this pins that it calls the shared validation. The
+    // entries allow exec and accounts (the collect branch's opt-ins): allowed, they are still validated.
+    const spec = parseGraph('graph: c\ncollect:\n- {kind: pkg}\n- {kind: user, allow: [accounts]}\n- {kind: exec, allow: [exec]}\n', 'c.yaml', defaultRegistry);
     const exports: ExportedResource[] = [
       { host: 'evil', kind: 'pkg', name: '-oAPT::Get::Show-Versions=1', params: { state: 'installed' } },
       { host: 'evil', kind: 'user', name: 'a:b', params: { state: 'absent' } },
