@@ -82,6 +82,17 @@ export function pathLengthProblem(path: string): string | undefined {
   return undefined;
 }
 
+/** MAX_ARG_STRLEN is the kernel's limit on one argument or environment string, in bytes with its NUL. */
+export const MAX_ARG_STRLEN = 131072;
+
+/** argumentProblem says why a string cannot be one argument (or `NAME=value`) of a new process, or undefined. */
+export function argumentProblem(value: string): string | undefined {
+  // Up to 4 bytes of UTF-8 per UTF-16 unit: a short string needs no counting.
+  if (value.length * 4 < MAX_ARG_STRLEN) return undefined;
+  const bytes = Buffer.byteLength(value);
+  return bytes < MAX_ARG_STRLEN ? undefined : `${shorten(value)} is ${bytes} bytes: one argument of a command must be shorter than ${MAX_ARG_STRLEN} (MAX_ARG_STRLEN)`;
+}
+
 /** controlCharProblem says that a value holds a control character (a newline, an escape), or undefined. */
 export function controlCharProblem(value: string): string | undefined {
   return CONTROL.test(value) ? `${shorten(value)} contains a control character` : undefined;

@@ -165,6 +165,30 @@ describe('hostile input: finding 7, what check called valid failed at run time',
     );
   });
 
+  it('finding 7: what the kernel would refuse to start (a 300-byte program name, a 128 KiB argument or env value) is refused', async () => {
+    const huge = 'v'.repeat(140_000);
+    await refusedByCheckAndRun(
+      [
+        '  exec:',
+        '  - name: long-program',
+        `    cmd: /tmp/${'p'.repeat(300)} DIR/ran-program`,
+        '  - name: long-env',
+        '    cmd: /bin/touch DIR/ran-env',
+        `    env: {BIG: ${huge}}`,
+        '  - name: long-shell-cmd',
+        `    cmd: "echo ${huge} > DIR/ran-shell"`,
+        '    shell: /bin/sh',
+        '',
+      ].join('\n'),
+      [
+        { id: 'exec[long-program]', at: 'pppp', says: /`cmd`: ".*" has a component of 300 bytes/ },
+        { id: 'exec[long-env]', at: 'BIG:', says: /`env`: "BIG=v+\.\.\." is 140004 bytes: one argument of a command must be shorter than 131072 \(MAX_ARG_STRLEN\)/ },
+        { id: 'exec[long-shell-cmd]', at: 'echo vvv', says: /`cmd`: "echo v+\.\.\." is \d+ bytes: one argument/ },
+      ],
+      ['DIR/ran-program', 'DIR/ran-env', 'DIR/ran-shell'],
+    );
+  });
+
   it('finding 7: a package named -oAPT::Get::Show-Versions=1 is refused by check, not only when it initialises', async () => {
     await refusedByCheckAndRun('  pkg:\n  - name: "-oAPT::Get::Show-Versions=1"\n    state: installed\n', [
       { id: 'pkg[-oAPT::Get::Show-Versions=1]', at: '-oAPT', says: /`name`: "-oAPT::Get::Show-Versions=1" is not a valid package name/ },
