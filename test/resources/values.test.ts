@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accountNameProblem, accountRefProblem, escapeControl, idProblem, nulProblems, pathLengthProblem, shorten } from '../../src/resources/values.js';
+import { accountNameProblem, accountRefProblem, argumentProblem, escapeControl, idProblem, nulProblems, pathLengthProblem, shorten } from '../../src/resources/values.js';
 
 describe('value rules', () => {
   it('GIVEN ids WHEN checked THEN 0 to 4294967294 pass and (uid_t)-1 or beyond does not', () => {
@@ -27,6 +27,12 @@ describe('value rules', () => {
     const path = (bytes: number) => `/${Array.from({ length: 40 }, () => 'p'.repeat(200)).join('/')}`.slice(0, bytes);
     expect(pathLengthProblem(path(4095))).toBeUndefined();
     expect(pathLengthProblem(path(4096))).toMatch(/is 4096 bytes long: a path must be shorter than 4096 bytes \(PATH_MAX\)/);
+  });
+
+  it('GIVEN arguments at the kernel limit WHEN checked THEN MAX_ARG_STRLEN (with its NUL) is the edge, in bytes', () => {
+    expect(argumentProblem('a'.repeat(131071))).toBeUndefined();
+    expect(argumentProblem('a'.repeat(131072))).toMatch(/is 131072 bytes: one argument of a command must be shorter than 131072 \(MAX_ARG_STRLEN\)/);
+    expect(argumentProblem('é'.repeat(65536))).toMatch(/is 131072 bytes/);
   });
 
   it('GIVEN NUL bytes anywhere in a name or parameters WHEN checked THEN each is named by its parameter, once', () => {
