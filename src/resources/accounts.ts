@@ -1,10 +1,12 @@
 // What the user and group kinds share: reading the local account database (/etc/passwd and
-// /etc/group), checking names and ids, and running shadow's tools (useradd, groupmod, ...).
+// /etc/group) and running shadow's tools (useradd, groupmod, ...). Names and ids are checked by
+// the rules in values.ts.
 
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveProgram } from './exec-cmdline.js';
 import { describeExit, runProcess, withStderr } from './exec-process.js';
+import { isNumericId } from './values.js';
 
 /** PASSWD_FILE is the user database the user kind reads and watches. */
 export const PASSWD_FILE = '/etc/passwd';
@@ -71,46 +73,6 @@ async function readRecords(path: string, fields: number): Promise<string[][]> {
     if (record.length >= fields && isNumericId(record[2]!)) records.push(record);
   }
   return records;
-}
-
-/** isNumericId says whether a string is a uid or gid written in decimal. */
-export function isNumericId(value: string): boolean {
-  return /^[0-9]+$/.test(value);
-}
-
-/** MAX_ID is the largest usable uid or gid: 2^32-1 means "no id" to the kernel (chown's -1). */
-export const MAX_ID = 0xfffffffe;
-
-/** idProblem says what is wrong with a uid or gid, or undefined when it is usable. */
-export function idProblem(value: number): string | undefined {
-  if (Number.isInteger(value) && value >= 0 && value <= MAX_ID) return undefined;
-  return `must be a whole number from 0 to ${MAX_ID}, got ${JSON.stringify(value)} (${typeof value})`;
-}
-
-// Debian's shadow accepts more than the POSIX portable set; this is its common ground, minus a
-// leading `-` (which the tools would take for an option) and `:`/`,`/whitespace (which would
-// corrupt the database fields and the -G list). 32 is useradd's limit.
-const NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?$/;
-const MAX_NAME = 32;
-
-/**
- * accountNameProblem says what is wrong with a user or group name, or undefined when it is valid.
- * An all-digit name is refused: the tools, and this agent's uids, would take it for an id.
- */
-export function accountNameProblem(name: string): string | undefined {
-  if (name === '') return 'must not be empty';
-  if (name.length > MAX_NAME) return `"${name}" is longer than ${MAX_NAME} characters`;
-  if (name === '.' || name === '..' || !NAME.test(name)) {
-    return `"${name}" is not a valid name (letters, digits, "_", "." and "-", not starting with "-", optionally ending in "$")`;
-  }
-  if (isNumericId(name)) return `"${name}" is all digits, which would be taken for an id`;
-  return undefined;
-}
-
-/** groupRefProblem checks a reference to a group, a name or a gid in decimal; undefined = valid. */
-export function groupRefProblem(ref: string): string | undefined {
-  if (isNumericId(ref)) return idProblem(Number(ref));
-  return accountNameProblem(ref);
 }
 
 /** findGroup returns the group a reference (a name, or a gid in decimal) points at, if any. */

@@ -1,13 +1,12 @@
 import { resolveProgram } from './exec-cmdline.js';
 import { runProcess } from './exec-process.js';
+import { isNumericId } from './values.js';
 
 /** Credentials are the uid and gid a command runs as; an absent id means "the agent's". */
 export interface Credentials {
   readonly uid?: number;
   readonly gid?: number;
 }
-
-const NUMERIC_ID = /^\d+$/;
 
 /**
  * resolveCredentials turns a user and a group (names or numeric ids, '' = not set) into ids. A user
@@ -29,7 +28,7 @@ export async function resolveCredentials(
     gid = Number(entry[3]);
   }
   if (group !== '') {
-    gid = NUMERIC_ID.test(group) ? Number(group) : Number((await getent('group', group, searchPath, signal))[2]);
+    gid = isNumericId(group) ? Number(group) : Number((await getent('group', group, searchPath, signal))[2]);
   }
   return { uid, gid };
 }
@@ -38,10 +37,11 @@ export async function resolveCredentials(
 // entry is still usable; its group is then the same number, which is safer than the agent's group.
 async function getent(database: 'passwd' | 'group', key: string, searchPath: string, signal: AbortSignal): Promise<string[]> {
   const file = await resolveProgram('getent', searchPath);
-  const result = await runProcess({ file, args: [database, key], env: {} }, { signal });
+  // `--` ends getent's options: a key is only ever a key, never `--service=files`.
+  const result = await runProcess({ file, args: [database, '--', key], env: {} }, { signal });
   const fields = result.stdout.split('\n')[0]?.split(':') ?? [];
   if (result.code === 0 && fields.length >= 4) return fields;
-  if (database === 'passwd' && NUMERIC_ID.test(key)) return [key, 'x', key, key];
+  if (database === 'passwd' && isNumericId(key)) return [key, 'x', key, key];
   const what = database === 'passwd' ? 'user' : 'group';
   throw new Error(`${what} "${key}" does not exist (getent ${database} exited with code ${result.code})`);
 }

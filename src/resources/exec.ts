@@ -9,6 +9,7 @@ import { describeExit, runProcess, watchProcess, withStderr, type ProcessResult,
 import { pathExists } from './file-fs.js';
 import type { LiveResource, ParamProblem, ResourceContext, ResourceKind, WantedUid } from './types.js';
 import { execUid, fileUid, groupUid, oneRound, pkgFileUid, userUid, want } from './uids.js';
+import { accountRefProblem, argumentProblem, pathLengthProblem } from './values.js';
 
 /** ExecParams are the parameters of an exec resource; an empty string means "not set". */
 export interface ExecParams {
@@ -115,7 +116,26 @@ export const exec: ResourceKind<ExecParams> = {
     }
     for (const param of ['shell', 'watchshell', 'ifshell', 'nifshell', 'cwd', 'watchcwd', 'ifcwd', 'nifcwd', 'creates'] as const) {
       const value = p[param];
-      if (value !== '' && !isAbsolute(value)) problems.push({ param, reason: `must be an absolute path, got "${value}"` });
+      if (value === '') continue;
+      const reason = isAbsolute(value) ? pathLengthProblem(value) : `must be an absolute path, got "${value}"`;
+      if (reason !== undefined) problems.push({ param, reason });
+    }
+    // What the kernel would refuse to start (E2BIG, ENAMETOOLONG) is refused before anything runs.
+    for (const [param, cmd, shell] of [['cmd', p.cmd, p.shell], ['watchcmd', p.watchcmd, p.watchshell], ['ifcmd', p.ifcmd, p.ifshell], ['nifcmd', p.nifcmd, p.nifshell]] as const) {
+      if (!isSet(cmd)) continue;
+      const line = commandLine(cmd, shell);
+      const reason = (shell === '' ? pathLengthProblem(line.file) : undefined) ?? line.args.map(argumentProblem).find((r) => r !== undefined);
+      if (reason !== undefined) problems.push({ param, reason });
+    }
+    const tooLong = [...p.args.map(argumentProblem), ...Object.entries(p.env).map(([key, value]) => argumentProblem(`${key}=${value}`))];
+    for (const [index, reason] of tooLong.entries()) {
+      if (reason !== undefined) problems.push({ param: index < p.args.length ? 'args' : 'env', reason });
+    }
+    // getent reads a name starting with `-` as an option (`--service=files` would find root): only
+    // names and ids that can mean nothing else get as far as a lookup.
+    for (const param of ['user', 'group'] as const) {
+      const reason = p[param] === '' ? undefined : accountRefProblem(p[param]);
+      if (reason !== undefined) problems.push({ param, reason });
     }
     if (!Number.isInteger(p.timeout) || p.timeout < 0 || p.timeout > MAX_TIMEOUT_S) {
       problems.push({

@@ -4,6 +4,7 @@
 
 import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
+import { MAX_ID } from './values.js';
 
 /** IdKind says which database a name is looked up in. */
 export type IdKind = 'user' | 'group';
@@ -30,7 +31,11 @@ export function isNumericId(value: string): boolean {
 
 /** resolveId returns the uid or gid for a name or number; it throws when the name is unknown. */
 export async function resolveId(kind: IdKind, value: string): Promise<number> {
-  if (isNumericId(value)) return Number(value);
+  if (isNumericId(value)) {
+    // 4294967295 is chown's "leave it alone": validate refuses it, and so does this last guard.
+    if (Number(value) > MAX_ID) throw new Error(`${kind} id ${value} is out of range: at most ${MAX_ID}`);
+    return Number(value);
+  }
   const cached = (await table(kind, false)).ids.get(value);
   if (cached !== undefined) return cached;
   // The name may have been added since (a user resource earlier in the graph): look again.
@@ -87,7 +92,8 @@ async function load(kind: IdKind): Promise<IdTable> {
 
 function getent(kind: IdKind, name: string): Promise<number | undefined> {
   return new Promise((resolve) => {
-    execFile('getent', [DATABASES[kind], name], { timeout: 5000 }, (err, stdout) => {
+    // `--` ends getent's options: a name is only ever a name, never `--service=files`.
+    execFile('getent', [DATABASES[kind], '--', name], { timeout: 5000 }, (err, stdout) => {
       const id = err ? undefined : stdout.split(':')[2];
       resolve(id !== undefined && isNumericId(id) ? Number(id) : undefined);
     });

@@ -20,6 +20,7 @@ import {
 import { formatMode, parseFileMode, type FileMode } from './file-mode.js';
 import type { ParamProblem, ResourceContext, ResourceKind } from './types.js';
 import { fileUid, parentDirSearch } from './uids.js';
+import { accountRefProblem, pathLengthProblem } from './values.js';
 
 /** FileState is what `state` may say: the path exists, is absent, or its existence is unmanaged (""). */
 export type FileState = 'exists' | 'absent' | '';
@@ -106,6 +107,10 @@ export const file: ResourceKind<FileParams> = {
     if (path === '') problem('path', 'path is empty');
     else if (!path.startsWith('/')) problem('path', `path "${path}" must be absolute`);
     else if (!isNormalized(path)) problem('path', `path "${path}" must not contain ".", ".." or empty segments`);
+    else {
+      const tooLong = pathLengthProblem(path);
+      if (tooLong !== undefined) problem('path', `path ${tooLong}`);
+    }
     if (!STATES.includes(params.state)) {
       problem('state', `state "${params.state}" must be "exists", "absent" or "" (existence unmanaged)`);
     }
@@ -117,16 +122,17 @@ export const file: ResourceKind<FileParams> = {
     }
     if (params.source !== '' && !params.source.startsWith('/')) {
       problem('source', `source "${params.source}" must be an absolute path`);
+    } else if (params.source !== '') {
+      const tooLong = pathLengthProblem(params.source);
+      if (tooLong !== undefined) problem('source', `source ${tooLong}`);
     }
     if (params.mode !== '') {
       const parsed = parseFileMode(params.mode);
       if (typeof parsed === 'string') problem('mode', parsed);
     }
     for (const key of ['owner', 'group'] as const) {
-      const value = params[key];
-      if (value !== '' && !/^[^:\s]+$/.test(value)) {
-        problem(key, `${key} "${value}" must be a ${key === 'owner' ? 'user' : 'group'} name or a number`);
-      }
+      const reason = params[key] === '' ? undefined : accountRefProblem(params[key]);
+      if (reason !== undefined) problem(key, `${key} ${reason}`);
     }
     return problems;
   },

@@ -1,6 +1,7 @@
-import { ACCOUNT_STATES, GROUP_FILE, accountNameProblem, idProblem, readGroups, runAccountTool, type AccountTool } from './accounts.js';
+import { ACCOUNT_STATES, GROUP_FILE, readGroups, runAccountTool, type AccountTool } from './accounts.js';
 import type { LiveResource, ParamProblem, ResourceContext, ResourceKind } from './types.js';
 import { groupUid, oneRound } from './uids.js';
+import { accountNameProblem, idProblem } from './values.js';
 
 /** GroupParams are the parameters of a group resource (reference 2.13). */
 export interface GroupParams {
@@ -32,6 +33,12 @@ export const group: ResourceKind<GroupParams> = {
     return problems;
   },
 
+  // The name is what groupadd creates: it is checked with the parameters, before anything runs.
+  validateName(name) {
+    const reason = accountNameProblem(name);
+    return reason === undefined ? [] : [{ param: 'name', reason: `the group name ${reason}` }];
+  },
+
   init: (p, ctx) => createLiveGroup(p, ctx),
 
   // A group is only ever found (by users and execs that need it); it looks for nothing itself.
@@ -43,9 +50,6 @@ export const group: ResourceKind<GroupParams> = {
 
 function createLiveGroup(p: GroupParams, ctx: ResourceContext): LiveResource {
   const name = ctx.name;
-  // validate never sees the name (it is not a parameter): a bad one fails init, before anything runs.
-  const nameReason = accountNameProblem(name);
-  if (nameReason !== undefined) throw new Error(`${ctx.id}: the group name ${nameReason}`);
   const fail = (message: string, cause?: unknown): Error => new Error(`${ctx.id}: ${message}`, cause === undefined ? undefined : { cause });
 
   const run = async (tool: AccountTool, args: readonly string[], signal: AbortSignal): Promise<void> => {

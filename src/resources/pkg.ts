@@ -81,6 +81,9 @@ export function createPkgKind(options: PkgKindOptions = {}): ResourceKind<PkgPar
       return problems;
     },
 
+    // The name is the package: one apt-get would read as an option never gets that far.
+    validateName: (name) => (PACKAGE_NAME.test(name) ? [] : [{ param: 'name', reason: invalidName(name) }]),
+
     init: (params, ctx) => single(new PkgRunner([{ name: ctx.name, params, ctx }], select)),
 
     // Grouped packages run as one transaction (reference 2.3 and 4): the same kind of change, and

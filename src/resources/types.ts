@@ -199,6 +199,11 @@ export interface ResourceKind<P extends object = Record<string, unknown>> {
   defaults(name: string): P;
   /** validate returns every problem with the parameters; empty = valid. */
   validate(params: P): ParamProblem[];
+  /**
+   * validateName, for kinds whose name is what they manage (a package, an account), returns every
+   * problem with the name given the parameters, as `name` problems; validateResource calls both.
+   */
+  validateName?(name: string, params: P): ParamProblem[];
   /** init creates the live resource. It must not touch the system (checkApply does that). */
   init(params: P, ctx: ResourceContext): LiveResource;
   /** refreshable: a pending refresh over a `notify` edge makes the engine run checkApply again. */

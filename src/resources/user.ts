@@ -1,21 +1,9 @@
 import { isAbsolute } from 'node:path';
 import { whenAllReady } from '../../streams/when-all-ready.js';
-import {
-  ACCOUNT_STATES,
-  GROUP_FILE,
-  PASSWD_FILE,
-  accountNameProblem,
-  findGroup,
-  groupRefProblem,
-  idProblem,
-  readGroups,
-  readUsers,
-  runAccountTool,
-  type GroupEntry,
-  type PasswdEntry,
-} from './accounts.js';
+import { ACCOUNT_STATES, GROUP_FILE, PASSWD_FILE, findGroup, readGroups, readUsers, runAccountTool, type GroupEntry, type PasswdEntry } from './accounts.js';
 import type { LiveResource, ParamProblem, ResourceContext, ResourceKind } from './types.js';
 import { groupUid, oneRound, userUid, want } from './uids.js';
+import { accountNameProblem, accountRefProblem, controlCharProblem, idProblem, pathLengthProblem, shorten } from './values.js';
 
 /** UserParams are the parameters of a user resource (reference 2.12); undefined = unmanaged. */
 export interface UserParams {
@@ -75,26 +63,39 @@ export const user: ResourceKind<UserParams> = {
       if (reason !== undefined) problem(param, reason);
     }
     if (p.gid !== undefined && p.group !== undefined) problem('group', `cannot be used with gid ${p.gid}: set only one`);
-    const groupReason = p.group === undefined ? undefined : groupRefProblem(p.group);
+    const groupReason = p.group === undefined ? undefined : accountRefProblem(p.group);
     if (groupReason !== undefined) problem('group', groupReason);
     if (p.groups !== undefined) {
       const primary = primaryGroup(p);
       const seen = new Set<string>();
       for (const ref of p.groups) {
-        const reason = groupRefProblem(ref);
+        const reason = accountRefProblem(ref);
         if (reason !== undefined) problem('groups', reason);
         else if (ref === primary) problem('groups', `"${ref}" is the primary group; supplementary groups must not contain it`);
         else if (seen.has(ref)) problem('groups', `"${ref}" is listed twice`);
         seen.add(ref);
       }
     }
-    if (p.homedir !== undefined && !(isAbsolute(p.homedir) && p.homedir.endsWith('/'))) {
-      problem('homedir', `must be an absolute path ending in "/", got "${p.homedir}"`);
-    } else if (p.homedir !== undefined && /[:\n]/.test(p.homedir)) {
-      problem('homedir', `must not contain ":" or a newline, got ${JSON.stringify(p.homedir)}`);
+    if (p.homedir !== undefined) {
+      const reason = !(isAbsolute(p.homedir) && p.homedir.endsWith('/'))
+        ? `must be an absolute path ending in "/", got ${shorten(p.homedir)}`
+        : databaseFieldProblem(p.homedir);
+      if (reason !== undefined) problem('homedir', reason);
     }
-    if (p.shell !== undefined && !(isAbsolute(p.shell) && !/[:\n]/.test(p.shell))) {
-      problem('shell', `must be an absolute path without ":", got ${JSON.stringify(p.shell)}`);
+    if (p.shell !== undefined) {
+      const reason = isAbsolute(p.shell) ? databaseFieldProblem(p.shell) : `must be an absolute path, got ${shorten(p.shell)}`;
+      if (reason !== undefined) problem('shell', reason);
+    }
+    return problems;
+  },
+
+  // The name is what useradd creates: it is checked with the parameters, before anything runs.
+  validateName(name, p) {
+    const problems: ParamProblem[] = [];
+    const reason = accountNameProblem(name);
+    if (reason !== undefined) problems.push({ param: 'name', reason: `the user name ${reason}` });
+    if (p.groups?.includes(name)) {
+      problems.push({ param: 'groups', reason: `contains "${name}", the user's own name (its own group is its primary group)` });
     }
     return problems;
   },
@@ -120,13 +121,6 @@ interface Change {
 
 function createLiveUser(p: UserParams, ctx: ResourceContext): LiveResource {
   const name = ctx.name;
-  // validate never sees the name (it is not a parameter), so it is checked here, before anything
-  // runs: a bad name is a permanent init failure, not a retried checkApply.
-  const nameReason = accountNameProblem(name);
-  if (nameReason !== undefined) throw new Error(`${ctx.id}: the user name ${nameReason}`);
-  if (p.groups?.includes(name)) {
-    throw new Error(`${ctx.id}: groups contains "${name}", the user's own name (its own group is its primary group)`);
-  }
   const fail = (message: string, cause?: unknown): Error => new Error(`${ctx.id}: ${message}`, cause === undefined ? undefined : { cause });
   const primary = primaryGroup(p);
 
@@ -233,6 +227,15 @@ function primaryGroup(p: UserParams): string | undefined {
 function groupRefs(p: UserParams): string[] {
   const primary = primaryGroup(p);
   return [...(primary === undefined ? [] : [primary]), ...(p.groups ?? [])];
+}
+
+/**
+ * databaseFieldProblem says why a value cannot be a field of /etc/passwd: a `:` would split it and
+ * a control character (a newline above all) would start a forged line; undefined = it can.
+ */
+function databaseFieldProblem(value: string): string | undefined {
+  if (value.includes(':')) return `must not contain ":", got ${shorten(value)}`;
+  return controlCharProblem(value) ?? pathLengthProblem(value);
 }
 
 /** bare drops a trailing `/` from a home directory (but keeps `/` itself). */

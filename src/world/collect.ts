@@ -5,6 +5,7 @@ import { DEFAULT_META, type CollectAllowance, type CollectSpec, type GraphSpec, 
 import { filePath, type FileParams } from '../resources/file.js';
 import type { Registry } from '../resources/index.js';
 import type { AnyResourceKind, ParamType } from '../resources/types.js';
+import { validateResource } from '../resources/validate.js';
 import { refusedPrivileges } from './collect-policy.js';
 import type { ExportedResource, ExportSpec } from './types.js';
 
@@ -74,7 +75,7 @@ export function withCollected(
     const refused = refusedPrivileges(resource.kind, params, entry.allow);
     for (const use of refused) refuse(`\`${use.field}\` refused: ${use.reason} (the collect entry may \`allow: [${use.allowance}]\`)`, { field: use.field, allow: use.allowance });
     if (refused.length > 0) continue;
-    const problems = def.validate(params);
+    const problems = validateResource(def, resource.name, params);
     if (problems.length > 0) {
       refuse(problems.map((problem) => `\`${problem.param}\`: ${problem.reason}`).join('; '), { field: problems[0]!.param });
       continue;

@@ -6,8 +6,8 @@ import { decodeValue } from './values.js';
 /** MetaField is how one key of a `meta:` block is read: its type and any further rule. */
 interface MetaField {
   readonly type: ParamType;
-  /** check returns why a well-typed value is still wrong, or undefined when it is fine. */
-  readonly check?: (value: never) => string | undefined;
+  /** check returns every reason a well-typed value is still wrong; empty when it is fine. */
+  readonly check?: (value: never) => readonly string[];
 }
 
 /** META_FIELDS are the classic meta parameters plus `timeout`, which the engine honours. */
@@ -15,12 +15,13 @@ const META_FIELDS: Readonly<Record<keyof Meta, MetaField>> = {
   autoedge: { type: 'bool' },
   autogroup: { type: 'bool' },
   noop: { type: 'bool' },
-  retry: { type: 'int', check: (v: number) => (v >= -1 ? undefined : 'must be -1 (retry forever) or more') },
+  retry: { type: 'int', check: (v: number) => (v >= -1 ? [] : ['must be -1 (retry forever) or more']) },
   delay: { type: 'uint' },
   poll: { type: 'int' },
-  limit: { type: 'number', check: (v: number) => (v >= 0 ? undefined : 'must be >= 0 events per second, or .inf') },
+  limit: { type: 'number', check: (v: number) => (v >= 0 ? [] : ['must be >= 0 events per second, or .inf']) },
   burst: { type: 'uint' },
-  sema: { type: 'stringList', check: (v: string[]) => v.map(semaProblem).find((p) => p !== undefined) },
+  // Every bad entry is reported, not only the first.
+  sema: { type: 'stringList', check: (v: string[]) => v.map(semaProblem).filter((p) => p !== undefined) },
   timeout: { type: 'uint' },
 };
 
@@ -61,11 +62,9 @@ export function parseMeta<N>(node: N | null, ctx: ParseContext<N>, resource: str
       continue;
     }
     if (decoded.value === undefined) continue;
-    const problem = field.check?.(decoded.value as never);
-    if (problem !== undefined) {
-      ctx.error(value ?? keyNode, `meta \`${key}\`: ${problem}`, resource);
-      continue;
-    }
+    const problems = field.check?.(decoded.value as never) ?? [];
+    for (const problem of problems) ctx.error(value ?? keyNode, `meta \`${key}\`: ${problem}`, resource);
+    if (problems.length > 0) continue;
     meta[key] = decoded.value;
     if (key === 'limit') limitNode = value;
   }
@@ -112,7 +111,7 @@ export function semaProblem(entry: string): string | undefined {
       return `${where}: the count after the last ':' must be a whole number above 0`;
     }
   }
-  if (id === '') return `${where} has an empty id (write \`id:count\`)`;
+  // `:N` (an empty id) is valid, as upstream: the pool of N that `--sema N` gives every resource.
   // A bare number would read as a size with no name; upstream rejects it too.
   if (/^[+-]?[0-9]+$/.test(id)) return `${where}: the id must not be a bare integer`;
   return undefined;

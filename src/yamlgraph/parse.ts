@@ -4,6 +4,8 @@ import { conflictDiagnostic, dedupeResources } from '../graph/canonical.js';
 import { ALLOWANCE_KINDS, COLLECT_ALLOWANCES, DEFAULT_META, type CollectAllowance, type CollectSpec, type EdgeSpec, type GraphSpec, type Meta, type ResourceSpec, type VertexRef } from '../graph/spec.js';
 import type { Registry } from '../resources/index.js';
 import type { AnyResourceKind } from '../resources/types.js';
+import { validateResource } from '../resources/validate.js';
+import { escapeControl } from '../resources/values.js';
 import { aliasProblem } from './aliases.js';
 import { ParseContext } from './context.js';
 import { ExactTree } from './exact-tree.js';
@@ -224,10 +226,11 @@ function parseResource<N>(node: N | null, def: AnyResourceKind, ctx: ParseContex
     ctx.error(nameEntry.value, `the name of a \`${kind}\` resource is only \`@@\`: an exported resource still needs a name`);
     return undefined;
   }
-  const id = resourceId(kind, name);
+  // Only diagnostics use this id: a name with a newline must not break their one line.
+  const id = resourceId(kind, escapeControl(name));
 
   const values: Record<string, unknown> = {};
-  const where = new Map<string, N>();
+  const where = new Map<string, N>([['name', nameEntry.value ?? nameEntry.keyNode]]);
   let meta: Meta = DEFAULT_META;
   let typeErrors = 0;
   for (const entry of entries) {
@@ -259,8 +262,9 @@ function parseResource<N>(node: N | null, def: AnyResourceKind, ctx: ParseContex
   const params: Record<string, unknown> = { ...def.defaults(name), ...values };
   // validate on params with a wrongly typed value would only repeat the problem in other words.
   if (typeErrors === 0) {
-    for (const problem of def.validate(params)) {
-      ctx.error(where.get(problem.param) ?? node, `\`${problem.param}\`: ${problem.reason}`, id);
+    for (const problem of validateResource(def, name, params)) {
+      // A kind quotes the bad value in its reason: a newline in it must not start a line of its own.
+      ctx.error(where.get(problem.param) ?? node, `\`${problem.param}\`: ${escapeControl(problem.reason)}`, id);
     }
   }
   const pos = ctx.pos(node);

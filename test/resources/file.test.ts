@@ -514,7 +514,7 @@ describe('file: validate', () => {
       'content: content and source are mutually exclusive: set only one',
       'source: source "also-relative" must be an absolute path',
       'mode: mode "u+x": symbolic modes may only assign with "=" (e.g. "u=rwx,go=rx"), "+" describes a change, not a state',
-      'owner: owner "a:b" must be a user name or a number',
+      'owner: owner "a:b" is not a valid name (letters, digits, "_", "." and "-", not starting with "-", optionally ending in "$")',
     ]);
   });
 

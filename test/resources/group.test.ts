@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { group, type GroupParams } from '../../src/resources/group.js';
+import { validateResource } from '../../src/resources/validate.js';
 import { getentGroup, tool, useAccounts } from '../helpers/accounts.js';
 import { makeContext } from '../helpers/context.js';
 import { record } from '../watchers/recorder.js';
@@ -32,11 +33,12 @@ describe('group: validation', () => {
     expect(problems({ state: 'exists', gid: 10000 })).toEqual([]);
   });
 
-  it('GIVEN a bad group name WHEN initialised THEN init fails with one line naming the resource', () => {
-    const init = (name: string) => () => group.init({ state: 'exists', gid: undefined }, makeContext('group', name));
-    expect(init('-g')).toThrow(/^group\[-g\]: the group name "-g" is not a valid name/);
-    expect(init('a:b')).toThrow(/^group\[a:b\]: the group name "a:b" is not a valid name/);
-    expect(init('10000')).toThrow('group[10000]: the group name "10000" is all digits, which would be taken for an id');
+  it('GIVEN a bad group name WHEN validated THEN it is a problem with the name, before anything runs', () => {
+    const nameProblems = (name: string) => validateResource(group, name, { state: 'exists', gid: undefined }).map((p) => `${p.param}: ${p.reason}`);
+    expect(nameProblems('-g')[0]).toMatch(/^name: the group name "-g" is not a valid name/);
+    expect(nameProblems('a:b')[0]).toMatch(/^name: the group name "a:b" is not a valid name/);
+    expect(nameProblems('10000')).toEqual(['name: the group name "10000" is all digits, which would be taken for an id']);
+    expect(nameProblems('staff')).toEqual([]);
   });
 });
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runAccountTool } from '../../src/resources/accounts.js';
 import { user, type UserParams } from '../../src/resources/user.js';
+import { validateResource } from '../../src/resources/validate.js';
 import { getentGroup, getentUser, supplementaryGroups, tool, useAccounts } from '../helpers/accounts.js';
 import { runMgmt } from '../helpers/cli.js';
 import { makeContext } from '../helpers/context.js';
@@ -62,7 +63,7 @@ describe('user: validation', () => {
       'groups: "a,b" is not a valid name (letters, digits, "_", "." and "-", not starting with "-", optionally ending in "$")',
       'groups: "ok" is listed twice',
       'homedir: must be an absolute path ending in "/", got "/home/bob"',
-      'shell: must be an absolute path without ":", got "bash"',
+      'shell: must be an absolute path, got "bash"',
     ]);
   });
 
@@ -79,12 +80,22 @@ describe('user: validation', () => {
     expect(problems({ state: 'exists', group: 'users', groups: ['audio', '29'], homedir: '/home/x/', shell: '/bin/sh' })).toEqual([]);
   });
 
-  it('GIVEN a bad user name, or groups naming the user itself WHEN initialised THEN init fails with one line naming the resource', () => {
-    const init = (name: string, params: Partial<UserParams> = {}) => () =>
-      user.init({ ...user.defaults(name), state: 'exists', ...params }, makeContext('user', name));
-    expect(init('-rf')).toThrow(/^user\[-rf\]: the user name "-rf" is not a valid name/);
-    expect(init('1234')).toThrow('user[1234]: the user name "1234" is all digits, which would be taken for an id');
-    expect(init('bob', { groups: ['bob'] })).toThrow(`user[bob]: groups contains "bob", the user's own name`);
+  it('GIVEN a bad user name, or groups naming the user itself WHEN validated THEN each is a problem, before anything runs', () => {
+    const nameProblems = (name: string, params: Partial<UserParams> = {}) =>
+      validateResource(user, name, { ...user.defaults(name), state: 'exists', ...params }).map((p) => `${p.param}: ${p.reason}`);
+    expect(nameProblems('-rf')[0]).toMatch(/^name: the user name "-rf" is not a valid name/);
+    expect(nameProblems('1234')).toEqual(['name: the user name "1234" is all digits, which would be taken for an id']);
+    expect(nameProblems('bob', { groups: ['bob'] })).toEqual([`groups: contains "bob", the user's own name (its own group is its primary group)`]);
+    for (const name of ['a:b', 'a,b', 'a\nb', 'x'.repeat(33)]) expect(nameProblems(name), JSON.stringify(name)).toHaveLength(1);
+    expect(nameProblems('Debian-exim')).toEqual([]);
+  });
+
+  it('GIVEN a homedir or shell with a control character or a colon WHEN validated THEN it is refused: it would forge a passwd line', () => {
+    expect(problems({ state: 'exists', homedir: '/home/a\nroot2/' })).toEqual(['homedir: "/home/a\\nroot2/" contains a control character']);
+    expect(problems({ state: 'exists', homedir: '/home/\u001b[31m/' })).toEqual(['homedir: "/home/\\u001b[31m/" contains a control character']);
+    expect(problems({ state: 'exists', homedir: '/home/a:b/' })).toEqual(['homedir: must not contain ":", got "/home/a:b/"']);
+    expect(problems({ state: 'exists', shell: '/bin/sh\t' })).toEqual(['shell: "/bin/sh\\t" contains a control character']);
+    expect(problems({ state: 'exists', groups: ['99999999999'] })).toEqual(['groups: "99999999999" is out of range: an id is a whole number from 0 to 4294967294']);
   });
 });
 

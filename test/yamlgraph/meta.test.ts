@@ -74,9 +74,14 @@ describe('meta blocks', () => {
     expect(metaProblems('[noop]')).toEqual(['m.yaml:5:11: noop[n]: `meta` must be a map of meta parameters, got a list']);
   });
 
-  it('GIVEN invalid semaphores WHEN parsed THEN the first bad entry is named', () => {
+  it('GIVEN invalid semaphores WHEN parsed THEN each bad entry is named', () => {
     expect(metaProblems('{sema: ["42"]}')).toEqual(['m.yaml:5:18: noop[n]: meta `sema`: entry "42": the id must not be a bare integer']);
     expect(metaProblems('{sema: [ok, "lock:0"]}')).toEqual([
+      'm.yaml:5:18: noop[n]: meta `sema`: entry "lock:0": the count after the last \':\' must be a whole number above 0',
+    ]);
+    expect(metaProblems('{sema: ["", ok, "7", "lock:0"]}')).toEqual([
+      'm.yaml:5:18: noop[n]: meta `sema`: entry "" is empty',
+      'm.yaml:5:18: noop[n]: meta `sema`: entry "7": the id must not be a bare integer',
       'm.yaml:5:18: noop[n]: meta `sema`: entry "lock:0": the count after the last \':\' must be a whole number above 0',
     ]);
     expect(metaProblems('{sema: lock}')).toEqual(['m.yaml:5:18: noop[n]: meta `sema`: expected a list of strings, got "lock" (a string)']);
@@ -103,10 +108,10 @@ describe('semaphores', () => {
     expect(parseSemaphore('odd:x')).toEqual({ id: 'odd:x', count: 1 });
   });
 
-  it('GIVEN semaphore entries written in YAML WHEN validated THEN only `id` and `id:count` with a real id pass', () => {
-    expect(['lock', 'lock:1', 'not:smart:4', 'a1'].map(semaProblem)).toEqual([undefined, undefined, undefined, undefined]);
+  it('GIVEN semaphore entries written in YAML WHEN validated THEN `id`, `id:count` and upstream\'s `:count` pass', () => {
+    expect(['lock', 'lock:1', 'not:smart:4', 'a1', ':3'].map(semaProblem)).toEqual([undefined, undefined, undefined, undefined, undefined]);
     expect(semaProblem('')).toBe('entry "" is empty');
-    expect(semaProblem(':3')).toBe('entry ":3" has an empty id (write `id:count`)');
+    expect(semaProblem(':')).toMatch(/must be a whole number above 0/);
     expect(semaProblem('7')).toBe('entry "7": the id must not be a bare integer');
     expect(semaProblem('7:2')).toBe('entry "7:2": the id must not be a bare integer');
     expect(semaProblem('lock:')).toMatch(/must be a whole number above 0/);

@@ -281,6 +281,12 @@ describe('parseGraph errors', () => {
     ]);
   });
 
+  it('GIVEN a name with a NUL and a newline WHEN parsed THEN the error is at the name, on one line, the name escaped', () => {
+    expect(problems('graph: g\nresources:\n  thing:\n  - name: "/a\\n\\0b"\n    mode: "0644"\n')).toEqual([
+      'g.yaml:4:11: thing[/a\\n\\u0000b]: `name`: the name "/a\\n\\u0000b" contains a NUL byte, which no path, name or command can hold',
+    ]);
+  });
+
   it('GIVEN missing or empty names WHEN parsed THEN each is an error', () => {
     const text = 'graph: g\nresources:\n  noop:\n  - comment: x\n  - name: ""\n  - name:\n  - name: "@@"\n  - just a string\n';
     expect(problems(text)).toEqual([
