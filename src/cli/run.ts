@@ -1,11 +1,11 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { homedir, hostname as systemHostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { combineLatest, concatMap, debounceTime, filter, from, identity, map, merge, NEVER, race, skip, startWith, Subject, type Subscription, take, timer } from 'rxjs';
 import { backoffDelay, retryWithBackoff } from '../../streams/retry-with-backoff.js';
 import { convergedAfter } from '../../streams/converged-after.js';
 import { Engine } from '../engine/engine.js';
-import { errorMessage, UsageError } from '../errors.js';
+import { errorMessage, MgmtError, UsageError } from '../errors.js';
 import type { CompileTimings, Graph } from '../graph/graph.js';
 import { createEventLog, roundMs } from '../log/events.js';
 import { createFsWatcher } from '../watchers/fs.js';
@@ -13,6 +13,7 @@ import type { GraphSpec } from '../graph/spec.js';
 import { defaultRegistry } from '../resources/index.js';
 import type { PkgBackendChoice } from '../resources/types.js';
 import { exportsOf, withCollected } from '../world/collect.js';
+import { ensurePrivateDir } from '../world/private-dir.js';
 import type { ExportedResource } from '../world/types.js';
 import { checkHostname, DEFAULT_CLUSTER_SETTINGS, setupWorld, type ClusterSettings } from './world-setup.js';
 import { loadGraph, type LoadedGraph } from './load-graph.js';
@@ -328,15 +329,21 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
 // Without cluster settings (in-process callers): the local World, as with --no-server and no seeds.
 const NO_CLUSTER: ClusterSettings = { ...DEFAULT_CLUSTER_SETTINGS, noServer: true };
 
+/**
+ * makePrefix creates (or checks) the directory the run keeps its state in and returns its real
+ * path. An existing prefix that another user owns or can write is refused, as is one that cannot
+ * be written (a read-only mount): a clear error, exit 1, before anything runs.
+ */
 async function makePrefix(options: RunOptions, hostname: string): Promise<string> {
-  if (options.tmpPrefix) return mkdtemp(join(tmpdir(), `mgmt-${hostname}-`));
-  const prefix = options.prefix ?? defaultPrefix();
-  try {
-    await mkdir(prefix, { recursive: true });
-  } catch (err) {
-    throw new UsageError(`mgmt run: cannot create the prefix directory ${prefix}: ${errorMessage(err)} (use --prefix DIR or --tmp-prefix)`);
+  if (options.tmpPrefix) {
+    try {
+      return await mkdtemp(join(tmpdir(), `mgmt-${hostname}-`));
+    } catch (err) {
+      throw new MgmtError(`mgmt run: cannot create a temporary prefix in ${tmpdir()}: ${errorMessage(err)} (set TMPDIR, or use --prefix DIR)`);
+    }
   }
-  return prefix;
+  // The operator's own symlink (e.g. /var/lib/mgmt -> /srv/mgmt) is followed; a planted one is not.
+  return ensurePrivateDir(options.prefix ?? defaultPrefix(), { parents: true, followOwnLink: true });
 }
 
 /** defaultPrefix is /var/lib/mgmt for root, else $XDG_CACHE_HOME/mgmt or ~/.cache/mgmt. */
