@@ -1,5 +1,8 @@
 import { UsageError } from '../errors.js';
 
+/** DEFAULT_RELOAD_QUIET_MS is how long (`--reload-quiet`) a changed graph file must stay unchanged before it is read. */
+export const DEFAULT_RELOAD_QUIET_MS = 300;
+
 /** FlagSpec declares one command-line flag. */
 export interface FlagSpec {
   /** Long name without dashes, e.g. `converged-timeout`. */

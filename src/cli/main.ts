@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { MgmtError, UsageError } from '../errors.js';
-import { formatFlagHelp, parseFlags, type FlagSpec, type ParsedFlags } from './flags.js';
+import { DEFAULT_RELOAD_QUIET_MS, formatFlagHelp, parseFlags, type FlagSpec, type ParsedFlags } from './flags.js';
 
 /** CommandIO is where a command writes; tests hand in their own streams. */
 export interface CommandIO {
@@ -38,7 +38,8 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'tmp-prefix', type: 'bool', doc: 'use a fresh temporary working directory' },
   { name: 'noop', type: 'bool', doc: 'check only: report what would change, change nothing' },
   { name: 'sema', type: 'int', default: -1, doc: 'at most N checkApply runs at once (N > 0; -1 = no limit)' },
-  { name: 'no-watch', type: 'bool', doc: 'do not watch the YAML file for changes' },
+  { name: 'no-watch', type: 'bool', doc: 'do not watch the YAML file for changes (SIGHUP still reloads it)' },
+  { name: 'reload-quiet', type: 'int', default: DEFAULT_RELOAD_QUIET_MS, doc: 'reload a changed YAML file (or on SIGHUP) only after it went this many ms unchanged and no process holds it open for writing: saved by rename = after the pause, > or >> = after the writer closed it' },
   { name: 'pkg-backend', type: 'choice', choices: ['auto', 'packagekit', 'apt'], default: 'auto', doc: 'pkg backend: PackageKit over D-Bus, apt/dpkg, or auto (PackageKit when it answers on the system bus)' },
   { name: 'seeds', type: 'string', repeatable: true, doc: 'etcd client URLs of a cluster to join (comma-separated or repeated); none = start our own etcd' },
   { name: 'no-server', type: 'bool', doc: 'never run an etcd server: with --seeds a pure client, without them the local World' },

@@ -9,6 +9,8 @@ import { checkClusterSettings, parseUrls, type ClusterSettings } from './world-s
 export const runCommand: CommandHandler = (flags, positional, io) => {
   const yaml = graphFileArgument(flags, positional, 'run');
   const sema = flags.sema as number;
+  const reloadQuietMs = flags['reload-quiet'] as number;
+  if (reloadQuietMs < 0 || reloadQuietMs > 60_000) throw new UsageError(`mgmt run: --reload-quiet must be from 0 to 60000 ms, not ${reloadQuietMs}`);
   // -1 (the default) is no limit; 0 would let nothing run and hang the run forever.
   if (sema === 0 || sema < -1) throw new UsageError(`mgmt run: --sema must be a number above 0 (or -1 for no limit), not ${sema}`);
   const cluster: ClusterSettings = {
@@ -35,6 +37,7 @@ export const runCommand: CommandHandler = (flags, positional, io) => {
       noop: flags.noop === true,
       sema,
       noWatch: flags['no-watch'] === true,
+      reloadQuietMs,
       noAutoedges: flags['no-autoedges'] === true,
       noAutogroup: flags['no-autogroup'] === true,
       strict: flags.strict === true,

@@ -1,14 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { homedir, hostname as systemHostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { combineLatest, concatMap, debounceTime, filter, from, identity, map, merge, NEVER, race, skip, startWith, Subject, type Subscription, take, timer } from 'rxjs';
+import { combineLatest, concatMap, debounceTime, EMPTY, filter, from, identity, map, merge, NEVER, race, skip, startWith, Subject, type Subscription, take, tap, timer } from 'rxjs';
 import { backoffDelay, retryWithBackoff } from '../../streams/retry-with-backoff.js';
 import { convergedAfter } from '../../streams/converged-after.js';
+import { whenSettled } from '../../streams/when-settled.js';
 import { Engine } from '../engine/engine.js';
+import { isIdleStatus } from '../engine/worker.js';
 import { errorMessage, MgmtError, UsageError } from '../errors.js';
 import type { CompileTimings, Graph } from '../graph/graph.js';
 import { createEventLog, roundMs } from '../log/events.js';
 import { createFsWatcher } from '../watchers/fs.js';
+import { writersOf } from '../watchers/open-writers.js';
 import type { GraphSpec } from '../graph/spec.js';
 import { defaultRegistry } from '../resources/index.js';
 import type { PkgBackendChoice } from '../resources/types.js';
@@ -16,6 +19,7 @@ import { exportsOf, withCollected } from '../world/collect.js';
 import { ensurePrivateDir } from '../world/private-dir.js';
 import type { ExportedResource } from '../world/types.js';
 import { checkHostname, DEFAULT_CLUSTER_SETTINGS, setupWorld, type ClusterSettings } from './world-setup.js';
+import { DEFAULT_RELOAD_QUIET_MS } from './flags.js';
 import { loadGraph, type LoadedGraph } from './load-graph.js';
 import type { CommandIO } from './main.js';
 
@@ -41,7 +45,9 @@ export interface RunOptions {
   readonly pkgBackend?: PkgBackendChoice;
   /** etcd and clustering; absent = the local World (as with --no-server and no seeds). */
   readonly cluster?: ClusterSettings;
-  /** Install SIGINT/SIGTERM handlers (the CLI does; tests driving run() in-process may not). */
+  /** Milliseconds a changed graph file must stay unchanged (and closed by its writers) before a reload. */
+  readonly reloadQuietMs?: number;
+  /** Install SIGINT/SIGTERM/SIGHUP handlers (the CLI does; tests driving run() in-process may not). */
   readonly handleSignals?: boolean;
   /** Resolves when the caller wants the run to stop (tests). */
   readonly stopSignal?: AbortSignal;
@@ -51,14 +57,44 @@ export interface RunOptions {
 const SHUTDOWN_GRACE_MS = 800;
 // The longest a bootstrapping host's etcd waits for the first pass of a graph that does not use the World.
 const ETCD_START_DELAY_MS = 2000;
-// Editors save in bursts (write, rename, chmod): wait for the burst to settle before reloading.
+// World changes come in bursts (several keys of one export): wait for the burst to settle.
 const RELOAD_DEBOUNCE_MS = 50;
+// While a writer holds the graph file open, /proc is looked at again after 50 ms, doubling to 1 s.
+const WRITER_RECHECK_MS = { recheckInitialMs: 50, recheckMaxMs: 1000 };
+// The signals that stop a run; SIGHUP reloads the graph file instead.
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 /**
  * run applies the graph in `options.yaml` and keeps applying it until converged (with a timeout),
  * stopped, or signalled. It resolves to the exit code: 0 all OK, 1 a resource failed, 2 bad input.
  */
 export async function run(options: RunOptions, io: CommandIO): Promise<number> {
+  // Installed before anything else, so that no signal meets the default action (which kills the
+  // agent and orphans what it started): a stop asked for before the engine runs is kept for it.
+  const signals: RunSignals = { hangups: new Subject<void>(), onStop: (reason) => (signals.early ??= reason) };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signal === 'SIGHUP') signals.hangups.next();
+    else signals.onStop(signal);
+  };
+  if (options.handleSignals) for (const signal of [...STOP_SIGNALS, 'SIGHUP'] as const) process.on(signal, onSignal);
+  try {
+    return await runGraph(options, io, signals);
+  } finally {
+    if (options.handleSignals) for (const signal of [...STOP_SIGNALS, 'SIGHUP'] as const) process.off(signal, onSignal);
+  }
+}
+
+/** RunSignals connect the process's signals to a run. */
+interface RunSignals {
+  /** SIGHUP: reload the graph file, as an edit would. */
+  readonly hangups: Subject<void>;
+  /** SIGINT or SIGTERM (or the test's stop): the first stops the run, a second cuts the wait short. */
+  onStop: (reason: string) => void;
+  /** A stop asked for before the run could act on it. */
+  early?: string;
+}
+
+async function runGraph(options: RunOptions, io: CommandIO, signals: RunSignals): Promise<number> {
   if (options.prefix && options.tmpPrefix) throw new UsageError('mgmt run: --prefix and --tmp-prefix exclude each other');
   if (options.graphviz) {
     // Loaded only when asked for: ts-graphviz is a noticeable part of start-up.
@@ -181,36 +217,35 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   let finish!: (code: number) => void;
   const finished = new Promise<number>((done) => (finish = done));
 
+  // A second stop signal cuts the grace short; what the run started is killed all the same (each
+  // exec's process group gets its SIGKILL when the agent exits) and a temporary prefix removed.
+  let hurry!: (reason: string) => void;
+  const hurried = new Promise<string>((done) => (hurry = done));
   const shutdown = async (reason: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    log.emit({ level: 'info', event: 'stopping', reason });
     for (const subscription of subscriptions) subscription.unsubscribe();
     engine.abortAll(new Error(`stopping: ${reason}`));
     const stopped = engine.stop();
-    await Promise.race([stopped, delay(SHUTDOWN_GRACE_MS)]);
+    const second = await Promise.race([stopped.then(() => undefined), delay(SHUTDOWN_GRACE_MS), hurried]);
     watcher.close();
     await releaseState();
     const failures = engine.failures();
-    const code = failures.length > 0 || worldFailed ? 1 : 0;
+    // All OK is exit 0 however the run was stopped; a resource still at work when the run
+    // stopped (aborted, retrying, waiting) is not known to be OK.
+    const unfinished = [...engine.statuses()].filter(([, status]) => !isIdleStatus(status)).map(([id]) => id);
+    const code = failures.length > 0 || unfinished.length > 0 || worldFailed ? 1 : 0;
+    const why = second === undefined ? reason : `${reason}, then ${second}`;
     // The last event of a run, whatever a stopped resource still says after it.
-    log.emit({ level: failures.length > 0 ? 'error' : 'info', event: 'exit', code, reason, failed: failures.map((f) => f.resource) });
+    log.emit({ level: code === 0 ? 'info' : 'error', event: 'exit', code, reason: why, failed: failures.map((f) => f.resource), unfinished: unfinished.length > 0 ? unfinished : undefined });
     finish(code);
   };
-
-  // Signals are handled from before the first resource runs: a stop is never a bare kill.
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      // A second signal: stop waiting for anything.
-      log.emit({ level: 'warn', event: 'exit', code: 1, reason: `second ${signal}` });
-      finish(1);
-      return;
-    }
-    void shutdown(signal);
+  signals.onStop = (reason) => {
+    if (!stopping) return void shutdown(reason);
+    log.emit({ level: 'warn', event: 'stopping', reason, message: 'not waiting for running resources; what they started is killed as the agent exits' });
+    hurry(reason);
   };
-  if (options.handleSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
   const applyGraph = async (graph: Graph, warnings: readonly string[]): Promise<void> => {
     for (const warning of warnings) log.emit({ level: 'warn', event: 'warning', message: warning });
     const swap = await engine.swap(graph);
@@ -237,44 +272,61 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   // Watch before the first graph runs, so an edit made meanwhile is not missed; reloads wait for it.
   let markApplied!: () => void;
   const firstApplied = new Promise<void>((done) => (markApplied = done));
-  if (!options.noWatch) {
-    // The graph is rebuilt when its file changes, and when the exported resources change if it
-    // collects any (upstream's stream watch).
-    const worldChanged = world.watchResources().pipe(
-      // A watch lost with etcd is made again; its first emission then says "look again".
-      retryWithBackoff({
-        initialMs: 50,
-        maxMs: 2000,
-        onRetry: (err, attempt) => {
-          if (attempt === 1 || attempt % 20 === 0) log.emit({ level: 'error', event: 'error', phase: 'world', message: `${errorMessage(err)} (retrying)` });
-        },
-      }),
-      // Not skipped: the first emission says the watch is established, and whatever changed
-      // before that (our own first export, another host's) is collected by the reload it causes.
-      filter(() => collects),
-    );
-    subscriptions.push(
-      merge(watcher.watchPath(yamlPath).pipe(skip(1)), worldChanged, recollect) // the file watch's first emission only says "ready"
-        .pipe(
-          debounceTime(RELOAD_DEBOUNCE_MS),
-          concatMap(async () => {
-            await firstApplied;
-            try {
-              const next = await loadGraph(yamlPath, loadOptions);
-              if (stopping) return;
-              await applyGraph(next.graph, next.warnings);
-              await exportFrom(next.spec);
-            } catch (err) {
-              // A broken edit never stops the running graph.
-              log.emit({ level: 'error', event: 'error', phase: 'reload', message: `graph not swapped: ${errorMessage(err)}` });
-            }
+  // The graph file is read again when it changed (unless --no-watch) or on SIGHUP, but only once
+  // its writer is done: after reloadQuietMs without a change, and while no process holds it open
+  // for writing, so a file still being written is never parsed (an edit saved by rename reloads
+  // after the quiet period, a `>` or `>>` writer after it closed the file).
+  let graphFileBusy = false;
+  const graphFileChanged = options.noWatch ? signals.hangups : merge(watcher.watchPath(yamlPath).pipe(skip(1)), signals.hangups); // the watch's first emission only says "ready"
+  const graphFileSettled = graphFileChanged.pipe(
+    tap(() => (graphFileBusy = true)),
+    whenSettled({
+      quietMs: options.reloadQuietMs ?? DEFAULT_RELOAD_QUIET_MS,
+      isSettled: () => from(writersOf(yamlPath).then((writers) => writers.length === 0)),
+      ...WRITER_RECHECK_MS,
+    }),
+    tap(() => (graphFileBusy = false)),
+  );
+  const reload = async (): Promise<void> => {
+    await firstApplied;
+    // A reload for the World waits for the graph file's own, which collects too.
+    if (graphFileBusy) return;
+    try {
+      const next = await loadGraph(yamlPath, loadOptions);
+      // Written to again while it was read: the reload that follows the writer reads it whole.
+      if (stopping || graphFileBusy) return;
+      await applyGraph(next.graph, next.warnings);
+      await exportFrom(next.spec);
+    } catch (err) {
+      // A broken edit never stops the running graph.
+      log.emit({ level: 'error', event: 'error', phase: 'reload', message: `graph not swapped: ${errorMessage(err)}` });
+    }
+  };
+  // The graph is also rebuilt when the exported resources change if it collects any (upstream's
+  // stream watch).
+  const worldChanged = options.noWatch
+    ? EMPTY
+    : merge(
+        world.watchResources().pipe(
+          // A watch lost with etcd is made again; its first emission then says "look again".
+          retryWithBackoff({
+            initialMs: 50,
+            maxMs: 2000,
+            onRetry: (err, attempt) => {
+              if (attempt === 1 || attempt % 20 === 0) log.emit({ level: 'error', event: 'error', phase: 'world', message: `${errorMessage(err)} (retrying)` });
+            },
           }),
-        )
-        .subscribe(),
-    );
-  }
+          // Not skipped: the first emission says the watch is established, and whatever changed
+          // before that (our own first export, another host's) is collected by the reload it causes.
+          filter(() => collects),
+        ),
+        recollect,
+      ).pipe(debounceTime(RELOAD_DEBOUNCE_MS));
+  subscriptions.push(merge(graphFileSettled, worldChanged).pipe(concatMap(reload)).subscribe());
   firstLoaded = true;
-  await applyGraph(first.graph, []);
+  // A stop asked for while the run was being set up: nothing is applied.
+  if (signals.early !== undefined) void shutdown(signals.early);
+  else await applyGraph(first.graph, []);
   // Our own etcd (if any) starts once the first graph runs: local resources never wait for it. A
   // graph that does not use the World lets its first pass finish first (etcd's start-up and the
   // etcd3 client's loading would slow it down), or waits at most ETCD_START_DELAY_MS; a one-shot
@@ -318,10 +370,6 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   options.stopSignal?.addEventListener('abort', () => void shutdown('stopped'), { once: true });
 
   const code = await finished;
-  if (options.handleSignals) {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
   await log.flush();
   return code;
 }
