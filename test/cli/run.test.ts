@@ -252,6 +252,33 @@ edges:
     expect(absent.code).toBe(2);
     expect(absent.stderr).toContain('/nonexistent/graph.yaml');
   });
+
+  it('GIVEN a watchcmd with a child WHEN the run exits converged or on SIGTERM THEN the whole process group is killed and the --tmp-prefix removed', async () => {
+    for (const how of ['converged', 'SIGTERM'] as const) {
+      const dir = await tempDir();
+      const yaml = join(dir, 'graph.yaml');
+      const childPid = join(dir, 'child.pid');
+      // The watchcmd's own child (a grandchild of the agent) must die with the group.
+      await writeFile(yaml, `graph: group\nresources:\n  exec:\n  - {name: w, cmd: "true", watchcmd: "sh -c 'echo $$ > ${childPid}; exec sleep 1000' & wait", watchshell: /bin/sh}\n`);
+      const timeout = how === 'converged' ? ['--converged-timeout=1'] : [];
+      const agent = startMgmt(['run', '--yaml', yaml, '--tmp-prefix', '--log-format', 'json', ...timeout]);
+      const start = await agent.waitForEvent((e) => e.event === 'start', 'start');
+      await waitFor(() => existsSync(childPid) && readFileSync(childPid, 'utf8').endsWith('\n'), 'the watchcmd\'s child to start', 15_000);
+      const grandchild = Number(readFileSync(childPid, 'utf8').trim());
+      if (how === 'SIGTERM') {
+        await agent.waitForEvent((e) => e.event === 'apply', 'the apply');
+        const signalled = performance.now();
+        agent.child.kill('SIGTERM');
+        await agent.exited;
+        expect(performance.now() - signalled, 'SIGTERM exits within 1 s').toBeLessThan(1000);
+      }
+      const result = await agent.exited;
+      expect(result.code, `${how}: ${result.stderr}`).toBe(0);
+      expect(result.events.at(-1)).toMatchObject({ event: 'exit', code: 0, reason: how });
+      await waitFor(() => !isAlive(grandchild), `${how}: the watchcmd's child to be killed`, 2000);
+      expect(existsSync(start.prefix as string)).toBe(false);
+    }
+  });
 });
 
 describe('mgmt run live graph swap', () => {

@@ -75,30 +75,4 @@ describe('hostile: signals', () => {
     await waitFor(() => !isAlive(watcher), 'the watchcmd to be killed', 2000);
     expect(existsSync(start.prefix as string)).toBe(false);
   });
-
-  it('finding 5: a converged exit and SIGTERM both kill a running watchcmd\'s whole process group and remove the --tmp-prefix', async () => {
-    for (const how of ['converged', 'SIGTERM'] as const) {
-      const dir = await tempDir();
-      const yaml = join(dir, 'graph.yaml');
-      const childPid = join(dir, 'child.pid');
-      // The watchcmd's own child (a grandchild of the agent) must die with the group.
-      writeFileSync(yaml, `graph: group\nresources:\n  exec:\n  - {name: w, cmd: "true", watchcmd: "sh -c 'echo $$ > ${childPid}; exec sleep 1000' & wait", watchshell: /bin/sh}\n`);
-      const timeout = how === 'converged' ? ['--converged-timeout=1'] : [];
-      const agent = startMgmt(['run', '--yaml', yaml, '--tmp-prefix', '--log-format', 'json', ...timeout]);
-      const start = await agent.waitForEvent((e) => e.event === 'start', 'start');
-      const grandchild = await pidIn(childPid);
-      if (how === 'SIGTERM') {
-        await agent.waitForEvent((e) => e.event === 'apply', 'the apply');
-        const signalled = performance.now();
-        agent.child.kill('SIGTERM');
-        await agent.exited;
-        expect(performance.now() - signalled, 'SIGTERM exits within 1 s').toBeLessThan(1000);
-      }
-      const result = await agent.exited;
-      expect(result.code, `${how}: ${result.stderr}`).toBe(0);
-      expect(result.events.at(-1)).toMatchObject({ event: 'exit', code: 0, reason: how });
-      await waitFor(() => !isAlive(grandchild), `${how}: the watchcmd's child to be killed`, 2000);
-      expect(existsSync(start.prefix as string)).toBe(false);
-    }
-  });
 });
