@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runMgmt, startMgmt } from '../helpers/cli.js';
 import { waitFor } from '../helpers/log.js';
+import { isAlive, pidIn } from '../helpers/pids.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const tempDir = useTempDirs();
@@ -164,8 +165,7 @@ edges:
       `graph: stubborn\nresources:\n  exec:\n  - {name: stubborn, cmd: "trap '' TERM; echo $$ > ${pidFile}; while true; do sleep 0.05; done", shell: /bin/sh}\n`,
     );
     const agent = startMgmt(['run', '--yaml', yaml, '--tmp-prefix', '--log-format', 'json']);
-    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'), 'the command to start');
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    const pid = await pidIn(pidFile);
     const signalled = performance.now();
     agent.child.kill('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 30));
@@ -263,8 +263,7 @@ edges:
       const timeout = how === 'converged' ? ['--converged-timeout=1'] : [];
       const agent = startMgmt(['run', '--yaml', yaml, '--tmp-prefix', '--log-format', 'json', ...timeout]);
       const start = await agent.waitForEvent((e) => e.event === 'start', 'start');
-      await waitFor(() => existsSync(childPid) && readFileSync(childPid, 'utf8').endsWith('\n'), 'the watchcmd\'s child to start', 15_000);
-      const grandchild = Number(readFileSync(childPid, 'utf8').trim());
+      const grandchild = await pidIn(childPid);
       if (how === 'SIGTERM') {
         await agent.waitForEvent((e) => e.event === 'apply', 'the apply');
         const signalled = performance.now();
@@ -331,11 +330,3 @@ describe('mgmt check and --version', () => {
   });
 });
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

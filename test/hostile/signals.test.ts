@@ -2,29 +2,15 @@
 // used to kill the agent, orphaning its commands); every stop, a second ^C included, kills what the
 // agent started and removes a temporary prefix; a run whose resources are all OK exits 0.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startMgmt } from '../helpers/cli.js';
 import { waitFor } from '../helpers/log.js';
+import { isAlive, pidIn } from '../helpers/pids.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const tempDir = useTempDirs();
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** pidIn reads a pid a command wrote once it is there whole. */
-async function pidIn(file: string): Promise<number> {
-  await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').endsWith('\n'), `a pid in ${file}`, 15_000);
-  return Number(readFileSync(file, 'utf8').trim());
-}
 
 describe('hostile: signals', () => {
   it('finding 5: SIGHUP reloads the graph file (even with --no-watch) and never kills the agent or what it runs', async () => {
