@@ -55,6 +55,8 @@ export interface RunOptions {
 
 // Grace for in-flight checkApplys after a stop signal; the whole shutdown must take under 1 s.
 const SHUTDOWN_GRACE_MS = 800;
+// After a second stop signal, the longest the World (leaving the cluster) may take to close.
+const HURRIED_CLOSE_MS = 200;
 // The longest a bootstrapping host's etcd waits for the first pass of a graph that does not use the World.
 const ETCD_START_DELAY_MS = 2000;
 // World changes come in bursts (several keys of one export): wait for the burst to settle.
@@ -139,9 +141,12 @@ async function runGraph(options: RunOptions, io: CommandIO, signals: RunSignals)
   const { world } = setup;
   let stopping = false;
   let worldFailed = false;
-  // releaseState leaves the cluster, closes the World and removes a temporary prefix, which is this run's alone.
-  const releaseState = async (): Promise<void> => {
-    await setup.close().catch((err: unknown) => log.emit({ level: 'warn', event: 'error', phase: 'world', message: errorMessage(err) }));
+  // releaseState leaves the cluster, closes the World and removes a temporary prefix, which is this
+  // run's alone. After a second stop signal the World gets `closeWithinMs` to close (our etcd dies
+  // with the agent anyway); the temporary prefix is removed all the same.
+  const releaseState = async (closeWithinMs?: number): Promise<void> => {
+    const closed = setup.close().catch((err: unknown) => log.emit({ level: 'warn', event: 'error', phase: 'world', message: errorMessage(err) }));
+    await (closeWithinMs === undefined ? closed : Promise.race([closed, delay(closeWithinMs)]));
     await removeTmpPrefix();
   };
   let collects = false;
@@ -230,7 +235,7 @@ async function runGraph(options: RunOptions, io: CommandIO, signals: RunSignals)
     const stopped = engine.stop();
     const second = await Promise.race([stopped.then(() => undefined), delay(SHUTDOWN_GRACE_MS), hurried]);
     watcher.close();
-    await releaseState();
+    await releaseState(second === undefined ? undefined : HURRIED_CLOSE_MS);
     const failures = engine.failures();
     // All OK is exit 0 however the run was stopped; a resource still at work when the run
     // stopped (aborted, retrying, waiting) is not known to be OK.

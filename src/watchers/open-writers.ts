@@ -9,7 +9,7 @@ const O_ACCMODE = 0o3;
 
 /**
  * writersOf resolves to the pids of the processes that hold the file at `path` open for writing
- * (O_WRONLY or O_RDWR), matched by device and inode; none when the path is missing. Processes
+ * (O_WRONLY or O_RDWR), matched by device and inode; none when the path or /proc is missing. Processes
  * that exit or cannot be read during the scan are skipped, so it never rejects for them.
  */
 export async function writersOf(path: string, procDir = '/proc'): Promise<number[]> {
@@ -21,7 +21,13 @@ export async function writersOf(path: string, procDir = '/proc'): Promise<number
   } catch {
     return [];
   }
-  const pids = (await readdir(procDir)).filter((entry) => /^\d+$/.test(entry));
+  let entries: string[];
+  try {
+    entries = await readdir(procDir);
+  } catch {
+    return []; // no /proc to ask (not Linux, or not mounted): the quiet period alone decides
+  }
+  const pids = entries.filter((entry) => /^\d+$/.test(entry));
   const found = await Promise.all(pids.map(async (pid) => ((await holdsForWriting(procDir, pid, real, target)) ? [Number(pid)] : [])));
   return found.flat();
 }

@@ -55,7 +55,12 @@ describe('writersOf', () => {
     expect(await writersOf(file)).toEqual([]);
   });
 
-  it('GIVEN a missing path THEN nobody, without an error', async () => {
-    expect(await writersOf(join(await tempDir(), 'missing.yaml'))).toEqual([]);
+  it('GIVEN a missing path, or no /proc to ask, THEN nobody, without an error', async () => {
+    const dir = await tempDir();
+    expect(await writersOf(join(dir, 'missing.yaml'))).toEqual([]);
+    const file = join(dir, 'graph.yaml');
+    writeFileSync(file, 'graph: g\n');
+    await holdOpen(file, '3>>', dir);
+    expect(await writersOf(file, join(dir, 'no-proc'))).toEqual([]);
   });
 });
