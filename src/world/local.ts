@@ -8,7 +8,7 @@
 // Names are encodeURIComponent-encoded (keys may hold `/`), with a leading `.` encoded too so no
 // key can name `.`, `..` or a hidden file.
 
-import { constants } from 'node:fs';
+import { constants, readdirSync, unlinkSync } from 'node:fs';
 import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defer, type Observable, ReplaySubject, takeUntil } from 'rxjs';
@@ -54,6 +54,7 @@ export class LocalWorld implements World {
     // Temporary files live beside the targets' directories, on the same file system (so rename is
     // atomic), but outside them, so a watch of exports never fires for a half-written file.
     this.tmpDir = ensurePrivateDir(join(dir, 'tmp'));
+    removeStaleTemps(this.tmpDir);
     this.fsWatcher = createFsWatcher();
   }
 
@@ -162,6 +163,34 @@ export class LocalWorld implements World {
 
   private checkOpen(): void {
     if (this.closed) throw new Error(`the local world of ${this.hostname} is closed`);
+  }
+}
+
+// A temporary file is named `<pid>-<suffix>.tmp` by the agent writing it.
+const TEMP_NAME = /^(\d+)-[^/]*\.tmp$/;
+
+/**
+ * removeStaleTemps removes what writers killed mid-write (SIGKILL, a crash) left in the World's
+ * tmp dir; a file of a process still running (another agent sharing the prefix) is left alone.
+ */
+function removeStaleTemps(tmpDir: string): void {
+  for (const entry of readdirSync(tmpDir)) {
+    const pid = TEMP_NAME.exec(entry)?.[1];
+    if (pid === undefined || isRunning(Number(pid))) continue;
+    try {
+      unlinkSync(join(tmpDir, entry));
+    } catch {
+      // removed meanwhile by another agent opening the same World
+    }
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
   }
 }
 
