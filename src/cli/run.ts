@@ -63,6 +63,8 @@ const ETCD_START_DELAY_MS = 2000;
 const RELOAD_DEBOUNCE_MS = 50;
 // While a writer holds the graph file open, /proc is looked at again after 50 ms, doubling to 1 s.
 const WRITER_RECHECK_MS = { recheckInitialMs: 50, recheckMaxMs: 1000 };
+// A writer holding the graph file open this long is named in a warning.
+const WRITER_WARN_MS = 5000;
 // The signals that stop a run; SIGHUP reloads the graph file instead.
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
@@ -282,12 +284,30 @@ async function runGraph(options: RunOptions, io: CommandIO, signals: RunSignals)
   // for writing, so a file still being written is never parsed (an edit saved by rename reloads
   // after the quiet period, a `>` or `>>` writer after it closed the file).
   let graphFileBusy = false;
+  let writersSince: number | undefined;
+  let writersNamed = false;
+  // graphFileClosed says whether no process holds the graph file open for writing; a writer that
+  // keeps it open long is named once, so the operator knows why the edit is not applied yet.
+  const graphFileClosed = async (): Promise<boolean> => {
+    const writers = await writersOf(yamlPath);
+    if (writers.length === 0) {
+      writersSince = undefined;
+      writersNamed = false;
+      return true;
+    }
+    writersSince ??= performance.now();
+    if (!writersNamed && performance.now() - writersSince >= WRITER_WARN_MS) {
+      writersNamed = true;
+      log.emit({ level: 'warn', event: 'reload', message: `waiting to reload: ${yamlPath} is still open for writing by pid ${writers.join(', ')}` });
+    }
+    return false;
+  };
   const graphFileChanged = options.noWatch ? signals.hangups : merge(watcher.watchPath(yamlPath).pipe(skip(1)), signals.hangups); // the watch's first emission only says "ready"
   const graphFileSettled = graphFileChanged.pipe(
     tap(() => (graphFileBusy = true)),
     whenSettled({
       quietMs: options.reloadQuietMs ?? DEFAULT_RELOAD_QUIET_MS,
-      isSettled: () => from(writersOf(yamlPath).then((writers) => writers.length === 0)),
+      isSettled: () => from(graphFileClosed()),
       ...WRITER_RECHECK_MS,
     }),
     tap(() => (graphFileBusy = false)),

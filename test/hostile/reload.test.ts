@@ -67,6 +67,22 @@ describe('hostile: live reload of a graph file', () => {
     });
   }
 
+  it('finding 2: a writer that holds the half-written graph open for long is named in a warning, and its graph still waits for the close', async () => {
+    const { yaml, precious, oldCache, firstChunk, secondChunk } = await dataDir();
+    const agent = startMgmt(['run', '--yaml', yaml, '--tmp-prefix', '--log-format', 'json']);
+    await agent.waitForEvent((e) => e.event === 'graph' && e.graph === 'before', 'the first graph');
+    const written = writeInTwoChunks(yaml, firstChunk, secondChunk, 8);
+    const warning = await agent.waitForEvent((e) => e.event === 'reload' && e.level === 'warn', 'the warning about the open writer', 15_000);
+    expect(warning.message).toMatch(new RegExp(`^waiting to reload: ${yaml} is still open for writing by pid \\d+`));
+    expect(existsSync(precious)).toBe(true);
+    await written;
+    await agent.waitForEvent((e) => e.event === 'graph' && e.graph === 'cleanup', 'the reload after the writer closed');
+    await waitFor(() => !existsSync(oldCache), 'the old cache to be removed', 10_000);
+    expect(existsSync(precious)).toBe(true);
+    agent.child.kill('SIGTERM');
+    await agent.exited;
+  });
+
   it('finding 2: an editor that saves by rename reloads after the quiet period, without waiting for anything else', async () => {
     const { yaml, precious, oldCache, firstChunk, secondChunk } = await dataDir();
     const agent = startMgmt(['run', '--yaml', yaml, '--tmp-prefix', '--log-format', 'json']);
