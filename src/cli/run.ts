@@ -143,12 +143,17 @@ async function runGraph(options: RunOptions, io: CommandIO, signals: RunSignals)
   const { world } = setup;
   let stopping = false;
   let worldFailed = false;
+  // A second stop signal cuts the waits of a shutdown short; what the run started is killed all the
+  // same (each exec's process group gets its SIGKILL when the agent exits) and a temporary prefix removed.
+  let secondSignal: string | undefined;
+  let hurry!: () => void;
+  const hurried = new Promise<void>((done) => (hurry = done));
   // releaseState leaves the cluster, closes the World and removes a temporary prefix, which is this
-  // run's alone. After a second stop signal the World gets `closeWithinMs` to close (our etcd dies
-  // with the agent anyway); the temporary prefix is removed all the same.
-  const releaseState = async (closeWithinMs?: number): Promise<void> => {
+  // run's alone. After a second stop signal the World gets HURRIED_CLOSE_MS more to close (our etcd
+  // dies with the agent anyway); the temporary prefix is removed all the same.
+  const releaseState = async (): Promise<void> => {
     const closed = setup.close().catch((err: unknown) => log.emit({ level: 'warn', event: 'error', phase: 'world', message: errorMessage(err) }));
-    await (closeWithinMs === undefined ? closed : Promise.race([closed, delay(closeWithinMs)]));
+    await Promise.race([closed, hurried.then(() => delay(HURRIED_CLOSE_MS))]);
     await removeTmpPrefix();
   };
   let collects = false;
@@ -224,10 +229,6 @@ async function runGraph(options: RunOptions, io: CommandIO, signals: RunSignals)
   let finish!: (code: number) => void;
   const finished = new Promise<number>((done) => (finish = done));
 
-  // A second stop signal cuts the grace short; what the run started is killed all the same (each
-  // exec's process group gets its SIGKILL when the agent exits) and a temporary prefix removed.
-  let hurry!: (reason: string) => void;
-  const hurried = new Promise<string>((done) => (hurry = done));
   const shutdown = async (reason: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
@@ -235,23 +236,25 @@ async function runGraph(options: RunOptions, io: CommandIO, signals: RunSignals)
     for (const subscription of subscriptions) subscription.unsubscribe();
     engine.abortAll(new Error(`stopping: ${reason}`));
     const stopped = engine.stop();
-    const second = await Promise.race([stopped.then(() => undefined), delay(SHUTDOWN_GRACE_MS), hurried]);
+    await Promise.race([stopped, delay(SHUTDOWN_GRACE_MS), hurried]);
     watcher.close();
-    await releaseState(second === undefined ? undefined : HURRIED_CLOSE_MS);
+    await releaseState();
     const failures = engine.failures();
     // All OK is exit 0 however the run was stopped; a resource still at work when the run
     // stopped (aborted, retrying, waiting) is not known to be OK.
     const unfinished = [...engine.statuses()].filter(([, status]) => !isIdleStatus(status)).map(([id]) => id);
     const code = failures.length > 0 || unfinished.length > 0 || worldFailed ? 1 : 0;
-    const why = second === undefined ? reason : `${reason}, then ${second}`;
+    const why = secondSignal === undefined ? reason : `${reason}, then ${secondSignal}`;
     // The last event of a run, whatever a stopped resource still says after it.
     log.emit({ level: code === 0 ? 'info' : 'error', event: 'exit', code, reason: why, failed: failures.map((f) => f.resource), unfinished: unfinished.length > 0 ? unfinished : undefined });
     finish(code);
   };
   signals.onStop = (reason) => {
     if (!stopping) return void shutdown(reason);
+    if (secondSignal !== undefined) return; // already hurrying
+    secondSignal = reason;
     log.emit({ level: 'warn', event: 'stopping', reason, message: 'not waiting for running resources; what they started is killed as the agent exits' });
-    hurry(reason);
+    hurry();
   };
   const applyGraph = async (graph: Graph, warnings: readonly string[]): Promise<void> => {
     for (const warning of warnings) log.emit({ level: 'warn', event: 'warning', message: warning });
