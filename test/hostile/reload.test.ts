@@ -57,7 +57,8 @@ describe('hostile: live reload of a graph file', () => {
       await writeInTwoChunks(yaml, firstChunk, secondChunk, pauseSeconds);
       // THEN only the whole graph is applied: the old cache goes, the data directory stays
       await agent.waitForEvent((e) => e.event === 'graph' && e.graph === 'cleanup', 'the reload after the writer closed');
-      await waitFor(() => !existsSync(oldCache), 'the old cache to be removed', 10_000);
+      await agent.waitForEvent((e) => e.event === 'apply' && e.resource === 'file[old-cache]', 'the old cache to be removed');
+      expect(existsSync(oldCache)).toBe(false);
       expect(existsSync(precious)).toBe(true);
       const reloads = agent.events.filter((e) => e.event === 'graph' && e.graph === 'cleanup');
       expect(reloads).toHaveLength(1);
