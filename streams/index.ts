@@ -7,3 +7,4 @@ export { rateLimit } from './rate-limit.js';
 export { backoffDelay, retryWithBackoff, type RetryWithBackoffConfig } from './retry-with-backoff.js';
 export { retryWithDelay, type RetryWithDelayConfig } from './retry-with-delay.js';
 export { whenAllReady } from './when-all-ready.js';
+export { whenSettled, type WhenSettledConfig } from './when-settled.js';

@@ -1,11 +1,10 @@
-import { UsageError } from '../errors.js';
 import { check } from './check.js';
+import { graphFileArgument } from './flags.js';
 import type { CommandHandler } from './main.js';
 
 /** checkCommand adapts `mgmt check` flags to the check function. */
 export const checkCommand: CommandHandler = (flags, positional, io) => {
-  const yaml = (flags.yaml as string | undefined) ?? positional[0];
-  if (!yaml) throw new UsageError('mgmt check: --yaml FILE is required');
+  const yaml = graphFileArgument(flags, positional, 'check');
   return check({
     yaml,
     format: flags.format as 'text' | 'json',

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { MgmtError, UsageError } from '../errors.js';
-import { formatFlagHelp, parseFlags, type FlagSpec, type ParsedFlags } from './flags.js';
+import { DEFAULT_RELOAD_QUIET_MS, formatFlagHelp, parseFlags, type FlagSpec, type ParsedFlags } from './flags.js';
 
 /** CommandIO is where a command writes; tests hand in their own streams. */
 export interface CommandIO {
@@ -34,11 +34,12 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'graphviz', type: 'string', doc: 'write the graph as DOT to this file after each swap (.svg/.png also render it)' },
   { name: 'graphviz-filter', type: 'string', default: 'dot', doc: 'graphviz layout program: dot neato twopi circo fdp sfdp patchwork osage' },
   { name: 'hostname', type: 'string', doc: 'this host\'s name (default: the system hostname)' },
-  { name: 'prefix', type: 'string', doc: 'working directory for state (default /var/lib/mgmt as root, else ~/.cache/mgmt)' },
+  { name: 'prefix', type: 'string', doc: 'working directory for state (default /var/lib/mgmt as root, else ~/.cache/mgmt); refused unless root\'s or the agent user\'s, writable by no one else, and writable at all' },
   { name: 'tmp-prefix', type: 'bool', doc: 'use a fresh temporary working directory' },
   { name: 'noop', type: 'bool', doc: 'check only: report what would change, change nothing' },
-  { name: 'sema', type: 'int', default: -1, doc: 'at most N checkApply runs at once (N > 0)' },
-  { name: 'no-watch', type: 'bool', doc: 'do not watch the YAML file for changes' },
+  { name: 'sema', type: 'int', default: -1, doc: 'at most N checkApply runs at once (N > 0; -1 = no limit)' },
+  { name: 'no-watch', type: 'bool', doc: 'do not watch the YAML file for changes (SIGHUP still reloads it)' },
+  { name: 'reload-quiet', type: 'int', default: DEFAULT_RELOAD_QUIET_MS, doc: 'reload a changed YAML file (or on SIGHUP) only after it went this many ms unchanged and no process holds it open for writing: saved by rename = after the pause, > or >> = after the writer closed it' },
   { name: 'pkg-backend', type: 'choice', choices: ['auto', 'packagekit', 'apt'], default: 'auto', doc: 'pkg backend: PackageKit over D-Bus, apt/dpkg, or auto (PackageKit when it answers on the system bus)' },
   { name: 'seeds', type: 'string', repeatable: true, doc: 'etcd client URLs of a cluster to join (comma-separated or repeated); none = start our own etcd' },
   { name: 'no-server', type: 'bool', doc: 'never run an etcd server: with --seeds a pure client, without them the local World' },

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { graphFileArgument } from './flags.js';
 import type { CommandHandler } from './main.js';
 import type { PkgBackendChoice } from '../resources/types.js';
 import { run } from './run.js';
@@ -6,8 +7,12 @@ import { checkClusterSettings, parseUrls, type ClusterSettings } from './world-s
 
 /** runCommand adapts `mgmt run` flags to the run function. */
 export const runCommand: CommandHandler = (flags, positional, io) => {
-  const yaml = (flags.yaml as string | undefined) ?? positional[0];
-  if (!yaml) throw new UsageError('mgmt run: --yaml FILE is required');
+  const yaml = graphFileArgument(flags, positional, 'run');
+  const sema = flags.sema as number;
+  const reloadQuietMs = flags['reload-quiet'] as number;
+  if (reloadQuietMs < 0 || reloadQuietMs > 60_000) throw new UsageError(`mgmt run: --reload-quiet must be from 0 to 60000 ms, not ${reloadQuietMs}`);
+  // -1 (the default) is no limit; 0 would let nothing run and hang the run forever.
+  if (sema === 0 || sema < -1) throw new UsageError(`mgmt run: --sema must be a number above 0 (or -1 for no limit), not ${sema}`);
   const cluster: ClusterSettings = {
     seeds: parseUrls(flags.seeds as string[], 'seeds'),
     noServer: flags['no-server'] === true,
@@ -30,8 +35,9 @@ export const runCommand: CommandHandler = (flags, positional, io) => {
       prefix: flags.prefix as string | undefined,
       tmpPrefix: flags['tmp-prefix'] === true,
       noop: flags.noop === true,
-      sema: flags.sema as number,
+      sema,
       noWatch: flags['no-watch'] === true,
+      reloadQuietMs,
       noAutoedges: flags['no-autoedges'] === true,
       noAutogroup: flags['no-autogroup'] === true,
       strict: flags.strict === true,

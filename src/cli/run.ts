@@ -1,20 +1,25 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { homedir, hostname as systemHostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { combineLatest, concatMap, debounceTime, filter, from, identity, map, merge, NEVER, race, skip, startWith, Subject, type Subscription, take, timer } from 'rxjs';
+import { combineLatest, concatMap, debounceTime, EMPTY, filter, from, identity, map, merge, NEVER, race, skip, startWith, Subject, type Subscription, take, tap, timer } from 'rxjs';
 import { backoffDelay, retryWithBackoff } from '../../streams/retry-with-backoff.js';
 import { convergedAfter } from '../../streams/converged-after.js';
+import { whenSettled } from '../../streams/when-settled.js';
 import { Engine } from '../engine/engine.js';
-import { errorMessage, UsageError } from '../errors.js';
+import { isIdleStatus } from '../engine/worker.js';
+import { errorMessage, MgmtError, UsageError } from '../errors.js';
 import type { CompileTimings, Graph } from '../graph/graph.js';
 import { createEventLog, roundMs } from '../log/events.js';
 import { createFsWatcher } from '../watchers/fs.js';
+import { writersOf } from '../watchers/open-writers.js';
 import type { GraphSpec } from '../graph/spec.js';
 import { defaultRegistry } from '../resources/index.js';
 import type { PkgBackendChoice } from '../resources/types.js';
 import { exportsOf, withCollected } from '../world/collect.js';
+import { ensurePrivateDir } from '../world/private-dir.js';
 import type { ExportedResource } from '../world/types.js';
 import { checkHostname, DEFAULT_CLUSTER_SETTINGS, setupWorld, type ClusterSettings } from './world-setup.js';
+import { DEFAULT_RELOAD_QUIET_MS } from './flags.js';
 import { loadGraph, type LoadedGraph } from './load-graph.js';
 import type { CommandIO } from './main.js';
 
@@ -40,7 +45,9 @@ export interface RunOptions {
   readonly pkgBackend?: PkgBackendChoice;
   /** etcd and clustering; absent = the local World (as with --no-server and no seeds). */
   readonly cluster?: ClusterSettings;
-  /** Install SIGINT/SIGTERM handlers (the CLI does; tests driving run() in-process may not). */
+  /** Milliseconds a changed graph file must stay unchanged (and closed by its writers) before a reload. */
+  readonly reloadQuietMs?: number;
+  /** Install SIGINT/SIGTERM/SIGHUP handlers (the CLI does; tests driving run() in-process may not). */
   readonly handleSignals?: boolean;
   /** Resolves when the caller wants the run to stop (tests). */
   readonly stopSignal?: AbortSignal;
@@ -48,16 +55,50 @@ export interface RunOptions {
 
 // Grace for in-flight checkApplys after a stop signal; the whole shutdown must take under 1 s.
 const SHUTDOWN_GRACE_MS = 800;
+// After a second stop signal, the longest the World (leaving the cluster) may take to close.
+const HURRIED_CLOSE_MS = 200;
 // The longest a bootstrapping host's etcd waits for the first pass of a graph that does not use the World.
 const ETCD_START_DELAY_MS = 2000;
-// Editors save in bursts (write, rename, chmod): wait for the burst to settle before reloading.
+// World changes come in bursts (several keys of one export): wait for the burst to settle.
 const RELOAD_DEBOUNCE_MS = 50;
+// While a writer holds the graph file open, /proc is looked at again after 50 ms, doubling to 1 s.
+const WRITER_RECHECK_MS = { recheckInitialMs: 50, recheckMaxMs: 1000 };
+// A writer holding the graph file open this long is named in a warning.
+const WRITER_WARN_MS = 5000;
+// The signals that stop a run; SIGHUP reloads the graph file instead.
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 /**
  * run applies the graph in `options.yaml` and keeps applying it until converged (with a timeout),
  * stopped, or signalled. It resolves to the exit code: 0 all OK, 1 a resource failed, 2 bad input.
  */
 export async function run(options: RunOptions, io: CommandIO): Promise<number> {
+  // Installed before anything else, so that no signal meets the default action (which kills the
+  // agent and orphans what it started): a stop asked for before the engine runs is kept for it.
+  const signals: RunSignals = { hangups: new Subject<void>(), onStop: (reason) => (signals.early ??= reason) };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signal === 'SIGHUP') signals.hangups.next();
+    else signals.onStop(signal);
+  };
+  if (options.handleSignals) for (const signal of [...STOP_SIGNALS, 'SIGHUP'] as const) process.on(signal, onSignal);
+  try {
+    return await runGraph(options, io, signals);
+  } finally {
+    if (options.handleSignals) for (const signal of [...STOP_SIGNALS, 'SIGHUP'] as const) process.off(signal, onSignal);
+  }
+}
+
+/** RunSignals connect the process's signals to a run. */
+interface RunSignals {
+  /** SIGHUP: reload the graph file, as an edit would. */
+  readonly hangups: Subject<void>;
+  /** SIGINT or SIGTERM (or the test's stop): the first stops the run, a second cuts the wait short. */
+  onStop: (reason: string) => void;
+  /** A stop asked for before the run could act on it. */
+  early?: string;
+}
+
+async function runGraph(options: RunOptions, io: CommandIO, signals: RunSignals): Promise<number> {
   if (options.prefix && options.tmpPrefix) throw new UsageError('mgmt run: --prefix and --tmp-prefix exclude each other');
   if (options.graphviz) {
     // Loaded only when asked for: ts-graphviz is a noticeable part of start-up.
@@ -102,9 +143,17 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   const { world } = setup;
   let stopping = false;
   let worldFailed = false;
-  // releaseState leaves the cluster, closes the World and removes a temporary prefix, which is this run's alone.
+  // A second stop signal cuts the waits of a shutdown short; what the run started is killed all the
+  // same (each exec's process group gets its SIGKILL when the agent exits) and a temporary prefix removed.
+  let secondSignal: string | undefined;
+  let hurry!: () => void;
+  const hurried = new Promise<void>((done) => (hurry = done));
+  // releaseState leaves the cluster, closes the World and removes a temporary prefix, which is this
+  // run's alone. After a second stop signal the World gets HURRIED_CLOSE_MS more to close (our etcd
+  // dies with the agent anyway); the temporary prefix is removed all the same.
   const releaseState = async (): Promise<void> => {
-    await setup.close().catch((err: unknown) => log.emit({ level: 'warn', event: 'error', phase: 'world', message: errorMessage(err) }));
+    const closed = setup.close().catch((err: unknown) => log.emit({ level: 'warn', event: 'error', phase: 'world', message: errorMessage(err) }));
+    await Promise.race([closed, hurried.then(() => delay(HURRIED_CLOSE_MS))]);
     await removeTmpPrefix();
   };
   let collects = false;
@@ -192,33 +241,30 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   const shutdown = async (reason: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    log.emit({ level: 'info', event: 'stopping', reason });
     for (const subscription of subscriptions) subscription.unsubscribe();
     engine.abortAll(new Error(`stopping: ${reason}`));
     const stopped = engine.stop();
-    await Promise.race([stopped, delay(SHUTDOWN_GRACE_MS)]);
+    await Promise.race([stopped, delay(SHUTDOWN_GRACE_MS), hurried]);
     watcher.close();
     await releaseState();
     const failures = engine.failures();
-    const code = failures.length > 0 || worldFailed ? 1 : 0;
+    // All OK is exit 0 however the run was stopped; a resource still at work when the run
+    // stopped (aborted, retrying, waiting) is not known to be OK.
+    const unfinished = [...engine.statuses()].filter(([, status]) => !isIdleStatus(status)).map(([id]) => id);
+    const code = failures.length > 0 || unfinished.length > 0 || worldFailed ? 1 : 0;
+    const why = secondSignal === undefined ? reason : `${reason}, then ${secondSignal}`;
     // The last event of a run, whatever a stopped resource still says after it.
-    log.emit({ level: failures.length > 0 ? 'error' : 'info', event: 'exit', code, reason, failed: failures.map((f) => f.resource) });
+    log.emit({ level: code === 0 ? 'info' : 'error', event: 'exit', code, reason: why, failed: failures.map((f) => f.resource), unfinished: unfinished.length > 0 ? unfinished : undefined });
     finish(code);
   };
-
-  // Signals are handled from before the first resource runs: a stop is never a bare kill.
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      // A second signal: stop waiting for anything.
-      log.emit({ level: 'warn', event: 'exit', code: 1, reason: `second ${signal}` });
-      finish(1);
-      return;
-    }
-    void shutdown(signal);
+  signals.onStop = (reason) => {
+    if (!stopping) return void shutdown(reason);
+    if (secondSignal !== undefined) return; // already hurrying
+    secondSignal = reason;
+    log.emit({ level: 'warn', event: 'stopping', reason, message: 'not waiting for running resources; what they started is killed as the agent exits' });
+    hurry();
   };
-  if (options.handleSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
   const applyGraph = async (graph: Graph, warnings: readonly string[]): Promise<void> => {
     for (const warning of warnings) log.emit({ level: 'warn', event: 'warning', message: warning });
     const swap = await engine.swap(graph);
@@ -241,11 +287,49 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     }
   };
 
-  // reload reads, collects, compiles and swaps the graph again, then exports its set.
-  const reload = async (): Promise<void> => {
+  log.emit({ level: 'info', event: 'start', yaml: yamlPath, prefix, noop: options.noop || undefined });
+  // Watch before the first graph runs, so an edit made meanwhile is not missed; reloads wait for it.
+  let markApplied!: () => void;
+  const firstApplied = new Promise<void>((done) => (markApplied = done));
+  // The graph file is read again when it changed (unless --no-watch) or on SIGHUP, but only once
+  // its writer is done: after reloadQuietMs without a change, and while no process holds it open
+  // for writing, so a file still being written is never parsed (an edit saved by rename reloads
+  // after the quiet period, a `>` or `>>` writer after it closed the file).
+  let graphFileBusy = false;
+  let writersSince: number | undefined;
+  let writersNamed = false;
+  // graphFileClosed says whether no process holds the graph file open for writing; a writer that
+  // keeps it open long is named once, so the operator knows why the edit is not applied yet.
+  const graphFileClosed = async (): Promise<boolean> => {
+    const writers = await writersOf(yamlPath);
+    if (writers.length === 0) {
+      writersSince = undefined;
+      writersNamed = false;
+      return true;
+    }
+    writersSince ??= performance.now();
+    if (!writersNamed && performance.now() - writersSince >= WRITER_WARN_MS) {
+      writersNamed = true;
+      log.emit({ level: 'warn', event: 'reload', message: `waiting to reload: ${yamlPath} is still open for writing by pid ${writers.join(', ')}` });
+    }
+    return false;
+  };
+  const graphFileChanged = options.noWatch ? signals.hangups : merge(watcher.watchPath(yamlPath).pipe(skip(1)), signals.hangups); // the watch's first emission only says "ready"
+  const graphFileSettled = graphFileChanged.pipe(
+    tap(() => (graphFileBusy = true)),
+    whenSettled({
+      quietMs: options.reloadQuietMs ?? DEFAULT_RELOAD_QUIET_MS,
+      isSettled: () => from(graphFileClosed()),
+      ...WRITER_RECHECK_MS,
+    }),
+    tap(() => (graphFileBusy = false)),
+  );
+  // reloadGraph reads, collects, compiles and swaps the graph again, then exports its set.
+  const reloadGraph = async (): Promise<void> => {
     try {
       const next = await loadGraph(yamlPath, loadOptions);
-      if (stopping) return;
+      // Written to again while it was read: the reload that follows the writer reads it whole.
+      if (stopping || graphFileBusy) return;
       await applyGraph(next.graph, next.warnings);
       await exportFrom(next.spec);
     } catch (err) {
@@ -253,41 +337,36 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
       log.emit({ level: 'error', event: 'error', phase: 'reload', message: `graph not swapped: ${errorMessage(err)}` });
     }
   };
-
-  log.emit({ level: 'info', event: 'start', yaml: yamlPath, prefix, noop: options.noop || undefined });
-  // Watch before the first graph runs, so an edit made meanwhile is not missed; reloads wait for it.
-  let markApplied!: () => void;
-  const firstApplied = new Promise<void>((done) => (markApplied = done));
-  if (!options.noWatch) {
-    // The graph is rebuilt when its file changes, and when the exported resources change if it
-    // collects any (upstream's stream watch).
-    const worldChanged = world.watchResources().pipe(
-      // A watch lost with etcd is made again; its first emission then says "look again".
-      retryWithBackoff({
-        initialMs: 50,
-        maxMs: 2000,
-        onRetry: (err, attempt) => {
-          if (attempt === 1 || attempt % 20 === 0) log.emit({ level: 'error', event: 'error', phase: 'world', message: `${errorMessage(err)} (retrying)` });
-        },
-      }),
-      // Not skipped: the first emission says the watch is established, and whatever changed
-      // before that (our own first export, another host's) is collected by the reload it causes.
-      filter(() => collects),
-    );
-    subscriptions.push(
-      merge(watcher.watchPath(yamlPath).pipe(skip(1)), worldChanged, recollect) // the file watch's first emission only says "ready"
-        .pipe(
-          debounceTime(RELOAD_DEBOUNCE_MS),
-          concatMap(async () => {
-            await firstApplied;
-            await reload();
+  const reload = async (): Promise<void> => {
+    await firstApplied;
+    // A reload for the World waits for the graph file's own, which collects too.
+    if (!graphFileBusy) await reloadGraph();
+  };
+  // The graph is also rebuilt when the exported resources change if it collects any (upstream's
+  // stream watch).
+  const worldChanged = options.noWatch
+    ? EMPTY
+    : merge(
+        world.watchResources().pipe(
+          // A watch lost with etcd is made again; its first emission then says "look again".
+          retryWithBackoff({
+            initialMs: 50,
+            maxMs: 2000,
+            onRetry: (err, attempt) => {
+              if (attempt === 1 || attempt % 20 === 0) log.emit({ level: 'error', event: 'error', phase: 'world', message: `${errorMessage(err)} (retrying)` });
+            },
           }),
-        )
-        .subscribe(),
-    );
-  }
+          // Not skipped: the first emission says the watch is established, and whatever changed
+          // before that (our own first export, another host's) is collected by the reload it causes.
+          filter(() => collects),
+        ),
+        recollect,
+      ).pipe(debounceTime(RELOAD_DEBOUNCE_MS));
+  subscriptions.push(merge(graphFileSettled, worldChanged).pipe(concatMap(reload)).subscribe());
   firstLoaded = true;
-  await applyGraph(first.graph, []);
+  // A stop asked for while the run was being set up: nothing is applied.
+  if (signals.early !== undefined) void shutdown(signals.early);
+  else await applyGraph(first.graph, []);
   // Our own etcd (if any) starts once the first graph runs: local resources never wait for it. A
   // graph that does not use the World lets its first pass finish first (etcd's start-up and the
   // etcd3 client's loading would slow it down), or waits at most ETCD_START_DELAY_MS; a one-shot
@@ -311,7 +390,7 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   // collects is collected again once they are, with or without --no-watch, before it can count as
   // converged.
   const firstPass = Promise.all([firstExport, setup.settled])
-    .then(() => (collects && !stopping ? reload() : undefined))
+    .then(() => (collects && !stopping ? reloadGraph() : undefined))
     .finally(markApplied);
 
   if (options.convergedTimeout >= 0) {
@@ -338,10 +417,6 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   options.stopSignal?.addEventListener('abort', () => void shutdown('stopped'), { once: true });
 
   const code = await finished;
-  if (options.handleSignals) {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
   await log.flush();
   return code;
 }
@@ -349,15 +424,21 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
 // Without cluster settings (in-process callers): the local World, as with --no-server and no seeds.
 const NO_CLUSTER: ClusterSettings = { ...DEFAULT_CLUSTER_SETTINGS, noServer: true };
 
+/**
+ * makePrefix creates (or checks) the directory the run keeps its state in and returns its real
+ * path. An existing prefix that another user owns or can write is refused, as is one that cannot
+ * be written (a read-only mount): a clear error, exit 1, before anything runs.
+ */
 async function makePrefix(options: RunOptions, hostname: string): Promise<string> {
-  if (options.tmpPrefix) return mkdtemp(join(tmpdir(), `mgmt-${hostname}-`));
-  const prefix = options.prefix ?? defaultPrefix();
-  try {
-    await mkdir(prefix, { recursive: true });
-  } catch (err) {
-    throw new UsageError(`mgmt run: cannot create the prefix directory ${prefix}: ${errorMessage(err)} (use --prefix DIR or --tmp-prefix)`);
+  if (options.tmpPrefix) {
+    try {
+      return await mkdtemp(join(tmpdir(), `mgmt-${hostname}-`));
+    } catch (err) {
+      throw new MgmtError(`mgmt run: cannot create a temporary prefix in ${tmpdir()}: ${errorMessage(err)} (set TMPDIR, or use --prefix DIR)`);
+    }
   }
-  return prefix;
+  // The operator's own symlink (e.g. /var/lib/mgmt -> /srv/mgmt) is followed; a planted one is not.
+  return ensurePrivateDir(options.prefix ?? defaultPrefix(), { parents: true, followOwnLink: true });
 }
 
 /** defaultPrefix is /var/lib/mgmt for root, else $XDG_CACHE_HOME/mgmt or ~/.cache/mgmt. */

@@ -8,20 +8,25 @@
 // Names are encodeURIComponent-encoded (keys may hold `/`), with a leading `.` encoded too so no
 // key can name `.`, `..` or a hidden file.
 
-import { mkdirSync } from 'node:fs';
-import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { constants, readdirSync, unlinkSync } from 'node:fs';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defer, type Observable, ReplaySubject, takeUntil } from 'rxjs';
 import { pathExists } from '../resources/file-fs.js';
 import { tempSuffix } from '../resources/file-io.js';
 import { createFsWatcher, type FsWatcher } from '../watchers/fs.js';
+import { ensurePrivateDir } from './private-dir.js';
 import type { ExportedResource, ExportSpec, World } from './types.js';
 
 /** LocalWorldOptions says which host this is and where the World persists. */
 export interface LocalWorldOptions {
   /** This host's name; its exports go to `exported/<hostname>.json`. */
   readonly hostname: string;
-  /** The directory the World keeps its files in (e.g. `<prefix>/world`); created when missing. */
+  /**
+   * The directory the World keeps its files in (e.g. `<prefix>/world`); created when missing. It
+   * and its parents must be root's or the agent's user's and writable by no one else (see
+   * ensurePrivateDir): the constructor throws otherwise.
+   */
   readonly dir: string;
 }
 
@@ -41,13 +46,15 @@ export class LocalWorld implements World {
 
   constructor(options: LocalWorldOptions) {
     this.hostname = options.hostname;
-    this.exportedDir = join(options.dir, 'exported');
-    this.stringsDir = join(options.dir, 'strings');
+    // Created and checked up front, so watches start on existing directories, writes need no mkdir
+    // of their own, and no write goes through a symlink someone planted in place of a directory.
+    const dir = ensurePrivateDir(options.dir, { parents: true });
+    this.exportedDir = ensurePrivateDir(join(dir, 'exported'));
+    this.stringsDir = ensurePrivateDir(join(dir, 'strings'));
     // Temporary files live beside the targets' directories, on the same file system (so rename is
     // atomic), but outside them, so a watch of exports never fires for a half-written file.
-    this.tmpDir = join(options.dir, 'tmp');
-    // Created up front so watches start on existing directories and writes need no mkdir of their own.
-    for (const d of [this.exportedDir, this.stringsDir, this.tmpDir]) mkdirSync(d, { recursive: true });
+    this.tmpDir = ensurePrivateDir(join(dir, 'tmp'));
+    removeStaleTemps(this.tmpDir);
     this.fsWatcher = createFsWatcher();
   }
 
@@ -70,7 +77,7 @@ export class LocalWorld implements World {
       const path = join(this.exportedDir, entry);
       let text: string;
       try {
-        text = await readFile(path, 'utf8');
+        text = await readNoFollow(path);
       } catch (err) {
         // A host may replace or remove its file between readdir and read; that is not a problem.
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
@@ -91,7 +98,7 @@ export class LocalWorld implements World {
   async strGet(key: string): Promise<string | undefined> {
     this.checkOpen();
     try {
-      return await readFile(this.stringPath(key), 'utf8');
+      return await readNoFollow(this.stringPath(key));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
@@ -156,6 +163,44 @@ export class LocalWorld implements World {
 
   private checkOpen(): void {
     if (this.closed) throw new Error(`the local world of ${this.hostname} is closed`);
+  }
+}
+
+// A temporary file is named `<pid>-<suffix>.tmp` by the agent writing it.
+const TEMP_NAME = /^(\d+)-[^/]*\.tmp$/;
+
+/**
+ * removeStaleTemps removes what writers killed mid-write (SIGKILL, a crash) left in the World's
+ * tmp dir; a file of a process still running (another agent sharing the prefix) is left alone.
+ */
+function removeStaleTemps(tmpDir: string): void {
+  for (const entry of readdirSync(tmpDir)) {
+    const pid = TEMP_NAME.exec(entry)?.[1];
+    if (pid === undefined || isRunning(Number(pid))) continue;
+    try {
+      unlinkSync(join(tmpDir, entry));
+    } catch {
+      // removed meanwhile by another agent opening the same World
+    }
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+  }
+}
+
+/** readNoFollow reads a file of the World, refusing (ELOOP) a symlink planted in its place. */
+async function readNoFollow(path: string): Promise<string> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
   }
 }
 

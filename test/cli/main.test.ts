@@ -49,4 +49,25 @@ describe('mgmt command line', () => {
     expect(reportError(new TypeError('oops'), { stdout: new Captured(), stderr: bug })).toBe(70);
     expect(bug.text).toMatch(/internal error \(this is a bug, please report it\):\nTypeError: oops\n\s+at /);
   });
+
+  it('finding 10: GIVEN a second graph file after --yaml (or after a positional graph) THEN exit 2 naming it, nothing run', async () => {
+    for (const argv of [
+      ['run', '--yaml', 'a.yaml', 'b.yaml'],
+      ['run', 'a.yaml', 'b.yaml'],
+      ['check', '--yaml', 'a.yaml', 'b.yaml'],
+    ]) {
+      const result = await runMain(argv);
+      expect(result.code, argv.join(' ')).toBe(2);
+      expect(result.stderr).toBe(`mgmt ${argv[0]}: unexpected argument "b.yaml" (one graph: --yaml FILE)\n`);
+    }
+  });
+
+  it('finding 10: GIVEN --sema 0 (or below -1) THEN exit 2 before the graph is read; the help says N > 0', async () => {
+    for (const sema of ['0', '-2']) {
+      const result = await runMain(['run', '--yaml', '/nonexistent/graph.yaml', '--sema', sema]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(`mgmt run: --sema must be a number above 0 (or -1 for no limit), not ${sema}\n`);
+    }
+    expect((await runMain(['run', '--help'])).stdout).toMatch(/--sema N +at most N checkApply runs at once \(N > 0; -1 = no limit\)/);
+  });
 });

@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runMgmt, startMgmt } from '../helpers/cli.js';
 import { waitFor } from '../helpers/log.js';
+import { isAlive, pidIn } from '../helpers/pids.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const tempDir = useTempDirs();
@@ -164,8 +165,7 @@ edges:
       `graph: stubborn\nresources:\n  exec:\n  - {name: stubborn, cmd: "trap '' TERM; echo $$ > ${pidFile}; while true; do sleep 0.05; done", shell: /bin/sh}\n`,
     );
     const agent = startMgmt(['run', '--yaml', yaml, '--tmp-prefix', '--log-format', 'json']);
-    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'), 'the command to start');
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    const pid = await pidIn(pidFile);
     const signalled = performance.now();
     agent.child.kill('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 30));
@@ -252,6 +252,32 @@ edges:
     expect(absent.code).toBe(2);
     expect(absent.stderr).toContain('/nonexistent/graph.yaml');
   });
+
+  it('GIVEN a watchcmd with a child WHEN the run exits converged or on SIGTERM THEN the whole process group is killed and the --tmp-prefix removed', async () => {
+    for (const how of ['converged', 'SIGTERM'] as const) {
+      const dir = await tempDir();
+      const yaml = join(dir, 'graph.yaml');
+      const childPid = join(dir, 'child.pid');
+      // The watchcmd's own child (a grandchild of the agent) must die with the group.
+      await writeFile(yaml, `graph: group\nresources:\n  exec:\n  - {name: w, cmd: "true", watchcmd: "sh -c 'echo $$ > ${childPid}; exec sleep 1000' & wait", watchshell: /bin/sh}\n`);
+      const timeout = how === 'converged' ? ['--converged-timeout=1'] : [];
+      const agent = startMgmt(['run', '--yaml', yaml, '--tmp-prefix', '--log-format', 'json', ...timeout]);
+      const start = await agent.waitForEvent((e) => e.event === 'start', 'start');
+      const grandchild = await pidIn(childPid);
+      if (how === 'SIGTERM') {
+        await agent.waitForEvent((e) => e.event === 'apply', 'the apply');
+        const signalled = performance.now();
+        agent.child.kill('SIGTERM');
+        await agent.exited;
+        expect(performance.now() - signalled, 'SIGTERM exits within 1 s').toBeLessThan(1000);
+      }
+      const result = await agent.exited;
+      expect(result.code, `${how}: ${result.stderr}`).toBe(0);
+      expect(result.events.at(-1)).toMatchObject({ event: 'exit', code: 0, reason: how });
+      await waitFor(() => !isAlive(grandchild), `${how}: the watchcmd's child to be killed`, 2000);
+      expect(existsSync(start.prefix as string)).toBe(false);
+    }
+  });
 });
 
 describe('mgmt run live graph swap', () => {
@@ -304,11 +330,3 @@ describe('mgmt check and --version', () => {
   });
 });
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -23,6 +23,19 @@ async function withWorlds(hosts: string[], body: (worlds: LocalWorld[], dir: str
 const file = (name: string, params: Record<string, unknown> = {}) => ({ kind: 'file', name, params });
 
 describe('LocalWorld', () => {
+  it('GIVEN temporary files of a writer killed mid-write and of a running one WHEN a World opens THEN only the dead writer\'s are removed', async () => {
+    const dir = join(await tempDir(), 'world');
+    await mkdir(join(dir, 'tmp'), { recursive: true, mode: 0o755 });
+    // pid 2^22+1 is above Linux's pid_max: no such process can be running.
+    const dead = `${2 ** 22 + 1}-abc.tmp`;
+    const alive = `${process.pid}-def.tmp`;
+    await writeFile(join(dir, 'tmp', dead), 'half a value');
+    await writeFile(join(dir, 'tmp', alive), 'being written');
+    const world = new LocalWorld({ hostname: 'h1', dir });
+    expect((await readdir(join(dir, 'tmp'))).sort()).toEqual([alive]);
+    await world.close();
+  });
+
   it('GIVEN strings and exports written WHEN a new instance opens the same directory THEN it reads them back', async () => {
     const dir = join(await tempDir(), 'world');
     const first = new LocalWorld({ hostname: 'h1', dir });
