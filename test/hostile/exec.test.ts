@@ -10,19 +10,10 @@ import { describe, expect, it } from 'vitest';
 import type { LogEvent } from '../../src/log/events.js';
 import { MGMT_BIN, runMgmt, startMgmt, withTestWorld } from '../helpers/cli.js';
 import { waitFor } from '../helpers/log.js';
+import { isAlive } from '../helpers/processes.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const tempDir = useTempDirs();
-
-// A killed process whose parent is gone may stay a zombie until init reaps it: that is not running.
-function isAlive(pid: number): boolean {
-  try {
-    const state = /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
-    return state !== undefined && state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
 
 /** execGraph writes a graph of shell execs, one per entry of `cmds`, each `name: cmd`. */
 async function execGraph(dir: string, cmds: Record<string, string>, extra: readonly string[] = []): Promise<string> {

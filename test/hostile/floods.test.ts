@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MGMT_BIN, startMgmt, withTestWorld } from '../helpers/cli.js';
 import { waitFor } from '../helpers/log.js';
+import { peakRssMb } from '../helpers/processes.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const tempDir = useTempDirs();
@@ -34,13 +35,6 @@ async function floodGraph(dir: string): Promise<{ yaml: string; target: string }
     ].join('\n'),
   );
   return { yaml, target };
-}
-
-/** peakRssMb reads a process's peak resident memory (VmHWM) in MiB. */
-function peakRssMb(pid: number): number {
-  const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`no VmHWM for ${pid}`);
-  return Number(match[1]) / 1024;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -10,6 +10,7 @@ import { defaultRegistry } from '../../src/resources/index.js';
 import type { LiveResource } from '../../src/resources/types.js';
 import { makeContext, type TestContext } from '../helpers/context.js';
 import { waitFor } from '../helpers/log.js';
+import { isAlive } from '../helpers/processes.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const SPAWN_GRANDCHILD = fileURLToPath(new URL('../fixtures/scripts/spawn-grandchild.sh', import.meta.url));
@@ -31,17 +32,6 @@ function stdoutOf(ctx: TestContext, role = 'cmd'): string {
   const prefix = `${role} stdout: `;
   const entry = ctx.logs.find((e) => e.level === 'debug' && e.message?.startsWith(prefix));
   return entry?.message?.slice(prefix.length) ?? '';
-}
-
-// isAlive reads /proc: a zombie counts as dead, since no reaper may exist inside a container.
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
 }
 
 describe('exec checkApply', () => {
@@ -221,15 +211,33 @@ describe('exec watch', () => {
     expect(await firstValueFrom(live.watch().pipe(toArray()))).toEqual([undefined]);
   });
 
-  it('emits when watchcmd starts and once per line it prints; its exit is an error', async () => {
-    const { live, ctx } = start({ cmd: 'true', watchcmd: 'echo one; echo two; exit 4', watchshell: '/bin/sh' });
+  it('emits when watchcmd starts and once per read of what it prints; its exit is an error', async () => {
+    const { live, ctx } = start({ cmd: 'true', watchcmd: 'echo one; sleep 0.1; echo two; echo three; exit 4', watchshell: '/bin/sh' });
     let events = 0;
     const error = await new Promise<Error>((resolve) => {
       live.watch().subscribe({ next: () => events++, error: resolve, complete: () => resolve(new Error('completed')) });
     });
-    expect(events).toBe(3); // started, "one", "two"
-    expect(error.message).toBe('watchcmd "echo one; echo two; exit 4" exited with code 4');
-    expect(ctx.logs.map((e) => e.message)).toEqual(expect.arrayContaining(['watchcmd: one', 'watchcmd: two']));
+    // started, "one", then "two" and "three" (one read, or two)
+    expect(events).toBeGreaterThanOrEqual(3);
+    expect(events).toBeLessThanOrEqual(4);
+    expect(error.message).toBe('watchcmd "echo one; sleep 0.1; echo two; echo three; exit 4" exited with code 4');
+    expect(ctx.logs.map((e) => e.message)).toEqual(expect.arrayContaining(['watchcmd: one', 'watchcmd: two', 'watchcmd: three']));
+  });
+
+  it('turns a watchcmd that prints without pause into a bounded number of events, logging a count instead of every line', async () => {
+    // GIVEN `yes`, which prints millions of lines a second
+    const { live, ctx } = start({ cmd: 'true', watchcmd: 'yes' });
+    let events = 0;
+    const subscription = live.watch().subscribe({ next: () => events++, error: () => undefined });
+    // WHEN it runs for half a second
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    subscription.unsubscribe();
+    await live.cleanup?.();
+    // THEN reads are at least 10 ms apart: at most about 50 events, each logging a few lines and a count
+    expect(events).toBeGreaterThan(1);
+    expect(events).toBeLessThan(100);
+    expect(ctx.logs.length).toBeLessThan(100 * 6);
+    expect(ctx.logs.map((e) => e.message)).toContainEqual(expect.stringMatching(/^watchcmd: \.\.\. and \d+ more lines$/));
   });
 
   it('reports a watchcmd that exits with code 0 as an error too (upstream "reached EOF")', async () => {
