@@ -10,10 +10,3 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
-
-/** peakRssMb reads a running process's peak resident memory (VmHWM) in MiB. */
-export function peakRssMb(pid: number): number {
-  const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`no VmHWM for process ${pid}`);
-  return Number(match[1]) / 1024;
-}

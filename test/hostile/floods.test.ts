@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MGMT_BIN, startMgmt, withTestWorld } from '../helpers/cli.js';
 import { waitFor } from '../helpers/log.js';
-import { peakRssMb } from '../helpers/processes.js';
+import { readStatusKb } from '../bench/lib/proc.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const tempDir = useTempDirs();
@@ -36,6 +36,9 @@ async function floodGraph(dir: string): Promise<{ yaml: string; target: string }
   );
   return { yaml, target };
 }
+
+// The agent's peak resident memory in MiB.
+const peakRssMb = (pid: number): number => (readStatusKb(pid, 'VmHWM') ?? Number.POSITIVE_INFINITY) / 1024;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
