@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, readdirSync, readFileSync } from 'node:fs';
-import { Observable } from 'rxjs';
+import { Observable, retry, throwError, timer } from 'rxjs';
 import { backoffDelay } from '../../streams/retry-with-backoff.js';
 import { Semaphores } from '../engine/semaphores.js';
 import { LineSplitter, TailBuffer, tailLines } from './exec-output.js';
@@ -171,6 +171,7 @@ export async function runProcess(spec: ProcessSpec, options: RunOptions): Promis
 }
 
 function isSpawnLimit(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
   const { code, syscall } = err as NodeJS.ErrnoException;
   return code !== undefined && SPAWN_LIMITS.has(code) && syscall?.startsWith('spawn') === true;
 }
@@ -241,6 +242,16 @@ async function runOnce(spec: ProcessSpec, options: RunOptions): Promise<ProcessR
  * so the caller can wait for it.
  */
 export function watchProcess(spec: ProcessSpec, onKill?: (killed: Promise<void>) => void): Observable<ProcessEvent> {
+  // A spawn refused for a limit of the host started nothing: wait and start it again, as runProcess does.
+  return startWatched(spec, onKill).pipe(
+    retry({
+      delay: (err: unknown, attempt) =>
+        isSpawnLimit((err as Error).cause) ? timer(backoffDelay(attempt, SPAWN_RETRY_MS.initial, SPAWN_RETRY_MS.max)) : throwError(() => err),
+    }),
+  );
+}
+
+function startWatched(spec: ProcessSpec, onKill?: (killed: Promise<void>) => void): Observable<ProcessEvent> {
   return new Observable<ProcessEvent>((subscriber) => {
     const notStarted = (err: unknown): Error =>
       new Error(`could not be started: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
