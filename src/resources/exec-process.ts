@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable, retry, throwError, timer } from 'rxjs';
 import { backoffDelay } from '../../streams/retry-with-backoff.js';
 import { Semaphores } from '../engine/semaphores.js';
@@ -162,7 +163,8 @@ export async function runProcess(spec: ProcessSpec, options: RunOptions): Promis
         return await runOnce(spec, options);
       } catch (err) {
         if (!isSpawnLimit(err)) throw err;
-        await pause(backoffDelay(attempt, SPAWN_RETRY_MS.initial, SPAWN_RETRY_MS.max), signal);
+        // An abort while waiting rejects with the signal's reason, as an abort of the run does.
+        await sleep(backoffDelay(attempt, SPAWN_RETRY_MS.initial, SPAWN_RETRY_MS.max), undefined, { signal }).catch(() => signal.throwIfAborted());
       }
     }
   } finally {
@@ -174,20 +176,6 @@ function isSpawnLimit(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const { code, syscall } = err as NodeJS.ErrnoException;
   return code !== undefined && SPAWN_LIMITS.has(code) && syscall?.startsWith('spawn') === true;
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 async function runOnce(spec: ProcessSpec, options: RunOptions): Promise<ProcessResult> {

@@ -6,6 +6,7 @@ import { firstValueFrom, take, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { exec, type ExecParams } from '../../src/resources/exec.js';
+import { DEFAULT_COMMAND_LIMIT, runProcess, setCommandLimit } from '../../src/resources/exec-process.js';
 import { defaultRegistry } from '../../src/resources/index.js';
 import type { LiveResource } from '../../src/resources/types.js';
 import { makeContext, type TestContext } from '../helpers/context.js';
@@ -202,6 +203,51 @@ describe('exec checkApply', () => {
     await live.cleanup?.();
     await expect(running).rejects.toThrow(/shutting down/);
     expect(isAlive(parent) || isAlive(grandchild)).toBe(false);
+  });
+});
+
+describe('exec command limit', () => {
+  it('runs at most the command limit at once; the others wait for a slot and all finish', async () => {
+    // GIVEN a limit of 2 and 6 commands that record when they run
+    const dir = await tempDir();
+    const marks = join(dir, 'marks');
+    setCommandLimit(2);
+    try {
+      const spec = { file: '/bin/sh', args: ['-c', `echo s >> ${marks}; sleep 0.2; echo e >> ${marks}`], env: {} };
+      // WHEN they are all started at once
+      const results = await Promise.all(Array.from({ length: 6 }, () => runProcess(spec, { signal: never })));
+      // THEN all exited 0, never more than 2 at a time
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
+      let running = 0;
+      let peak = 0;
+      for (const mark of readFileSync(marks, 'utf8').trim().split('\n')) {
+        running += mark === 's' ? 1 : -1;
+        peak = Math.max(peak, running);
+      }
+      expect(peak).toBe(2);
+    } finally {
+      setCommandLimit(DEFAULT_COMMAND_LIMIT);
+    }
+  });
+
+  it('an abort while waiting for a slot rejects with its reason and runs nothing', async () => {
+    setCommandLimit(1);
+    const busy = new AbortController();
+    try {
+      const first = runProcess({ file: '/bin/sleep', args: ['30'], env: {} }, { signal: busy.signal });
+      const waiting = new AbortController();
+      const second = runProcess({ file: '/bin/true', args: [], env: {} }, { signal: waiting.signal });
+      waiting.abort(new Error('stopping'));
+      await expect(second).rejects.toThrow('stopping');
+      busy.abort(new Error('done'));
+      await expect(first).rejects.toThrow('done');
+    } finally {
+      setCommandLimit(DEFAULT_COMMAND_LIMIT);
+    }
+  });
+
+  it('refuses a limit below 1', () => {
+    expect(() => setCommandLimit(0)).toThrow('the command limit must be a whole number above 0, got 0');
   });
 });
 
