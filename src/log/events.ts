@@ -53,7 +53,7 @@ const QUIET_IN_TEXT = new Set(['watch', 'check']);
  */
 export const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
 
-/** FLUSH_DEADLINE_MS is the longest flush waits for a reader that does not read: a stop must not hang on it. */
+/** FLUSH_DEADLINE_MS is how long flush waits for a reader that reads nothing more: a stop must not hang on it. */
 export const FLUSH_DEADLINE_MS = 500;
 
 /**
@@ -157,13 +157,19 @@ export function createEventLog(options: EventLogOptions): EventLog {
   };
 
   const flush = async (): Promise<void> => {
-    // Wait for a scheduled batch to be handed to the stream, then for the stream to take it, but
-    // not forever: a reader that stopped reading must not keep the agent from exiting.
+    // Wait for a scheduled batch to be handed to the stream, then for the stream to take it, for
+    // as long as the reader keeps reading: one that stopped must not keep the agent from exiting.
     while (scheduled) await new Promise((resolve) => setImmediate(resolve));
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_DEADLINE_MS)));
-    await Promise.race([drained, deadline]);
-    clearTimeout(timer);
+    let done = false;
+    void drained.then(() => (done = true));
+    let left = backlog();
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_DEADLINE_MS)))]);
+      clearTimeout(timer);
+      if (done || backlog() >= left) return;
+      left = backlog();
+    }
   };
 
   return { emit, forResource, flush };

@@ -345,11 +345,10 @@ const O_CLOEXEC = 0o2000000;
 /**
  * closeInheritedDescriptors closes every descriptor above 2 that the agent inherited from whoever
  * started it and returns their numbers: node and libuv open all of their own close-on-exec, so a
- * descriptor without that flag came from outside, and would otherwise reach every command, including
- * those run as another user. The descriptor of node's IPC channel, if any, is kept.
+ * descriptor without that flag came from outside (node's IPC channel, when forked, is close-on-exec
+ * too), and would otherwise reach every command, including those run as another user.
  */
 export function closeInheritedDescriptors(): number[] {
-  const channel = Number(process.env.NODE_CHANNEL_FD ?? -1);
   let names: string[];
   try {
     names = readdirSync('/proc/self/fd');
@@ -359,7 +358,7 @@ export function closeInheritedDescriptors(): number[] {
   const closed: number[] = [];
   for (const name of names) {
     const fd = Number(name);
-    if (!Number.isInteger(fd) || fd <= 2 || fd === channel) continue;
+    if (!Number.isInteger(fd) || fd <= 2) continue;
     let flags: number;
     try {
       flags = parseInt(/^flags:\s*([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? '', 8);

@@ -142,6 +142,30 @@ describe('event log bounds', () => {
     expect(performance.now() - began).toBeLessThan(FLUSH_DEADLINE_MS + 1000);
   });
 
+  it('GIVEN a slow reader that keeps reading THEN flush waits past its deadline until everything was taken', async () => {
+    const stdout = new Held();
+    const log = createEventLog({ format: 'json', host: 'h1', stdout, stderr: new Sink() });
+    for (let i = 0; i < 4; i++) {
+      log.emit({ level: 'info', event: 'apply', resource: `file[f${i}]`, message: 'x'.repeat(4096) });
+      await tick();
+    }
+    log.emit({ level: 'info', event: 'exit', code: 0 });
+    // The reader takes one chunk every 300 ms: slower than the deadline, but never stuck.
+    let text = '';
+    const reader = setInterval(() => {
+      const next = stdout.held.shift();
+      if (!next) return;
+      text += next.chunk.toString('utf8');
+      next.done();
+    }, 300);
+    try {
+      await log.flush();
+    } finally {
+      clearInterval(reader);
+    }
+    expect(text.trim().split('\n').map((line) => (JSON.parse(line) as { event: string }).event)).toEqual(['apply', 'apply', 'apply', 'apply', 'exit']);
+  });
+
   it('says which events are routine: watch, OK checks and debug lines, never warnings, errors, applies or would-change checks', () => {
     expect(isRoutine({ level: 'debug', event: 'watch' })).toBe(true);
     expect(isRoutine({ level: 'debug', event: 'check', ok: true })).toBe(true);
