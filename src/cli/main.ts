@@ -38,7 +38,6 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'tmp-prefix', type: 'bool', doc: 'use a fresh temporary working directory' },
   { name: 'noop', type: 'bool', doc: 'check only: report what would change, change nothing' },
   { name: 'sema', type: 'int', default: -1, doc: 'at most N checkApply runs at once (N > 0)' },
-  { name: 'exec-parallelism', type: 'int', default: 32 /* exec-process DEFAULT_COMMAND_LIMIT */, doc: 'at most N commands of exec resources run at once (N > 0); watchcmds do not count' },
   { name: 'no-watch', type: 'bool', doc: 'do not watch the YAML file for changes' },
   { name: 'pkg-backend', type: 'choice', choices: ['auto', 'packagekit', 'apt'], default: 'auto', doc: 'pkg backend: PackageKit over D-Bus, apt/dpkg, or auto (PackageKit when it answers on the system bus)' },
   { name: 'seeds', type: 'string', repeatable: true, doc: 'etcd client URLs of a cluster to join (comma-separated or repeated); none = start our own etcd' },
@@ -52,6 +51,7 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'etcd-election-timeout', type: 'int', default: 1000, doc: 'etcd raft election timeout in ms' },
   { name: 'log-format', type: 'choice', choices: ['text', 'json'], default: 'text', doc: 'text: human lines on stderr; json: one JSON event per line on stdout' },
   { name: 'verbose', type: 'bool', doc: 'also log routine watch and check events' },
+  { name: 'exec-parallelism', type: 'int', default: 32 /* exec-process DEFAULT_COMMAND_LIMIT */, doc: 'at most N commands of exec resources run at once (N > 0); watchcmds do not count' },
 ];
 
 /** CHECK_FLAGS are the flags of `mgmt check`. */

@@ -37,6 +37,23 @@ export function isIdleStatus(status: WorkerStatus): boolean {
   return IDLE_STATUSES.has(status);
 }
 
+// Longest group id a member's event carries whole; 20,000 members' events each naming all 20,000
+// would grow the log with the square of the group.
+const MAX_GROUP_ID = 200;
+
+/** shortGroupId is the group's id, or for a large group its first members' names and how many more. */
+function shortGroupId(vertex: Vertex): string {
+  if (vertex.id.length <= MAX_GROUP_ID) return vertex.id;
+  const shown: string[] = [];
+  let length = 0;
+  for (const member of vertex.members) {
+    if (length + member.name.length > MAX_GROUP_ID) break;
+    shown.push(member.name);
+    length += member.name.length + 1;
+  }
+  return resourceId(vertex.kind, `autogroup:(${shown.join(',')},...${vertex.members.length - shown.length} more)`);
+}
+
 /** WorkerHost is what a worker needs from the engine that owns it. */
 export interface WorkerHost {
   readonly log: EventLog;
@@ -386,20 +403,3 @@ export class VertexWorker {
   }
 }
 
-
-// Longest group id a member's event carries whole; 20,000 members' events each naming all 20,000
-// would grow the log with the square of the group.
-const MAX_GROUP_ID = 200;
-
-/** shortGroupId is the group's id, or for a large group its first members' names and how many more. */
-function shortGroupId(vertex: Vertex): string {
-  if (vertex.id.length <= MAX_GROUP_ID) return vertex.id;
-  const shown: string[] = [];
-  let length = 0;
-  for (const member of vertex.members) {
-    if (length + member.name.length > MAX_GROUP_ID) break;
-    shown.push(member.name);
-    length += member.name.length + 1;
-  }
-  return resourceId(vertex.kind, `autogroup:(${shown.join(',')},...${vertex.members.length - shown.length} more)`);
-}
