@@ -52,6 +52,7 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   { name: 'etcd-election-timeout', type: 'int', default: 1000, doc: 'etcd raft election timeout in ms' },
   { name: 'log-format', type: 'choice', choices: ['text', 'json'], default: 'text', doc: 'text: human lines on stderr; json: one JSON event per line on stdout' },
   { name: 'verbose', type: 'bool', doc: 'also log routine watch and check events' },
+  { name: 'exec-parallelism', type: 'int', default: 32 /* exec-process DEFAULT_COMMAND_LIMIT */, doc: 'at most N commands of exec resources run at once (N > 0); watchcmds do not count' },
 ];
 
 /** CHECK_FLAGS are the flags of `mgmt check`. */

@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import { graphFileArgument } from './flags.js';
 import type { CommandHandler } from './main.js';
+import { closeInheritedDescriptors, setCommandLimit } from '../resources/exec-process.js';
 import type { PkgBackendChoice } from '../resources/types.js';
 import { run } from './run.js';
 import { checkClusterSettings, parseUrls, type ClusterSettings } from './world-setup.js';
@@ -25,6 +26,11 @@ export const runCommand: CommandHandler = (flags, positional, io) => {
     electionTimeoutMs: flags['etcd-election-timeout'] as number,
   };
   checkClusterSettings(cluster);
+  const commandLimit = flags['exec-parallelism'] as number;
+  if (commandLimit < 1) throw new UsageError(`mgmt run: --exec-parallelism takes a number above 0, not ${commandLimit}`);
+  setCommandLimit(commandLimit);
+  // Descriptors whoever started us left open must not reach the commands we run (as other users too).
+  closeInheritedDescriptors();
   return run(
     {
       yaml,

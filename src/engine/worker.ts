@@ -3,7 +3,7 @@ import { onceTick } from '../../streams/once-tick.js';
 import { pollTicks } from '../../streams/poll-ticks.js';
 import { rateLimit } from '../../streams/rate-limit.js';
 import { retryWithDelay } from '../../streams/retry-with-delay.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, resourceId } from '../errors.js';
 import type { Edge, Member, Vertex } from '../graph/graph.js';
 import { roundMs, type EventLog } from '../log/events.js';
 import type { ResourceContext } from '../resources/types.js';
@@ -35,6 +35,23 @@ export function isStuckStatus(status: WorkerStatus): boolean {
 /** isIdleStatus says whether a status counts as idle for convergence. */
 export function isIdleStatus(status: WorkerStatus): boolean {
   return IDLE_STATUSES.has(status);
+}
+
+// Longest group id a member's event carries whole; 20,000 members' events each naming all 20,000
+// would grow the log with the square of the group.
+const MAX_GROUP_ID = 200;
+
+/** shortGroupId is the group's id, or for a large group its first members' names and how many more. */
+function shortGroupId(vertex: Vertex): string {
+  if (vertex.id.length <= MAX_GROUP_ID) return vertex.id;
+  const shown: string[] = [];
+  let length = 0;
+  for (const member of vertex.members) {
+    if (length + member.name.length > MAX_GROUP_ID) break;
+    shown.push(member.name);
+    length += member.name.length + 1;
+  }
+  return resourceId(vertex.kind, `autogroup:(${shown.join(',')},...${vertex.members.length - shown.length} more)`);
 }
 
 /** WorkerHost is what a worker needs from the engine that owns it. */
@@ -254,9 +271,10 @@ export class VertexWorker {
   private reportResults(results: readonly boolean[], ms: number): void {
     const { vertex } = this;
     const grouped = vertex.members.length > 1;
+    const group = grouped ? shortGroupId(vertex) : undefined;
     vertex.members.forEach((member, i) => {
       const ok = results[i] === true;
-      const fields = { ms, ...(grouped ? { group: vertex.id } : {}) };
+      const fields = { ms, ...(grouped ? { group, members: vertex.members.length } : {}) };
       const at = { resource: member.id, kind: member.kind, name: member.name };
       if (ok) this.host.log.emit({ level: 'debug', event: 'check', ...at, ok: true, ...fields });
       else if (vertex.meta.noop) this.host.log.emit({ level: 'info', event: 'check', ...at, ok: false, noop: true, message: 'would change (noop)', ...fields });

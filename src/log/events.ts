@@ -1,4 +1,5 @@
 import type { ResourceLogger } from '../resources/types.js';
+import { escapeControl } from './escape.js';
 
 /** roundMs rounds a duration to 0.01 ms, the precision events report. */
 export function roundMs(ms: number): number {
@@ -42,8 +43,30 @@ export interface EventLogOptions {
   readonly now?: () => Date;
 }
 
-// Events that are routine for machines but noise for people: text mode shows them at debug only.
+// Events that are routine for machines but noise for people: text mode shows them at debug only
+// (a check that found something to change, as in noop, is no routine).
 const QUIET_IN_TEXT = new Set(['watch', 'check']);
+
+/**
+ * MAX_BACKLOG_BYTES bounds what the log holds for a reader that falls behind: past it, routine events
+ * are dropped and counted, and a `dropped` event says how many before the next line written.
+ */
+export const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
+
+/** FLUSH_DEADLINE_MS is how long flush waits for a reader that reads nothing more: a stop must not hang on it. */
+export const FLUSH_DEADLINE_MS = 500;
+
+/**
+ * isRoutine says whether an event may be dropped when the reader falls behind: watch events, checks
+ * that found the state OK, and debug lines. Errors, applies, "would change" checks, exit and every
+ * warning are never dropped.
+ */
+export function isRoutine(event: LogEvent): boolean {
+  if (event.level === 'warn' || event.level === 'error') return false;
+  if (event.event === 'watch') return true;
+  if (event.event === 'check') return event.ok === true;
+  return event.level === 'debug';
+}
 
 /** createEventLog builds an event log: NDJSON on stdout, or human lines on stderr. */
 export function createEventLog(options: EventLogOptions): EventLog {
@@ -55,9 +78,10 @@ export function createEventLog(options: EventLogOptions): EventLog {
 
   // Writes are batched per tick: 10,000 resources converging would otherwise make 30,000 writes.
   let pending: string[] = [];
+  let pendingBytes = 0;
   let scheduled = false;
   let drained: Promise<void> = Promise.resolve();
-  const out: NodeJS.WritableStream = json ? stdout : stderr;
+  const out: NodeJS.WritableStream & { writableLength?: number } = json ? stdout : stderr;
   // A reader that went away (`mgmt run ... | head`) must not crash the agent: stop writing instead.
   let closed = false;
   out.on('error', (err: NodeJS.ErrnoException) => {
@@ -67,12 +91,14 @@ export function createEventLog(options: EventLogOptions): EventLog {
   const write = (line: string): void => {
     if (closed) return;
     pending.push(line);
+    pendingBytes += line.length;
     if (scheduled) return;
     scheduled = true;
     setImmediate(() => {
       scheduled = false;
       const chunk = pending.join('');
       pending = [];
+      pendingBytes = 0;
       if (closed) return;
       drained = new Promise((resolve) => {
         if (out.write(chunk)) return resolve();
@@ -85,21 +111,41 @@ export function createEventLog(options: EventLogOptions): EventLog {
       });
     });
   };
+  // What this log holds that its reader has not taken yet.
+  const backlog = (): number => pendingBytes + (out.writableLength ?? 0);
+
+  const format = (event: LogEvent): string => {
+    const date = now();
+    return (json ? JSON.stringify({ ts: date.toISOString(), host: options.host, ...event }) : formatText(date, event)) + '\n';
+  };
+
+  // Routine events dropped since the last line written, by event name.
+  let dropped = new Map<string, number>();
+  let droppedCount = 0;
+  const reportDropped = (): void => {
+    if (droppedCount === 0) return;
+    const events = Object.fromEntries(dropped);
+    const message = `the log's reader fell behind: ${droppedCount} routine events were dropped`;
+    write(format({ level: 'warn', event: 'dropped', message, count: droppedCount, events }));
+    dropped = new Map();
+    droppedCount = 0;
+  };
 
   // `exit` is the last event of a run by contract: what a stopping resource says later is dropped.
   let ended = false;
   const emit = (event: LogEvent): void => {
     if (ended) return;
-    if (event.event === 'exit') ended = true;
-    const textQuiet = !json && QUIET_IN_TEXT.has(event.event);
+    const textQuiet = !json && QUIET_IN_TEXT.has(event.event) && event.ok !== false;
     const rank = textQuiet ? LEVEL_RANK.debug : LEVEL_RANK[event.level];
     if (rank < minRank) return;
-    const date = now();
-    if (json) {
-      write(JSON.stringify({ ts: date.toISOString(), host: options.host, ...event }) + '\n');
-    } else {
-      write(formatText(date, event) + '\n');
+    if (isRoutine(event) && backlog() >= MAX_BACKLOG_BYTES) {
+      dropped.set(event.event, (dropped.get(event.event) ?? 0) + 1);
+      droppedCount++;
+      return;
     }
+    if (event.event === 'exit') ended = true;
+    reportDropped();
+    write(format(event));
   };
 
   const forResource = (id: string, kind: string, name: string): ResourceLogger => {
@@ -111,9 +157,19 @@ export function createEventLog(options: EventLogOptions): EventLog {
   };
 
   const flush = async (): Promise<void> => {
-    // Wait for a scheduled batch to be handed to the stream, then for the stream to take it.
+    // Wait for a scheduled batch to be handed to the stream, then for the stream to take it, for
+    // as long as the reader keeps reading: one that stopped must not keep the agent from exiting.
     while (scheduled) await new Promise((resolve) => setImmediate(resolve));
-    await drained;
+    let done = false;
+    void drained.then(() => (done = true));
+    let left = backlog();
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_DEADLINE_MS)))]);
+      clearTimeout(timer);
+      if (done || backlog() >= left) return;
+      left = backlog();
+    }
   };
 
   return { emit, forResource, flush };
@@ -134,20 +190,24 @@ const TEXT_SUMMARY: Record<string, (event: LogEvent) => string | undefined> = {
 // Fields a summary already says.
 const SUMMARIZED = new Set(['ms', 'ok', 'changed', 'noop', 'from', 'timeout']);
 
-/** formatText renders an event as `HH:MM:SS.mmm LEVEL kind[name]: message (key=value ...)`. */
+/**
+ * formatText renders an event as `HH:MM:SS.mmm LEVEL kind[name]: message (key=value ...)`, with every
+ * control character escaped: one event is always exactly one line.
+ */
 export function formatText(date: Date, event: LogEvent): string {
   const time = date.toTimeString().slice(0, 8) + '.' + String(date.getMilliseconds()).padStart(3, '0');
   const head = [time];
   if (event.level !== 'info') head.push(event.level.toUpperCase());
-  const summary = event.message === undefined ? TEXT_SUMMARY[event.event]?.(event) : undefined;
+  // A summary says more than a message the engine attached for machines ("would change (noop)").
+  const summary = TEXT_SUMMARY[event.event]?.(event);
   if (event.event !== 'log' && summary === undefined) head.push(event.event);
   let line = head.join(' ');
   if (event.resource) line += ` ${event.resource}:`;
-  const message = event.message ?? summary;
+  const message = summary ?? event.message;
   if (message) line += ` ${message}`;
   const extras = Object.entries(event)
     .filter(([key, value]) => !TEXT_SHOWN.has(key) && value !== undefined && !(summary !== undefined && SUMMARIZED.has(key)))
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
   if (extras.length > 0) line += ` (${extras.join(' ')})`;
-  return line;
+  return escapeControl(line);
 }

@@ -1,5 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Observable } from 'rxjs';
+import { closeSync, readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Observable, retry, throwError, timer } from 'rxjs';
+import { backoffDelay } from '../../streams/retry-with-backoff.js';
+import { Semaphores } from '../engine/semaphores.js';
 import { LineSplitter, TailBuffer, tailLines } from './exec-output.js';
 
 /** KILL_GRACE_MS is how long a process group gets between SIGTERM and SIGKILL. */
@@ -46,8 +50,42 @@ export interface RunOptions {
   readonly timeoutMs?: number;
 }
 
-/** ProcessEvent is what a long-running watched process reports: it started, or it printed a line. */
-export type ProcessEvent = { readonly type: 'started' } | { readonly type: 'line'; readonly line: string };
+/** ProcessEvent is what a long-running watched process reports: it started, or it printed lines. */
+export type ProcessEvent =
+  | { readonly type: 'started' }
+  | {
+      readonly type: 'lines';
+      /** How many lines one read brought (a flooding command brings thousands). */
+      readonly count: number;
+      /** The first few of them, for the log. */
+      readonly first: readonly string[];
+    };
+
+/** LINES_KEPT is how many lines of one read a `lines` event keeps. */
+export const LINES_KEPT = 5;
+
+/** WATCH_READ_PAUSE_MS is how long a watched process's output waits between two reads: what it prints meanwhile is one event. */
+export const WATCH_READ_PAUSE_MS = 10;
+
+/** DEFAULT_COMMAND_LIMIT is how many commands (cmd, ifcmd, nifcmd, getent) run at once by default. */
+export const DEFAULT_COMMAND_LIMIT = 32;
+
+let commandLimit = DEFAULT_COMMAND_LIMIT;
+const commandSlots = new Semaphores();
+
+/**
+ * setCommandLimit sets how many commands run at once (`--exec-parallelism`); more wait for a slot.
+ * Long-running watchcmds do not count.
+ */
+export function setCommandLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1) throw new Error(`the command limit must be a whole number above 0, got ${limit}`);
+  commandLimit = limit;
+}
+
+// Errors of a spawn that hit a limit of the host (descriptors, processes), not a fault of the
+// command: it started nothing, so it is tried again after a pause rather than failed.
+const SPAWN_LIMITS = new Set(['EMFILE', 'ENFILE', 'EAGAIN']);
+const SPAWN_RETRY_MS = { initial: 10, max: 1000 };
 
 /** describeExit renders an exit as `exited with code 3` or `was killed by SIGTERM`. */
 export function describeExit(exit: ProcessExit): string {
@@ -109,10 +147,38 @@ function killDyingGroupsOnExit(): void {
 
 /**
  * runProcess runs a process to completion in its own process group and returns how it ended with
- * the tail of its output; a non-zero exit is a result, not an error. Abort and timeout kill the
- * whole group (SIGTERM, then SIGKILL); abort then rejects with the signal's reason.
+ * the tail of its output; a non-zero exit is a result, not an error. At most the command limit
+ * (setCommandLimit) run at once; a spawn refused for want of descriptors or processes waits and is
+ * tried again. Abort and timeout kill the whole group (SIGTERM, then SIGKILL); abort then rejects
+ * with the signal's reason.
  */
 export async function runProcess(spec: ProcessSpec, options: RunOptions): Promise<ProcessResult> {
+  const { signal } = options;
+  signal.throwIfAborted();
+  // The limit is part of the id: a changed limit makes a new semaphore, the old one drains.
+  const release = await commandSlots.acquire([`commands:${commandLimit}`], signal);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await runOnce(spec, options);
+      } catch (err) {
+        if (!isSpawnLimit(err)) throw err;
+        // An abort while waiting rejects with the signal's reason, as an abort of the run does.
+        await sleep(backoffDelay(attempt, SPAWN_RETRY_MS.initial, SPAWN_RETRY_MS.max), undefined, { signal }).catch(() => signal.throwIfAborted());
+      }
+    }
+  } finally {
+    release();
+  }
+}
+
+function isSpawnLimit(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  return code !== undefined && SPAWN_LIMITS.has(code) && syscall?.startsWith('spawn') === true;
+}
+
+async function runOnce(spec: ProcessSpec, options: RunOptions): Promise<ProcessResult> {
   const { signal, timeoutMs = 0 } = options;
   signal.throwIfAborted();
   const child = spawnGroup(spec);
@@ -156,12 +222,24 @@ export async function runProcess(spec: ProcessSpec, options: RunOptions): Promis
 
 /**
  * watchProcess starts a long-running process on subscribe: it emits `started` once the process
- * runs, then one `line` per line of its stdout; its exit, whatever the code, is an error. Error
+ * runs, then one `lines` event per read of its stdout, however many lines the read brought; its
+ * exit, whatever the code, is an error. Reads are WATCH_READ_PAUSE_MS apart: a process that prints
+ * without pause fills its pipe and blocks, instead of filling the agent's memory and time. Error
  * messages read as predicates (`exited with code 0`, `could not be started: ...`) for the caller to
  * prefix with what the process was. Teardown kills the process group and hands the kill to `onKill`,
  * so the caller can wait for it.
  */
 export function watchProcess(spec: ProcessSpec, onKill?: (killed: Promise<void>) => void): Observable<ProcessEvent> {
+  // A spawn refused for a limit of the host started nothing: wait and start it again, as runProcess does.
+  return startWatched(spec, onKill).pipe(
+    retry({
+      delay: (err: unknown, attempt) =>
+        isSpawnLimit((err as Error).cause) ? timer(backoffDelay(attempt, SPAWN_RETRY_MS.initial, SPAWN_RETRY_MS.max)) : throwError(() => err),
+    }),
+  );
+}
+
+function startWatched(spec: ProcessSpec, onKill?: (killed: Promise<void>) => void): Observable<ProcessEvent> {
   return new Observable<ProcessEvent>((subscriber) => {
     const notStarted = (err: unknown): Error =>
       new Error(`could not be started: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -173,8 +251,26 @@ export function watchProcess(spec: ProcessSpec, onKill?: (killed: Promise<void>)
       return undefined;
     }
     const stderr = new TailBuffer();
-    const lines = new LineSplitter((line) => subscriber.next({ type: 'line', line }));
-    child.stdout?.on('data', (chunk: Buffer) => lines.push(chunk));
+    let count = 0;
+    let first: string[] = [];
+    const lines = new LineSplitter((line) => {
+      count++;
+      if (first.length < LINES_KEPT) first.push(line);
+    });
+    const report = (): void => {
+      if (count === 0) return;
+      const event: ProcessEvent = { type: 'lines', count, first };
+      count = 0;
+      first = [];
+      subscriber.next(event);
+    };
+    let resumeTimer: NodeJS.Timeout | undefined;
+    child.stdout?.on('data', (chunk: Buffer) => {
+      lines.push(chunk);
+      report();
+      child.stdout?.pause();
+      resumeTimer = setTimeout(() => child.stdout?.resume(), WATCH_READ_PAUSE_MS);
+    });
     child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.once('spawn', () => subscriber.next({ type: 'started' }));
 
@@ -183,6 +279,7 @@ export function watchProcess(spec: ProcessSpec, onKill?: (killed: Promise<void>)
       (exit) => {
         running = false;
         lines.flush();
+        report();
         subscriber.error(new Error(withStderr(describeExit(exit), stderr.toString())));
       },
       (err: unknown) => {
@@ -191,6 +288,7 @@ export function watchProcess(spec: ProcessSpec, onKill?: (killed: Promise<void>)
       },
     );
     return () => {
+      clearTimeout(resumeTimer);
       if (running && child.pid !== undefined) {
         const killed = killGroup(child.pid);
         if (onKill) onKill(killed);
@@ -203,6 +301,7 @@ export function watchProcess(spec: ProcessSpec, onKill?: (killed: Promise<void>)
 // spawnGroup starts the process detached, which makes it the leader of a new process group (and
 // session): signalling the group then reaches every process it started, not just the leader.
 function spawnGroup(spec: ProcessSpec): ChildProcess {
+  closeInheritedDescriptorsOnce();
   return spawn(spec.file, [...spec.args], {
     cwd: spec.cwd,
     env: { ...spec.env },
@@ -238,4 +337,47 @@ function waitForExit(child: ChildProcess): Promise<ProcessExit> {
       });
     });
   });
+}
+
+// Linux's O_CLOEXEC, which node's fs.constants does not name.
+const O_CLOEXEC = 0o2000000;
+
+/**
+ * closeInheritedDescriptors closes every descriptor above 2 that the agent inherited from whoever
+ * started it and returns their numbers: node and libuv open all of their own close-on-exec, so a
+ * descriptor without that flag came from outside (node's IPC channel, when forked, is close-on-exec
+ * too), and would otherwise reach every command, including those run as another user.
+ */
+export function closeInheritedDescriptors(): number[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc/self/fd');
+  } catch {
+    return []; // no /proc: nothing we can tell
+  }
+  const closed: number[] = [];
+  for (const name of names) {
+    const fd = Number(name);
+    if (!Number.isInteger(fd) || fd <= 2) continue;
+    let flags: number;
+    try {
+      flags = parseInt(/^flags:\s*([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? '', 8);
+    } catch {
+      continue; // gone meanwhile, such as the listing's own descriptor
+    }
+    if (Number.isNaN(flags) || (flags & O_CLOEXEC) !== 0) continue;
+    closeSync(fd);
+    closed.push(fd);
+  }
+  return closed;
+}
+
+let inheritedClosed = false;
+
+// Done before the first command rather than at import: tests load this module inside runners
+// whose own inherited descriptors are none of our business until we start a command.
+function closeInheritedDescriptorsOnce(): void {
+  if (inheritedClosed) return;
+  inheritedClosed = true;
+  closeInheritedDescriptors();
 }

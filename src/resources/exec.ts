@@ -281,7 +281,11 @@ function createLiveExec(p: ExecParams, ctx: ResourceContext): LiveResource {
         ),
       ),
       tap((event) => {
-        if (event.type === 'line') ctx.log.debug(`watchcmd: ${event.line}`);
+        if (event.type !== 'lines') return;
+        // One read is one re-check however many lines it brought: a flooding watchcmd costs one check at a time.
+        for (const line of event.first) ctx.log.debug(`watchcmd: ${line}`);
+        const more = event.count - event.first.length;
+        if (more > 0) ctx.log.debug(`watchcmd: ... and ${more} more lines`);
       }),
       map(() => undefined),
     );

@@ -15,12 +15,13 @@ import { clusterExchangeScenarios } from './scenarios/cluster-exchange.js';
 import { drift10000 } from './scenarios/drift.js';
 import { execChain } from './scenarios/exec-chain.js';
 import { files1000, files10000 } from './scenarios/files.js';
+import { hostileFlood } from './scenarios/hostile-flood.js';
 import { startup } from './scenarios/startup.js';
 import { svcRestart } from './scenarios/svc.js';
 import { pkgScenarios } from './scenarios/pkg.js';
 
 /** SCENARIOS lists every scenario in the order a full run takes them. */
-export const SCENARIOS: readonly Scenario[] = [startup, execChain, files1000, files10000, drift10000, ...autoedgeScenarios, ...autogroupScenarios, swap10000, ...clusterExchangeScenarios, svcRestart, ...pkgScenarios];
+export const SCENARIOS: readonly Scenario[] = [startup, execChain, files1000, files10000, drift10000, ...autoedgeScenarios, ...autogroupScenarios, swap10000, ...clusterExchangeScenarios, svcRestart, ...pkgScenarios, hostileFlood];
 
 const tempDirs = new Set<string>();
 

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createEventLog, formatText, type EventLogOptions } from '../../src/log/events.js';
+import { createEventLog, FLUSH_DEADLINE_MS, formatText, isRoutine, MAX_BACKLOG_BYTES, type EventLogOptions } from '../../src/log/events.js';
+import { escapeControl } from '../../src/log/escape.js';
 
 class Sink extends Writable {
   text = '';
@@ -81,5 +82,125 @@ describe('event log end', () => {
     log.emit({ level: 'debug', event: 'log', resource: 'exec[x]', message: 'late output' });
     await log.flush();
     expect(stdout.text.trim().split('\n').map((line) => (JSON.parse(line) as { event: string }).event)).toEqual(['exit']);
+  });
+});
+
+// Held takes chunks and finishes none until released: a reader that stopped reading.
+class Held extends Writable {
+  readonly held: Array<{ chunk: Buffer; done: () => void }> = [];
+  constructor() {
+    super({ highWaterMark: 1024 });
+  }
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.held.push({ chunk, done: () => done() });
+  }
+  /** release lets every chunk through and returns all that was written. */
+  async release(): Promise<string> {
+    let text = '';
+    while (this.held.length > 0) {
+      const { chunk, done } = this.held.shift()!;
+      text += chunk.toString('utf8');
+      done();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return text;
+  }
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('event log bounds', () => {
+  it('GIVEN a reader that stopped reading THEN routine events past the backlog are dropped and counted, never an apply, error or exit', async () => {
+    const stdout = new Held();
+    const log = createEventLog({ format: 'json', host: 'h1', stdout, stderr: new Sink(), level: 'debug' });
+    const noisy = log.forResource('exec[noisy]', 'exec', 'noisy');
+    const big = 'y'.repeat(64 * 1024);
+    const routine = Math.ceil(MAX_BACKLOG_BYTES / big.length) * 2;
+    for (let i = 0; i < routine; i++) noisy.debug(`watchcmd: ${big}`);
+    await tick();
+    for (let i = 0; i < routine; i++) log.emit({ level: 'debug', event: 'watch', resource: 'exec[noisy]' });
+    log.emit({ level: 'info', event: 'apply', resource: 'file[f]', changed: true, ms: 1 });
+    log.emit({ level: 'error', event: 'error', resource: 'exec[x]', message: 'failed', permanent: true });
+    log.emit({ level: 'info', event: 'exit', code: 0 });
+    await tick();
+    // What the log holds for its reader stays bounded.
+    expect(stdout.writableLength).toBeLessThan(MAX_BACKLOG_BYTES + 2 * big.length);
+    const lines = (await stdout.release()).trim().split('\n');
+    const events = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(events.slice(-4).map((e) => e.event)).toEqual(['dropped', 'apply', 'error', 'exit']);
+    const dropped = events.at(-4)!;
+    expect(dropped).toMatchObject({ level: 'warn', events: { log: expect.any(Number), watch: routine } });
+    // Every routine event is either written or counted.
+    expect(events.filter((e) => e.event === 'log').length + (dropped.count as number)).toBe(2 * routine);
+  });
+
+  it('GIVEN a reader that stopped reading THEN flush gives up after its deadline instead of hanging the exit', async () => {
+    const log = createEventLog({ format: 'json', host: 'h1', stdout: new Held(), stderr: new Sink() });
+    log.emit({ level: 'info', event: 'exit', code: 0, message: 'x'.repeat(4096) });
+    const began = performance.now();
+    await log.flush();
+    expect(performance.now() - began).toBeLessThan(FLUSH_DEADLINE_MS + 1000);
+  });
+
+  it('GIVEN a slow reader that keeps reading THEN flush waits past its deadline until everything was taken', async () => {
+    const stdout = new Held();
+    const log = createEventLog({ format: 'json', host: 'h1', stdout, stderr: new Sink() });
+    for (let i = 0; i < 4; i++) {
+      log.emit({ level: 'info', event: 'apply', resource: `file[f${i}]`, message: 'x'.repeat(4096) });
+      await tick();
+    }
+    log.emit({ level: 'info', event: 'exit', code: 0 });
+    // The reader takes one chunk every 300 ms: slower than the deadline, but never stuck.
+    let text = '';
+    const reader = setInterval(() => {
+      const next = stdout.held.shift();
+      if (!next) return;
+      text += next.chunk.toString('utf8');
+      next.done();
+    }, 300);
+    try {
+      await log.flush();
+    } finally {
+      clearInterval(reader);
+    }
+    expect(text.trim().split('\n').map((line) => (JSON.parse(line) as { event: string }).event)).toEqual(['apply', 'apply', 'apply', 'apply', 'exit']);
+  });
+
+  it('says which events are routine: watch, OK checks and debug lines, never warnings, errors, applies or would-change checks', () => {
+    expect(isRoutine({ level: 'debug', event: 'watch' })).toBe(true);
+    expect(isRoutine({ level: 'debug', event: 'check', ok: true })).toBe(true);
+    expect(isRoutine({ level: 'debug', event: 'log', message: 'stdout: y' })).toBe(true);
+    expect(isRoutine({ level: 'info', event: 'check', ok: false, noop: true })).toBe(false);
+    expect(isRoutine({ level: 'info', event: 'apply', changed: true })).toBe(false);
+    expect(isRoutine({ level: 'info', event: 'exit', code: 0 })).toBe(false);
+    expect(isRoutine({ level: 'warn', event: 'retry' })).toBe(false);
+    expect(isRoutine({ level: 'error', event: 'error' })).toBe(false);
+  });
+});
+
+describe('event log text escaping', () => {
+  it('escapes newlines, carriage returns, ESC, other C0 and C1 controls and DEL, and leaves other text alone', () => {
+    expect(escapeControl('a\nb\rc\td\u001b[31me\u0007f\u007fg\u0085h\u009bi\u2028j')).toBe('a\\nb\\rc\\td\\e[31me\\x07f\\x7fg\\x85h\\x9bi\\u2028j');
+    expect(escapeControl('kind[näme] ok: /tmp/x "y"')).toBe('kind[näme] ok: /tmp/x "y"');
+  });
+
+  it('GIVEN a resource name and a message with a newline and escapes THEN text renders one line with them escaped', () => {
+    const line = formatText(AT, {
+      level: 'error',
+      event: 'error',
+      resource: 'exec[x\n01:02:03.045 exit (code=0)]',
+      message: 'failed\r\u001b]0;owned\u0007',
+      detail: 'a\nb',
+    });
+    expect(line).toBe('01:02:03.045 ERROR error exec[x\\n01:02:03.045 exit (code=0)]: failed\\r\\e]0;owned\\x07 (detail=a\\nb)');
+    expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  });
+
+  it('GIVEN a noop check that would change THEN text mode shows it at info, while OK checks stay hidden', async () => {
+    const { log, stderr } = makeLog({});
+    log.emit({ level: 'debug', event: 'check', resource: 'file[ok]', ok: true, ms: 0.1 });
+    log.emit({ level: 'info', event: 'check', resource: 'file[f]', ok: false, noop: true, message: 'would change (noop)', ms: 0.2 });
+    await log.flush();
+    expect(stderr.text).toBe('01:02:03.045 file[f]: would change (noop), checked in 0.2 ms\n');
   });
 });

@@ -6,10 +6,12 @@ import { firstValueFrom, take, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { exec, type ExecParams } from '../../src/resources/exec.js';
+import { DEFAULT_COMMAND_LIMIT, runProcess, setCommandLimit } from '../../src/resources/exec-process.js';
 import { defaultRegistry } from '../../src/resources/index.js';
 import type { LiveResource } from '../../src/resources/types.js';
 import { makeContext, type TestContext } from '../helpers/context.js';
 import { waitFor } from '../helpers/log.js';
+import { isAlive } from '../helpers/processes.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const SPAWN_GRANDCHILD = fileURLToPath(new URL('../fixtures/scripts/spawn-grandchild.sh', import.meta.url));
@@ -31,17 +33,6 @@ function stdoutOf(ctx: TestContext, role = 'cmd'): string {
   const prefix = `${role} stdout: `;
   const entry = ctx.logs.find((e) => e.level === 'debug' && e.message?.startsWith(prefix));
   return entry?.message?.slice(prefix.length) ?? '';
-}
-
-// isAlive reads /proc: a zombie counts as dead, since no reaper may exist inside a container.
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
 }
 
 describe('exec checkApply', () => {
@@ -215,21 +206,84 @@ describe('exec checkApply', () => {
   });
 });
 
+describe('exec command limit', () => {
+  it('runs at most the command limit at once; the others wait for a slot and all finish', async () => {
+    // GIVEN a limit of 2 and 6 commands that record when they run
+    const dir = await tempDir();
+    const marks = join(dir, 'marks');
+    setCommandLimit(2);
+    try {
+      const spec = { file: '/bin/sh', args: ['-c', `echo s >> ${marks}; sleep 0.2; echo e >> ${marks}`], env: {} };
+      // WHEN they are all started at once
+      const results = await Promise.all(Array.from({ length: 6 }, () => runProcess(spec, { signal: never })));
+      // THEN all exited 0, never more than 2 at a time
+      expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
+      let running = 0;
+      let peak = 0;
+      for (const mark of readFileSync(marks, 'utf8').trim().split('\n')) {
+        running += mark === 's' ? 1 : -1;
+        peak = Math.max(peak, running);
+      }
+      expect(peak).toBe(2);
+    } finally {
+      setCommandLimit(DEFAULT_COMMAND_LIMIT);
+    }
+  });
+
+  it('an abort while waiting for a slot rejects with its reason and runs nothing', async () => {
+    setCommandLimit(1);
+    const busy = new AbortController();
+    try {
+      const first = runProcess({ file: '/bin/sleep', args: ['30'], env: {} }, { signal: busy.signal });
+      const waiting = new AbortController();
+      const second = runProcess({ file: '/bin/true', args: [], env: {} }, { signal: waiting.signal });
+      waiting.abort(new Error('stopping'));
+      await expect(second).rejects.toThrow('stopping');
+      busy.abort(new Error('done'));
+      await expect(first).rejects.toThrow('done');
+    } finally {
+      setCommandLimit(DEFAULT_COMMAND_LIMIT);
+    }
+  });
+
+  it('refuses a limit below 1', () => {
+    expect(() => setCommandLimit(0)).toThrow('the command limit must be a whole number above 0, got 0');
+  });
+});
+
 describe('exec watch', () => {
   it('emits once (ready) and completes without watchcmd or creates', async () => {
     const { live } = start({ cmd: 'true' });
     expect(await firstValueFrom(live.watch().pipe(toArray()))).toEqual([undefined]);
   });
 
-  it('emits when watchcmd starts and once per line it prints; its exit is an error', async () => {
-    const { live, ctx } = start({ cmd: 'true', watchcmd: 'echo one; echo two; exit 4', watchshell: '/bin/sh' });
+  it('emits when watchcmd starts and once per read of what it prints; its exit is an error', async () => {
+    const { live, ctx } = start({ cmd: 'true', watchcmd: 'echo one; sleep 0.1; echo two; echo three; exit 4', watchshell: '/bin/sh' });
     let events = 0;
     const error = await new Promise<Error>((resolve) => {
       live.watch().subscribe({ next: () => events++, error: resolve, complete: () => resolve(new Error('completed')) });
     });
-    expect(events).toBe(3); // started, "one", "two"
-    expect(error.message).toBe('watchcmd "echo one; echo two; exit 4" exited with code 4');
-    expect(ctx.logs.map((e) => e.message)).toEqual(expect.arrayContaining(['watchcmd: one', 'watchcmd: two']));
+    // started, "one", then "two" and "three" (one read, or two)
+    expect(events).toBeGreaterThanOrEqual(3);
+    expect(events).toBeLessThanOrEqual(4);
+    expect(error.message).toBe('watchcmd "echo one; sleep 0.1; echo two; echo three; exit 4" exited with code 4');
+    expect(ctx.logs.map((e) => e.message)).toEqual(expect.arrayContaining(['watchcmd: one', 'watchcmd: two', 'watchcmd: three']));
+  });
+
+  it('turns a watchcmd that prints without pause into a bounded number of events, logging a count instead of every line', async () => {
+    // GIVEN `yes`, which prints millions of lines a second
+    const { live, ctx } = start({ cmd: 'true', watchcmd: 'yes' });
+    let events = 0;
+    const subscription = live.watch().subscribe({ next: () => events++, error: () => undefined });
+    // WHEN it runs for half a second
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    subscription.unsubscribe();
+    await live.cleanup?.();
+    // THEN reads are at least 10 ms apart: at most about 50 events, each logging a few lines and a count
+    expect(events).toBeGreaterThan(1);
+    expect(events).toBeLessThan(100);
+    expect(ctx.logs.length).toBeLessThan(100 * 6);
+    expect(ctx.logs.map((e) => e.message)).toContainEqual(expect.stringMatching(/^watchcmd: \.\.\. and \d+ more lines$/));
   });
 
   it('reports a watchcmd that exits with code 0 as an error too (upstream "reached EOF")', async () => {

@@ -31,7 +31,7 @@ const RSS_TARGET_MB = 250; // DESIGN section 8 "memory": RSS with 10,000 watched
 type DriftMode = 'delete' | 'overwrite';
 
 /** DriftSamples are the repair latencies of one measurement (undefined = not repaired in time). */
-interface DriftSamples {
+export interface DriftSamples {
   readonly latencies: ReadonlyArray<{ readonly mode: DriftMode; readonly ms: number | undefined }>;
 }
 
@@ -151,10 +151,10 @@ async function runDrift(ctx: ScenarioContext): Promise<ScenarioResult> {
 }
 
 /**
- * measureDrift damages SAMPLES random files one at a time (alternately deleting them and
+ * measureDrift damages `samples` random files one at a time (alternately deleting them and
  * overwriting them with junk) and times each until the bench's own fs.watch sees it repaired.
  */
-async function measureDrift(manifest: Manifest, ctx: ScenarioContext, who: string): Promise<DriftSamples> {
+export async function measureDrift(manifest: Manifest, ctx: ScenarioContext, who: string, samples = SAMPLES): Promise<DriftSamples> {
   const random = mulberry32(SEED);
   let pending: { readonly file: ManagedFile; readonly check: () => void } | undefined;
   const watcher: FSWatcher = watch(manifest.dir, (_event, name) => {
@@ -163,7 +163,7 @@ async function measureDrift(manifest: Manifest, ctx: ScenarioContext, who: strin
   const latencies: Array<{ mode: DriftMode; ms: number | undefined }> = [];
   try {
     let previous = -1;
-    for (let sample = 0; sample < SAMPLES; sample++) {
+    for (let sample = 0; sample < samples; sample++) {
       let index = Math.floor(random() * manifest.files.length);
       if (index === previous) index = (index + 1) % manifest.files.length;
       previous = index;
@@ -222,7 +222,7 @@ function oneSample(
 }
 
 /** waitFor resolves when `arm`'s callback fires, and fails if the child exits first or time runs out. */
-async function waitFor(child: LongRunning, what: string, timeoutMs: number, arm: (done: () => void) => void): Promise<void> {
+export async function waitFor(child: LongRunning, what: string, timeoutMs: number, arm: (done: () => void) => void): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([

@@ -1,0 +1,19 @@
+// C0 controls, DEL, C1 controls, and the Unicode line and paragraph separators: anything a terminal
+// or a line-based reader may take as a new line or an escape sequence.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\u001b': '\\e' };
+
+/**
+ * escapeControl makes `text` safe to print on one terminal line: a newline becomes `\n`, ESC `\e`,
+ * every other control character `\xHH` (or `\uHHHH`), so a hostile name cannot start a forged log
+ * line or send escape sequences to whoever reads the log.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, (char) => {
+    const named = NAMED[char];
+    if (named !== undefined) return named;
+    const code = char.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
