@@ -30,7 +30,12 @@ export type WorkerStatus =
 // apt-get rewrites dpkg's status) is tried again at once the first time, then at most once per
 // doubling wait, so it cannot spin.
 const FAILED_BACKOFF_FIRST_MS = 100;
-const FAILED_BACKOFF_MAX_MS = 30_000;
+const FAILED_BACKOFF_MAX_MS = 60_000;
+
+// An aborted checkApply that honours its signal stops what it started before it settles (a package
+// transaction unwinding); stopping a worker waits that long for it at most, so a resource that
+// ignores its signal cannot hang a swap or a shutdown.
+const STOP_SETTLE_MS = 10_000;
 
 const IDLE_STATUSES: ReadonlySet<WorkerStatus> = new Set(['idle', 'blocked', 'failed', 'stopped']);
 
@@ -100,6 +105,8 @@ export class VertexWorker {
   private retriesLeft: number;
   private retryTimer: NodeJS.Timeout | undefined;
   private inflight: AbortController | undefined;
+  /** The resource's own checkApply while it runs, even past an abort that settled the attempt. */
+  private resourceRun: Promise<unknown> | undefined;
   private runDone: Promise<void> = Promise.resolve();
 
   constructor(vertex: Vertex, host: WorkerHost) {
@@ -314,6 +321,14 @@ export class VertexWorker {
     try {
       this.refreshNow = refresh;
       const run = Promise.resolve().then(() => runner.checkApply(apply, controller.signal));
+      const settled = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.resourceRun = settled;
+      void settled.then(() => {
+        if (this.resourceRun === settled) this.resourceRun = undefined;
+      });
       return await Promise.race([run, aborted]);
     } finally {
       clearTimeout(timer);
@@ -429,6 +444,7 @@ export class VertexWorker {
     this.watchSubscription?.unsubscribe();
     this.inflight?.abort(new Error('stopping'));
     await this.runDone;
+    if (this.resourceRun) await settledWithin(this.resourceRun, STOP_SETTLE_MS);
     try {
       await this.runner?.cleanup?.();
     } catch (err) {
@@ -456,3 +472,9 @@ export class VertexWorker {
   }
 }
 
+/** settledWithin resolves when `work` has settled or `ms` have passed, whichever comes first. */
+function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([work.then(() => undefined), waited]).finally(() => clearTimeout(timer));
+}

@@ -1,4 +1,6 @@
+import { of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import type { ResourceKind } from '../../src/resources/types.js';
 import { buildGraph, makeProbeWorld, type ProbeWorld } from '../helpers/graph.js';
 import { idle, useEngines } from '../helpers/engine.js';
 import { waitFor } from '../helpers/log.js';
@@ -247,13 +249,41 @@ describe('engine scheduling', () => {
     expect(callsOf(world, 'b').map((call) => call.refresh)).toEqual([false]);
   });
 
-  it('GIVEN meta timeout WHEN checkApply hangs THEN it is aborted with a timeout error', async () => {
+  it('GIVEN meta timeout WHEN checkApply runs past it (ignoring its signal) THEN the attempt fails at once with a timeout error', async () => {
     const world = makeProbeWorld();
     const { engine } = makeEngine();
-    world.probe('a').script.push(() => new Promise<boolean>(() => {}));
+    world.probe('a').script.push(() => new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 1_000)));
     await engine.swap(buildGraph([{ name: 'a', def: world.kind, meta: { timeout: 50 } }]));
     await idle(engine);
     expect(engine.failures()).toEqual([{ resource: 'probe[a]', message: 'timeout after 50 ms' }]);
+  });
+
+  it('GIVEN meta timeout WHEN the resource stops what it started on abort THEN stopping the engine waits until it has', async () => {
+    let stoppedAt = 0;
+    const slow: ResourceKind<{ tag: string }> = {
+      kind: 'slow',
+      doc: 'test kind whose checkApply takes 300 ms to wind down after an abort',
+      params: { tag: { type: 'string', doc: 'unused' } },
+      defaults: () => ({ tag: '' }),
+      validate: () => [],
+      init: () => ({
+        watch: () => of(undefined),
+        checkApply: (_apply, signal) =>
+          new Promise<boolean>((_, reject) => {
+            signal.addEventListener('abort', () => setTimeout(() => {
+              stoppedAt = performance.now();
+              reject(signal.reason);
+            }, 300));
+          }),
+      }),
+    };
+    const { engine } = makeEngine();
+    await engine.swap(buildGraph([{ name: 'x', def: slow, meta: { timeout: 50 } }]));
+    await idle(engine);
+    expect(engine.failures()).toEqual([{ resource: 'slow[x]', message: 'timeout after 50 ms' }]);
+    expect(stoppedAt).toBe(0);
+    await engine.stop();
+    expect(stoppedAt).toBeGreaterThan(0);
   });
 
   it('GIVEN three resources sharing a 1-slot semaphore THEN their checkApplys never overlap', async () => {

@@ -47,6 +47,8 @@ export interface DebSpec {
    * only in main or universe, so `non-free/misc` is one its `free` filter drops.
    */
   readonly section?: string;
+  /** preinst is the body of a `/bin/sh` preinst script (e.g. `sleep 30`, a slow install); default none. */
+  readonly preinst?: string;
 }
 
 /** AptRepoOptions tune createAptRepo. */
@@ -241,6 +243,7 @@ async function buildDeb(pool: string, deb: DebSpec): Promise<void> {
     '',
   ].join('\n');
   await writeFile(join(root, 'DEBIAN', 'control'), control);
+  if (deb.preinst !== undefined) await writeFile(join(root, 'DEBIAN', 'preinst'), `#!/bin/sh\n${deb.preinst}\n`, { mode: 0o755 });
   await writeAt(root, shippedFile(deb.name), `${deb.name} ${version}\n`);
   if (deb.unit) {
     await writeAt(root, shippedUnitFile(deb.name), `[Unit]\nDescription=mgmt test unit ${deb.name}\n\n[Service]\nType=oneshot\nExecStart=/bin/true\n`);
