@@ -23,7 +23,7 @@ import type { Observable } from 'rxjs';
 import { whenAllReady } from '../../streams/when-all-ready.js';
 import { createFsWatcher } from '../watchers/fs.js';
 import type { BackendEnv, PkgBackend, PkgInfo, QueryOptions, Transaction, TransactionFlags, TransactionReport } from './backend.js';
-import { isEmptyTransaction, UntrustedPackagesError } from './backend.js';
+import { awaitTransaction, isEmptyTransaction, UntrustedPackagesError } from './backend.js';
 import { parseAptPolicy, policyFor } from './apt-policy.js';
 import { commandLine, failureReason, runCommand, startCommand, type CommandResult } from './command.js';
 import { dpkgState, nativeDebianArch, readDpkgDatabase } from './dpkg-status.js';
@@ -98,9 +98,11 @@ export class AptBackend implements PkgBackend {
     const summary = commandLine('apt-get', args);
     if (isEmptyTransaction(transaction)) return { summary: '' };
     signal.throwIfAborted();
+    let started = false;
     const turn = transactions.then(async () => {
       // Given up on while it queued: never started.
       signal.throwIfAborted();
+      started = true;
       const running = startCommand('apt-get', args, this.env({ DEBIAN_FRONTEND: 'noninteractive', APT_LISTCHANGES_FRONTEND: 'none' }));
       let stopping: Promise<void> | undefined;
       const stop = (): void => {
@@ -118,7 +120,7 @@ export class AptBackend implements PkgBackend {
     });
     transactions = turn.catch(() => undefined);
     // An aborted transaction settles once apt-get and dpkg have stopped: nothing it started outlives it.
-    await turn;
+    await awaitTransaction(turn, () => started, signal);
     return { summary };
   }
 
