@@ -156,12 +156,18 @@ describe('engine scheduling', () => {
     expect(engine.failures()).toEqual([{ resource: 'probe[a]', message: 'two' }]);
   });
 
-  it('GIVEN retry 0 WHEN checkApply failed THEN the watch stays: the next event tries again, and success clears the failure and unblocks the child', async () => {
+  /** withFailedParent runs a -> b (retry 0) until idle, a's first checkApply failing with `message`. */
+  async function withFailedParent(message: string) {
     const world = makeProbeWorld();
     const { engine } = makeEngine();
-    world.probe('a').script.push(new Error('gone'));
+    world.probe('a').script.push(new Error(message));
     await engine.swap(buildGraph([{ name: 'a', def: world.kind }, { name: 'b', def: world.kind }], [{ from: 'a', to: 'b' }]));
     await idle(engine);
+    return { world, engine };
+  }
+
+  it('GIVEN retry 0 WHEN checkApply failed THEN the watch stays: the next event tries again, and success clears the failure and unblocks the child', async () => {
+    const { world, engine } = await withFailedParent('gone');
     expect(engine.failures()).toEqual([{ resource: 'probe[a]', message: 'gone' }]);
     expect(engine.statuses().get('probe[b]')).toBe('blocked');
     world.probe('a').events.next();
@@ -203,11 +209,7 @@ describe('engine scheduling', () => {
   });
 
   it('GIVEN a failed vertex WHEN only its children poke it THEN it does not try again (pokes are no news)', async () => {
-    const world = makeProbeWorld();
-    const { engine } = makeEngine();
-    world.probe('a').script.push(new Error('down'));
-    await engine.swap(buildGraph([{ name: 'a', def: world.kind }, { name: 'b', def: world.kind }], [{ from: 'a', to: 'b' }]));
-    await idle(engine);
+    const { world, engine } = await withFailedParent('down');
     world.probe('b').events.next();
     await idle(engine);
     await new Promise((resolve) => setTimeout(resolve, 30));
