@@ -91,7 +91,7 @@ describe('finding 3: the pkg reinstall race (a check in flight when dpkg checkpo
       const applies = (): LogEvent[] => agent.events.filter((e) => e.event === 'apply' && e.resource === `pkg[${NAMES[1]}]`);
       await agent.waitForEvent((e) => e.event === 'apply' && e.resource === `pkg[${NAMES[1]}]`, 'the first install', 60_000);
       expect(await repo.installedVersion(NAMES[1]!)).toBe('1.0');
-      await promisify(execFile)('dpkg', ['-r', NAMES[1]!]);
+      await dpkgRemove(NAMES[1]!);
       await waitFor(() => applies().length === 2, 'the reinstall', 60_000);
       expect(await repo.installedVersion(NAMES[1]!)).toBe('1.0');
       agent.child.kill('SIGTERM');
@@ -99,3 +99,16 @@ describe('finding 3: the pkg reinstall race (a check in flight when dpkg checkpo
     }, 180_000);
   });
 });
+
+/** dpkgRemove runs `dpkg -r name` as an operator would, waiting its turn if another test holds dpkg's lock. */
+async function dpkgRemove(name: string): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    try {
+      await promisify(execFile)('dpkg', ['-r', name]);
+      return;
+    } catch (err) {
+      if (tries > 240 || !/lock/i.test(String((err as { stderr?: string }).stderr))) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
