@@ -27,8 +27,9 @@ export type WorkerStatus =
   | 'stopped'; // removed from the graph
 
 // A resource that keeps failing on every event (its own failed attempt may cause one: a failed
-// apt-get rewrites dpkg's status) is tried again at once the first time, then at most once per
-// doubling wait, so it cannot spin.
+// apt-get rewrites dpkg's status) cannot spin: an event after a failure is tried at once the first
+// time, one that came while the attempt ran (maybe its own doing) after FAILED_BACKOFF_FIRST_MS,
+// and failures in a row wait twice as long each time.
 const FAILED_BACKOFF_FIRST_MS = 100;
 const FAILED_BACKOFF_MAX_MS = 60_000;
 
@@ -99,6 +100,8 @@ export class VertexWorker {
   /** Failures in a row with no retry left, for the wait before the next event's attempt. */
   private failuresInRow = 0;
   private failedAt = 0;
+  /** News came while the failed attempt ran: it may be the attempt's own doing. */
+  private newsDuringFailure = false;
   /** An event (or a parent's run) came since the last attempt began: a failed vertex may try again. */
   private newsSinceAttempt = false;
   private refreshNow = false;
@@ -395,12 +398,13 @@ export class VertexWorker {
    * failUntilEvent reports a checkApply failure with no retry left. The vertex counts as failed
    * (exit code, blocked dependants) until a later attempt succeeds, and keeps its watch: the next
    * event, or a parent that runs again, tries again (a race with the file system, an operator's
-   * fix). Only that first attempt comes at once; failures in a row then wait FAILED_BACKOFF_*.
+   * fix), after the wait of deferAfterFailure.
    */
   private failUntilEvent(message: string): void {
     if (this.stopped) return;
     this.failuresInRow++;
     this.failedAt = performance.now();
+    this.newsDuringFailure = this.newsSinceAttempt;
     this.markFailed('checkApply', message);
   }
 
@@ -425,7 +429,8 @@ export class VertexWorker {
 
   /** deferAfterFailure arms the wait before the next attempt of a vertex failing in a row; true = wait, the timer schedules. */
   private deferAfterFailure(): boolean {
-    const waitMs = this.failuresInRow <= 1 ? 0 : backoffDelay(this.failuresInRow - 1, FAILED_BACKOFF_FIRST_MS, FAILED_BACKOFF_MAX_MS);
+    const step = this.failuresInRow - 1 + (this.newsDuringFailure ? 1 : 0);
+    const waitMs = step <= 0 ? 0 : backoffDelay(step, FAILED_BACKOFF_FIRST_MS, FAILED_BACKOFF_MAX_MS);
     const leftMs = this.failedAt + waitMs - performance.now();
     if (leftMs <= 0) return false;
     this.retryTimer = setTimeout(() => {
