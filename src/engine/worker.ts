@@ -2,6 +2,7 @@ import { defer, Observable, type Subscription } from 'rxjs';
 import { onceTick } from '../../streams/once-tick.js';
 import { pollTicks } from '../../streams/poll-ticks.js';
 import { rateLimit } from '../../streams/rate-limit.js';
+import { backoffDelay } from '../../streams/retry-with-backoff.js';
 import { retryWithDelay } from '../../streams/retry-with-delay.js';
 import { errorMessage, resourceId } from '../errors.js';
 import type { Edge, Member, Vertex } from '../graph/graph.js';
@@ -22,8 +23,20 @@ export type WorkerStatus =
   | 'retrying' // a checkApply failed; waiting `delay` ms before trying again
   | 'idle' // state OK (or checked, in noop), nothing to do
   | 'blocked' // has work but a parent failed for good, so it can never run
-  | 'failed' // failed for good (retries exhausted)
+  | 'failed' // failed, no retry left: waits for its next watch event (init and watch failures: for good)
   | 'stopped'; // removed from the graph
+
+// A resource that keeps failing on every event (its own failed attempt may cause one: a failed
+// apt-get rewrites dpkg's status) cannot spin: an event after a failure is tried at once the first
+// time, one that came while the attempt ran (maybe its own doing) after FAILED_BACKOFF_FIRST_MS,
+// and failures in a row wait twice as long each time.
+const FAILED_BACKOFF_FIRST_MS = 100;
+const FAILED_BACKOFF_MAX_MS = 60_000;
+
+// An aborted checkApply that honours its signal stops what it started before it settles (a package
+// transaction unwinding); stopping a worker waits that long for it at most, so a resource that
+// ignores its signal cannot hang a swap or a shutdown.
+const STOP_SETTLE_MS = 10_000;
 
 const IDLE_STATUSES: ReadonlySet<WorkerStatus> = new Set(['idle', 'blocked', 'failed', 'stopped']);
 
@@ -82,7 +95,7 @@ export class VertexWorker {
   /** Timestamp of the last successful process; 0 = never. Children compare against it. */
   timestamp = 0;
   status: WorkerStatus = 'starting';
-  /** The last checkApply failed and no retry is left. */
+  /** The last attempt failed and no retry is left (until a later run succeeds). */
   failed = false;
   /** Last error message, for reports. */
   lastError: string | undefined;
@@ -99,10 +112,21 @@ export class VertexWorker {
   private running = false;
   private rerun = false;
   private stopped = false;
+  /** Init or the watch failed: nothing can make this vertex run again. */
+  private dead = false;
+  /** Failures in a row with no retry left, for the wait before the next event's attempt. */
+  private failuresInRow = 0;
+  private failedAt = 0;
+  /** News came while the failed attempt ran: it may be the attempt's own doing. */
+  private newsDuringFailure = false;
+  /** An event (or a parent's run) came since the last attempt began: a failed vertex may try again. */
+  private newsSinceAttempt = false;
   private refreshNow = false;
   private retriesLeft: number;
   private retryTimer: NodeJS.Timeout | undefined;
   private inflight: AbortController | undefined;
+  /** The resource's own checkApply while it runs, even past an abort that settled the attempt. */
+  private resourceRun: Promise<unknown> | undefined;
   private runDone: Promise<void> = Promise.resolve();
 
   constructor(vertex: Vertex, host: WorkerHost) {
@@ -145,7 +169,10 @@ export class VertexWorker {
   }
 
   private onWatchEvent(): void {
-    if (this.stopped || this.failed) return;
+    if (this.stopped || this.dead) return;
+    // An event always allows a fresh attempt, with the retries of `retry` after it.
+    if (this.failed) this.retriesLeft = this.vertex.meta.retry;
+    this.newsSinceAttempt = true;
     this.dirtyGeneration++;
     this.stateOK = false;
     const first = !this.started;
@@ -159,8 +186,14 @@ export class VertexWorker {
     this.schedule();
   }
 
+  /** parentRan pokes the worker for a parent that just ran: news that lets a failed vertex try again. */
+  parentRan(): void {
+    this.newsSinceAttempt = true;
+    this.schedule();
+  }
+
   private schedule(): void {
-    if (this.stopped || this.failed) return;
+    if (this.stopped || this.dead) return;
     if (this.running) {
       this.rerun = true;
       // The loop may have published idle already; it will run again, so this is activity.
@@ -168,6 +201,8 @@ export class VertexWorker {
       return;
     }
     if (this.retryTimer) return; // a retry is already due; it will process
+    // A failed vertex tries again on news only (not on its children's back-pokes), and not in a spin.
+    if (this.failed && (!this.newsSinceAttempt || this.deferAfterFailure())) return;
     this.running = true;
     this.setStatus('pending');
     // A microtask hop keeps a long chain of cached vertices from recursing through the stack.
@@ -179,12 +214,17 @@ export class VertexWorker {
       do {
         this.rerun = false;
         await this.processOnce();
-      } while (this.rerun && !this.stopped && !this.failed && !this.retryTimer);
+      } while (this.rerun && !this.stopped && !this.dead && !this.failed && !this.retryTimer);
     } catch (err) {
       // processOnce guards every resource call; reaching here is an engine bug, reported loudly.
       this.failForGood('checkApply', err);
     } finally {
       this.running = false;
+    }
+    // News that came while the last attempt failed may describe the fix: it gets its attempt.
+    if (this.rerun && this.failed) {
+      this.rerun = false;
+      this.schedule();
     }
   }
 
@@ -209,6 +249,7 @@ export class VertexWorker {
     }
 
     this.setStatus('processing');
+    this.newsSinceAttempt = false;
     const generation = this.dirtyGeneration;
     let results: readonly boolean[];
     const started = performance.now();
@@ -301,6 +342,14 @@ export class VertexWorker {
     try {
       this.refreshNow = refresh;
       const run = Promise.resolve().then(() => runner.checkApply(apply, controller.signal));
+      const settled = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.resourceRun = settled;
+      void settled.then(() => {
+        if (this.resourceRun === settled) this.resourceRun = undefined;
+      });
       return await Promise.race([run, aborted]);
     } finally {
       clearTimeout(timer);
@@ -312,6 +361,11 @@ export class VertexWorker {
 
   private succeeded(changed: boolean): void {
     const { host, vertex } = this;
+    if (this.failed) {
+      this.failed = false;
+      this.lastError = undefined;
+    }
+    this.failuresInRow = 0;
     if (changed) {
       const all = vertex.def.notifiesAllEdges === true;
       for (const edge of host.outgoing(vertex.id)) if (edge.notify || all) host.setRefresh(edge, true);
@@ -329,7 +383,7 @@ export class VertexWorker {
       if (!child) continue;
       const ready = host.incoming(edge.to).every((into) => (host.worker(into.from)?.timestamp ?? 0) > child.timestamp);
       // A refresh must not wait for other parents to run by chance: the poked child back-pokes them.
-      if (ready || isStuckStatus(child.status) || host.hasRefresh(edge)) child.poke();
+      if (ready || isStuckStatus(child.status) || host.hasRefresh(edge)) child.parentRan();
     }
   }
 
@@ -338,7 +392,7 @@ export class VertexWorker {
     const message = errorMessage(err);
     this.lastError = message;
     if (this.retriesLeft === 0) {
-      this.failForGood('checkApply', err);
+      this.failUntilEvent(message);
       return;
     }
     if (this.retriesLeft > 0) this.retriesLeft--;
@@ -352,19 +406,56 @@ export class VertexWorker {
     this.setStatus('retrying');
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
+      // A retry of `retry` is an attempt of its own, even for a vertex still failed from before.
+      this.newsSinceAttempt = true;
       this.schedule();
     }, meta.delay);
   }
 
+  /**
+   * failUntilEvent reports a checkApply failure with no retry left. The vertex counts as failed
+   * (exit code, blocked dependants) until a later attempt succeeds, and keeps its watch: the next
+   * event, or a parent that runs again, tries again (a race with the file system, an operator's
+   * fix), after the wait of deferAfterFailure.
+   */
+  private failUntilEvent(message: string): void {
+    if (this.stopped) return;
+    this.failuresInRow++;
+    this.failedAt = performance.now();
+    this.newsDuringFailure = this.newsSinceAttempt;
+    this.markFailed('checkApply', message);
+  }
+
+  /** failForGood reports a failure nothing can undo (init, or the watch is gone). */
   private failForGood(phase: 'init' | 'watch' | 'checkApply', err: unknown): void {
-    if (this.stopped || this.failed) return;
-    this.failed = true;
-    this.lastError = errorMessage(err);
-    this.emit('error', 'error', { phase, message: this.lastError, permanent: true });
+    if (this.stopped || this.dead) return;
+    this.dead = true;
     this.watchSubscription?.unsubscribe();
-    // Dependants can never run now: poke them so they notice and count as blocked.
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.markFailed(phase, errorMessage(err));
+  }
+
+  private markFailed(phase: 'init' | 'watch' | 'checkApply', message: string): void {
+    this.failed = true;
+    this.lastError = message;
+    this.emit('error', 'error', { phase, message, permanent: true });
+    // Dependants cannot run now: poke them so they notice and count as blocked.
     for (const edge of this.host.outgoing(this.vertex.id)) this.host.worker(edge.to)?.poke();
     this.setStatus('failed');
+  }
+
+  /** deferAfterFailure arms the wait before the next attempt of a vertex failing in a row; true = wait, the timer schedules. */
+  private deferAfterFailure(): boolean {
+    const step = this.failuresInRow - 1 + (this.newsDuringFailure ? 1 : 0);
+    const waitMs = step <= 0 ? 0 : backoffDelay(step, FAILED_BACKOFF_FIRST_MS, FAILED_BACKOFF_MAX_MS);
+    const leftMs = this.failedAt + waitMs - performance.now();
+    if (leftMs <= 0) return false;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.schedule();
+    }, leftMs);
+    return true;
   }
 
   /** stop unsubscribes the watch, aborts a running checkApply, waits for it, and cleans up. */
@@ -376,6 +467,7 @@ export class VertexWorker {
     this.watchSubscription?.unsubscribe();
     this.inflight?.abort(new Error('stopping'));
     await this.runDone;
+    if (this.resourceRun) await settledWithin(this.resourceRun, STOP_SETTLE_MS);
     try {
       await this.runner?.cleanup?.();
     } catch (err) {
@@ -403,3 +495,9 @@ export class VertexWorker {
   }
 }
 
+/** settledWithin resolves when `work` has settled or `ms` have passed, whichever comes first. */
+function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([work.then(() => undefined), waited]).finally(() => clearTimeout(timer));
+}

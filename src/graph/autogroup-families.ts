@@ -1,6 +1,7 @@
 import { setBit, wordsFor } from './autogroup-closure.js';
 import { compareStrings } from './canonical.js';
 import type { BuildVertex, MutableGraph } from './mutable.js';
+import type { Meta } from './spec.js';
 
 // Who may group with whom, and in which order the parents take their turns.
 //
@@ -11,6 +12,7 @@ import type { BuildVertex, MutableGraph } from './mutable.js';
 // A family is the vertices whose kinds share a first `:` chunk: only they are ever compared. An
 // optional key splits a family further into buckets whose members never group across; the
 // reachability matrix stays per family (merges in one bucket change paths between the others).
+// Whatever the caller's key, vertices whose meta differ (runMetaKey) are in different buckets.
 
 /** Bucket is the members of a family that share a key, as they are scanned for candidates. */
 export interface Bucket {
@@ -50,8 +52,9 @@ export function groupOrder(graph: MutableGraph, groupKey?: GroupKey): Turn[] {
   const ranked: { vertex: BuildVertex; chunks: number; chunk: string; key: string }[] = [];
   for (const vertex of graph.vertices.values()) {
     if (vertex.def.group === undefined || !vertex.meta.autogroup) continue;
-    const key = groupKey ? groupKey(vertex) : '';
-    if (key === undefined) continue;
+    const kindKey = groupKey ? groupKey(vertex) : '';
+    if (kindKey === undefined) continue;
+    const key = `${kindKey}\0${runMetaKey(vertex.meta)}`;
     let kind = kinds.get(vertex.kind);
     if (!kind) kinds.set(vertex.kind, (kind = { chunk: firstChunk(vertex.kind), chunks: chunkCount(vertex.kind) }));
     ranked.push({ vertex, key, ...kind });
@@ -80,6 +83,16 @@ export function groupOrder(graph: MutableGraph, groupKey?: GroupKey): Turn[] {
     if (family) turns.push({ family, position });
   }
   return turns;
+}
+
+/**
+ * runMetaKey is the part of a vertex's meta its group must share: the engine runs a group with one
+ * meta, so members whose noop, retry, delay, poll, limit, burst or timeout differ do not group (a
+ * noop member would be applied, a member's timeout would cut its neighbours' transaction). Only
+ * semaphores may differ: the group holds all of them. autoedge has done its work by now.
+ */
+export function runMetaKey(meta: Meta): string {
+  return `${meta.noop ? 1 : 0} ${meta.retry} ${meta.delay} ${meta.poll} ${meta.limit} ${meta.burst} ${meta.timeout}`;
 }
 
 /**

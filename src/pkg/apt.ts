@@ -5,7 +5,8 @@
 // - what the sources offer comes from one `apt-cache policy NAME...` for all the names asked;
 // - a transaction is one `apt-get` call, never a shell, with DEBIAN_FRONTEND=noninteractive and
 //   dpkg keeping changed configuration files; transactions of the whole agent queue up here
-//   instead of polling dpkg's lock. Without allowUntrusted (--allow-unauthenticated), apt-get
+//   instead of polling dpkg's lock. An abort (a timeout, a swap, a shutdown) stops the transaction
+//   the way dpkg can undo (stop-transaction.ts) and waits for it to end. Without allowUntrusted (--allow-unauthenticated), apt-get
 //   refuses a package from a source no trusted key signs, before it changes anything; its
 //   reason names its own option, so the error leads with the packages and allowuntrusted;
 // - file lists come from dpkg's `info/<pkg>.list` for an installed package, and for one not
@@ -22,11 +23,12 @@ import type { Observable } from 'rxjs';
 import { whenAllReady } from '../../streams/when-all-ready.js';
 import { createFsWatcher } from '../watchers/fs.js';
 import type { BackendEnv, PkgBackend, PkgInfo, QueryOptions, Transaction, TransactionFlags, TransactionReport } from './backend.js';
-import { isEmptyTransaction, UntrustedPackagesError } from './backend.js';
+import { awaitTransaction, isEmptyTransaction, UntrustedPackagesError } from './backend.js';
 import { parseAptPolicy, policyFor } from './apt-policy.js';
 import { commandLine, failureReason, runCommand, startCommand, type CommandResult } from './command.js';
-import { nativeDebianArch, readDpkgDatabase } from './dpkg-status.js';
+import { dpkgState, nativeDebianArch, readDpkgDatabase } from './dpkg-status.js';
 import { markDirectories, parseDebContents, parseDpkgList } from './file-lists.js';
+import { stopTransaction } from './stop-transaction.js';
 import { compareVersions } from './version.js';
 
 /** AptPaths are where apt and dpkg keep their state; tests may point them elsewhere. */
@@ -53,6 +55,9 @@ export interface AptBackendOptions extends BackendEnv {
 
 // How long apt-get waits for dpkg's lock held by someone else (PackageKit, unattended-upgrades).
 const LOCK_TIMEOUT_S = 300;
+
+/** APT_STOP_GRACE_MS is how long an aborted transaction may take to unwind before it is SIGKILLed. */
+export const APT_STOP_GRACE_MS = 5_000;
 
 // dpkg runs one transaction at a time; queueing the agent's own here means none of them waits
 // in apt's lock polling. A transaction whose caller gave up still holds its place until apt-get ends.
@@ -93,17 +98,45 @@ export class AptBackend implements PkgBackend {
     const summary = commandLine('apt-get', args);
     if (isEmptyTransaction(transaction)) return { summary: '' };
     signal.throwIfAborted();
+    let started = false;
     const turn = transactions.then(async () => {
       // Given up on while it queued: never started.
       signal.throwIfAborted();
-      const result = await startCommand('apt-get', args, this.env({ DEBIAN_FRONTEND: 'noninteractive', APT_LISTCHANGES_FRONTEND: 'none' })).done;
-      if (result.code !== 0) throw transactionError(summary, result);
+      started = true;
+      const running = startCommand('apt-get', args, this.env({ DEBIAN_FRONTEND: 'noninteractive', APT_LISTCHANGES_FRONTEND: 'none' }));
+      let stopping: Promise<void> | undefined;
+      const stop = (): void => {
+        if (running.pid !== undefined) stopping = this.stop(running.pid, running.done);
+      };
+      signal.addEventListener('abort', stop, { once: true });
+      try {
+        const result = await running.done;
+        await stopping;
+        signal.throwIfAborted();
+        if (result.code !== 0) throw transactionError(summary, result);
+      } finally {
+        signal.removeEventListener('abort', stop);
+      }
     });
     transactions = turn.catch(() => undefined);
-    // An abort stops the wait, not apt-get: cutting dpkg off half-way would leave the system
-    // needing `dpkg --configure -a`. The next transaction still waits for this one to end.
-    await raceAbort(turn, signal);
+    // An aborted transaction settles once apt-get and dpkg have stopped: nothing it started outlives it.
+    await awaitTransaction(turn, () => started, signal);
     return { summary };
+  }
+
+  /**
+   * stop ends an aborted apt-get (stop-transaction.ts), then, if dpkg was left half-way (its
+   * journal pending after a SIGKILL, or packages unpacked and not configured, as `dpkg --audit`
+   * says), runs `dpkg --configure -a`: what was unpacked is configured, the package dpkg unwound
+   * stays out, and dpkg takes the next transaction.
+   */
+  private async stop(pid: number, exited: Promise<unknown>): Promise<void> {
+    await stopTransaction(pid, exited, APT_STOP_GRACE_MS);
+    const state = await dpkgState(this.paths.dpkgDir).catch(() => undefined);
+    const audit = await startCommand('dpkg', ['--audit'], this.env()).done;
+    if (state?.pending.length === 0 && audit.stdout.trim() === '') return;
+    const result = await startCommand('dpkg', ['--configure', '-a', '--force-confdef', '--force-confold'], this.env({ DEBIAN_FRONTEND: 'noninteractive' })).done;
+    if (result.code !== 0) throw new Error(`the transaction was stopped and dpkg --configure -a ${failureReason(result)}`);
   }
 
   async listFiles(names: readonly string[], signal?: AbortSignal): Promise<ReadonlyMap<string, readonly string[] | undefined>> {
@@ -235,22 +268,4 @@ export function newestDeb(files: readonly string[], name: string): string | unde
     if (best === undefined || compareVersions(version, best.version) > 0) best = { file, version };
   }
   return best?.file;
-}
-
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }

@@ -5,6 +5,7 @@
 // UpdatePackages, RemovePackages, GetFiles, UpdatesChanged) as well as over apt-get and dpkg.
 
 import type { Observable } from 'rxjs';
+import { abortable } from '../dbus/connection.js';
 import type { PkgBackendChoice, ResourceContext } from '../resources/types.js';
 
 /** PkgInfo is what a backend knows of one package name. */
@@ -163,6 +164,23 @@ export async function selectBackend(choice: PkgBackendChoice = 'auto', env: Back
 export function isUnknown(info: PkgInfo | undefined): boolean {
   if (info === undefined) return true;
   return info.installed === undefined && info.available !== undefined && info.available.versions.length === 0 && info.available.candidate === undefined;
+}
+
+/**
+ * awaitTransaction waits for `turn`, a transaction queued behind the agent's others. Aborted while
+ * it still queues, the wait ends at once (it will never start); once `started`, the wait lasts
+ * until it has stopped and `ended` (the backend's own end of what it started) has resolved.
+ */
+export async function awaitTransaction<T>(turn: Promise<T>, started: () => boolean, signal: AbortSignal, ended: () => Promise<unknown> = () => turn): Promise<T> {
+  try {
+    return await abortable(turn, signal);
+  } catch (err) {
+    if (started()) {
+      await turn.catch(() => undefined);
+      await ended().catch(() => undefined);
+    }
+    throw err;
+  }
 }
 
 /** isEmptyTransaction says whether a transaction has nothing to do. */

@@ -14,6 +14,8 @@ export interface CommandResult {
 /** RunningCommand is a started program: `done` settles when it has exited and its output is read. */
 export interface RunningCommand {
   readonly done: Promise<CommandResult>;
+  /** The program's process id, which leads its process group and session; undefined when it did not start. */
+  readonly pid: number | undefined;
   /** kill ends the program (SIGTERM to its process group). */
   kill(): void;
 }
@@ -38,6 +40,7 @@ export function startCommand(file: string, args: readonly string[], env: NodeJS.
   });
   return {
     done,
+    pid: child.pid,
     kill() {
       if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
       try {

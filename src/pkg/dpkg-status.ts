@@ -4,6 +4,14 @@
 // about 1 MB; a one-shot run asks about a few packages, once before and once after its
 // transaction), and the database is kept until the files change, so the check of an installed
 // package costs a stat.
+//
+// A read must not overlap a checkpoint. dpkg journals each change into updates/NNNN, and at the
+// end of a run writes a new status file, renames it into place and only then deletes the journal
+// entries. A read that began between the two (the rename is what the pkg watch hears) could pair
+// the new status file with the first entries of the journal (`deinstall ok installed`, still
+// installed) when the later ones were gone by the time it opened them; and no event follows the
+// deletions. So the state of the files is stamped before and after each read, and a read that
+// overlapped a change is made again.
 
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -132,6 +140,30 @@ interface Cached {
   readonly db: DpkgDatabase;
 }
 
+/** DpkgState is one state of dpkg's database files: a stamp that changes with them, and the journal entries waiting. */
+export interface DpkgState {
+  readonly stamp: string;
+  /** The journal entries in updates/, in the order dpkg applies them. */
+  readonly pending: readonly string[];
+}
+
+/**
+ * dpkgState stamps dpkg's database under `dir`: the status file's identity, size and times (dpkg
+ * replaces it by rename, a new inode) and the journal entries waiting in updates/ (each is renamed
+ * into place whole, so its name says enough). Rejects when the status file cannot be read.
+ */
+export async function dpkgState(dir: string): Promise<DpkgState> {
+  const [info, journal] = await Promise.all([stat(join(dir, 'status'), { bigint: true }), readdir(join(dir, 'updates')).catch(() => [] as string[])]);
+  // Journal entries are numbered; anything else there (tmp.i) is being written.
+  const pending = journal.filter((file) => /^\d+$/.test(file)).sort();
+  return { stamp: `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}:${pending.join(',')}`, pending };
+}
+
+// A read that keeps overlapping dpkg's writes gives up after this many tries (dpkg's own next
+// checkpoint is heard by the watch, and the failed check is tried again then).
+const READ_TRIES = 20;
+const READ_RETRY_MS = 5;
+
 // One parse per database directory and state of its files, shared by every resource of the agent.
 const cache = new Map<string, Cached>();
 
@@ -140,19 +172,26 @@ const cache = new Map<string, Cached>();
  * when the status file or the journal changed since the last call.
  */
 export async function readDpkgDatabase(dir: string, nativeArch: string = nativeDebianArch()): Promise<DpkgDatabase> {
-  const statusPath = join(dir, 'status');
-  const updatesDir = join(dir, 'updates');
-  const [info, journal] = await Promise.all([stat(statusPath), readdir(updatesDir).catch(() => [] as string[])]);
-  // Journal entries are numbered; anything else there (tmp.i) is being written.
-  const pending = journal.filter((file) => /^\d+$/.test(file)).sort();
-  const stamp = `${info.ino}:${info.size}:${info.mtimeMs}:${pending.join(',')}`;
-  const cached = cache.get(dir);
-  if (cached?.stamp === stamp) return cached.db;
-  // latin1: the fields read are ASCII, and decoding a megabyte as UTF-8 costs more than finding the stanzas.
-  const texts = await Promise.all([readFile(statusPath, 'latin1'), ...pending.map((file) => readFile(join(updatesDir, file), 'latin1').catch(() => ''))]);
-  const db = new DpkgDatabase(texts, nativeArch);
-  cache.set(dir, { stamp, db });
-  return db;
+  let before = await dpkgState(dir);
+  for (let tries = 1; ; tries++) {
+    const cached = cache.get(dir);
+    if (cached?.stamp === before.stamp) return cached.db;
+    // latin1: the fields read are ASCII, and decoding a megabyte as UTF-8 costs more than finding the stanzas.
+    const texts = await Promise.all([
+      readFile(join(dir, 'status'), 'latin1'),
+      // An entry deleted meanwhile reads as nothing: the stamp after the read then differs.
+      ...before.pending.map((file) => readFile(join(dir, 'updates', file), 'latin1').catch(() => '')),
+    ]);
+    const after = await dpkgState(dir);
+    if (after.stamp === before.stamp) {
+      const db = new DpkgDatabase(texts, nativeArch);
+      cache.set(dir, { stamp: before.stamp, db });
+      return db;
+    }
+    if (tries >= READ_TRIES) throw new Error(`dpkg's database in ${dir} kept changing while it was read (${READ_TRIES} tries): a package transaction is running`);
+    before = after;
+    await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS));
+  }
 }
 
 const NODE_TO_DEBIAN_ARCH: Readonly<Record<string, string>> = {

@@ -5,8 +5,8 @@
 // an autoedge prefetch, made again on every reload of the graph) then costs two stats while
 // nothing changed. Without a dpkg database (PackageKit on another distribution) nothing is kept.
 
-import { readdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { dpkgState } from './dpkg-status.js';
 
 /** InstalledMemo keeps answers per package name for one state of dpkg's status file and journal. */
 export class InstalledMemo<T> {
@@ -35,13 +35,7 @@ export class InstalledMemo<T> {
     return new Map(asked);
   }
 
-  // dpkg replaces its status file (a new inode) and journals into updates/ between checkpoints.
   private async stampNow(): Promise<string | undefined> {
-    try {
-      const [info, journal] = await Promise.all([stat(this.statusFile, { bigint: true }), readdir(join(dirname(this.statusFile), 'updates')).catch(() => [] as string[])]);
-      return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}:${journal.sort().join(',')}`;
-    } catch {
-      return undefined;
-    }
+    return (await dpkgState(dirname(this.statusFile)).catch(() => undefined))?.stamp;
   }
 }

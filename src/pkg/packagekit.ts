@@ -38,12 +38,12 @@
 import { dirname } from 'node:path';
 import { Observable } from 'rxjs';
 import { whenAllReady } from '../../streams/when-all-ready.js';
-import { abortable, busWatch, leaseBus, type BusConnection, type BusLease } from '../dbus/connection.js';
+import { busWatch, leaseBus, type BusConnection, type BusLease } from '../dbus/connection.js';
 import { systemdBusAddress } from '../dbus/systemd.js';
 import { errorMessage } from '../errors.js';
 import { createFsWatcher } from '../watchers/fs.js';
 import type { BackendEnv, PkgBackend, PkgInfo, PkgRequest, QueryOptions, Transaction, TransactionFlags, TransactionReport } from './backend.js';
-import { isEmptyTransaction, RefusedPackagesError, UntrustedPackagesError } from './backend.js';
+import { awaitTransaction, isEmptyTransaction, RefusedPackagesError, UntrustedPackagesError } from './backend.js';
 import { readDpkgDatabase, type DpkgDatabase } from './dpkg-status.js';
 import { markDirectories, parseDpkgList } from './file-lists.js';
 import { InstalledMemo } from './packagekit-memo.js';
@@ -110,15 +110,18 @@ export class PackageKitBackend implements PkgBackend {
     if (isEmptyTransaction(transaction)) return { summary: '' };
     signal.throwIfAborted();
     const endings: Promise<void>[] = [];
+    let started = false;
     const turn = transactions.then(() => {
       // Given up on while it queued: never started.
       signal.throwIfAborted();
+      started = true;
       return this.applyNow(transaction, flags, signal, endings);
     });
     const settled = (): Promise<unknown> => Promise.all(endings);
     transactions = turn.then(settled, settled);
-    // An abort ends the wait at once, queued or running (PackageKit is asked to cancel what runs).
-    return abortable(turn, signal);
+    // An abort asks PackageKit to cancel what runs (it refuses while dpkg runs, and finishes) and
+    // settles once PackageKit is done with it: nothing the attempt started outlives it.
+    return awaitTransaction(turn, () => started, signal, settled);
   }
 
   async listFiles(names: readonly string[], signal?: AbortSignal): Promise<ReadonlyMap<string, readonly string[] | undefined>> {

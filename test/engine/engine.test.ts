@@ -1,4 +1,6 @@
+import { of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import type { ResourceKind } from '../../src/resources/types.js';
 import { buildGraph, makeProbeWorld, type ProbeWorld } from '../helpers/graph.js';
 import { idle, useEngines } from '../helpers/engine.js';
 import { waitFor } from '../helpers/log.js';
@@ -154,6 +156,91 @@ describe('engine scheduling', () => {
     expect(engine.failures()).toEqual([{ resource: 'probe[a]', message: 'two' }]);
   });
 
+  /** withFailedParent runs a -> b (retry 0) until idle, a's first checkApply failing with `message`. */
+  async function withFailedParent(message: string) {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    world.probe('a').script.push(new Error(message));
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind }, { name: 'b', def: world.kind }], [{ from: 'a', to: 'b' }]));
+    await idle(engine);
+    return { world, engine };
+  }
+
+  it('GIVEN retry 0 WHEN checkApply failed THEN the watch stays: the next event tries again, and success clears the failure and unblocks the child', async () => {
+    const { world, engine } = await withFailedParent('gone');
+    expect(engine.failures()).toEqual([{ resource: 'probe[a]', message: 'gone' }]);
+    expect(engine.statuses().get('probe[b]')).toBe('blocked');
+    world.probe('a').events.next();
+    await waitFor(() => callsOf(world, 'b').length === 1, 'the child to run after the repair');
+    await idle(engine);
+    expect(callsOf(world, 'a')).toHaveLength(2);
+    expect(engine.failures()).toEqual([]);
+    expect(engine.statuses().get('probe[a]')).toBe('idle');
+  });
+
+  it('GIVEN retry 2 WHEN every attempt fails THEN each event allows the retries of retry again', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    world.probe('a').script.push(...[1, 2, 3].map((n) => new Error(`first ${n}`)), ...[1, 2, 3].map((n) => new Error(`second ${n}`)));
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind, meta: { retry: 2, delay: 1 } }]));
+    await idle(engine);
+    expect(callsOf(world, 'a')).toHaveLength(3);
+    world.probe('a').events.next();
+    await waitFor(() => callsOf(world, 'a').length === 6, 'three more attempts');
+    await idle(engine);
+    expect(engine.failures()).toEqual([{ resource: 'probe[a]', message: 'second 3' }]);
+  });
+
+  it('GIVEN a checkApply that fails WHEN an event arrives while it runs THEN that event gets its own attempt, 100 ms later (it may be the attempt\'s own doing)', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    const slow = deferred();
+    world.probe('a').script.push(async () => {
+      await slow.promise;
+      throw new Error('raced');
+    });
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind }]));
+    await waitFor(() => callsOf(world, 'a').length === 1, 'the first attempt');
+    world.probe('a').events.next();
+    const failedAt = performance.now();
+    slow.resolve(true);
+    await waitFor(() => callsOf(world, 'a').length === 2, 'a second attempt for the event');
+    expect(callsOf(world, 'a')[1]!.at - failedAt).toBeGreaterThanOrEqual(90);
+    await idle(engine);
+    expect(engine.failures()).toEqual([]);
+  });
+
+  it('GIVEN a failed vertex WHEN only its children poke it THEN it does not try again (pokes are no news)', async () => {
+    const { world, engine } = await withFailedParent('down');
+    world.probe('b').events.next();
+    await idle(engine);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(callsOf(world, 'a')).toHaveLength(1);
+    expect(engine.statuses().get('probe[b]')).toBe('blocked');
+  });
+
+  it('GIVEN a vertex failing on every event WHEN events keep coming THEN the first retry is at once and later ones wait, doubling from 100 ms', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    world.probe('a').script.push(new Error('1'), new Error('2'), new Error('3'), true);
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind }]));
+    await idle(engine);
+    world.probe('a').events.next();
+    await waitFor(() => callsOf(world, 'a').length === 2, 'the first retry, at once');
+    await idle(engine);
+    const secondFailedAt = performance.now();
+    world.probe('a').events.next();
+    await waitFor(() => callsOf(world, 'a').length === 3, 'the retry after the wait', 5_000);
+    expect(callsOf(world, 'a')[2]!.at - secondFailedAt).toBeGreaterThanOrEqual(90);
+    // The wait counts as failed, not busy: a one-shot run may end meanwhile.
+    await idle(engine);
+    world.probe('a').events.next();
+    await waitFor(() => callsOf(world, 'a').length === 4, 'the retry after a doubled wait', 5_000);
+    expect(callsOf(world, 'a')[3]!.at - callsOf(world, 'a')[2]!.at).toBeGreaterThanOrEqual(190);
+    await idle(engine);
+    expect(engine.failures()).toEqual([]);
+  });
+
   it('GIVEN meta noop THEN checkApply is called with apply=false and no refresh is sent on', async () => {
     const world = makeProbeWorld();
     const { engine } = makeEngine();
@@ -166,13 +253,41 @@ describe('engine scheduling', () => {
     expect(callsOf(world, 'b').map((call) => call.refresh)).toEqual([false]);
   });
 
-  it('GIVEN meta timeout WHEN checkApply hangs THEN it is aborted with a timeout error', async () => {
+  it('GIVEN meta timeout WHEN checkApply runs past it (ignoring its signal) THEN the attempt fails at once with a timeout error', async () => {
     const world = makeProbeWorld();
     const { engine } = makeEngine();
-    world.probe('a').script.push(() => new Promise<boolean>(() => {}));
+    world.probe('a').script.push(() => new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 1_000)));
     await engine.swap(buildGraph([{ name: 'a', def: world.kind, meta: { timeout: 50 } }]));
     await idle(engine);
     expect(engine.failures()).toEqual([{ resource: 'probe[a]', message: 'timeout after 50 ms' }]);
+  });
+
+  it('GIVEN meta timeout WHEN the resource stops what it started on abort THEN stopping the engine waits until it has', async () => {
+    let stoppedAt = 0;
+    const slow: ResourceKind<{ tag: string }> = {
+      kind: 'slow',
+      doc: 'test kind whose checkApply takes 300 ms to wind down after an abort',
+      params: { tag: { type: 'string', doc: 'unused' } },
+      defaults: () => ({ tag: '' }),
+      validate: () => [],
+      init: () => ({
+        watch: () => of(undefined),
+        checkApply: (_apply, signal) =>
+          new Promise<boolean>((_, reject) => {
+            signal.addEventListener('abort', () => setTimeout(() => {
+              stoppedAt = performance.now();
+              reject(signal.reason);
+            }, 300));
+          }),
+      }),
+    };
+    const { engine } = makeEngine();
+    await engine.swap(buildGraph([{ name: 'x', def: slow, meta: { timeout: 50 } }]));
+    await idle(engine);
+    expect(engine.failures()).toEqual([{ resource: 'slow[x]', message: 'timeout after 50 ms' }]);
+    expect(stoppedAt).toBe(0);
+    await engine.stop();
+    expect(stoppedAt).toBeGreaterThan(0);
   });
 
   it('GIVEN three resources sharing a 1-slot semaphore THEN their checkApplys never overlap', async () => {

@@ -3,6 +3,7 @@ import { autoGroup } from '../../src/graph/autogroup.js';
 import { compareStrings } from '../../src/graph/canonical.js';
 import type { Edge } from '../../src/graph/graph.js';
 import type { BuildVertex, MutableGraph } from '../../src/graph/mutable.js';
+import type { Meta } from '../../src/graph/spec.js';
 import { topoSort } from '../../src/graph/toposort.js';
 import { buildGraph, mulberry32, shapeOf, shuffled, type EdgeDesc, type GraphDesc, type VertexDesc } from './fixtures/autogroup-graphs.js';
 
@@ -14,7 +15,10 @@ import { buildGraph, mulberry32, shapeOf, shuffled, type EdgeDesc, type GraphDes
 // at 2, nooptestkind at 3, other at 3, ...), so a family's matrix is rebuilt after the other's merges.
 const KINDS = ['nooptest', 'nooptest', 'nooptest', 'other', 'other:x', 'other:x:y', 'plain', 'nooptestkind:foo', 'nooptestkind:foo:x', 'nooptestkind:foo:x:y', 'nooptestkind:bar'];
 
-/** randomDag draws a DAG of `size` vertices: random kinds, names by a few letters, semaphores, some autogroup off, edges along a random order. */
+/** A few vertices differ from the default meta in one of the parameters a group must share. */
+const META_VARIANTS: readonly Partial<Meta>[] = [{ noop: true }, { poll: 5 }, { timeout: 1000 }, { retry: 2 }, { retry: -1, delay: 10 }, { limit: 2, burst: 1 }];
+
+/** randomDag draws a DAG of `size` vertices: random kinds, names by a few letters, semaphores, some autogroup off, some other meta, edges along a random order. */
 function randomDag(random: () => number, size: number): GraphDesc {
   const letters = 'abcd'.slice(0, 1 + Math.floor(random() * 4));
   const vertices: VertexDesc[] = [];
@@ -25,6 +29,7 @@ function randomDag(random: () => number, size: number): GraphDesc {
       kind: KINDS[Math.floor(random() * KINDS.length)]!,
       sema,
       autogroup: random() >= 0.1,
+      ...(random() < 0.2 ? { meta: META_VARIANTS[Math.floor(random() * META_VARIANTS.length)]! } : {}),
     });
   }
   const order = shuffled(vertices, random);
@@ -43,6 +48,9 @@ const firstChunk = (kind: string): string => kind.split(':')[0]!;
 const chunks = (kind: string): number => kind.split(':').length;
 const rank = (a: BuildVertex, b: BuildVertex): number => chunks(a.kind) - chunks(b.kind) || compareStrings(a.id, b.id);
 const mayGroup = (v: BuildVertex): boolean => v.def.group !== undefined && v.meta.autogroup;
+/** sameRunMeta: members of a group share every meta parameter the engine runs a group with (all but sema and autoedge). */
+const sameRunMeta = (a: BuildVertex, b: BuildVertex): boolean =>
+  (['noop', 'retry', 'delay', 'poll', 'limit', 'burst', 'timeout'] as const).every((param) => a.meta[param] === b.meta[param]);
 
 /** reaches walks the graph from `from` looking for `to`, over edges `follow` admits. */
 function reaches(graph: MutableGraph, from: string, to: string, follow: (edge: Edge) => boolean = () => true): boolean {
@@ -103,7 +111,7 @@ function naiveAutoGroup(graph: MutableGraph): void {
     if (!graph.vertices.has(v.id)) continue;
     for (const w of order.slice(i + 1)) {
       if (!graph.vertices.has(w.id) || firstChunk(w.kind) !== firstChunk(v.kind) || w.members.length > 1) continue;
-      if (!v.def.group!.compatible(v.params, w.params)) continue;
+      if (!v.def.group!.compatible(v.params, w.params) || !sameRunMeta(v, w)) continue;
       if (reaches(graph, v.id, w.id) || reaches(graph, w.id, v.id)) continue;
       // Which edges are implied, and the paths they fold into, are decided on the graph as it
       // was before the merge (as autogroup-merge.ts documents), then applied.
@@ -144,6 +152,8 @@ describe('autoGroup on random DAGs', () => {
         expect(reaches(graph, parent.id, child.id) || reaches(graph, child.id, parent.id)).toBe(false);
         expect(firstChunk(parent.kind)).toBe(firstChunk(child.kind));
         expect(rank(parent, child)).toBeLessThan(0);
+        // A group runs with one meta: noop, poll, timeout, retry and the rest are its members' own.
+        expect(sameRunMeta(parent, child), `${child.id} joins ${parent.id} with other meta`).toBe(true);
         merges.push(child.id);
       },
     });
@@ -181,7 +191,7 @@ describe('autoGroup on random DAGs', () => {
     for (let i = 0; i < left.length; i++) {
       for (let j = i + 1; j < left.length; j++) {
         const [p, q] = [left[i]!, left[j]!];
-        if (firstChunk(p.kind) !== firstChunk(q.kind) || !p.def.group!.compatible(p.params, q.params)) continue;
+        if (firstChunk(p.kind) !== firstChunk(q.kind) || !p.def.group!.compatible(p.params, q.params) || !sameRunMeta(p, q)) continue;
         expect(reaches(graph, p.id, q.id) || reaches(graph, q.id, p.id), `${p.id} and ${q.id} could still group`).toBe(true);
       }
     }

@@ -47,6 +47,8 @@ export interface DebSpec {
    * only in main or universe, so `non-free/misc` is one its `free` filter drops.
    */
   readonly section?: string;
+  /** preinst is the body of a `/bin/sh` preinst script (e.g. `sleep 30`, a slow install); default none. */
+  readonly preinst?: string;
 }
 
 /** AptRepoOptions tune createAptRepo. */
@@ -157,6 +159,10 @@ export async function createAptRepo(debs: readonly DebSpec[], options: AptRepoOp
       if (installed.length === 0) return;
       // apt-get waits for dpkg's lock (another test file may be installing); dpkg itself would fail.
       await retryOnLock(() => run('apt-get', ['purge', '-y', '-q', ...LOCK_OPTIONS, ...installed]), `apt-get purge ${installed.join(' ')}`);
+      // A package whose install dpkg unwound (a stopped transaction) stays selected, `install ok
+      // not-installed`, which apt-get purge leaves: unselect it, so the host's database forgets it.
+      const selected = (await Promise.all(installed.map(async (name) => ((await dpkgKnows(name)) ? name : undefined)))).filter((name) => name !== undefined);
+      if (selected.length > 0) await runTool('dpkg', ['--set-selections'], process.env, undefined, selected.map((name) => `${name} purge\n`).join(''));
     },
     async installedVersion(name) {
       const result = await runTool('dpkg-query', ['-W', '-f', '${Status}\\t${Version}', name], { ...process.env, LC_ALL: 'C' });
@@ -241,6 +247,7 @@ async function buildDeb(pool: string, deb: DebSpec): Promise<void> {
     '',
   ].join('\n');
   await writeFile(join(root, 'DEBIAN', 'control'), control);
+  if (deb.preinst !== undefined) await writeFile(join(root, 'DEBIAN', 'preinst'), `#!/bin/sh\n${deb.preinst}\n`, { mode: 0o755 });
   await writeAt(root, shippedFile(deb.name), `${deb.name} ${version}\n`);
   if (deb.unit) {
     await writeAt(root, shippedUnitFile(deb.name), `[Unit]\nDescription=mgmt test unit ${deb.name}\n\n[Service]\nType=oneshot\nExecStart=/bin/true\n`);
@@ -298,14 +305,15 @@ async function retryOnLock(attempt: () => Promise<AptRun>, what: string, mustSuc
   }
 }
 
-function runTool(file: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<AptRun> {
+function runTool(file: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd?: string, input?: string): Promise<AptRun> {
   return new Promise((resolve, reject) => {
-    execFile(file, [...args], { env, cwd, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const child = execFile(file, [...args], { env, cwd, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') {
         reject(err);
         return;
       }
       resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
     });
+    if (input !== undefined) child.stdin?.end(input);
   });
 }

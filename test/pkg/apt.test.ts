@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { firstValueFrom, skip, take, timeout } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AptBackend } from '../../src/pkg/apt.js';
@@ -113,7 +115,7 @@ describe.skipIf(!isRoot)('AptBackend on a local repository', () => {
     expect(await repo.installedVersion(B)).toBe('1.0');
   });
 
-  it('GIVEN a transaction aborted while it runs THEN the wait ends at once, apt-get finishes, the next one waits for it', async () => {
+  it('GIVEN a transaction aborted while it runs THEN apt-get is stopped and waited for, dpkg is left consistent, and the next one runs', async () => {
     const apt = backend();
     const controller = new AbortController();
     const mark = await aptHistoryMark();
@@ -122,8 +124,12 @@ describe.skipIf(!isRoot)('AptBackend on a local repository', () => {
     while ((await aptHistoryMark()) === mark) await new Promise((resolve) => setTimeout(resolve, 2));
     controller.abort(new Error('stop'));
     await expect(first).rejects.toThrow('stop');
+    // Settled means stopped: no apt-get of it runs on, and the package is wholly in or wholly out.
+    const { stdout } = await promisify(execFile)('ps', ['-eo', 'args=']);
+    expect(stdout.split('\n').filter((line) => line.includes(A))).toEqual([]);
+    expect([undefined, '1.1']).toContain(await repo.installedVersion(A));
+    expect((await promisify(execFile)('dpkg', ['--audit'])).stdout).toBe('');
     await apt.apply({ install: [{ name: B }], upgrade: [], remove: [] }, {}, never);
-    expect(await repo.installedVersion(A)).toBe('1.1');
     expect(await repo.installedVersion(B)).toBe('1.0');
   });
 

@@ -132,7 +132,8 @@ describe.skipIf(skipPackageKitReason !== undefined)('mgmt with pkg resources on 
     const result = await run(await yamlOf(dir, [A, [NOPE, LOCAL, 'meta:', '  autogroup: false']], ['f1']));
     expect(result.code).toBe(1);
     const errors = ofEvent(result.events, 'error');
-    expect(errors.map((e) => e.resource)).toEqual([`pkg[${NOPE}]`]);
+    // It may fail more than once: the others' install changes dpkg's database, an event on it too.
+    expect([...new Set(errors.map((e) => e.resource))]).toEqual([`pkg[${NOPE}]`]);
     expect(errors[0]!.message).toBe(`package ${NOPE} is not known to packagekit: it is not installed and no configured source offers it (check the name, or refresh the package lists)`);
     expect(ofEvent(result.events, 'exit')[0]).toMatchObject({ code: 1, failed: [`pkg[${NOPE}]`] });
     expect(await repo.installedVersion(A)).toBe('1.1');
@@ -144,9 +145,12 @@ describe.skipIf(skipPackageKitReason !== undefined)('mgmt with pkg resources on 
     const dir = await tempDir();
     const result = await run(await yamlOf(dir, [[B, 'state: installed']]));
     expect(result.code).toBe(1);
-    expect(ofEvent(result.events, 'error').map((e) => [e.resource, e.message])).toEqual([
-      [`pkg[${B}]`, expect.stringContaining(`package ${B} 1.0 is not supported by the distribution (PackageKit's supported filter, local): set allowunsupported: true`)],
-    ]);
+    // Once or more: PackageKit's own signals after the refusal are events on it.
+    const errors = ofEvent(result.events, 'error');
+    expect(errors.length).toBeGreaterThan(0);
+    for (const error of errors) {
+      expect([error.resource, error.message]).toEqual([`pkg[${B}]`, expect.stringContaining(`package ${B} 1.0 is not supported by the distribution (PackageKit's supported filter, local): set allowunsupported: true`)]);
+    }
     expect(await repo.installedVersion(B)).toBeUndefined();
   });
 
