@@ -152,7 +152,7 @@ describe('hostile: links in the parents (finding 1)', () => {
     expectTreeIntact(decoyDir);
   });
 
-  it('finding 1: links only root controls (like /var/run -> /run) and links into the planter\'s own directory are followed', async () => {
+  it('finding 1 (what stays allowed): links only root controls (like /var/run -> /run) and links into the planter\'s own directory are followed', async () => {
     const { dir } = await arena();
     mkdirSync(join(dir, 'run'));
     symlinkSync('run', join(dir, 'var-run')); // root's link in root's directory
@@ -190,7 +190,7 @@ describe('hostile: links in the parents (finding 1)', () => {
 });
 
 describe('hostile: recursive removal (finding 1)', () => {
-  it('finding 1: a recursive removal removes a symlink inside the tree, never the tree it points at', async () => {
+  it('finding 1 (guard): a recursive removal removes a symlink inside the tree, never the tree it points at', async () => {
     const { dir, decoyDir } = await arena();
     const data = join(dir, 'data');
     mkdirSync(join(data, 'inner'), { recursive: true });
