@@ -37,7 +37,7 @@ export class RaceError extends Error {
 }
 
 // What a path that changed between two calls of one check makes them fail with.
-const RACE_CODES: ReadonlySet<string> = new Set(['ERACE', 'ENOENT', 'ENOTDIR', 'EEXIST', 'ELOOP', 'ENOTEMPTY', 'ESTALE']);
+const RACE_CODES: ReadonlySet<string> = new Set(['ERACE', 'ENOENT', 'ENOTDIR', 'EISDIR', 'EEXIST', 'ELOOP', 'ENOTEMPTY', 'ESTALE']);
 
 /** isRace says whether `err` (or the fs error it wraps) means the path changed under a check. */
 export function isRace(err: unknown): boolean {
@@ -221,17 +221,49 @@ async function mountPoints(): Promise<ReadonlySet<string>> {
   return new Set(text.split('\n').filter((line) => line !== '').map((line) => unescape(line.split(' ')[4]!)));
 }
 
-/** removeStaleTemps removes the agent's own temp files for `base` that a killed run left in `dir` (regular files only). */
-export async function removeStaleTemps(entry: (name: string) => string, names: readonly string[]): Promise<string[]> {
-  const removed: string[] = [];
+/**
+ * TempFiles lists, once per directory and run, the agent's temp files (`.<name>.mgmt-<8>`) a
+ * killed run may have left there, by the name they were for.
+ */
+export class TempFiles {
+  private readonly listings = new Map<string, Promise<ReadonlyMap<string, readonly string[]>>>();
+
+  /** of returns the temp file names in `dir` for the file named `base` (see tempBase). */
+  async of(dir: string, base: string): Promise<readonly string[]> {
+    let listing = this.listings.get(dir);
+    if (listing === undefined) {
+      listing = listTemps(dir);
+      this.listings.set(dir, listing);
+    }
+    return (await listing).get(base) ?? [];
+  }
+}
+
+const TEMP_NAME = /^\.(.+)\.mgmt-[0-9a-z]{8}$/;
+
+async function listTemps(dir: string): Promise<ReadonlyMap<string, readonly string[]>> {
+  const byBase = new Map<string, string[]>();
+  const names = await readdir(dir).catch(() => [] as string[]); // missing or unreadable: nothing to sweep
   for (const name of names) {
-    const at = entry(name);
+    const base = TEMP_NAME.exec(name)?.[1];
+    if (base !== undefined) byBase.set(base, [...(byBase.get(base) ?? []), name]);
+  }
+  return byBase;
+}
+
+/**
+ * removeStaleTemps removes those of `names` (at the entry paths `places`, never followed) that
+ * are regular files, and returns the names it removed.
+ */
+export async function removeStaleTemps(places: readonly string[], names: readonly string[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const [i, at] of places.entries()) {
     const found = await lstatIfAny(at);
     if (!found?.isFile()) continue;
     await unlink(at).catch((err: unknown) => {
       if (!isMissing(err)) throw err;
     });
-    removed.push(name);
+    removed.push(names[i]!);
   }
   return removed;
 }

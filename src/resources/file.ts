@@ -7,6 +7,7 @@ import {
   createEmpty,
   isMissing,
   isRace,
+  RaceError,
   keepAttributes,
   lstatIfAny,
   makeDir,
@@ -16,6 +17,7 @@ import {
   sameBytes,
   sameFiles,
   tempBase,
+  TempFiles,
   withOpenEntry,
   writeAtomic,
   type WriteOptions,
@@ -149,6 +151,8 @@ export const file: ResourceKind<FileParams> = {
 
 // The directories of managed files, held open after a safe walk (shared by every file resource).
 const dirs = new SafeDirs();
+// What each directory held of the agent's temp files when a file in it was first applied.
+const tempFiles = new TempFiles();
 // A check whose path keeps changing under it this many times in a row answers "not OK": the
 // change that raced it is an event too, so the next check looks again.
 const RACE_ATTEMPTS = 3;
@@ -213,35 +217,41 @@ class LiveFile {
 
   private async checkApplyOnce(apply: boolean, signal: AbortSignal): Promise<boolean> {
     const state = this.params.state;
-    // Missing parents are made only when the file is to exist and changes are allowed.
-    const dir = await this.openParent(apply && state === 'exists');
+    // A check reads by path, as a reader of the file would (reading through a swapped parent
+    // changes nothing, and a converged check costs what it did before). Every change goes
+    // through the parent directory held open after a safe walk, checked to be still where its
+    // path leads, so it cannot be redirected; the last component is never followed.
+    let held: SafeDir | undefined;
+    const entry: Entry = async (name = this.base) => {
+      if (this.parent === undefined) return '/';
+      held ??= await this.openParent(state === 'exists'); // missing parents only for a file to exist
+      if (held === undefined) throw new RaceError(`${this.parent} was removed while ${this.path} was checked`);
+      return held.entry(name);
+    };
     try {
-      // Every call below names the path through the directory held open, so a parent swapped
-      // for a symlink meanwhile cannot redirect it; the last component is never followed.
-      const at = this.parent === undefined ? '/' : dir?.entry(this.base);
-      const found = at === undefined ? undefined : await lstatIfAny(at);
-      if (state === 'absent') return await this.makeAbsent(at, found, apply);
+      const found = await lstatIfAny(this.target);
+      if (state === 'absent') return await this.makeAbsent(entry, found, apply);
       if (found === undefined && state === '') {
         if (!this.managesAnything()) return true;
         throw new Error(
           `${this.path} does not exist and state is "", so its content, owner or mode cannot be applied (set state: exists to create it)`,
         );
       }
-      if (at === undefined) return false; // the parent is missing, so is the file (and apply is off)
-      if (apply && dir !== undefined && !this.tempsSwept) await this.sweepTemps(dir);
+      if (apply && !this.tempsSwept) await this.sweepTemps(entry);
 
       signal.throwIfAborted();
       const wanted = await this.wantedIds();
       signal.throwIfAborted();
       let result: Step;
-      if (this.isDir) result = await this.ensureDir(at, found, wanted, apply);
-      else if (this.content !== undefined || this.params.source !== '') result = await this.ensureContent(at, found, wanted, apply);
-      else result = await this.ensureFile(at, found, wanted, apply);
+      if (this.isDir) result = await this.ensureDir(entry, found, wanted, apply);
+      else if (this.content !== undefined || this.params.source !== '') result = await this.ensureContent(entry, found, wanted, apply);
+      else result = await this.ensureFile(entry, found, wanted, apply);
       if (!result.ok && !apply) return false;
 
       if (this.isDir && this.params.source !== '') {
         signal.throwIfAborted();
-        const copied = await copyTree(await this.sourceDir(), at, this.target, { apply, force: this.params.force, signal });
+        const into = apply ? await entry() : this.target;
+        const copied = await copyTree(await this.sourceDir(), into, this.target, { apply, force: this.params.force, signal });
         if (!copied && !apply) return false;
         result = { ...result, ok: result.ok && copied };
       }
@@ -249,9 +259,9 @@ class LiveFile {
       if (result.settled || result.stats === undefined) return result.ok;
 
       signal.throwIfAborted();
-      return (await this.ensureAttributes(at, result.stats, wanted, apply)) && result.ok;
+      return (await this.ensureAttributes(entry, result.stats, wanted, apply)) && result.ok;
     } finally {
-      dir?.release();
+      held?.release();
     }
   }
 
@@ -266,29 +276,32 @@ class LiveFile {
   }
 
   /** sweepTemps removes the temp files of this path that a killed run left behind (once per run). */
-  private async sweepTemps(dir: SafeDir): Promise<void> {
+  private async sweepTemps(entry: Entry): Promise<void> {
     this.tempsSwept = true;
-    const names = await dir.staleTemps(tempBase(this.base));
+    if (this.parent === undefined) return;
+    const names = await tempFiles.of(this.parent, tempBase(this.base));
     if (names.length === 0) return;
-    for (const name of await removeStaleTemps(dir.entry, names)) {
+    const places = await Promise.all(names.map((name) => entry(name)));
+    for (const name of await removeStaleTemps(places, names)) {
       this.ctx.log.info(`removed ${this.parent === '/' ? '' : this.parent}/${name}, a temp file an interrupted write left`);
     }
   }
 
-  private async makeAbsent(at: string | undefined, found: Stats | undefined, apply: boolean): Promise<boolean> {
-    if (at === undefined || found === undefined) return true;
+  private async makeAbsent(entry: Entry, found: Stats | undefined, apply: boolean): Promise<boolean> {
+    if (found === undefined) return true;
     if (!apply) return false;
     // lstat-based: a symlink is removed itself, never what it points at.
-    await removePath(at, this.target, found.isDirectory(), this.params.recurse).catch((err: unknown) => {
+    await removePath(await entry(), this.target, found.isDirectory(), this.params.recurse).catch((err: unknown) => {
       throw wrap(err, `cannot remove ${this.path}`);
     });
     return false;
   }
 
-  private async ensureDir(at: string, current: Stats | undefined, wanted: Ids, apply: boolean): Promise<Step> {
+  private async ensureDir(entry: Entry, current: Stats | undefined, wanted: Ids, apply: boolean): Promise<Step> {
     if (current?.isDirectory()) return { ok: true, settled: false, stats: current };
     this.refuseReplace('a directory', current);
     if (!apply) return NOT_OK;
+    const at = await entry();
     if (current !== undefined) await removePath(at, this.target, false, false);
     const options = { mode: this.modeFor(0o777 & ~processUmask(), true), ...wanted };
     await makeDir(at, options).catch((err: unknown) => {
@@ -297,10 +310,11 @@ class LiveFile {
     return { ok: false, settled: true, stats: undefined };
   }
 
-  private async ensureFile(at: string, current: Stats | undefined, wanted: Ids, apply: boolean): Promise<Step> {
+  private async ensureFile(entry: Entry, current: Stats | undefined, wanted: Ids, apply: boolean): Promise<Step> {
     if (current?.isFile()) return { ok: true, settled: false, stats: current };
     this.refuseReplace('a regular file', current);
     if (!apply) return NOT_OK;
+    const at = await entry();
     if (current?.isDirectory()) await removePath(at, this.target, true, true);
     const options = { mode: this.modeFor(0o666 & ~processUmask(), false), ...wanted };
     // A symlink or FIFO in the way is renamed over; a free name is created in place.
@@ -311,7 +325,7 @@ class LiveFile {
     return { ok: false, settled: true, stats: undefined };
   }
 
-  private async ensureContent(at: string, current: Stats | undefined, wanted: Ids, apply: boolean): Promise<Step> {
+  private async ensureContent(entry: Entry, current: Stats | undefined, wanted: Ids, apply: boolean): Promise<Step> {
     const source = this.params.source;
     const sourceStats = source === '' ? undefined : await this.sourceFile();
     const size = this.content?.length ?? sourceStats!.size;
@@ -319,10 +333,10 @@ class LiveFile {
       this.refuseReplace('a regular file', current);
       if (!apply) return NOT_OK;
       // A directory must go first; anything else (a symlink, a FIFO) is replaced by the rename.
-      if (current.isDirectory()) await removePath(at, this.target, true, true);
+      if (current.isDirectory()) await removePath(await entry(), this.target, true, true);
       current = undefined;
     } else if (current !== undefined && current.size === size) {
-      const same = this.content !== undefined ? await sameBytes(at, this.content) : await sameFiles(source, at, size);
+      const same = this.content !== undefined ? await sameBytes(this.target, this.content) : await sameFiles(source, this.target, size);
       if (same) return { ok: true, settled: false, stats: current };
     }
     if (!apply) return NOT_OK;
@@ -338,7 +352,7 @@ class LiveFile {
       uid: wanted.uid ?? kept.uid,
       gid: wanted.gid ?? kept.gid,
     };
-    await writeAtomic(at, this.content ?? { copyFrom: source }, options).catch((err: unknown) => {
+    await writeAtomic(await entry(), this.content ?? { copyFrom: source }, options).catch((err: unknown) => {
       throw wrap(err, `cannot write ${this.path}`);
     });
     return { ok: false, settled: true, stats: undefined };
@@ -348,14 +362,14 @@ class LiveFile {
    * ensureAttributes fixes owner and group, then mode (chown clears set-id bits, so mode last),
    * on a descriptor opened without following a link and checked to be the inode found.
    */
-  private async ensureAttributes(at: string, current: Stats, wanted: Ids, apply: boolean): Promise<boolean> {
+  private async ensureAttributes(entry: Entry, current: Stats, wanted: Ids, apply: boolean): Promise<boolean> {
     const uidWrong = wanted.uid !== undefined && current.uid !== wanted.uid;
     const gidWrong = wanted.gid !== undefined && current.gid !== wanted.gid;
     const have = current.mode & 0o7777;
     const modeWrong = this.mode !== undefined && this.mode.apply(have, current.isDirectory()) !== have;
     if (!uidWrong && !gidWrong && !modeWrong) return true;
     if (!apply) return false;
-    await withOpenEntry(at, current, async (fd) => {
+    await withOpenEntry(await entry(), current, async (fd) => {
       let stats = current;
       if (uidWrong || gidWrong) {
         await fchown(fd, wanted.uid ?? -1, wanted.gid ?? -1).catch((err: unknown) => {
@@ -430,6 +444,9 @@ class LiveFile {
     return this.content !== undefined || p.source !== '' || p.mode !== '' || p.owner !== '' || p.group !== '';
   }
 }
+
+/** Entry names an entry of the file's parent directory, held open (default: the file itself). */
+type Entry = (name?: string) => Promise<string>;
 
 /** Step is the outcome of the existence/content step of checkApply. */
 interface Step {

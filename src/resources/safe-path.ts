@@ -10,7 +10,7 @@
 // write is followed only when it leads into a directory that same user owns (it gains them
 // nothing); anything else is an error naming the link.
 
-import { constants, readdir, type Stats } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { close, fstat, lstat, openFd, readlink, stat } from './file-fs.js';
@@ -22,7 +22,6 @@ const MAX_LINKS = 40; // like the kernel's own limit (ELOOP)
 // Cached directory descriptors (one per directory of managed files); the oldest unused are closed.
 const MAX_CACHED = 512;
 const DIR_MODE = 0o755; // missing parents are made like `mkdir -p`
-const TEMP_NAME = /^\.(.+)\.mgmt-[0-9a-z]{8}$/;
 
 /** UnsafePathError says that a path leads through a symlink someone other than root could have swapped. */
 export class UnsafePathError extends Error {
@@ -46,7 +45,23 @@ interface OpenDir {
  * it must not follow, naming it, and an error naming a component that is not a directory.
  */
 export async function openDirSafely(path: string, create: boolean): Promise<OpenDir | undefined> {
+  await (procMounted ??= checkProc());
   return walk(await openRoot(), path, '/', create, { links: 0 });
+}
+
+let procMounted: Promise<void> | undefined;
+
+/** checkProc fails clearly where /proc is not mounted (a bare chroot): every walk needs it. */
+async function checkProc(): Promise<void> {
+  const root = await openRoot();
+  try {
+    await stat(entryPath(root.fd, '.'));
+  } catch (err) {
+    procMounted = undefined;
+    throw new Error(`the file kind needs /proc mounted: it names directories through /proc/self/fd (${(err as Error).message})`);
+  } finally {
+    await close(root.fd);
+  }
 }
 
 async function openRoot(): Promise<OpenDir> {
@@ -157,11 +172,8 @@ async function mkdirAt(at: string): Promise<void> {
 
 /** SafeDir is a directory held open for a caller, until it calls release(). */
 export interface SafeDir {
-  readonly fd: number;
   /** entry names `name` in this directory, for a call that must not be redirected. */
   entry(name: string): string;
-  /** staleTemps lists the agent's leftover temp files for `base` found when the directory was opened. */
-  staleTemps(base: string): Promise<readonly string[]>;
   release(): void;
 }
 
@@ -173,7 +185,6 @@ interface Cached {
   users: number;
   stale: boolean;
   checking: Promise<boolean> | undefined;
-  temps: Promise<ReadonlyMap<string, string[]>> | undefined;
 }
 
 /**
@@ -203,7 +214,6 @@ export class SafeDirs {
       users: 1,
       stale: false,
       checking: undefined,
-      temps: undefined,
     };
     const other = this.dirs.get(path);
     if (other !== undefined) this.drop(other); // a concurrent walk: the newest wins
@@ -212,17 +222,10 @@ export class SafeDirs {
     return this.handle(entry);
   }
 
-  /** forget closes every unused cached directory (the rest close when released). */
-  forget(): void {
-    for (const entry of [...this.dirs.values()]) this.drop(entry);
-  }
-
   private handle(entry: Cached): SafeDir {
     let released = false;
     return {
-      fd: entry.fd,
       entry: (name) => entryPath(entry.fd, name),
-      staleTemps: async (base) => (await this.temps(entry)).get(base) ?? [],
       release: () => {
         if (released) return;
         released = true;
@@ -241,20 +244,6 @@ export class SafeDirs {
       if (entry.checking === checking) entry.checking = undefined;
     });
     return checking;
-  }
-
-  private temps(entry: Cached): Promise<ReadonlyMap<string, string[]>> {
-    entry.temps ??= new Promise((resolve) => {
-      readdir(`/proc/self/fd/${entry.fd}`, (err, names) => {
-        const byBase = new Map<string, string[]>();
-        for (const name of err ? [] : names) {
-          const base = TEMP_NAME.exec(name)?.[1];
-          if (base !== undefined) byBase.set(base, [...(byBase.get(base) ?? []), name]);
-        }
-        resolve(byBase);
-      });
-    });
-    return entry.temps;
   }
 
   private drop(entry: Cached): void {

@@ -176,10 +176,16 @@ describe('hostile: links in the parents (finding 1)', () => {
     const agent = startMgmt(['run', '--yaml', yaml, '--tmp-prefix', '--log-format', 'json']);
     await agent.waitForEvent((e) => e.event === 'apply' && e.resource === `file[${managed}]`, 'the first apply');
 
-    // nobody moves its directory aside, puts a link to the decoy in its place, then touches
-    // the managed file in the moved directory so the agent repairs.
-    asNobody(['mv', sub, join(home, 'moved')]);
-    asNobody(['ln', '-s', decoyDir, sub]);
+    // nobody moves its directory aside and puts a link to the decoy in its place (the agent is
+    // stopped meanwhile, or it would remake the missing directory first), then removes the
+    // managed file from the moved directory so the agent repairs.
+    agent.child.kill('SIGSTOP');
+    try {
+      asNobody(['mv', sub, join(home, 'moved')]);
+      asNobody(['ln', '-s', decoyDir, sub]);
+    } finally {
+      agent.child.kill('SIGCONT');
+    }
     asNobody(['rm', join(home, 'moved', 'f')]);
     await agent.waitForEvent((e) => e.event === 'error' && String(e.message).includes('unsafe path'), 'the refused repair', 30_000);
 

@@ -2,11 +2,12 @@
 // replaced under a running agent while it checks them. A check that races with the file system
 // sees a changed state, not an error, so nothing fails and every file converges.
 
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { startMgmt } from '../helpers/cli.js';
+import { waitForFiles } from '../helpers/exchange.js';
 import { mulberry32 } from '../helpers/random.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
@@ -52,10 +53,7 @@ describe('hostile: a storm of changes under a running agent (finding 3)', () => 
       await yieldToEvents(); // let the agent's events in, so its stdout never blocks
     }
 
-    const wrong = (): string[] => paths.filter((path, i) => readIfAny(path) !== contentOf(i));
-    const deadline = Date.now() + CONVERGE_TIMEOUT_MS;
-    while (wrong().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(wrong()).toEqual([]);
+    await waitForFiles(out, Object.fromEntries(paths.map((_, i) => [`f${i}`, contentOf(i)])), 'every file to converge', CONVERGE_TIMEOUT_MS);
     expect(ops).toBeGreaterThan(1000);
     const errors = agent.events.filter((e) => e.event === 'error' || e.event === 'retry');
     expect(errors.map((e) => `${e.resource}: ${e.message}`)).toEqual([]);
@@ -64,10 +62,3 @@ describe('hostile: a storm of changes under a running agent (finding 3)', () => 
   });
 });
 
-function readIfAny(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
