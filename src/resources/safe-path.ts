@@ -188,9 +188,10 @@ interface Cached {
 }
 
 /**
- * SafeDirs keeps the directories of managed files open after a safe walk, so a check costs one
- * stat of the directory (shared by the checks running at that moment) to confirm that its path
- * still leads to the directory held open; when it does not, the path is walked and judged again.
+ * SafeDirs keeps the directories of managed files open after a safe walk, so a change costs one
+ * stat of the directory (shared by the changes under way at that moment) to confirm that its
+ * path still leads to the directory held open; when it does not, the path is walked and judged
+ * again. At most MAX_CACHED unused directories stay open.
  */
 export class SafeDirs {
   private readonly dirs = new Map<string, Cached>();
