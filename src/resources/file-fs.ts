@@ -56,3 +56,28 @@ export const chmod = (path: string, mode: number): Promise<void> =>
 /** chown sets the owner and group of `path` (-1 leaves one unchanged). */
 export const chown = (path: string, uid: number, gid: number): Promise<void> =>
   promised<void>((done) => fs.chown(path, uid, gid, (err) => done(err, undefined)));
+
+/** openFd opens `path` with numeric `flags` (and `mode` when creating) and returns the descriptor. */
+export const openFd = (path: string, flags: number, mode = 0o666): Promise<number> =>
+  promised((done) => fs.open(path, flags, mode, done));
+
+/** fstat returns the stats of an open descriptor. */
+export const fstat = (fd: number): Promise<fs.Stats> => promised((done) => fs.fstat(fd, done));
+
+/** writeAll writes all of `data` at the descriptor's current offset. */
+export async function writeAll(fd: number, data: Buffer, length = data.length): Promise<void> {
+  for (let offset = 0; offset < length; ) {
+    offset += await promised<number>((done) => fs.write(fd, data, offset, length - offset, null, done));
+  }
+}
+
+/** fchmod sets the permission bits of an open descriptor's file. */
+export const fchmod = (fd: number, mode: number): Promise<void> =>
+  promised<void>((done) => fs.fchmod(fd, mode, (err) => done(err, undefined)));
+
+/** fchown sets the owner and group of an open descriptor's file (-1 leaves one unchanged). */
+export const fchown = (fd: number, uid: number, gid: number): Promise<void> =>
+  promised<void>((done) => fs.fchown(fd, uid, gid, (err) => done(err, undefined)));
+
+/** readlink returns the text of the symlink at `path`. */
+export const readlink = (path: string): Promise<string> => promised((done) => fs.readlink(path, done));

@@ -4,19 +4,21 @@
 // rename already guarantees readers see the old or the new content, never a torn file).
 
 import { constants, readFileSync, type Stats } from 'node:fs';
-import { copyFile, mkdir, rm, rmdir, unlink } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { chmod, chown, close, lstat, openRead, readAt, rename, writeNew } from './file-fs.js';
-
-/** DEFAULT_DIR_MODE is the mode of parent directories created for a file (like `mkdir -p`). */
-export const DEFAULT_DIR_MODE = 0o755;
+import { mkdir, readdir, readFile, rmdir, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { close, fchmod, fchown, fstat, lstat, openFd, readAt, readlink, rename, stat, writeAll } from './file-fs.js';
+import { entryPath, O_DIR } from './safe-path.js';
 
 const CHUNK = 1 << 20; // compare big files 1 MiB at a time
+const COPY_CHUNK = 1 << 16; // small: most copies are small files
 const MAX_TEMP_BASE = 200; // keep `.name.mgmt-<random>` under NAME_MAX (255)
+// Never through a link; a FIFO opened to be read must not block the check.
+const O_READ = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const O_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /** WriteOptions says what a written file looks like besides its content. */
 export interface WriteOptions {
-  /** Permission bits; undefined = what a new file gets (0666 minus umask, or the source's). */
+  /** Permission bits; undefined = what a new file gets (0666 minus umask). */
   readonly mode?: number;
   /** Owner and group ids; undefined = the agent's. */
   readonly uid?: number;
@@ -27,66 +29,90 @@ export interface WriteOptions {
 export type FileSource = Buffer | { readonly copyFrom: string };
 
 /**
- * writeAtomic replaces `path` with `source` atomically: it writes a temp file next to it, gives
- * it its owner and mode, and renames it into place, so a reader sees the old file or the new one,
- * and a killed agent leaves at most a `.name.mgmt-*` temp file, never a torn file. Missing
- * parent directories are created (mode 0755). The temp file is removed on failure.
+ * RaceError says that what a check found changed before it acted (another inode at the path):
+ * the check is run again, it is not a failure.
  */
-export async function writeAtomic(path: string, source: FileSource, options: WriteOptions = {}): Promise<void> {
-  const temp = tempPath(path);
+export class RaceError extends Error {
+  readonly code = 'ERACE';
+}
+
+// What a path that changed between two calls of one check makes them fail with.
+const RACE_CODES: ReadonlySet<string> = new Set(['ERACE', 'ENOENT', 'ENOTDIR', 'EISDIR', 'EEXIST', 'ELOOP', 'ENOTEMPTY', 'ESTALE']);
+
+/** isRace says whether `err` (or the fs error it wraps) means the path changed under a check. */
+export function isRace(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code !== undefined && RACE_CODES.has(code);
+}
+
+/**
+ * writeAtomic replaces `at` (an entry of an open directory) with `source` atomically: it writes a
+ * temp file next to it, gives it its owner and mode through the descriptor it created, and
+ * renames it into place (over whatever is there, a symlink included, which is replaced, never
+ * followed), so a reader sees the old file or the new one, and a killed agent leaves at most a
+ * `.name.mgmt-*` temp file, never a torn file. The temp file is removed on failure.
+ */
+export async function writeAtomic(at: string, source: FileSource, options: WriteOptions = {}): Promise<void> {
+  const temp = tempPath(at);
   try {
+    const fd = await openFd(temp, O_NEW, (options.mode ?? 0o666) & 0o777);
     try {
-      await createTemp(temp, source, options.mode);
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-      await mkdir(dirname(path), { recursive: true, mode: DEFAULT_DIR_MODE });
-      await createTemp(temp, source, options.mode);
+      if (Buffer.isBuffer(source)) await writeAll(fd, source);
+      else await copyInto(fd, source.copyFrom);
+      await settle(fd, options);
+    } finally {
+      await close(fd);
     }
-    const chowned = options.uid !== undefined || options.gid !== undefined;
-    if (chowned) await chown(temp, options.uid ?? -1, options.gid ?? -1);
-    // chown clears set-id bits, a copy has the source's mode, and umask trims open()'s mode.
-    if (options.mode !== undefined && (chowned || !Buffer.isBuffer(source) || !exactOnCreate(options.mode))) {
-      await chmod(temp, options.mode);
-    }
-    await rename(temp, path);
+    await rename(temp, at);
   } catch (err) {
-    await rm(temp, { force: true }).catch(() => undefined);
+    await unlink(temp).catch(() => undefined);
     throw err;
   }
 }
 
-/** createEmpty creates an empty file exclusively (creating missing parents), then sets owner and mode. */
-export async function createEmpty(path: string, options: WriteOptions = {}): Promise<void> {
-  const mode = (options.mode ?? 0o666) & 0o777;
+/** createEmpty creates an empty file exclusively at `at`, then sets owner and mode on its descriptor. */
+export async function createEmpty(at: string, options: WriteOptions = {}): Promise<void> {
+  const fd = await openFd(at, O_NEW, (options.mode ?? 0o666) & 0o777);
   try {
-    await writeNew(path, '', mode);
-  } catch (err) {
-    if (!isMissing(err)) throw err;
-    await mkdir(dirname(path), { recursive: true, mode: DEFAULT_DIR_MODE });
-    await writeNew(path, '', mode);
+    await settle(fd, options);
+  } finally {
+    await close(fd);
   }
-  await setOwnerAndMode(path, options, !exactOnCreate(options.mode));
 }
 
-/** makeDir creates the directory `path` (creating missing parents with 0755), then sets owner and mode. */
-export async function makeDir(path: string, options: WriteOptions = {}): Promise<void> {
-  const mode = (options.mode ?? 0o777) & 0o777;
+/** makeDir creates the directory `at`, then sets owner and mode on the directory it opens (never a link). */
+export async function makeDir(at: string, options: WriteOptions = {}): Promise<void> {
+  await mkdir(at, { mode: (options.mode ?? 0o777) & 0o777 });
+  const fd = await openFd(at, O_DIR);
   try {
-    await mkdir(path, { mode });
-  } catch (err) {
-    if (!isMissing(err)) throw err;
-    await mkdir(dirname(path), { recursive: true, mode: DEFAULT_DIR_MODE });
-    await mkdir(path, { mode });
+    await settle(fd, options);
+  } finally {
+    await close(fd);
   }
-  await setOwnerAndMode(path, options, !exactOnCreate(options.mode));
 }
 
 /**
- * sameBytes says whether the file at `path`, whose size the caller found equal to
+ * withOpenEntry opens `at` without following a link (a directory or a regular file, as `found`
+ * says), checks that it is still the inode `found` describes, and runs `use` on the descriptor:
+ * owner and mode are set there, never by path. Another inode at `at` is a RaceError.
+ */
+export async function withOpenEntry<T>(at: string, found: Stats, use: (fd: number) => Promise<T>): Promise<T> {
+  const fd = await openFd(at, found.isDirectory() ? O_DIR : O_READ);
+  try {
+    const now = await fstat(fd);
+    if (now.ino !== found.ino || now.dev !== found.dev) throw new RaceError(`${at} was replaced while it was checked`);
+    return await use(fd);
+  } finally {
+    await close(fd);
+  }
+}
+
+/**
+ * sameBytes says whether the file at `at`, whose size the caller found equal to
  * `expected.length`, holds exactly those bytes. One open, one read per MiB, one close; no hashing.
  */
-export async function sameBytes(path: string, expected: Buffer): Promise<boolean> {
-  const fd = await openRead(path);
+export async function sameBytes(at: string, expected: Buffer): Promise<boolean> {
+  const fd = await openFd(at, O_READ);
   try {
     const size = expected.length;
     const buffer = Buffer.allocUnsafe(Math.min(size, CHUNK));
@@ -102,11 +128,11 @@ export async function sameBytes(path: string, expected: Buffer): Promise<boolean
   }
 }
 
-/** sameFiles says whether two files, both found to be `size` bytes long, hold the same bytes. */
-export async function sameFiles(a: string, b: string, size: number): Promise<boolean> {
-  const fa = await openRead(a);
+/** sameFiles says whether `source` and the file at `at`, both found to be `size` bytes long, hold the same bytes. */
+export async function sameFiles(source: string, at: string, size: number): Promise<boolean> {
+  const fa = await openFd(source, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const fb = await openRead(b);
+    const fb = await openFd(at, O_READ);
     try {
       const length = Math.min(size, CHUNK);
       const ba = Buffer.allocUnsafe(length);
@@ -127,25 +153,119 @@ export async function sameFiles(a: string, b: string, size: number): Promise<boo
 }
 
 /**
- * removePath removes a file, or a directory (an empty one unless `recursive`). It refuses to
- * remove `/`.
+ * removePath removes the entry `at` of an open directory (`shown` names it in messages): a file or
+ * a symlink (the link itself), or a directory, an empty one unless `recursive`. A recursive
+ * removal never follows a symlink (it removes the link) and never crosses a mount point: it stops
+ * there, removes the rest, and throws naming the mount point.
  */
-export async function removePath(path: string, isDir: boolean, recursive: boolean): Promise<void> {
-  if (resolve(path) === '/') throw new Error('refusing to remove /');
+export async function removePath(at: string, shown: string, isDir: boolean, recursive: boolean): Promise<void> {
+  if (shown === '/' || at === '/') throw new Error('refusing to remove /');
   if (!isDir) {
-    await unlink(path);
-  } else if (recursive) {
-    await rm(path, { recursive: true, force: true });
-  } else {
-    try {
-      await rmdir(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (err as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new Error(`cannot remove directory ${path}: it is not empty (set recurse: true to remove it with its contents)`, { cause: err });
-      }
-      throw err;
+    await unlink(at);
+    return;
+  }
+  if (recursive) {
+    const mounts = await mountPoints();
+    const parent = await stat(at.slice(0, at.lastIndexOf('/')));
+    const skipped: string[] = [];
+    if (!(await emptyTree(at, shown, { dev: parent.dev, mounts, skipped }))) {
+      throw new Error(`cannot remove ${shown} entirely: ${skipped[0] ?? shown} is a mount point, and the agent never deletes across a mount (unmount it first)`);
     }
   }
+  try {
+    await rmdir(at);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (err as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new Error(`cannot remove directory ${shown}: it is not empty (set recurse: true to remove it with its contents)`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+interface TreeRemoval {
+  /** The device of the tree's parent: a directory on another one is a mount point. */
+  readonly dev: number;
+  /** Every mount point's real path (a bind mount keeps the device number, so both are checked). */
+  readonly mounts: ReadonlySet<string>;
+  readonly skipped: string[];
+}
+
+/** emptyTree removes everything inside directory `at`, through descriptors; false when it stopped at a mount. */
+async function emptyTree(at: string, shown: string, removal: TreeRemoval): Promise<boolean> {
+  const fd = await openFd(at, O_DIR);
+  try {
+    const [stats, real] = await Promise.all([fstat(fd), readlink(`/proc/self/fd/${fd}`)]);
+    if (stats.dev !== removal.dev || removal.mounts.has(real)) {
+      removal.skipped.push(shown);
+      return false;
+    }
+    let emptied = true;
+    for (const name of await readdir(`/proc/self/fd/${fd}`)) {
+      const child = entryPath(fd, name);
+      const found = await lstatIfAny(child);
+      if (found === undefined) continue;
+      if (!found.isDirectory()) await unlink(child);
+      else if (await emptyTree(child, join(shown, name), removal)) await rmdir(child);
+      else emptied = false;
+    }
+    return emptied;
+  } finally {
+    await close(fd);
+  }
+}
+
+/** mountPoints reads the real paths of every mount point of this process's namespace. */
+async function mountPoints(): Promise<ReadonlySet<string>> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const unescape = (field: string): string => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+  return new Set(text.split('\n').filter((line) => line !== '').map((line) => unescape(line.split(' ')[4]!)));
+}
+
+/**
+ * TempFiles lists, once per directory and run, the agent's temp files (`.<name>.mgmt-<8>`) a
+ * killed run may have left there, by the name they were for.
+ */
+export class TempFiles {
+  private readonly listings = new Map<string, Promise<ReadonlyMap<string, readonly string[]>>>();
+
+  /** of returns the temp file names in `dir` for the file named `base` (see tempBase). */
+  async of(dir: string, base: string): Promise<readonly string[]> {
+    let listing = this.listings.get(dir);
+    if (listing === undefined) {
+      listing = listTemps(dir);
+      this.listings.set(dir, listing);
+    }
+    return (await listing).get(base) ?? [];
+  }
+}
+
+const TEMP_NAME = /^\.(.+)\.mgmt-[0-9a-z]{8}$/;
+
+async function listTemps(dir: string): Promise<ReadonlyMap<string, readonly string[]>> {
+  const byBase = new Map<string, string[]>();
+  const names = await readdir(dir).catch(() => [] as string[]); // missing or unreadable: nothing to sweep
+  for (const name of names) {
+    const base = TEMP_NAME.exec(name)?.[1];
+    if (base !== undefined) byBase.set(base, [...(byBase.get(base) ?? []), name]);
+  }
+  return byBase;
+}
+
+/**
+ * removeStaleTemps removes those of `names` (at the entry paths `places`, never followed) that
+ * are regular files, and returns the names it removed.
+ */
+export async function removeStaleTemps(places: readonly string[], names: readonly string[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const [i, at] of places.entries()) {
+    const found = await lstatIfAny(at);
+    if (!found?.isFile()) continue;
+    await unlink(at).catch((err: unknown) => {
+      if (!isMissing(err)) throw err;
+    });
+    removed.push(names[i]!);
+  }
+  return removed;
 }
 
 /** lstatIfAny returns the lstat of `path`, or undefined when it does not exist. */
@@ -158,10 +278,13 @@ export async function lstatIfAny(path: string): Promise<Stats | undefined> {
   }
 }
 
-/** keepAttributes returns write options that keep an existing file's mode, owner and group. */
-export function keepAttributes(stats: Stats): WriteOptions {
+/**
+ * keepAttributes returns write options that keep an existing file's mode, owner and group; with
+ * `dropSetId`, without set-uid/set-gid (new content from a copy must not inherit them).
+ */
+export function keepAttributes(stats: Stats, dropSetId = false): WriteOptions {
   return {
-    mode: stats.mode & 0o7777,
+    mode: stats.mode & (dropSetId ? 0o1777 : 0o7777),
     uid: stats.uid === process.geteuid?.() ? undefined : stats.uid,
     gid: stats.gid === process.getegid?.() ? undefined : stats.gid,
   };
@@ -175,8 +298,12 @@ export function isMissing(err: unknown): boolean {
 
 /** tempPath names a fresh temp file next to `path`, so the final rename stays atomic. */
 export function tempPath(path: string): string {
-  const name = basename(path).slice(0, MAX_TEMP_BASE);
-  return join(dirname(path), `.${name}.mgmt-${tempSuffix()}`);
+  return join(dirname(path), `.${tempBase(basename(path))}.mgmt-${tempSuffix()}`);
+}
+
+/** tempBase is the part of a file's name that its temp files carry (`.<tempBase>.mgmt-<random>`). */
+export function tempBase(name: string): string {
+  return name.slice(0, MAX_TEMP_BASE);
 }
 
 /**
@@ -188,19 +315,26 @@ export function tempSuffix(): string {
   return Math.random().toString(36).slice(2, 10).padEnd(8, '0');
 }
 
-async function createTemp(temp: string, source: FileSource, mode: number | undefined): Promise<void> {
-  if (Buffer.isBuffer(source)) {
-    // Exclusive: never write through something an attacker placed under our temp name.
-    await writeNew(temp, source, (mode ?? 0o666) & 0o777);
-  } else {
-    await copyFile(source.copyFrom, temp, constants.COPYFILE_EXCL);
+async function copyInto(fd: number, from: string): Promise<void> {
+  const source = await openFd(from, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const buffer = Buffer.allocUnsafe(COPY_CHUNK);
+    for (let offset = 0; ; ) {
+      const read = await readAt(source, buffer, buffer.length, offset);
+      if (read === 0) return;
+      await writeAll(fd, buffer, read);
+      offset += read;
+    }
+  } finally {
+    await close(source);
   }
 }
 
-async function setOwnerAndMode(path: string, options: WriteOptions, modeNeedsSet: boolean): Promise<void> {
+/** settle gives a file the agent just created its owner, then its mode (chown clears set-id bits). */
+async function settle(fd: number, options: WriteOptions): Promise<void> {
   const chowned = options.uid !== undefined || options.gid !== undefined;
-  if (chowned) await chown(path, options.uid ?? -1, options.gid ?? -1);
-  if (options.mode !== undefined && (chowned || modeNeedsSet)) await chmod(path, options.mode);
+  if (chowned) await fchown(fd, options.uid ?? -1, options.gid ?? -1);
+  if (options.mode !== undefined && (chowned || !exactOnCreate(options.mode))) await fchmod(fd, options.mode);
 }
 
 /** exactOnCreate says whether open()/mkdir() with `mode` gives exactly `mode` (no umask bite, no set-id bits). */

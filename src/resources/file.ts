@@ -1,23 +1,29 @@
 import type { Stats } from 'node:fs';
-import { realpath } from 'node:fs/promises';
 import { combineLatest, map, type Observable } from 'rxjs';
 import { copyTree } from './file-copy.js';
-import { chmod, chown, lstat, stat } from './file-fs.js';
+import { fchmod, fchown, fstat, stat } from './file-fs.js';
 import { resolveId } from './file-ids.js';
 import {
   createEmpty,
   isMissing,
+  isRace,
+  RaceError,
   keepAttributes,
   lstatIfAny,
   makeDir,
   processUmask,
   removePath,
+  removeStaleTemps,
   sameBytes,
   sameFiles,
+  tempBase,
+  TempFiles,
+  withOpenEntry,
   writeAtomic,
   type WriteOptions,
 } from './file-io.js';
 import { formatMode, parseFileMode, type FileMode } from './file-mode.js';
+import { SafeDirs, type SafeDir } from './safe-path.js';
 import type { ParamProblem, ResourceContext, ResourceKind } from './types.js';
 import { fileUid, parentDirSearch } from './uids.js';
 import { accountRefProblem, pathLengthProblem } from './values.js';
@@ -149,13 +155,25 @@ export const file: ResourceKind<FileParams> = {
   },
 };
 
+// The directories of managed files, held open after a safe walk (shared by every file resource).
+const dirs = new SafeDirs();
+// What each directory held of the agent's temp files when a file in it was first applied.
+const tempFiles = new TempFiles();
+// A check whose path keeps changing under it this many times in a row answers "not OK": the
+// change that raced it is an event too, so the next check looks again.
+const RACE_ATTEMPTS = 3;
+const EMPTY = Buffer.alloc(0);
+
 /** LiveFile is a running file resource. */
 class LiveFile {
   private readonly path: string; // with the trailing `/` of a directory, for messages
   private readonly target: string; // the fs path, without it
+  private readonly parent: string | undefined; // the directory holding it (undefined for `/`)
+  private readonly base: string; // its name in that directory
   private readonly isDir: boolean;
   private readonly content: Buffer | undefined;
   private readonly mode: FileMode | undefined;
+  private tempsSwept = false;
 
   constructor(
     private readonly params: FileParams,
@@ -164,6 +182,9 @@ class LiveFile {
     this.path = filePath(params);
     this.isDir = this.path.endsWith('/');
     this.target = this.isDir && this.path !== '/' ? this.path.slice(0, -1) : this.path;
+    const cut = this.target.lastIndexOf('/');
+    this.parent = this.target === '/' ? undefined : this.target.slice(0, cut) || '/';
+    this.base = this.target.slice(cut + 1);
     if (this.isDir && params.content !== undefined && params.state !== 'absent') {
       ctx.log.warn(`content is ignored: path ${this.path} ends with "/", so it is a directory`);
     }
@@ -187,138 +208,190 @@ class LiveFile {
   }
 
   async checkApply(apply: boolean, signal: AbortSignal): Promise<boolean> {
-    signal.throwIfAborted();
-    const state = this.params.state;
-    const found = await lstatIfAny(this.target);
-    if (state === 'absent') return this.makeAbsent(found, apply);
-    if (found === undefined && state === '') {
-      if (!this.managesAnything()) return true;
-      throw new Error(
-        `${this.path} does not exist and state is "", so its content, owner or mode cannot be applied (set state: exists to create it)`,
-      );
-    }
-
-    // A symlink is followed: its target is what gets the content, owner and mode.
-    let real = this.target;
-    let current = found;
-    if (current?.isSymbolicLink()) {
-      real = await this.resolveLink();
-      current = await stat(real);
-    }
-
-    signal.throwIfAborted();
-    const wanted = await this.wantedIds();
-    signal.throwIfAborted();
-    let result: Step;
-    if (this.isDir) result = await this.ensureDir(real, current, wanted, apply);
-    else if (this.content !== undefined || this.params.source !== '') result = await this.ensureContent(real, current, wanted, apply);
-    else result = await this.ensureFile(real, current, wanted, apply);
-    if (!result.ok && !apply) return false;
-
-    if (this.isDir && this.params.source !== '') {
+    for (let attempt = 1; ; attempt++) {
       signal.throwIfAborted();
-      const copied = await copyTree(await this.sourceDir(), real, { apply, force: this.params.force, signal });
-      if (!copied && !apply) return false;
-      result = { ...result, ok: result.ok && copied };
+      try {
+        return await this.checkApplyOnce(apply, signal);
+      } catch (err) {
+        // The path changed between two steps (deleted after the lstat, replaced before the
+        // open): that is a new state to look at, not a failure.
+        if (!raced(err)) throw err;
+        if (attempt >= RACE_ATTEMPTS) return false;
+      }
     }
-    // Whatever was just created or written got its owner and mode on the way.
-    if (result.settled || result.stats === undefined) return result.ok;
-
-    signal.throwIfAborted();
-    return (await this.ensureAttributes(real, result.stats, wanted, apply)) && result.ok;
   }
 
-  private async makeAbsent(found: Stats | undefined, apply: boolean): Promise<boolean> {
+  private async checkApplyOnce(apply: boolean, signal: AbortSignal): Promise<boolean> {
+    const state = this.params.state;
+    // A check reads by path, as a reader of the file would (reading through a swapped parent
+    // changes nothing, and a converged check costs what it did before). Every change goes
+    // through the parent directory held open after a safe walk, checked to be still where its
+    // path leads, so it cannot be redirected; the last component is never followed.
+    let held: SafeDir | undefined;
+    const entry: Entry = async (name = this.base) => {
+      if (this.parent === undefined) return '/';
+      held ??= await this.openParent(state === 'exists'); // missing parents only for a file to exist
+      if (held === undefined) throw new RaceError(`${this.parent} was removed while ${this.path} was checked`);
+      return held.entry(name);
+    };
+    try {
+      const found = await lstatIfAny(this.target);
+      if (state === 'absent') return await this.makeAbsent(entry, found, apply);
+      if (found === undefined && state === '') {
+        if (!this.managesAnything()) return true;
+        throw new Error(
+          `${this.path} does not exist and state is "", so its content, owner or mode cannot be applied (set state: exists to create it)`,
+        );
+      }
+      if (apply && !this.tempsSwept) await this.sweepTemps(entry);
+
+      signal.throwIfAborted();
+      const wanted = await this.wantedIds();
+      signal.throwIfAborted();
+      let result: Step;
+      if (this.isDir) result = await this.ensureDir(entry, found, wanted, apply);
+      else if (this.content !== undefined || this.params.source !== '') result = await this.ensureContent(entry, found, wanted, apply);
+      else result = await this.ensureFile(entry, found, wanted, apply);
+      if (!result.ok && !apply) return false;
+
+      if (this.isDir && this.params.source !== '') {
+        signal.throwIfAborted();
+        const into = apply ? await entry() : this.target;
+        const copied = await copyTree(await this.sourceDir(), into, this.target, { apply, force: this.params.force, signal });
+        if (!copied && !apply) return false;
+        result = { ...result, ok: result.ok && copied };
+      }
+      // Whatever was just created or written got its owner and mode on the way.
+      if (result.settled || result.stats === undefined) return result.ok;
+
+      signal.throwIfAborted();
+      return (await this.ensureAttributes(entry, result.stats, wanted, apply)) && result.ok;
+    } finally {
+      held?.release();
+    }
+  }
+
+  private async openParent(create: boolean): Promise<SafeDir | undefined> {
+    if (this.parent === undefined) return undefined;
+    try {
+      return await dirs.acquire(this.parent, create);
+    } catch (err) {
+      if (raced(err)) throw err;
+      throw wrap(err, `cannot reach ${this.path}`);
+    }
+  }
+
+  /** sweepTemps removes the temp files of this path that a killed run left behind (once per run). */
+  private async sweepTemps(entry: Entry): Promise<void> {
+    this.tempsSwept = true;
+    if (this.parent === undefined) return;
+    const names = await tempFiles.of(this.parent, tempBase(this.base));
+    if (names.length === 0) return;
+    const places = await Promise.all(names.map((name) => entry(name)));
+    for (const name of await removeStaleTemps(places, names)) {
+      this.ctx.log.info(`removed ${this.parent === '/' ? '' : this.parent}/${name}, a temp file an interrupted write left`);
+    }
+  }
+
+  private async makeAbsent(entry: Entry, found: Stats | undefined, apply: boolean): Promise<boolean> {
     if (found === undefined) return true;
     if (!apply) return false;
     // lstat-based: a symlink is removed itself, never what it points at.
-    await removePath(this.target, found.isDirectory(), this.params.recurse).catch((err: unknown) => {
+    await removePath(await entry(), this.target, found.isDirectory(), this.params.recurse).catch((err: unknown) => {
       throw wrap(err, `cannot remove ${this.path}`);
     });
     return false;
   }
 
-  private async ensureDir(real: string, current: Stats | undefined, wanted: Ids, apply: boolean): Promise<Step> {
+  private async ensureDir(entry: Entry, current: Stats | undefined, wanted: Ids, apply: boolean): Promise<Step> {
     if (current?.isDirectory()) return { ok: true, settled: false, stats: current };
-    if (current !== undefined) this.refuseReplace(real, 'a directory', current);
+    this.refuseReplace('a directory', current);
     if (!apply) return NOT_OK;
-    if (current !== undefined) await removePath(real, false, false);
+    const at = await entry();
+    if (current !== undefined) await removePath(at, this.target, false, false);
     const options = { mode: this.modeFor(0o777 & ~processUmask(), true), ...wanted };
-    await makeDir(real, options).catch((err: unknown) => {
+    await makeDir(at, options).catch((err: unknown) => {
       throw wrap(err, `cannot create directory ${this.path}`);
     });
     return { ok: false, settled: true, stats: undefined };
   }
 
-  private async ensureFile(real: string, current: Stats | undefined, wanted: Ids, apply: boolean): Promise<Step> {
-    if (current !== undefined && !current.isDirectory()) return { ok: true, settled: false, stats: current };
-    if (current !== undefined) this.refuseReplace(real, 'a file', current);
+  private async ensureFile(entry: Entry, current: Stats | undefined, wanted: Ids, apply: boolean): Promise<Step> {
+    if (current?.isFile()) return { ok: true, settled: false, stats: current };
+    this.refuseReplace('a regular file', current);
     if (!apply) return NOT_OK;
-    if (current !== undefined) await removePath(real, true, true);
+    const at = await entry();
+    if (current?.isDirectory()) await removePath(at, this.target, true, true);
     const options = { mode: this.modeFor(0o666 & ~processUmask(), false), ...wanted };
-    await createEmpty(real, options).catch((err: unknown) => {
+    // A symlink or FIFO in the way is renamed over; a free name is created in place.
+    const create = current === undefined || current.isDirectory() ? createEmpty(at, options) : writeAtomic(at, EMPTY, options);
+    await create.catch((err: unknown) => {
       throw wrap(err, `cannot create ${this.path}`);
     });
     return { ok: false, settled: true, stats: undefined };
   }
 
-  private async ensureContent(real: string, current: Stats | undefined, wanted: Ids, apply: boolean): Promise<Step> {
+  private async ensureContent(entry: Entry, current: Stats | undefined, wanted: Ids, apply: boolean): Promise<Step> {
     const source = this.params.source;
     const sourceStats = source === '' ? undefined : await this.sourceFile();
     const size = this.content?.length ?? sourceStats!.size;
     if (current !== undefined && !current.isFile()) {
-      this.refuseReplace(real, 'a regular file', current);
+      this.refuseReplace('a regular file', current);
       if (!apply) return NOT_OK;
-      // A directory must go first; anything else (fifo, socket) is replaced by the rename.
-      if (current.isDirectory()) await removePath(real, true, true);
+      // A directory must go first; anything else (a symlink, a FIFO) is replaced by the rename.
+      if (current.isDirectory()) await removePath(await entry(), this.target, true, true);
       current = undefined;
     } else if (current !== undefined && current.size === size) {
-      const same = this.content !== undefined ? await sameBytes(real, this.content) : await sameFiles(source, real, size);
+      const same = this.content !== undefined ? await sameBytes(this.target, this.content) : await sameFiles(source, this.target, size);
       if (same) return { ok: true, settled: false, stats: current };
     }
     if (!apply) return NOT_OK;
 
     // A rewrite keeps the file's own mode and owner unless they are managed; a new file gets the
-    // default mode (a copy: its source's).
-    const kept: WriteOptions = current !== undefined ? keepAttributes(current) : {};
-    const base = current?.mode ?? sourceStats?.mode ?? (0o666 & ~processUmask());
+    // default mode, a copy its source's. Content copied from a file never carries set-uid/set-gid
+    // bits (whoever can write the source would get a set-id program): only `mode` sets them.
+    const setIdKept = source === '' ? 0o7777 : 0o1777;
+    const kept: WriteOptions = current !== undefined ? keepAttributes(current, source !== '') : {};
+    const base = (current?.mode ?? sourceStats?.mode ?? 0o666 & ~processUmask()) & setIdKept;
     const options: WriteOptions = {
-      mode: this.mode !== undefined ? this.modeFor(base & 0o7777, false) : kept.mode,
+      mode: this.mode !== undefined ? this.modeFor(base, false) : current !== undefined ? kept.mode : sourceStats !== undefined ? base : undefined,
       uid: wanted.uid ?? kept.uid,
       gid: wanted.gid ?? kept.gid,
     };
-    await writeAtomic(real, this.content ?? { copyFrom: source }, options).catch((err: unknown) => {
+    await writeAtomic(await entry(), this.content ?? { copyFrom: source }, options).catch((err: unknown) => {
       throw wrap(err, `cannot write ${this.path}`);
     });
     return { ok: false, settled: true, stats: undefined };
   }
 
-  /** ensureAttributes fixes owner and group, then mode (chown clears set-id bits, so mode last). */
-  private async ensureAttributes(real: string, current: Stats, wanted: Ids, apply: boolean): Promise<boolean> {
-    let ok = true;
-    let stats = current;
-    const uidWrong = wanted.uid !== undefined && stats.uid !== wanted.uid;
-    const gidWrong = wanted.gid !== undefined && stats.gid !== wanted.gid;
-    if (uidWrong || gidWrong) {
-      if (!apply) return false;
-      await chown(real, wanted.uid ?? -1, wanted.gid ?? -1).catch((err: unknown) => {
-        throw wrap(err, `cannot change the owner of ${this.path}`);
-      });
-      ok = false;
-      if (this.mode !== undefined && (stats.mode & 0o6000) !== 0) stats = await lstat(real);
-    }
-    if (this.mode !== undefined) {
-      const have = stats.mode & 0o7777;
-      const want = this.mode.apply(have, stats.isDirectory());
-      if (have !== want) {
-        if (!apply) return false;
-        await chmod(real, want).catch((err: unknown) => {
-          throw wrap(err, `cannot change the mode of ${this.path} to ${formatMode(want)}`);
+  /**
+   * ensureAttributes fixes owner and group, then mode (chown clears set-id bits, so mode last),
+   * on a descriptor opened without following a link and checked to be the inode found.
+   */
+  private async ensureAttributes(entry: Entry, current: Stats, wanted: Ids, apply: boolean): Promise<boolean> {
+    const uidWrong = wanted.uid !== undefined && current.uid !== wanted.uid;
+    const gidWrong = wanted.gid !== undefined && current.gid !== wanted.gid;
+    const have = current.mode & 0o7777;
+    const modeWrong = this.mode !== undefined && this.mode.apply(have, current.isDirectory()) !== have;
+    if (!uidWrong && !gidWrong && !modeWrong) return true;
+    if (!apply) return false;
+    await withOpenEntry(await entry(), current, async (fd) => {
+      let stats = current;
+      if (uidWrong || gidWrong) {
+        await fchown(fd, wanted.uid ?? -1, wanted.gid ?? -1).catch((err: unknown) => {
+          throw wrap(err, `cannot change the owner of ${this.path}`);
         });
-        ok = false;
+        if (this.mode !== undefined && (stats.mode & 0o6000) !== 0) stats = await fstat(fd);
       }
-    }
-    return ok;
+      if (this.mode === undefined) return;
+      const now = stats.mode & 0o7777;
+      const want = this.mode.apply(now, stats.isDirectory());
+      if (now === want) return;
+      await fchmod(fd, want).catch((err: unknown) => {
+        throw wrap(err, `cannot change the mode of ${this.path} to ${formatMode(want)}`);
+      });
+    });
+    return false;
   }
 
   /** modeFor returns the managed mode given what the mode would otherwise be, or undefined when unmanaged. */
@@ -337,18 +410,14 @@ class LiveFile {
     return { uid, gid };
   }
 
-  private refuseReplace(real: string, wanted: string, current: Stats): void {
-    if (this.params.force) return;
-    const what = current.isDirectory() ? 'a directory' : current.isFile() ? 'a file' : 'not a regular file';
-    throw new Error(`${real} is ${what} but should be ${wanted} (set force: true to replace it)`);
-  }
-
-  private async resolveLink(): Promise<string> {
-    try {
-      return await realpath(this.target);
-    } catch (err) {
-      throw wrap(err, `${this.path} is a symlink that cannot be followed`);
-    }
+  /**
+   * refuseReplace throws when something that is not `wanted` is in the way and `force` is off.
+   * An undeclared symlink is always replaced (never followed): the file kind declares no links,
+   * like Puppet's `links => manage` for a file.
+   */
+  private refuseReplace(wanted: string, current: Stats | undefined): void {
+    if (current === undefined || current.isSymbolicLink() || this.params.force) return;
+    throw new Error(`${this.target} is ${kindOf(current)} but should be ${wanted} (set force: true to replace it)`);
   }
 
   private async sourceFile(): Promise<Stats> {
@@ -382,6 +451,9 @@ class LiveFile {
   }
 }
 
+/** Entry names an entry of the file's parent directory, held open (default: the file itself). */
+type Entry = (name?: string) => Promise<string>;
+
 /** Step is the outcome of the existence/content step of checkApply. */
 interface Step {
   /** The path was already right. */
@@ -414,8 +486,26 @@ function isNormalized(path: string): boolean {
   return inner === '' || inner.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 }
 
+/** FileStepError is a failed fs call of a check, prefixed with what failed; its cause is the fs error. */
+class FileStepError extends Error {}
+
 /** wrap prefixes an fs error with what failed; the fs message already names the path. */
 function wrap(err: unknown, what: string): Error {
   const message = err instanceof Error ? err.message : String(err);
-  return new Error(`${what}: ${message}`, { cause: err });
+  return new FileStepError(`${what}: ${message}`, { cause: err });
+}
+
+/** raced says whether a failed step failed because the path changed under the check. */
+function raced(err: unknown): boolean {
+  return isRace(err instanceof FileStepError ? err.cause : err);
+}
+
+/** kindOf names what a path is, for messages. */
+function kindOf(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFile()) return 'a file';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  return 'not a regular file';
 }

@@ -133,16 +133,17 @@ describe('file: content', () => {
     expect(modeOf(path)).toBe(0o600);
   });
 
-  it('GIVEN a symlink to a file WHEN converged THEN the target gets the content and the link stays', async () => {
+  it('GIVEN a symlink to a file WHEN converged THEN the link is replaced by the managed file and its target is left alone', async () => {
     const dir = await tempDir();
     const target = join(dir, 'target');
     const link = join(dir, 'link');
     writeFileSync(target, 'old');
     symlinkSync(target, link);
-    const { res } = make({ path: link, content: 'through the link' });
+    const { res } = make({ path: link, content: 'not through the link' });
     expect(await converge(res)).toBe(false);
-    expect(readlinkSync(link)).toBe(target);
-    expect(readFileSync(target, 'utf8')).toBe('through the link');
+    expect(lstatSync(link).isFile()).toBe(true);
+    expect(readFileSync(link, 'utf8')).toBe('not through the link');
+    expect(readFileSync(target, 'utf8')).toBe('old');
     expect(await converge(res)).toBe(true);
   });
 });
@@ -240,7 +241,7 @@ describe('file: state', () => {
   });
 
   it('refuses to remove /', async () => {
-    await expect(removePath('/', true, true)).rejects.toThrow('refusing to remove /');
+    await expect(removePath('/', '/', true, true)).rejects.toThrow('refusing to remove /');
   });
 });
 
