@@ -11,6 +11,8 @@ const present = existsSync(EXAMPLES);
 // no long sleeps: each must run to convergence and exit 0. Left out on purpose: noop2.yaml (its
 // exec is `rm -rf /` under meta noop — loaded by the conformance test, never run), file2-4 (they
 // depend on each other's leftovers and on /var/lib/mgmt/files), exec1*/graph9/graph10 (10 s sleeps).
+// graph4 and graph5 collect files with an empty pattern, which would let any host's export write
+// anywhere as root: `mgmt run` refuses them (issue 10, finding 4), as the last test asserts.
 const RUNNABLE = [
   'autoedges1.yaml',
   'deep-dirs.yaml',
@@ -22,8 +24,6 @@ const RUNNABLE = [
   'graph1a.yaml',
   'graph1b.yaml',
   'graph3a.yaml',
-  'graph4.yaml',
-  'graph5.yaml',
   'graph6.yaml',
   'graph7.yaml',
   'limit1.yaml',
@@ -42,5 +42,11 @@ const RUNNABLE = [
     });
     expect(result.code, result.stderr + result.events.filter((e) => e.level === 'error').map((e) => JSON.stringify(e)).join('\n')).toBe(0);
     expect(result.events.at(-1)).toMatchObject({ event: 'exit', reason: 'converged' });
+  });
+
+  it.each(['graph4.yaml', 'graph5.yaml'])('GIVEN upstream %s (a file collect with an empty pattern) WHEN run THEN it is refused, exit 2, naming the allowance', async (file) => {
+    const result = await runMgmt(['run', '--yaml', join(EXAMPLES, file), '--converged-timeout=0', '--tmp-prefix', '--no-watch'], { timeoutMs: 30_000 });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/collect #1: a `file` collect needs a `pattern`.*allow: \[anypath\]/);
   });
 });

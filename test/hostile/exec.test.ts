@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { LogEvent } from '../../src/log/events.js';
 import { MGMT_BIN, runMgmt, startMgmt, withTestWorld } from '../helpers/cli.js';
 import { waitFor } from '../helpers/log.js';
-import { isAlive } from '../helpers/processes.js';
+import { isAlive } from '../helpers/pids.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const tempDir = useTempDirs();

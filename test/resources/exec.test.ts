@@ -11,7 +11,7 @@ import { defaultRegistry } from '../../src/resources/index.js';
 import type { LiveResource } from '../../src/resources/types.js';
 import { makeContext, type TestContext } from '../helpers/context.js';
 import { waitFor } from '../helpers/log.js';
-import { isAlive } from '../helpers/processes.js';
+import { isAlive } from '../helpers/pids.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const SPAWN_GRANDCHILD = fileURLToPath(new URL('../fixtures/scripts/spawn-grandchild.sh', import.meta.url));

@@ -76,7 +76,8 @@ describe.skipIf(skipSystemdReason !== undefined)(`mgmt run with svc on a real sy
     await manager.waitForUnit('web.service', (s) => s.activeState === 'active' && s.mainPid > 0 && s.mainPid !== first.mainPid, 'started again');
     await waitFor(() => appliedWeb() >= 2, 'the repair to be reported as an apply of svc[web]');
     const errors = agent.events.filter((e) => e.event === 'error');
-    expect(errors.map((e) => e.resource), JSON.stringify(errors)).toEqual(['svc[ghost]']);
+    // svc[ghost] may fail again on a later event (a failed resource keeps watching); no other fails.
+    expect([...new Set(errors.map((e) => e.resource))], JSON.stringify(errors)).toEqual(['svc[ghost]']);
 
     agent.child.kill('SIGTERM');
     const result = await agent.exited;
