@@ -18,6 +18,10 @@ if (argv.length === 1 && argv[0] === '--version') {
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
   process.stdout.write(`mgmt ${pkg.version}\n`);
 } else {
+  // A SIGHUP asks a running agent to reload its graph file; one that arrives while the bundle
+  // loads (before the run installs its own handler, and before the file is first read) has
+  // nothing to reload, and must not kill the agent as the default action would.
+  if (argv[0] === 'run') process.on('SIGHUP', () => undefined);
   const bundle = join(__dirname, '..', 'dist', 'bundle', 'mgmt.cjs');
   const cacheFile = `${bundle}.cache`;
   const { size, mtimeMs } = statSync(bundle);
@@ -40,8 +44,8 @@ if (argv.length === 1 && argv[0] === '--version') {
       writeFileSync(`${cacheFile}.tmp`, Buffer.concat([stamp, script.createCachedData()]));
       renameSync(`${cacheFile}.tmp`, cacheFile);
     }
-    // stdout and stderr are synchronous for files and pipes on Linux: nothing is lost by exiting
-    // now, and exiting ends any handle a misbehaving resource left open.
+    // The event log waited for its reader before main resolved (a bounded wait): exiting now ends
+    // any handle a misbehaving resource left open.
     process.exit(code);
   });
 }
