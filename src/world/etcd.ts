@@ -28,12 +28,13 @@ export interface EtcdWorldOptions {
 }
 
 /** EtcdWorldEvent is one thing the World did about etcd's store; the agent logs it as a `cluster` event. */
-export interface EtcdWorldEvent {
+// A type, not an interface, so it fits the agent's ClusterEvent (which has an index signature).
+export type EtcdWorldEvent = {
   readonly level: 'warn' | 'error';
   /** `nospace`: a write met the NOSPACE alarm; the World compacted, defragmented and disarmed it. */
   readonly action: 'nospace';
   readonly message: string;
-}
+};
 
 // A set this small goes in the one transaction that switches the pointer (etcd allows 128
 // operations and 1.5 MiB per request); a larger one writes its chunks first, one request each.
