@@ -86,6 +86,16 @@ export class EtcdWorld implements World {
     this.checkOpen();
     const wanted = new Set(kinds);
     if (wanted.size === 0) return [];
+    try {
+      return await this.collectAtOneRevision(wanted, onProblem);
+    } catch (err) {
+      // The revision read at was compacted away meanwhile (a slow read of a large set): read anew.
+      if (!/compacted/.test(String(err))) throw err;
+      return await this.collectAtOneRevision(wanted, onProblem);
+    }
+  }
+
+  private async collectAtOneRevision(wanted: ReadonlySet<string>, onProblem: (problem: string) => void): Promise<ExportedResource[]> {
     // Keys first, then the values at that revision: a set switched meanwhile is read as it was.
     const listing = await this.connection.bounded('list exported resources', (client) =>
       client.kv.range({ key: Buffer.from(EXPORTED_PREFIX), range_end: Range.prefix(EXPORTED_PREFIX).end, keys_only: true }),
