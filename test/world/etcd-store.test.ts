@@ -5,7 +5,7 @@ import { Etcd3 } from 'etcd3';
 import { describe, expect, it } from 'vitest';
 import { EtcdWorld, type EtcdWorldEvent } from '../../src/world/etcd.js';
 import type { ExportedResource, ExportSpec } from '../../src/world/types.js';
-import { etcdGet, etcdPut, skipEtcdReason, useEtcd } from '../helpers/etcd.js';
+import { etcdGet, etcdPut, fillUntilNoSpace, skipEtcdReason, useEtcd } from '../helpers/etcd.js';
 
 const TEST_TIMEOUT_MS = 120_000;
 
@@ -27,20 +27,6 @@ async function withClient<T>(url: string, body: (client: Etcd3) => Promise<T>): 
 /** alarms lists the cluster's raised alarms. */
 function alarms(url: string): Promise<string[]> {
   return withClient(url, async (client) => (await client.maintenance.alarm({ action: 'Get', alarm: 'None', memberID: '0' })).alarms.map((a) => a.alarm));
-}
-
-/** putUntilNoSpace writes `bytes`-sized values to one key until etcd refuses with NOSPACE; it returns how many writes went in. */
-async function putUntilNoSpace(url: string, bytes: number, max: number): Promise<number> {
-  const value = 'v'.repeat(bytes);
-  for (let i = 0; i < max; i++) {
-    try {
-      await etcdPut(url, '/filler', `${i}${value}`);
-    } catch (err) {
-      if (/database space exceeded/.test(String(err))) return i;
-      throw err;
-    }
-  }
-  return max;
 }
 
 describe.skipIf(skipEtcdReason !== undefined)('the etcd World at etcd\'s limits', () => {
@@ -127,7 +113,7 @@ describe.skipIf(skipEtcdReason !== undefined)('the etcd World at etcd\'s limits'
     const etcd = await startEtcd({ quotaBackendBytes: 4_000_000, compactionRetention: '1h' });
     await etcd.server.start();
     const url = etcd.clientUrl;
-    expect(await putUntilNoSpace(url, 200_000, 200)).toBeLessThan(200);
+    await fillUntilNoSpace(url);
     expect(await alarms(url)).toEqual(['Nospace']);
     const events: EtcdWorldEvent[] = [];
     const w = new EtcdWorld({ hostname: 'a', endpoints: [url], onEvent: (e) => events.push(e) });
