@@ -27,8 +27,8 @@ export interface EtcdWorldOptions {
   readonly onEvent?: (event: EtcdWorldEvent) => void;
 }
 
-/** EtcdWorldEvent is one thing the World did about etcd's store; the agent logs it as a `cluster` event. */
 // A type, not an interface, so it fits the agent's ClusterEvent (which has an index signature).
+/** EtcdWorldEvent is one thing the World did about etcd's store; the agent logs it as a `cluster` event. */
 export type EtcdWorldEvent = {
   readonly level: 'warn' | 'error';
   /** `nospace`: a write met the NOSPACE alarm; the World compacted, defragmented and disarmed it. */
