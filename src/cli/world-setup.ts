@@ -163,7 +163,7 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
       leaseTtlSeconds: settings.leaseTtlSeconds,
       onEvent,
     });
-    return { cluster, connection, etcdWorld: new EtcdWorld({ hostname, connection }), started: cluster.start() };
+    return { cluster, connection, etcdWorld: new EtcdWorld({ hostname, connection, onEvent }), started: cluster.start() };
   };
   const onEvent = ({ level, action, ...fields }: ClusterEvent): void => {
     if (action === 'error') log.emit({ level: 'error', event: 'error', phase: 'cluster', message: fields.message });

@@ -42,6 +42,10 @@ export interface EtcdServerOptions {
   readonly maxRestartDelayMs?: number;
   /** Receives every lifecycle event, so the agent can log crashes and restarts. */
   readonly onEvent?: (event: EtcdServerEvent) => void;
+  /** How much history etcd keeps before compacting it away (a Go duration); default `1m`. */
+  readonly compactionRetention?: string;
+  /** etcd's `--quota-backend-bytes` (NOSPACE above it); default env MGMT_ETCD_QUOTA_BACKEND_BYTES, else etcd's 2 GiB. */
+  readonly quotaBackendBytes?: number;
 }
 
 /** EtcdServerEvent is one lifecycle change of the managed etcd process. */
@@ -132,7 +136,7 @@ export class EtcdServer {
       `--election-timeout=${this.options.electionTimeoutMs ?? DEFAULT_ELECTION_MS}`,
     ];
     if (this.options.relaxReconfigCheck) args.push('--strict-reconfig-check=false');
-    return args;
+    return [...args, ...storeArgs(this.options)];
   }
 
   /** start launches etcd and resolves once it answers `/health`; it rejects (with etcd's stderr tail) if etcd exits or the timeout passes first. */
@@ -305,6 +309,31 @@ export class EtcdServer {
       // A throwing listener must not break supervision.
     }
   }
+}
+
+/** DEFAULT_COMPACTION_RETENTION is how much history the agents' etcd keeps: watches resume within it. */
+export const DEFAULT_COMPACTION_RETENTION = '1m';
+/** QUOTA_ENV sets `--quota-backend-bytes` for every etcd the agent starts (tests use a few MB to reach NOSPACE). */
+export const QUOTA_ENV = 'MGMT_ETCD_QUOTA_BACKEND_BYTES';
+
+/**
+ * storeArgs are the flags that keep etcd's store bounded: without compaction every write stays in
+ * the history until the quota's NOSPACE alarm stops all writes (issue 11 point 8).
+ */
+export function storeArgs(options: Pick<EtcdServerOptions, 'compactionRetention' | 'quotaBackendBytes'>, env: NodeJS.ProcessEnv = process.env): string[] {
+  const retention = options.compactionRetention ?? DEFAULT_COMPACTION_RETENTION;
+  if (!/^\d+(\.\d+)?(ms|s|m|h)$/.test(retention)) {
+    throw new MgmtError(`etcd server: compaction retention ${JSON.stringify(retention)} is not a duration like 1m or 30s`);
+  }
+  const args = ['--auto-compaction-mode=periodic', `--auto-compaction-retention=${retention}`];
+  const quota = options.quotaBackendBytes ?? (env[QUOTA_ENV] === undefined || env[QUOTA_ENV] === '' ? undefined : Number(env[QUOTA_ENV]));
+  if (quota !== undefined) {
+    if (!Number.isSafeInteger(quota) || quota <= 0) {
+      throw new MgmtError(`etcd server: quota ${JSON.stringify(options.quotaBackendBytes ?? env[QUOTA_ENV])} (${QUOTA_ENV} or quotaBackendBytes) must be a positive number of bytes`);
+    }
+    args.push(`--quota-backend-bytes=${quota}`);
+  }
+  return args;
 }
 
 /** isHealthy asks etcd's `/health` endpoint once and reports whether it answered `"health": "true"`. */

@@ -22,6 +22,17 @@ const SKIP_CMP_STRING = 1;
 
 const INTEGER = /^[+-]?\d+$/;
 
+/**
+ * MAPPED_OWNERS prefixes the World string key that names the owner of a mapped key: host h's
+ * `mapped: true` kv of key k holds `k/h` and marks `_mapped/k/h` = h, so no kv of another host
+ * writes `k/h` (without etcd authority this binds only the agents, not other etcd clients).
+ */
+export const MAPPED_OWNERS = '_mapped/';
+/** FIGHT_WRITES rewrites of a key someone else changed, within FIGHT_WINDOW_MS, are a fight: no more writes. */
+export const FIGHT_WRITES = 5;
+/** FIGHT_WINDOW_MS is the window FIGHT_WRITES counts in. */
+export const FIGHT_WINDOW_MS = 10_000;
+
 /** kv keeps a string key of the World (shared by all hosts) at a value, or deleted. */
 export const kv: ResourceKind<KvParams> = {
   kind: 'kv',
@@ -53,6 +64,39 @@ export const kv: ResourceKind<KvParams> = {
 
   init(p, ctx) {
     const key = p.mapped ? `${p.key}/${ctx.hostname}` : p.key;
+    const owner = ownerKey(key);
+    // When this instance wrote its key (refreshes aside): more than once means someone else changed it.
+    const rewrites: number[] = [];
+    let marked = false;
+
+    /** mayWrite refuses to write another host's mapped key, or to go on fighting another writer. */
+    async function mayWrite(world: World): Promise<void> {
+      if (key.startsWith(MAPPED_OWNERS)) throw new Error(`${ctx.id}: key ${key} is refused: keys under ${MAPPED_OWNERS} name the owners of mapped keys`);
+      if (!p.mapped) {
+        const mappedBy = await world.strGet(owner);
+        if (mappedBy !== undefined && mappedBy !== ctx.hostname) {
+          throw new Error(`${ctx.id}: key ${key} is host ${mappedBy}'s mapped key (its kv with mapped: true); only ${mappedBy} writes it`);
+        }
+      }
+      // The first write sets the key; each later one (refreshes aside) undoes another writer's change.
+      if (ctx.refreshPending()) return;
+      const now = Date.now();
+      while (rewrites.length > 0 && rewrites[0]! <= now - FIGHT_WINDOW_MS) rewrites.shift();
+      if (rewrites.length >= FIGHT_WRITES) {
+        const message = `key ${key} was written ${rewrites.length} times within ${FIGHT_WINDOW_MS / 1000} s, each time after another writer changed it: another host writes it too (two hosts of one name, or one key set differently by two hosts); not writing it again until the writes slow down`;
+        if (rewrites.length === FIGHT_WRITES) ctx.log.warn(message);
+        rewrites.push(now);
+        throw new Error(`${ctx.id}: ${message}`);
+      }
+      rewrites.push(now);
+    }
+
+    /** markOwner records this host as the owner of its mapped key, once per instance. */
+    async function markOwner(world: World): Promise<void> {
+      if (marked) return;
+      if ((await world.strGet(owner)) !== ctx.hostname) await world.strSet(owner, ctx.hostname);
+      marked = true;
+    }
 
     return {
       watch: () => defer(() => worldOf(ctx).strWatch(key)),
@@ -65,7 +109,9 @@ export const kv: ResourceKind<KvParams> = {
         if (current === p.value) return true;
         if (p.value === undefined) {
           if (apply) {
+            await mayWrite(world);
             await world.strDel(key);
+            if (p.mapped) await world.strDel(owner);
             ctx.log.info(`deleted key ${key}`);
           }
           return false;
@@ -75,6 +121,8 @@ export const kv: ResourceKind<KvParams> = {
           return true;
         }
         if (apply) {
+          await mayWrite(world);
+          if (p.mapped) await markOwner(world);
           await world.strSet(key, p.value);
           ctx.log.info(`set key ${key} to ${JSON.stringify(p.value)}`);
         }
@@ -83,6 +131,11 @@ export const kv: ResourceKind<KvParams> = {
     };
   },
 };
+
+/** ownerKey is the World key that names the host owning the mapped key `key`. */
+function ownerKey(key: string): string {
+  return `${MAPPED_OWNERS}${key}`;
+}
 
 /** worldOf returns the context's World, or says why kv cannot run without one. */
 function worldOf(ctx: ResourceContext): World {

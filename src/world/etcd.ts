@@ -1,12 +1,16 @@
 // The etcd World: what hosts share, kept in an etcd cluster under the classic `/_mgmt` keys
-// (DESIGN section 6), so the seed's `etcdctl` commands read and write the same data:
-//   /_mgmt/exported/$host/resources/$kind/$name   JSON object of the resource's params
-//   /_mgmt/strings/$key                           the string, as raw bytes
+// (DESIGN section 6):
+//   /_mgmt/exported/$host/set                          the host's export set: a pointer to one generation
+//   /_mgmt/exported/$host/chunks/$generation/$kind/$i  that generation's resources (export-set.ts)
+//   /_mgmt/exported/$host/resources/$kind/$name        one resource written by hand (etcdctl), as before
+//   /_mgmt/strings/$key                                the string, as raw bytes
 // Hosts and kinds may not contain `/` (the key is split on it); names may (file paths do).
 
-import type { IOperation } from 'etcd3';
+import { Range } from 'etcd3';
 import { defer, EMPTY, type Observable, ReplaySubject, takeUntil } from 'rxjs';
 import { EtcdConnection } from '../etcd/connection.js';
+import { isNoSpace, recoverSpace } from '../etcd/space.js';
+import { compare, encodeExportSet, parseChunk, parseSetPointer, type EncodedSet } from './export-set.js';
 import type { ExportedResource, ExportSpec, World } from './types.js';
 
 /** EtcdWorldOptions says which host this is and which etcd cluster it shares. */
@@ -19,7 +23,25 @@ export interface EtcdWorldOptions {
   readonly connection?: EtcdConnection;
   /** How long one operation (or establishing a watch) may take before it fails; default 5000 ms. */
   readonly timeoutMs?: number;
+  /** Receives what the World did about the store (a NOSPACE alarm met and cleared), for the agent's log. */
+  readonly onEvent?: (event: EtcdWorldEvent) => void;
 }
+
+// A type, not an interface, so it fits the agent's ClusterEvent (which has an index signature).
+/** EtcdWorldEvent is one thing the World did about etcd's store; the agent logs it as a `cluster` event. */
+export type EtcdWorldEvent = {
+  readonly level: 'warn' | 'error';
+  /** `nospace`: a write met the NOSPACE alarm; the World compacted, defragmented and disarmed it. */
+  readonly action: 'nospace';
+  readonly message: string;
+};
+
+// A set this small goes in the one transaction that switches the pointer (etcd allows 128
+// operations and 1.5 MiB per request); a larger one writes its chunks first, one request each.
+const INLINE_CHUNKS = 100;
+const INLINE_BYTES = 1024 * 1024;
+// Another writer of this host's set (a second agent with the same --hostname) makes the switch fail.
+const SWITCH_ATTEMPTS = 3;
 
 /** EXPORTED_PREFIX is the etcd key prefix under which every host's exported resources live. */
 export const EXPORTED_PREFIX = '/_mgmt/exported/';
@@ -36,23 +58,26 @@ export class EtcdWorld implements World {
   private readonly closed$ = new ReplaySubject<void>(1);
   // Exports run one after another, so two calls of this instance cannot interleave their read and txn.
   private exporting: Promise<unknown> = Promise.resolve();
+  // One recovery from NOSPACE at a time, shared by the writes that met it.
+  private recovering: Promise<void> | undefined;
+  private readonly onEvent: (event: EtcdWorldEvent) => void;
 
   constructor(options: EtcdWorldOptions) {
     checkSegment(options.hostname, 'hostname');
     this.hostname = options.hostname;
     this.ownsConnection = options.connection === undefined;
     this.connection = options.connection ?? new EtcdConnection({ endpoints: options.endpoints ?? [], timeoutMs: options.timeoutMs });
+    this.onEvent = options.onEvent ?? (() => {});
   }
 
   async exportResources(resources: readonly ExportSpec[]): Promise<void> {
     this.checkOpen();
-    const wanted = new Map<string, string>();
-    for (const { kind, name, params } of resources) {
+    for (const { kind, name } of resources) {
       checkSegment(kind, 'kind');
       if (name === '') throw new Error(`the etcd world cannot export ${kind} with an empty name`);
-      wanted.set(this.exportKey(kind, name), JSON.stringify(params));
     }
-    const run = this.exporting.then(() => this.connection.bounded('export resources', () => this.replaceExports(wanted)));
+    const set = encodeExportSet(resources);
+    const run = this.exporting.then(() => this.replaceExports(set, resources.length === 0));
     this.exporting = run.catch(() => {});
     await run;
   }
@@ -61,13 +86,39 @@ export class EtcdWorld implements World {
     this.checkOpen();
     const wanted = new Set(kinds);
     if (wanted.size === 0) return [];
-    const all = await this.connection.bounded('collect resources', (client) => client.getAll().prefix(EXPORTED_PREFIX).strings());
-    const found: ExportedResource[] = [];
-    for (const [key, value] of Object.entries(all)) {
-      const res = parseExport(key, value, onProblem);
-      if (res !== undefined && wanted.has(res.kind)) found.push(res);
+    try {
+      return await this.collectAtOneRevision(wanted, onProblem);
+    } catch (err) {
+      // The revision read at was compacted away meanwhile (a slow read of a large set): read anew.
+      if (!/compacted/.test(String(err))) throw err;
+      return await this.collectAtOneRevision(wanted, onProblem);
     }
-    return found.sort((a, b) => compare(a.host, b.host) || compare(a.kind, b.kind) || compare(a.name, b.name));
+  }
+
+  private async collectAtOneRevision(wanted: ReadonlySet<string>, onProblem: (problem: string) => void): Promise<ExportedResource[]> {
+    // Keys first, then the values at that revision: a set switched meanwhile is read as it was.
+    const listing = await this.connection.bounded('list exported resources', (client) =>
+      client.kv.range({ key: Buffer.from(EXPORTED_PREFIX), range_end: Range.prefix(EXPORTED_PREFIX).end, keys_only: true }),
+    );
+    const revision = listing.header.revision;
+    const hosts = new Map<string, { set: boolean; chunks: Set<string>; classic: Set<string> }>();
+    for (const { key } of listing.kvs) {
+      const text = key.toString();
+      const match = /^([^/]+)\/(?:(set)|chunks\/[^/]+\/[^/]+\/\d+|resources\/([^/]+)\/.+)$/s.exec(text.slice(EXPORTED_PREFIX.length));
+      if (match === null) {
+        onProblem(`skipped exported key ${text}: expected ${EXPORTED_PREFIX}$host/resources/$kind/$name, $host/set or $host/chunks/...`);
+        continue;
+      }
+      const host = hosts.get(match[1]!) ?? { set: false, chunks: new Set<string>(), classic: new Set<string>() };
+      hosts.set(match[1]!, host);
+      if (match[2] !== undefined) host.set = true;
+      else if (match[3] !== undefined) host.classic.add(match[3]);
+      else host.chunks.add(text);
+    }
+    const found = await Promise.all(
+      [...hosts].map(([host, keys]) => (keys.set ? this.readSet(host, keys.chunks, keys.classic.size, wanted, revision, onProblem) : this.readClassic(host, keys.classic, wanted, revision, onProblem))),
+    );
+    return found.flat().sort((a, b) => compare(a.host, b.host) || compare(a.kind, b.kind) || compare(a.name, b.name));
   }
 
   watchResources(): Observable<void> {
@@ -82,7 +133,7 @@ export class EtcdWorld implements World {
 
   async strSet(key: string, value: string): Promise<void> {
     this.checkOpen();
-    await this.connection.bounded(`set string ${JSON.stringify(key)}`, (client) => client.put(stringKey(key)).value(value).exec());
+    await this.writing(() => this.connection.bounded(`set string ${JSON.stringify(key)}`, (client) => client.put(stringKey(key)).value(value).exec()));
   }
 
   async strDel(key: string): Promise<void> {
@@ -105,23 +156,121 @@ export class EtcdWorld implements World {
     if (this.ownsConnection) this.connection.close();
   }
 
-  /** replaceExports makes this host's exported keys exactly `wanted`, in one etcd transaction. */
-  private async replaceExports(wanted: ReadonlyMap<string, string>): Promise<void> {
-    const client = this.connection.client;
-    const current = await client.getAll().prefix(this.hostPrefix()).strings();
-    const ops: IOperation[] = [];
-    for (const key of Object.keys(current)) {
-      if (!wanted.has(key)) ops.push(client.delete().key(key));
+  /**
+   * replaceExports makes `set` this host's export set: its chunks, then one transaction that points
+   * `$host/set` at them and deletes every other generation and hand-written key of this host.
+   */
+  private async replaceExports(set: EncodedSet, empty: boolean): Promise<void> {
+    const prefix = this.hostPrefix();
+    const setKey = `${prefix}set`;
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.connection.bounded('read the export set', (client) => client.get(setKey).exec());
+      const pointer = current.kvs[0];
+      // Unchanged sets are not rewritten, so re-exporting the same set wakes no watcher.
+      if (pointer?.value.toString() === set.pointer) return;
+      const inline = set.chunks.size <= INLINE_CHUNKS && set.bytes <= INLINE_BYTES;
+      if (!inline) {
+        for (const [suffix, value] of set.chunks) {
+          await this.writing(() => this.connection.bounded(`write export chunk ${suffix}`, (client) => client.put(prefix + suffix).value(value).exec()));
+        }
+      }
+      const committed = await this.writing(() =>
+        this.connection.bounded('switch the export set', (client) => {
+          const chunks = `${prefix}chunks/`;
+          const generation = Range.prefix(`${chunks}${set.generation}/`);
+          // Ranges around the new generation: etcd refuses a transaction whose puts overlap a delete.
+          const clear = [
+            client.delete().range(new Range(chunks, generation.start)),
+            client.delete().range(new Range(generation.end, Range.prefix(chunks).end)),
+            client.delete().prefix(`${prefix}resources/`),
+          ];
+          const puts = empty ? [client.delete().key(setKey)] : [...(inline ? [...set.chunks].map(([suffix, value]) => client.put(prefix + suffix).value(value)) : []), client.put(setKey).value(set.pointer)];
+          // The pointer is still the one read above: no other writer of this host's set came between.
+          return client.if(setKey, 'Mod', '==', pointer?.mod_revision ?? '0').then(...puts, ...clear).commit();
+        }),
+      );
+      if (committed.succeeded) return;
+      if (attempt >= SWITCH_ATTEMPTS) {
+        throw new Error(`cannot export the resources of ${this.hostname}: its export set changed ${attempt} times while it was written; is another agent running with --hostname ${this.hostname}?`);
+      }
     }
-    // Unchanged keys are not rewritten, so re-exporting the same set wakes no watcher.
-    for (const [key, value] of wanted) {
-      if (current[key] !== value) ops.push(client.put(key).value(value));
+  }
+
+  /** readSet reads the chunks of a host's current generation, of the wanted kinds, as of `revision`. */
+  private async readSet(host: string, chunkKeys: ReadonlySet<string>, classic: number, wanted: ReadonlySet<string>, revision: string, onProblem: (problem: string) => void): Promise<ExportedResource[]> {
+    const setKey = `${EXPORTED_PREFIX}${host}/set`;
+    if (classic > 0) onProblem(`skipped the exported keys under ${EXPORTED_PREFIX}${host}/resources/: ${host} publishes its exports as a set (${setKey})`);
+    const value = await this.connection.bounded(`read ${setKey}`, (client) => client.get(setKey).revision(revision).string());
+    const pointer = value === null ? 'it vanished' : parseSetPointer(value);
+    if (typeof pointer === 'string') {
+      onProblem(`skipped exported set ${setKey}: ${pointer}`);
+      return [];
     }
-    if (ops.length === 0) return;
-    // etcd rejects a txn whose puts overlap a delete range, so stale keys are deleted one by one
-    // rather than by prefix. The comparison always holds (a missing key has version 0): the txn is
-    // used for its atomicity, and this instance's exports are already serialized.
-    await client.if(this.hostPrefix(), 'Version', '>', -1).then(...ops).commit();
+    const reads: Promise<ExportedResource[]>[] = [];
+    for (const [kind, count] of Object.entries(pointer.chunks)) {
+      if (!wanted.has(kind)) continue;
+      const keys = Array.from({ length: count }, (_, i) => `${EXPORTED_PREFIX}${host}/chunks/${pointer.generation}/${kind}/${i}`);
+      // Only keys that exist are read: a pointer cannot make collectors wait on what is not there.
+      const missing = keys.find((key) => !chunkKeys.has(key));
+      if (missing !== undefined) {
+        onProblem(`skipped the exported ${kind} resources of ${host}: ${missing} is missing from its set`);
+        continue;
+      }
+      for (const key of keys) {
+        reads.push(
+          this.connection
+            .bounded(`read ${key}`, (client) => client.get(key).revision(revision).string())
+            .then((chunk) => (chunk === null ? [] : parseChunk(host, kind, key, chunk, onProblem))),
+        );
+      }
+    }
+    return (await Promise.all(reads)).flat();
+  }
+
+  /** readClassic reads a host's hand-written `resources/$kind/$name` keys of the wanted kinds, as of `revision`. */
+  private async readClassic(host: string, kinds: ReadonlySet<string>, wanted: ReadonlySet<string>, revision: string, onProblem: (problem: string) => void): Promise<ExportedResource[]> {
+    const reads = [...kinds].filter((kind) => wanted.has(kind)).map(async (kind) => {
+      const prefix = `${EXPORTED_PREFIX}${host}/resources/${kind}/`;
+      const all = await this.connection.bounded(`read ${prefix}`, (client) => client.getAll().prefix(prefix).revision(revision).strings());
+      // The prefix itself (a name-less key) was reported with the listing.
+      return Object.entries(all).flatMap(([key, value]) => (key === prefix ? [] : (parseExport(key, value, onProblem) ?? [])));
+    });
+    return (await Promise.all(reads)).flat();
+  }
+
+  /** writing runs a write; when etcd refuses it for lack of space, it frees space once and tries again. */
+  private async writing<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isNoSpace(err)) throw err;
+      this.recovering ??= this.recoverSpace().finally(() => (this.recovering = undefined));
+      await this.recovering;
+      try {
+        return await write();
+      } catch (again) {
+        if (!isNoSpace(again)) throw again;
+        const message = `etcd is still out of space after compaction and defragmentation: the data it holds exceeds its quota (etcd's --quota-backend-bytes); export less or raise the quota`;
+        this.onEvent({ level: 'error', action: 'nospace', message });
+        throw new Error(message, { cause: again });
+      }
+    }
+  }
+
+  private async recoverSpace(): Promise<void> {
+    this.onEvent({ level: 'warn', action: 'nospace', message: 'etcd refused a write: its NOSPACE alarm is raised (the quota is reached); compacting, defragmenting and disarming it' });
+    let done: Awaited<ReturnType<typeof recoverSpace>>;
+    try {
+      done = await recoverSpace(this.connection);
+    } catch (err) {
+      this.onEvent({ level: 'error', action: 'nospace', message: `cannot clear etcd's NOSPACE alarm: ${(err as Error).message}` });
+      throw err;
+    }
+    this.onEvent({
+      level: 'warn',
+      action: 'nospace',
+      message: `etcd's NOSPACE alarm cleared: history compacted to revision ${done.revision}, ${done.defragmented.join(', ')} defragmented, ${done.disarmed} alarm(s) disarmed`,
+    });
   }
 
   private watch(what: string, build: Parameters<EtcdConnection['watch']>[1]): Observable<void> {
@@ -130,10 +279,6 @@ export class EtcdWorld implements World {
 
   private hostPrefix(): string {
     return `${EXPORTED_PREFIX}${this.hostname}/`;
-  }
-
-  private exportKey(kind: string, name: string): string {
-    return `${this.hostPrefix()}resources/${kind}/${name}`;
   }
 
   private checkOpen(): void {
@@ -175,7 +320,3 @@ function parseExport(key: string, value: string, onProblem: (problem: string) =>
   return { host: match[1]!, kind: match[2]!, name: match[3]!, params: params as Record<string, unknown> };
 }
 
-// Code-unit order, not locale order, so every host sorts the same way.
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

@@ -86,9 +86,12 @@ describe.skipIf(skipEtcdReason !== undefined)('the seed\'s exchange of exported 
       expect(alive(host)).toBe(true);
       expect(errorsOf(host)).toEqual([]);
     }
-    // b's export set in etcd is what its YAML says now.
+    // b's export set in etcd is what its YAML says now: the pointer and one chunk of the new generation.
     const keys = await etcdctl(started.a.clientUrl, 'get', '--prefix', '--keys-only', '/_mgmt/exported/b/');
-    expect(keys.split('\n').filter((line) => line !== '')).toEqual(['/_mgmt/exported/b/resources/file/f3b']);
+    const set = JSON.parse(await etcdctl(started.a.clientUrl, 'get', '--print-value-only', '/_mgmt/exported/b/set')) as { generation: string };
+    expect(keys.split('\n').filter((line) => line !== '')).toEqual([`/_mgmt/exported/b/chunks/${set.generation}/file/0`, '/_mgmt/exported/b/set']);
+    const chunk = JSON.parse(await etcdctl(started.a.clientUrl, 'get', '--print-value-only', `/_mgmt/exported/b/chunks/${set.generation}/file/0`)) as { name: string }[];
+    expect(chunk.map((r) => r.name)).toEqual(['f3b']);
   }, TEST_TIMEOUT_MS);
 
   it('GIVEN two hosts collecting files WHEN a fake host writes hostile exports straight into etcd THEN each is refused or confined to the pattern, logged, and the hosts keep exchanging', async () => {

@@ -44,6 +44,8 @@ describe('EtcdServer without an etcd binary', () => {
       '--log-outputs=stderr',
       '--heartbeat-interval=100',
       '--election-timeout=1000',
+      '--auto-compaction-mode=periodic',
+      '--auto-compaction-retention=1m',
     ]);
   });
 });

@@ -34,6 +34,8 @@ export interface StartHostOptions {
   /** Client URLs to join through; none = bootstrap a new cluster. */
   readonly seeds?: readonly string[];
   readonly extraArgs?: readonly string[];
+  /** Variables set over the agent's environment (e.g. MGMT_ETCD_QUOTA_BACKEND_BYTES). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** useCluster returns a starter of hosts; every host it started is SIGKILLed after each test (with its etcd, by pdeathsig). */
@@ -64,7 +66,7 @@ export function useCluster(): { startHost: (name: string, options: StartHostOpti
       ...(options.seeds?.length ? ['--seeds', options.seeds.join(',')] : []),
       ...(options.extraArgs ?? []),
     ];
-    const proc = startMgmt(args);
+    const proc = startMgmt(args, { env: options.env });
     const clusterEvents = (): LogEvent[] => proc.events.filter((event) => event.event === 'cluster');
     const host: ClusterHost = {
       name,

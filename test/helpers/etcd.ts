@@ -95,6 +95,20 @@ export async function etcdGet(clientUrl: string, key: string): Promise<string | 
   return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
 }
 
+/** fillUntilNoSpace rewrites one key with `bytes`-sized values until etcd raises NOSPACE (give it a small quota and a long compaction retention); it returns how many writes went in, and throws if `max` went in. */
+export async function fillUntilNoSpace(clientUrl: string, bytes = 200_000, max = 1000): Promise<number> {
+  const value = 'v'.repeat(bytes);
+  for (let i = 0; i < max; i++) {
+    try {
+      await etcdPut(clientUrl, '/filler', `${i}${value}`);
+    } catch (err) {
+      if (/database space exceeded/.test(String(err))) return i;
+      throw err;
+    }
+  }
+  throw new Error(`etcd at ${clientUrl} took ${max} writes of ${bytes} bytes without raising NOSPACE`);
+}
+
 /** processAlive reports whether a pid still names a live (non-zombie-reaped) process. */
 export function processAlive(pid: number): boolean {
   try {

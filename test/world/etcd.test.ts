@@ -59,8 +59,10 @@ describe.skipIf(skipEtcdReason !== undefined)('EtcdWorld', () => {
       expect(ids(await b!.collectResources(['noop', 'file', 'exec']))).toEqual(['a:exec[e]', 'a:file[/m]', 'b:file[/a]', 'b:file[/z]', 'b:noop[n]']);
       expect(await a!.collectResources([])).toEqual([]);
       expect((await a!.collectResources(['file'])).find((r) => r.name === '/z')).toEqual({ host: 'b', kind: 'file', name: '/z', params: { content: 'z' } });
-      // The classic layout, readable with etcdctl.
-      expect(await etcdGet(url, '/_mgmt/exported/b/resources/file//z')).toBe('{"content":"z"}');
+      // The set layout, readable with etcdctl: a pointer to one generation, a chunk per kind.
+      const set = JSON.parse((await etcdGet(url, '/_mgmt/exported/b/set'))!) as { generation: string; chunks: Record<string, number>; count: number };
+      expect(set).toEqual({ generation: expect.stringMatching(/^[0-9a-f]{24}$/), chunks: { file: 1, noop: 1 }, count: 3 });
+      expect(await etcdGet(url, `/_mgmt/exported/b/chunks/${set.generation}/file/0`)).toBe('[{"name":"/a","params":{}},{"name":"/z","params":{"content":"z"}}]');
     });
   });
 
@@ -69,17 +71,20 @@ describe.skipIf(skipEtcdReason !== undefined)('EtcdWorld', () => {
       await b!.exportResources([file('/keep')]);
       await a!.exportResources([file('/old'), file('/same', { v: 1 })]);
       await a!.exportResources([file('/same', { v: 2 }), file('/new')]);
+      const generation = (host: string): Promise<string> => etcdGet(url, `/_mgmt/exported/${host}/set`).then((v) => (JSON.parse(v!) as { generation: string }).generation);
       expect(await rangeKeys(url, '/_mgmt/exported/')).toEqual([
-        '/_mgmt/exported/a/resources/file//new',
-        '/_mgmt/exported/a/resources/file//same',
-        '/_mgmt/exported/b/resources/file//keep',
+        `/_mgmt/exported/a/chunks/${await generation('a')}/file/0`,
+        '/_mgmt/exported/a/set',
+        `/_mgmt/exported/b/chunks/${await generation('b')}/file/0`,
+        '/_mgmt/exported/b/set',
       ]);
       expect((await b!.collectResources(['file'])).filter((r) => r.host === 'a')).toEqual([
         { host: 'a', kind: 'file', name: '/new', params: {} },
         { host: 'a', kind: 'file', name: '/same', params: { v: 2 } },
       ]);
+      const keepB = await rangeKeys(url, '/_mgmt/exported/b/');
       await a!.exportResources([]);
-      expect(await rangeKeys(url, '/_mgmt/exported/')).toEqual(['/_mgmt/exported/b/resources/file//keep']);
+      expect(await rangeKeys(url, '/_mgmt/exported/')).toEqual(keepB);
     });
   });
 
@@ -114,7 +119,7 @@ describe.skipIf(skipEtcdReason !== undefined)('EtcdWorld', () => {
       const problems: string[] = [];
       const found = await a!.collectResources(['file'], (p) => problems.push(p));
       expect(found.map((r) => `${r.host}:${r.name}`)).toEqual(['a:/good', 'evil:/ok']);
-      expect(problems).toHaveLength(6);
+      expect(problems, problems.join("\n")).toHaveLength(6);
       for (const name of ['bad-json', 'array', 'string', 'null', 'wrong-shape', 'resources/file/:']) {
         expect(problems.some((p) => p.includes(name))).toBe(true);
       }
