@@ -34,6 +34,12 @@ export interface StartHostOptions {
   /** Client URLs to join through; none = bootstrap a new cluster. */
   readonly seeds?: readonly string[];
   readonly extraArgs?: readonly string[];
+  /** The prefix; default a fresh `<temp>/<name>` (a restarted host passes its old one). */
+  readonly prefix?: string;
+  /** The client URL; default one on a free port. */
+  readonly clientUrl?: string;
+  /** The peer URL; default one on a free port. */
+  readonly peerUrl?: string;
 }
 
 /** useCluster returns a starter of hosts; every host it started is SIGKILLed after each test (with its etcd, by pdeathsig). */
@@ -55,9 +61,9 @@ export function useCluster(): { startHost: (name: string, options: StartHostOpti
     await Promise.all(hosts.map((host) => host.proc.exited));
   });
   const startHost = async (name: string, options: StartHostOptions): Promise<ClusterHost> => {
-    const prefix = join(await tempDir(), name);
-    const clientUrl = `http://127.0.0.1:${await freePort()}`;
-    const peerUrl = `http://127.0.0.1:${await freePort()}`;
+    const prefix = options.prefix ?? join(await tempDir(), name);
+    const clientUrl = options.clientUrl ?? `http://127.0.0.1:${await freePort()}`;
+    const peerUrl = options.peerUrl ?? `http://127.0.0.1:${await freePort()}`;
     const args = [
       'run', '--yaml', options.yaml, '--hostname', name, '--prefix', prefix, '--log-format', 'json',
       '--client-urls', clientUrl, '--server-urls', peerUrl, ...FAST_ETCD_FLAGS,
