@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { concatMap, debounceTime, interval, merge, type Observable, Subject, type Subscription } from 'rxjs';
 import { backoffDelay, retryWithBackoff } from '../../streams/retry-with-backoff.js';
 import { EtcdConnection } from '../etcd/connection.js';
-import { EtcdStartError, type EtcdServer, type EtcdServerEvent, type EtcdServerOptions } from '../etcd/server.js';
+import { checkEtcdPorts, EtcdStartError, type EtcdServer, type EtcdServerEvent, type EtcdServerOptions } from '../etcd/server.js';
 import { errorMessage, MgmtError } from '../errors.js';
 import { Chooser, type ClusterAction, type ClusterMember, type ClusterView } from './chooser.js';
 import {
@@ -271,6 +271,8 @@ export class Cluster {
     const peerUrls = this.options.peerUrls;
     const dataDir = this.options.dataDir;
     const hasData = existsSync(join(dataDir, 'member'));
+    // Before `member add`: a member added that cannot start would cost a one-member cluster its quorum.
+    await checkEtcdPorts(this.me, this.options.clientUrls, peerUrls);
     // The lock is held until the new member serves: while it starts, the quorum counts it already.
     await this.changeMembership('join the etcd cluster', JOIN_LOCK_TIMEOUT_MS, async () => {
       let members = await this.memberList();

@@ -211,8 +211,7 @@ export class EtcdServer {
   // process is gone (killed if it was still alive) and the error carries its stderr.
   private async launch(): Promise<number> {
     this.stderr.clear();
-    const taken = await takenPorts({ client: this.clientUrls, peer: this.peerUrls });
-    if (taken.length > 0) throw this.portsTakenError(taken);
+    await checkEtcdPorts(this.name, this.clientUrls, this.peerUrls);
     // etcd must not outlive a SIGKILLed agent (an orphan would keep serving as a member nobody
     // manages): setpriv makes the kernel kill it when its parent dies.
     const [command, args] = this.deathSignalWrapper ? [this.deathSignalWrapper, ['--pdeathsig', 'SIGKILL', '--', this.binary!, ...this.args()]] : [this.binary!, this.args()];
@@ -313,10 +312,6 @@ export class EtcdServer {
     return new EtcdStartError(`etcd server ${this.name}: etcd ${what}${because}${portHint}`, { etcdReason: reason, stderrTail });
   }
 
-  private portsTakenError(taken: readonly TakenPort[]): EtcdStartError {
-    return new EtcdStartError(`etcd server ${this.name}: ${takenPortsMessage(taken)}`, { takenPorts: taken });
-  }
-
   private healthUrl(): string {
     return new URL('/health', this.clientUrls[0]).toString();
   }
@@ -337,6 +332,16 @@ export class EtcdServer {
       // A throwing listener must not break supervision.
     }
   }
+}
+
+/**
+ * checkEtcdPorts fails with an EtcdStartError naming each client or peer URL whose port is taken.
+ * A joining host asks before `member add`: a member added that cannot start costs the cluster its
+ * quorum (a second member of one), so that nothing could remove it again.
+ */
+export async function checkEtcdPorts(name: string, clientUrls: readonly string[], peerUrls: readonly string[]): Promise<void> {
+  const taken = await takenPorts({ client: clientUrls, peer: peerUrls });
+  if (taken.length > 0) throw new EtcdStartError(`etcd server ${name}: ${takenPortsMessage(taken)}`, { takenPorts: taken });
 }
 
 /** isHealthy asks etcd's `/health` endpoint once and reports whether it answered `"health": "true"`. */
