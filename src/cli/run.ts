@@ -261,6 +261,7 @@ async function runGraph(options: RunOptions, io: CommandIO, signals: RunSignals)
   // This host cannot go on in the cluster (its etcd did not start; the error is logged): exit 1,
   // never run on without a World.
   void setup.failed.then(() => {
+    if (stopping) return;
     worldFailed = true;
     void shutdown('the cluster failed');
   });

@@ -134,8 +134,6 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
     }
   }
 
-  // etcd3 (gRPC, protobufs) costs ~150 ms to load: only hosts that use etcd load it, and a
-  // bootstrapping host only once its first graph runs (start()).
   // A host joins through its seeds; without them, through the cluster it last saw (if any of it
   // answers: a restarted bootstrap host the others removed must not start etcd from stale data),
   // else it bootstraps (or carries on) its own cluster from its data.
@@ -145,6 +143,8 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
   }
   let fail!: (err: Error) => void;
   const failed = new Promise<Error>((resolve) => (fail = resolve));
+  // etcd3 (gRPC, protobufs) costs ~150 ms to load: only hosts that use etcd load it, and a
+  // bootstrapping host only once its first graph runs (start()).
   const openCluster = async (): Promise<{ cluster: Cluster; etcdWorld: EtcdWorld; connection: EtcdConnection; started: Promise<void> }> => {
     const [{ Cluster }, { EtcdConnection }, { EtcdServer }, { EtcdWorld }] = await Promise.all([
       import('../cluster/cluster.js'),
@@ -209,7 +209,8 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
   };
 
   if (joinThrough) {
-    // The seeds answered: the World is usable now; volunteering goes on in the background.
+    // The seeds (or the cluster this host last saw) answered: the World is usable now;
+    // volunteering goes on in the background.
     opening = openCluster();
     opened = (await opening) as Awaited<ReturnType<typeof openCluster>>;
     opened.started.catch((err: unknown) => onEvent({ level: 'error', action: 'error', message: errorMessage(err) }));
@@ -232,7 +233,8 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
       onEvent({ level: 'error', action: 'error', message });
       // No World will come: the agent exits 1 rather than run on without one.
       const failure = new MgmtError(message, { cause: err });
-      fail(failure);
+      // (An etcd start cut short by the agent's own shutdown is no failure of the cluster.)
+      if (!closing) fail(failure);
       throw failure;
     }
   });
