@@ -258,6 +258,13 @@ async function runGraph(options: RunOptions, io: CommandIO, signals: RunSignals)
     log.emit({ level: code === 0 ? 'info' : 'error', event: 'exit', code, reason: why, failed: failures.map((f) => f.resource), unfinished: unfinished.length > 0 ? unfinished : undefined });
     finish(code);
   };
+  // This host cannot go on in the cluster (its etcd did not start; the error is logged): exit 1,
+  // never run on without a World.
+  void setup.failed.then(() => {
+    if (stopping) return;
+    worldFailed = true;
+    void shutdown('the cluster failed');
+  });
   signals.onStop = (reason) => {
     if (!stopping) return void shutdown(reason);
     if (secondSignal !== undefined) return; // already hurrying

@@ -7,8 +7,10 @@
 import { join } from 'node:path';
 import type { Cluster, ClusterEvent } from '../cluster/cluster.js';
 import { splitUrls } from '../cluster/keys.js';
+import { readKnownEndpoints, saveKnownEndpoints } from '../cluster/known-endpoints.js';
 import { resolveEtcdBinary } from '../etcd/binary.js';
 import type { EtcdConnection } from '../etcd/connection.js';
+import { oneLine } from '../etcd/log-reason.js';
 import { errorMessage, MgmtError, UsageError } from '../errors.js';
 import type { EventLog } from '../log/events.js';
 import { DeferredWorld } from '../world/deferred.js';
@@ -52,7 +54,17 @@ export interface WorldSetup {
   publishConverged(converged: boolean): Promise<void>;
   /** close leaves the cluster and closes the World. */
   close(): Promise<void>;
+  /**
+   * failed resolves (it never rejects) when this host cannot go on in the cluster: its own etcd did
+   * not start, or its etcd ports are taken. The agent then stops and exits 1 instead of running
+   * on without a World. It never resolves otherwise.
+   */
+  readonly failed: Promise<Error>;
 }
+
+// How long a host started without --seeds tries the endpoints it last saw before it starts its
+// own etcd from its data.
+const REJOIN_REACH_MS = 2000;
 
 /** parseUrls reads a URL flag: comma/semicolon-separated, `host:port` taken as `http://host:port`. */
 export function parseUrls(values: readonly string[], flag: string): string[] {
@@ -102,9 +114,13 @@ export function checkClusterSettings(settings: ClusterSettings): void {
 
 /** setupWorld picks and opens this run's World; with --seeds it fails (exit 1) when no seed answers. */
 export async function setupWorld(settings: ClusterSettings, hostname: string, prefix: string, log: EventLog, warn: (line: string) => void): Promise<WorldSetup> {
+  const onEvent = ({ level, action, ...fields }: ClusterEvent): void => {
+    if (action === 'error') log.emit({ level: 'error', event: 'error', phase: 'cluster', message: fields.message });
+    else log.emit({ ...fields, level, event: 'cluster', action });
+  };
   const local = (): WorldSetup => {
     const world = new LocalWorld({ hostname, dir: join(prefix, 'world') });
-    return { world, settled: Promise.resolve(), start: () => {}, publishConverged: async () => {}, close: () => world.close() };
+    return { world, settled: Promise.resolve(), start: () => {}, publishConverged: async () => {}, close: () => world.close(), failed: new Promise<Error>(() => {}) };
   };
   const seeded = settings.seeds.length > 0;
   if (!seeded && settings.noServer) return local();
@@ -118,6 +134,15 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
     }
   }
 
+  // A host joins through its seeds; without them, through the cluster it last saw (if any of it
+  // answers: a restarted bootstrap host the others removed must not start etcd from stale data),
+  // else it bootstraps (or carries on) its own cluster from its data.
+  const joinThrough = seeded ? settings.seeds : await lastSeenCluster(settings, prefix, onEvent);
+  if (!seeded && joinThrough) {
+    onEvent({ level: 'info', action: 'rejoin', host: hostname, endpoints: joinThrough, message: 'started without --seeds: joining the cluster this host last saw' });
+  }
+  let fail!: (err: Error) => void;
+  const failed = new Promise<Error>((resolve) => (fail = resolve));
   // etcd3 (gRPC, protobufs) costs ~150 ms to load: only hosts that use etcd load it, and a
   // bootstrapping host only once its first graph runs (start()).
   const openCluster = async (): Promise<{ cluster: Cluster; etcdWorld: EtcdWorld; connection: EtcdConnection; started: Promise<void> }> => {
@@ -127,7 +152,7 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
       import('../etcd/server.js'),
       import('../world/etcd.js'),
     ]);
-    const connection = new EtcdConnection({ endpoints: seeded ? settings.seeds : settings.clientUrls });
+    const connection = new EtcdConnection({ endpoints: joinThrough ?? settings.clientUrls });
     if (seeded) {
       try {
         await connection.bounded('reach the seeds', (client) => client.maintenance.status({}));
@@ -158,16 +183,14 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
           // and its write-ahead log makes SIGKILL safe.
           stopTimeoutMs: 300,
         }),
-      bootstrap: seeded ? undefined : { idealClusterSize: settings.idealClusterSize },
+      bootstrap: joinThrough ? undefined : { idealClusterSize: settings.idealClusterSize },
       volunteer: !settings.noServer,
       leaseTtlSeconds: settings.leaseTtlSeconds,
       onEvent,
+      rememberEndpoints: (endpoints) => saveKnownEndpoints(prefix, endpoints),
+      onFatal: fail,
     });
     return { cluster, connection, etcdWorld: new EtcdWorld({ hostname, connection, onEvent }), started: cluster.start() };
-  };
-  const onEvent = ({ level, action, ...fields }: ClusterEvent): void => {
-    if (action === 'error') log.emit({ level: 'error', event: 'error', phase: 'cluster', message: fields.message });
-    else log.emit({ ...fields, level, event: 'cluster', action });
   };
   let opened: Awaited<ReturnType<typeof openCluster>> | undefined;
   let opening: Promise<unknown> | undefined;
@@ -185,12 +208,13 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
     await opened?.cluster.setConverged(converged);
   };
 
-  if (seeded) {
-    // The seeds answered: the World is usable now; volunteering goes on in the background.
+  if (joinThrough) {
+    // The seeds (or the cluster this host last saw) answered: the World is usable now;
+    // volunteering goes on in the background.
     opening = openCluster();
     opened = (await opening) as Awaited<ReturnType<typeof openCluster>>;
     opened.started.catch((err: unknown) => onEvent({ level: 'error', action: 'error', message: errorMessage(err) }));
-    return { world: opened.etcdWorld, settled: Promise.resolve(), start: () => {}, publishConverged, close };
+    return { world: opened.etcdWorld, settled: Promise.resolve(), start: () => {}, publishConverged, close, failed };
   }
   // Our own etcd starts with the first graph: resources run meanwhile against a World that fills
   // in when etcd is up.
@@ -205,14 +229,39 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
       await opened.started;
       return opened.etcdWorld as World;
     } catch (err) {
-      const message = `etcd server for ${hostname} did not start: ${errorMessage(err).split('\n')[0]}`;
+      const message = `etcd server for ${hostname} did not start: ${oneLine(errorMessage(err))}`;
       onEvent({ level: 'error', action: 'error', message });
-      throw new MgmtError(message);
+      // No World will come: the agent exits 1 rather than run on without one.
+      const failure = new MgmtError(message, { cause: err });
+      // (An etcd start cut short by the agent's own shutdown is no failure of the cluster.)
+      if (!closing) fail(failure);
+      throw failure;
     }
   });
   const world = new DeferredWorld(hostname, ready);
   return { world, settled: world.settled, start: begin, publishConverged, close: async () => {
     await close();
     await world.close();
-  } };
+  }, failed };
+}
+
+/**
+ * lastSeenCluster returns the client URLs of the other servers this host last saw (kept under its
+ * prefix) when one of them answers now; undefined when there are none or none answers.
+ */
+async function lastSeenCluster(settings: ClusterSettings, prefix: string, onEvent: (event: ClusterEvent) => void): Promise<string[] | undefined> {
+  const known = await readKnownEndpoints(prefix).catch(() => []);
+  const others = known.filter((url) => !settings.clientUrls.includes(url));
+  if (others.length === 0) return undefined;
+  const { EtcdConnection } = await import('../etcd/connection.js');
+  const probe = new EtcdConnection({ endpoints: others, timeoutMs: REJOIN_REACH_MS });
+  try {
+    await probe.bounded('reach the cluster this host last saw', (client) => client.maintenance.status({}));
+    return others;
+  } catch (err) {
+    onEvent({ level: 'warn', action: 'rejoin-unreachable', endpoints: others, message: `${errorMessage(err)}; starting this host's own etcd from ${join(prefix, 'etcd')}` });
+    return undefined;
+  } finally {
+    probe.close();
+  }
 }

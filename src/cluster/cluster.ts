@@ -9,9 +9,9 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { concatMap, debounceTime, interval, merge, type Observable, Subject, type Subscription } from 'rxjs';
 import { backoffDelay, retryWithBackoff } from '../../streams/retry-with-backoff.js';
-import type { EtcdConnection } from '../etcd/connection.js';
-import type { EtcdServer, EtcdServerEvent, EtcdServerOptions } from '../etcd/server.js';
-import { errorMessage } from '../errors.js';
+import { EtcdConnection } from '../etcd/connection.js';
+import { checkEtcdPorts, EtcdStartError, type EtcdServer, type EtcdServerEvent, type EtcdServerOptions } from '../etcd/server.js';
+import { errorMessage, MgmtError } from '../errors.js';
 import { Chooser, type ClusterAction, type ClusterMember, type ClusterView } from './chooser.js';
 import {
   CONVERGED_PREFIX,
@@ -58,10 +58,18 @@ export interface ClusterOptions {
   /** How often the leader re-examines the cluster without a change (a safety net); default 1000 ms. */
   readonly reconcileEveryMs?: number;
   readonly chooser?: Chooser;
+  /** Keeps the client URLs this host follows, each time they change (so a restart can find its cluster). */
+  readonly rememberEndpoints?: (endpoints: readonly string[]) => Promise<void>;
+  /** Told when this host cannot go on serving (its etcd's ports are taken); the agent then exits 1. */
+  readonly onFatal?: (err: Error) => void;
 }
 
-// Leaving is part of a shutdown that must finish within a second.
-const LEAVE_TIMEOUT_MS = 400;
+// A stopping member removes itself before its etcd stops, or the last two members would strand one
+// another (issue 11 point 7): it may take this long, unless a second stop signal hurries the agent.
+const LEAVE_TIMEOUT_MS = 5000;
+// Revoking the lease tells the others at once that this host is gone (its endpoints key with it).
+const REVOKE_TIMEOUT_MS = 1000;
+const HANDOVER_TIMEOUT_MS = 1000;
 /** MEMBERSHIP_LOCK_KEY serializes member add and remove across hosts. */
 const MEMBERSHIP_LOCK_KEY = '/_mgmt/lock/membership';
 const LOCK_RETRY_MS = 20;
@@ -196,25 +204,29 @@ export class Cluster {
   }
 
   /**
-   * close leaves cleanly: a member of a larger cluster removes itself (so the leader can nominate
-   * another volunteer at once), the lease is revoked (its keys vanish), and the server stops.
+   * close leaves cleanly: the lease is revoked (its keys vanish, so the others stop using this
+   * host's endpoint and see it gone), a member of a larger cluster removes itself through the
+   * other members (so the last two never strand one another, and the leader can nominate another
+   * volunteer at once), and the server stops.
    */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const subscription of this.subscriptions) subscription.unsubscribe();
+    await Promise.race([this.leased.close(), delay(REVOKE_TIMEOUT_MS)]);
     const server = this.server;
+    if (!server) return;
     let left = false;
-    if (server && this.memberId !== undefined) {
-      left = await this.removeSelf(LEAVE_TIMEOUT_MS, 1);
+    if (this.memberId !== undefined) {
+      // The calls that remove this member must not go to it: it stops serving once removed.
+      const others = this.connection.endpoints.filter((url) => !server.clientUrls.includes(url));
+      if (others.length > 0) this.connection.setEndpoints(others);
+      left = await this.removeSelf(server, LEAVE_TIMEOUT_MS, 1);
     }
-    await Promise.race([this.leased.close(), delay(LEAVE_TIMEOUT_MS)]);
-    if (server) {
-      this.server = undefined;
-      await server.stop();
-      // A member that left must start afresh if it comes back (member add needs an empty data dir).
-      if (left) await rm(server.dataDir, { recursive: true, force: true }).catch(() => undefined);
-    }
+    this.server = undefined;
+    await server.stop();
+    // A member that left must start afresh if it comes back (member add needs an empty data dir).
+    if (left) await rm(server.dataDir, { recursive: true, force: true }).catch(() => undefined);
   }
 
   // --- serving --------------------------------------------------------------------------------
@@ -231,6 +243,12 @@ export class Cluster {
         this.nominationFailures = 0;
       } catch (err) {
         if (this.closed) return;
+        if (err instanceof EtcdStartError && err.takenPorts.length > 0) {
+          // Another process holds this host's etcd ports: no retry frees them.
+          this.error(err.message);
+          this.options.onFatal?.(err);
+          return;
+        }
         this.nominationFailures++;
         const retryInMs = backoffDelay(this.nominationFailures, 200, 5000);
         this.error(`${errorMessage(err)} (trying again in ${retryInMs} ms)`);
@@ -253,6 +271,8 @@ export class Cluster {
     const peerUrls = this.options.peerUrls;
     const dataDir = this.options.dataDir;
     const hasData = existsSync(join(dataDir, 'member'));
+    // Before `member add`: a member added that cannot start would cost a one-member cluster its quorum.
+    await checkEtcdPorts(this.me, this.options.clientUrls, peerUrls);
     // The lock is held until the new member serves: while it starts, the quorum counts it already.
     await this.changeMembership('join the etcd cluster', JOIN_LOCK_TIMEOUT_MS, async () => {
       let members = await this.memberList();
@@ -303,7 +323,7 @@ export class Cluster {
     // Stopping counts as the expected end of the process, not a crash to restart.
     this.server = undefined;
     // Under load a removal can time out; if it never succeeds the leader removes this departing member.
-    await this.removeSelf(5000, MEMBERSHIP_ATTEMPTS);
+    await this.removeSelf(server, 5000, MEMBERSHIP_ATTEMPTS);
     await server.stop();
     await rm(server.dataDir, { recursive: true, force: true }).catch(() => undefined);
     this.memberId = undefined;
@@ -311,24 +331,57 @@ export class Cluster {
     void this.followEndpoints();
   }
 
-  private async removeSelf(timeoutMs: number, attempts: number): Promise<boolean> {
+  /** removeSelf removes this host's member (not the last one); it says whether the member is gone. */
+  private async removeSelf(server: EtcdServer, timeoutMs: number, attempts: number): Promise<boolean> {
+    let gone = false;
     try {
       return await this.retrying('remove this host from the etcd cluster', attempts, () => withTimeout(
         this.changeMembership('remove this member', timeoutMs, async () => {
           const members = await this.memberList();
           const me = members.find((m) => m.name === this.me);
+          // The leader may have removed it already (it saw this host's lease go).
+          if (!me) {
+            gone = true;
+            return true;
+          }
           // The last member stays: removing it would end the cluster (and crash etcd).
-          if (!me || members.length < 2) return false;
+          if (members.length < 2) return false;
+          await this.handOverLeadership(server, me, members);
           await this.removeMember(me.id, 'remove this member');
+          gone = true;
           this.emit({ level: 'info', action: 'member-remove', host: this.me, reason: 'left' });
           return true;
         }),
         timeoutMs,
       ));
     } catch (err) {
-      // At shutdown the others may be stopping too; either way the leader removes this member later.
+      // Removed, and only the lock's release was slow: that is a clean leave.
+      if (gone) return true;
+      // The others may be stopping too; if they are not, the leader removes this member later.
       this.emit({ level: 'warn', action: 'member-remove', host: this.me, message: `could not remove this host from the etcd cluster: ${errorMessage(err)}` });
       return false;
+    }
+  }
+
+  /**
+   * handOverLeadership makes another started member the raft leader when this member leads: a
+   * leader that removes itself leaves requests in flight (the lock's release, other hosts' writes)
+   * waiting for their deadline while the others elect a new one. It asks this host's own etcd (the
+   * leader must be asked); a failure only costs that wait.
+   */
+  private async handOverLeadership(server: EtcdServer, me: ClusterMember, members: readonly ClusterMember[]): Promise<void> {
+    const successor = members.find((m) => m.id !== me.id && m.name !== '');
+    if (!successor) return;
+    const own = new EtcdConnection({ endpoints: server.clientUrls, timeoutMs: HANDOVER_TIMEOUT_MS });
+    try {
+      const status = await own.bounded('read this member\'s status', (client) => client.maintenance.status({}));
+      if (status.leader !== me.id) return;
+      await own.bounded(`hand the raft leadership to ${successor.name}`, (client) => client.maintenance.moveLeader({ targetID: successor.id }));
+      this.emit({ level: 'info', action: 'leader-handover', host: successor.name });
+    } catch (err) {
+      this.emit({ level: 'warn', action: 'leader-handover', host: successor.name, message: errorMessage(err) });
+    } finally {
+      own.close();
     }
   }
 
@@ -338,7 +391,11 @@ export class Cluster {
       initialCluster,
       onEvent: (event) => this.onServerEvent(server, event),
     });
-    await server.start();
+    try {
+      await server.start();
+    } catch (err) {
+      throw state === 'new' && err instanceof EtcdStartError && err.removedMember ? this.removedError(err) : err;
+    }
     if (this.closed) {
       await server.stop();
       return;
@@ -354,10 +411,19 @@ export class Cluster {
     if (event.type === 'crashed') {
       // etcd exits by itself when the cluster removed its member: that is no crash to restart.
       this.queue(() => this.checkStillMember(server));
-      this.emit({ level: 'error', action: 'server-crash', host: this.me, reason: event.reason, restartInMs: event.restartInMs, message: event.stderrTail.split('\n').slice(-3).join(' ') });
+      this.emit({ level: 'error', action: 'server-crash', host: this.me, reason: event.reason, restartInMs: event.restartInMs, message: `etcd ${event.reason}` });
     } else if (event.type === 'restarted') {
       this.emit({ level: 'warn', action: 'server-restart', host: this.me, pid: event.pid, attempt: event.attempt, ms: event.ms });
     }
+  }
+
+  /** removedError explains a bootstrap whose etcd data belongs to a member its cluster removed. */
+  private removedError(err: EtcdStartError): MgmtError {
+    return new MgmtError(
+      `${err.message}: this host was removed from the etcd cluster that its data in ${this.options.dataDir} belongs to, and no other member it knows of answered; ` +
+        `start it with --seeds URL (a member's client URL) to join that cluster again (its old data is then discarded), or move ${this.options.dataDir} away to start a new cluster`,
+      { cause: err },
+    );
   }
 
   /** waitForClusterVersion waits (up to JOIN_LOCK_TIMEOUT_MS) until every started member reports a decided cluster version. */
@@ -406,6 +472,7 @@ export class Cluster {
     if (this.connection.setEndpoints(next) || joinUrls(next) !== this.lastEndpoints) {
       this.lastEndpoints = joinUrls(next);
       this.emit({ level: 'info', action: 'endpoints', endpoints: next });
+      await this.options.rememberEndpoints?.(next).catch((err: unknown) => this.error(`cannot keep the endpoints for a restart: ${errorMessage(err)}`));
     }
   }
 

@@ -7,6 +7,7 @@
 import type { Etcd3, Lease } from 'etcd3';
 import type { Subscription } from 'rxjs';
 import type { EtcdConnection } from '../etcd/connection.js';
+import { oneLine } from '../etcd/log-reason.js';
 
 /** LeasedKeysOptions: the connection, the TTL, and where errors go. */
 export interface LeasedKeysOptions {
@@ -79,7 +80,7 @@ export class LeasedKeys {
     const lease = client.lease(this.options.ttlSeconds, { autoKeepAlive: true });
     lease.on('lost', (err) => {
       if (this.lease !== lease || this.closed) return;
-      this.options.onError(`lease lost (${err.message.split('\n')[0]}); granting a new one`);
+      this.options.onError(`lease lost (${oneLine(err.message)}); granting a new one`);
       this.lease = undefined;
       this.scheduleRegrant(client);
     });

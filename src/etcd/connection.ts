@@ -6,6 +6,7 @@
 import { ExponentialBackoff, handleWhen, noop, retry } from 'cockatiel';
 import { Etcd3, isRecoverableError, type Watcher } from 'etcd3';
 import { BehaviorSubject, defer, distinctUntilChanged, Observable, ReplaySubject, switchMap, takeUntil } from 'rxjs';
+import { oneLine } from './log-reason.js';
 
 /** EtcdConnectionOptions says where etcd is and how long one operation may take. */
 export interface EtcdConnectionOptions {
@@ -80,7 +81,7 @@ export class EtcdConnection {
       return await Promise.race([operation(this.clients.value), timeout]);
     } catch (err) {
       throw new Error(
-        `cannot ${what} on etcd ${this.currentEndpoints.join(', ')}: ${firstLine((err as Error).message)}; check that etcd is running and reachable there`,
+        `cannot ${what} on etcd ${this.currentEndpoints.join(', ')}: ${oneLine((err as Error).message)}; check that etcd is running and reachable there`,
         { cause: err },
       );
     } finally {
@@ -175,8 +176,4 @@ function normalize(endpoints: readonly string[]): string[] {
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i]);
-}
-
-function firstLine(message: string): string {
-  return message.split('\n')[0] ?? message;
 }

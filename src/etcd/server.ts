@@ -8,6 +8,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { MgmtError } from '../errors.js';
 import { findOnPath, resolveEtcdBinary } from './binary.js';
+import { etcdReason, REMOVED_MEMBER } from './log-reason.js';
+import { takenPorts, takenPortsMessage, type TakenPort } from './port-check.js';
 import { OutputTail } from './tail.js';
 
 /** EtcdServerOptions configures one managed etcd member. */
@@ -68,6 +70,28 @@ export type EtcdServerEvent =
       readonly ms: number;
     }
   | { readonly type: 'stopped'; readonly pid: number | undefined };
+
+/** EtcdStartError is a start of etcd that failed: one line with etcd's own reason, and its stderr. */
+export class EtcdStartError extends MgmtError {
+  /** The reason etcd logged, when it logged one. */
+  readonly etcdReason: string | undefined;
+  /** The ports found taken before etcd was started (empty when etcd was started). */
+  readonly takenPorts: readonly TakenPort[];
+  /** The end of etcd's stderr, for whoever needs more than the reason. */
+  readonly stderrTail: string;
+
+  constructor(message: string, details: { etcdReason?: string; takenPorts?: readonly TakenPort[]; stderrTail?: string } = {}) {
+    super(message);
+    this.etcdReason = details.etcdReason;
+    this.takenPorts = details.takenPorts ?? [];
+    this.stderrTail = details.stderrTail ?? '';
+  }
+
+  /** removedMember says whether etcd stopped because the cluster had removed the member its data belongs to. */
+  get removedMember(): boolean {
+    return this.etcdReason?.includes(REMOVED_MEMBER) ?? false;
+  }
+}
 
 // etcd's own defaults; the fast test values come in through the options.
 const DEFAULT_HEARTBEAT_MS = 100;
@@ -191,6 +215,7 @@ export class EtcdServer {
   // process is gone (killed if it was still alive) and the error carries its stderr.
   private async launch(): Promise<number> {
     this.stderr.clear();
+    await checkEtcdPorts(this.name, this.clientUrls, this.peerUrls);
     // etcd must not outlive a SIGKILLed agent (an orphan would keep serving as a member nobody
     // manages): setpriv makes the kernel kill it when its parent dies.
     const [command, args] = this.deathSignalWrapper ? [this.deathSignalWrapper, ['--pdeathsig', 'SIGKILL', '--', this.binary!, ...this.args()]] : [this.binary!, this.args()];
@@ -199,11 +224,14 @@ export class EtcdServer {
     child.stderr!.on('data', (chunk: Buffer) => this.stderr.push(chunk));
     let exit: string | undefined;
     const exited = new Promise<void>((resolve) => {
-      child.once('exit', (code, signal) => {
-        exit = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      // 'close', not 'exit': etcd's last words are read from its stderr by then.
+      child.once('close', (code, signal) => {
+        // etcd that stops by itself says why in its log (a signal is someone else's doing).
+        const reason = signal ? undefined : etcdReason(this.stderr.text());
+        exit = signal ? `killed by ${signal}` : `exited with code ${code}${reason ? `: ${reason}` : ''}`;
         resolve();
       });
-      // A spawn failure (EACCES, ENOENT after the PATH check) emits 'error' and no 'exit'.
+      // A spawn failure (EACCES, ENOENT after the PATH check) emits 'error', and may emit no 'close'.
       child.once('error', (err) => {
         exit ??= `could not be started: ${err.message}`;
         resolve();
@@ -274,19 +302,18 @@ export class EtcdServer {
     } catch (err) {
       if (this.isStopped()) return;
       // The failed attempt counts as another crash: back off further and try again.
-      this.scheduleRestart(undefined, `restart ${attempt} failed: ${(err as Error).message.split('\n')[0]}`);
+      this.scheduleRestart(undefined, `restart ${attempt} failed: ${(err as Error).message}`);
     }
   }
 
-  private startError(what: string): MgmtError {
-    const tail = this.stderr.text();
-    // etcd's own message for a taken port is buried in a JSON log line; name the cause plainly.
-    const portHint = /address already in use/.test(tail)
-      ? ` (a port is already in use: client ${this.clientUrls.join(',')}, peer ${this.peerUrls.join(',')}; choose free ones)`
-      : '';
-    return new MgmtError(
-      `etcd server ${this.name}: etcd ${what}${portHint}\netcd stderr (tail):\n${tail || '(empty)'}`,
-    );
+  private startError(what: string): EtcdStartError {
+    const stderrTail = this.stderr.text();
+    const reason = etcdReason(stderrTail);
+    // A port taken between the check and etcd's own listen: etcd's reason names it.
+    const portHint = /address already in use/.test(reason ?? '') ? `; choose free ports (client ${this.clientUrls.join(',')}, peer ${this.peerUrls.join(',')})` : '';
+    // `what` already carries etcd's reason when etcd exited by itself.
+    const because = reason === undefined || what.includes(reason) ? '' : `: ${reason}`;
+    return new EtcdStartError(`etcd server ${this.name}: etcd ${what}${because}${portHint}`, { etcdReason: reason, stderrTail });
   }
 
   private healthUrl(): string {
@@ -334,6 +361,16 @@ export function storeArgs(options: Pick<EtcdServerOptions, 'compactionRetention'
     args.push(`--quota-backend-bytes=${quota}`);
   }
   return args;
+}
+
+/**
+ * checkEtcdPorts fails with an EtcdStartError naming each client or peer URL whose port is taken.
+ * A joining host asks before `member add`: a member added that cannot start costs the cluster its
+ * quorum (a second member of one), so that nothing could remove it again.
+ */
+export async function checkEtcdPorts(name: string, clientUrls: readonly string[], peerUrls: readonly string[]): Promise<void> {
+  const taken = await takenPorts({ client: clientUrls, peer: peerUrls });
+  if (taken.length > 0) throw new EtcdStartError(`etcd server ${name}: ${takenPortsMessage(taken)}`, { takenPorts: taken });
 }
 
 /** isHealthy asks etcd's `/health` endpoint once and reports whether it answered `"health": "true"`. */

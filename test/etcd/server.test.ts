@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { EtcdServer, isHealthy } from '../../src/etcd/server.js';
+import { EtcdServer, EtcdStartError, isHealthy } from '../../src/etcd/server.js';
 import { etcdGet, etcdPut, freePort, processAlive, skipEtcdReason, useEtcd } from '../helpers/etcd.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
@@ -127,7 +127,7 @@ describe.skipIf(skipEtcdReason !== undefined)(`EtcdServer with a real etcd${skip
     expect(etcd.server.pid).toBeUndefined();
   });
 
-  it('fails to start with a clear error when its client port is in use', async () => {
+  it('fails to start with a clear error naming the client port when it is in use, without starting etcd', async () => {
     // GIVEN something already listening on the client port
     const port = await freePort();
     const squatter = createServer();
@@ -135,13 +135,15 @@ describe.skipIf(skipEtcdReason !== undefined)(`EtcdServer with a real etcd${skip
     await once(squatter, 'listening');
     try {
       const etcd = await makeEtcd({ clientUrls: [`http://127.0.0.1:${port}`] });
-      // WHEN etcd starts THEN it exits and the error says so, quoting etcd's stderr
+      // WHEN etcd starts THEN the error names the URL and the port, in one line
       const error = await etcd.server.start().then(
         () => undefined,
         (err: unknown) => err as Error,
       );
-      expect(error?.message).toMatch(/exited with code \d+ \(a port is already in use/);
-      expect(error?.message).toMatch(/etcd stderr \(tail\):\n.*address already in use/s);
+      expect(error).toBeInstanceOf(EtcdStartError);
+      expect(error?.message).toBe(
+        `etcd server test: cannot listen on client URL http://127.0.0.1:${port}: port 127.0.0.1:${port} already in use (another etcd or mgmt agent?); stop it or choose free ports`,
+      );
       expect(etcd.server.pid).toBeUndefined();
       expect(etcd.events).toEqual([]);
     } finally {

@@ -36,6 +36,12 @@ export interface StartHostOptions {
   readonly extraArgs?: readonly string[];
   /** Variables set over the agent's environment (e.g. MGMT_ETCD_QUOTA_BACKEND_BYTES). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The prefix; default a fresh `<temp>/<name>` (a restarted host passes its old one). */
+  readonly prefix?: string;
+  /** The client URL; default one on a free port. */
+  readonly clientUrl?: string;
+  /** The peer URL; default one on a free port. */
+  readonly peerUrl?: string;
 }
 
 /** useCluster returns a starter of hosts; every host it started is SIGKILLed after each test (with its etcd, by pdeathsig). */
@@ -57,9 +63,9 @@ export function useCluster(): { startHost: (name: string, options: StartHostOpti
     await Promise.all(hosts.map((host) => host.proc.exited));
   });
   const startHost = async (name: string, options: StartHostOptions): Promise<ClusterHost> => {
-    const prefix = join(await tempDir(), name);
-    const clientUrl = `http://127.0.0.1:${await freePort()}`;
-    const peerUrl = `http://127.0.0.1:${await freePort()}`;
+    const prefix = options.prefix ?? join(await tempDir(), name);
+    const clientUrl = options.clientUrl ?? `http://127.0.0.1:${await freePort()}`;
+    const peerUrl = options.peerUrl ?? `http://127.0.0.1:${await freePort()}`;
     const args = [
       'run', '--yaml', options.yaml, '--hostname', name, '--prefix', prefix, '--log-format', 'json',
       '--client-urls', clientUrl, '--server-urls', peerUrl, ...FAST_ETCD_FLAGS,
