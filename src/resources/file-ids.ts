@@ -4,7 +4,7 @@
 
 import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
-import { MAX_ID } from './values.js';
+import { isNumericId, MAX_ID } from './values.js';
 
 /** IdKind says which database a name is looked up in. */
 export type IdKind = 'user' | 'group';
@@ -23,11 +23,6 @@ const DATABASES: Readonly<Record<IdKind, string>> = { user: 'passwd', group: 'gr
 const RECHECK_MS = 1000;
 
 const tables = new Map<IdKind, Promise<IdTable>>();
-
-/** isNumericId says whether an owner or group value is a number rather than a name. */
-export function isNumericId(value: string): boolean {
-  return /^[0-9]+$/.test(value);
-}
 
 /** resolveId returns the uid or gid for a name or number; it throws when the name is unknown. */
 export async function resolveId(kind: IdKind, value: string): Promise<number> {
