@@ -274,12 +274,12 @@ export class VertexWorker {
     this.reportResults(results, ms);
     const checkOK = results.every(Boolean);
 
-    if (!meta.noop) {
-      // An event that arrived while checkApply ran may describe a change it did not see.
-      this.stateOK = this.dirtyGeneration === generation;
-      if (!this.stateOK) this.rerun = true;
-      for (const edge of refreshEdges) host.setRefresh(edge, false);
-    }
+    // An event that arrived while checkApply ran may describe a change it did not see. In noop the
+    // state is known too (what would change was reported): a parent's poke alone does not check
+    // it again, so each "would change" is reported once per change.
+    this.stateOK = this.dirtyGeneration === generation;
+    if (!this.stateOK) this.rerun = true;
+    if (!meta.noop) for (const edge of refreshEdges) host.setRefresh(edge, false);
     this.succeeded(!checkOK && !meta.noop);
   }
 

@@ -61,6 +61,22 @@ describe('finding 10: a noop run in text mode', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/^\d\d:\d\d:\d\d\.\d{3} file\[f\]: would change \(noop\)/m);
   });
+
+  it('finding 10: --noop reports what would change once, not again when a parent runs after it', async () => {
+    // GIVEN a file after a noop anchor (the seed's hello world): its parent's run pokes it
+    const dir = await tempDir();
+    const yaml = join(dir, 'noop.yaml');
+    const path = join(dir, 'absent');
+    const edge = ['edges:', '- {name: e1, from: {kind: noop, name: anchor}, to: {kind: file, name: f}}'];
+    await writeFile(yaml, ['graph: noop', 'resources:', '  noop:', '  - name: anchor', '  file:', '  - name: f', `    path: "${path}"`, '    content: "x\\n"', ...edge, ''].join('\n'));
+
+    // WHEN a noop run checks it
+    const result = await runMgmt(['run', '--yaml', yaml, '--tmp-prefix', '--noop', '--converged-timeout', '0']);
+
+    // THEN one line says it would change
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr.match(/file\[f\]: would change \(noop\)/g), result.stderr).toHaveLength(1);
+  });
 });
 
 describe('finding 11: the JSON log of a large group', () => {
