@@ -237,7 +237,12 @@ export class BusConnection {
 /** abortable settles like `promise`, or rejects with the signal's reason once it aborts. */
 export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) {
+    // Nobody waits for the promise now: its own rejection, later, must not go unhandled (a shared
+    // lookup failing after an aborted caller left would crash the agent).
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
