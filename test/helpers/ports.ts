@@ -7,8 +7,17 @@ import { createServer, type Server } from 'node:net';
 // Ports are drawn below Linux's ephemeral range (32768-60999): a port the kernel gave a listener
 // for port 0 is soon handed to some client's outgoing connection (etcd clients make many), and the
 // etcd that was to listen on it then fails with "address already in use".
-const LOW = 20000;
-const HIGH = 32767;
+const RANGE_LOW = 20000;
+const RANGE_HIGH = 32767;
+// Parallel vitest workers draw from disjoint slices of that range (VITEST_POOL_ID is 1..maxWorkers;
+// absent in the bench): a port two workers' clusters both drew made a nominated host exit 1 with
+// its port "already in use" once in CI.
+const SLICES = 4;
+const POOL_ID = Number(process.env.VITEST_POOL_ID);
+const SLICE = Number.isInteger(POOL_ID) && POOL_ID > 0 ? (POOL_ID - 1) % SLICES : undefined;
+const SLICE_SIZE = Math.floor((RANGE_HIGH - RANGE_LOW + 1) / SLICES);
+const LOW = SLICE === undefined ? RANGE_LOW : RANGE_LOW + SLICE * SLICE_SIZE;
+const HIGH = SLICE === undefined ? RANGE_HIGH : LOW + SLICE_SIZE - 1;
 
 /** freePorts returns `count` distinct loopback TCP ports that were free a moment ago. */
 export async function freePorts(count: number): Promise<number[]> {
