@@ -29,9 +29,26 @@ export async function readKnownEndpoints(prefix: string): Promise<string[]> {
   return cleanEndpoints(text.split('\n'));
 }
 
-/** saveKnownEndpoints replaces the saved URLs with `urls` (the usable ones), so a crash leaves the old list or the new one. */
-export async function saveKnownEndpoints(prefix: string, urls: readonly string[]): Promise<void> {
+// Saves of one prefix run one after another: they share the temp file's name (two at once made
+// the second rename find the temp file gone).
+const saving = new Map<string, Promise<void>>();
+
+/**
+ * saveKnownEndpoints replaces the saved URLs with `urls` (the usable ones), so a crash leaves the
+ * old list or the new one; saves of one prefix are written in the order they were asked for.
+ */
+export function saveKnownEndpoints(prefix: string, urls: readonly string[]): Promise<void> {
   const target = knownEndpointsPath(prefix);
+  const saved = (saving.get(target) ?? Promise.resolve()).catch(() => undefined).then(() => writeEndpoints(target, urls));
+  saving.set(target, saved);
+  saved.then(
+    () => saving.get(target) === saved && saving.delete(target),
+    () => saving.get(target) === saved && saving.delete(target),
+  );
+  return saved;
+}
+
+async function writeEndpoints(target: string, urls: readonly string[]): Promise<void> {
   const temp = `${target}.${process.pid}.tmp`;
   try {
     // A temp file left by a crashed agent of the same pid goes; 'wx' follows no link planted there.

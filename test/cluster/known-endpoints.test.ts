@@ -18,6 +18,13 @@ describe('known endpoints', () => {
     expect(await readFile(knownEndpointsPath(prefix), 'utf8')).toBe('https://10.0.0.2:2379\n');
   });
 
+  it('issue 11 point 7: GIVEN endpoint lists saved at once (the endpoints watch fired twice) THEN every save succeeds and the last list asked for is kept', async () => {
+    const prefix = await tempDir();
+    const lists = Array.from({ length: 5 }, (_, i) => [`http://127.0.0.1:${2400 + i}`]);
+    await Promise.all(lists.map((urls) => saveKnownEndpoints(prefix, urls)));
+    expect(await readKnownEndpoints(prefix)).toEqual(['http://127.0.0.1:2404']);
+  });
+
   it('GIVEN a prefix that never saved any WHEN read THEN there are none', async () => {
     expect(await readKnownEndpoints(await tempDir())).toEqual([]);
   });
