@@ -19,6 +19,7 @@ import {
   ENDPOINTS_PREFIX,
   hostsUnder,
   IDEAL_CLUSTER_SIZE_KEY,
+  JOIN_PREFIX,
   joinUrls,
   NOMINATED_PREFIX,
   sameUrls,
@@ -62,6 +63,23 @@ export interface ClusterOptions {
   readonly rememberEndpoints?: (endpoints: readonly string[]) => Promise<void>;
   /** Told when this host cannot go on serving (its etcd's ports are taken); the agent then exits 1. */
   readonly onFatal?: (err: Error) => void;
+  /** Grants and takes back server hosts' rights in etcd (issue 11 point 3); absent with --insecure. */
+  readonly serverRights?: ServerRights;
+  /** The join service this host runs while its etcd serves (issue 11 point 2); absent with --insecure. */
+  readonly joinService?: JoinServiceControl;
+}
+
+/** ServerRights are etcd's root role for server hosts: the leader grants it on nomination and takes it back from hosts that no longer serve. */
+export interface ServerRights {
+  setServer(host: string, server: boolean): Promise<void>;
+  /** serverHosts lists the hosts that hold the rights now. */
+  serverHosts(): Promise<string[]>;
+}
+
+/** JoinServiceControl starts (resolving with the URLs it listens on) and stops this host's join service. */
+export interface JoinServiceControl {
+  start(): Promise<readonly string[]>;
+  stop(): Promise<void>;
 }
 
 // A stopping member removes itself before its etcd stops, or the last two members would strand one
@@ -80,6 +98,8 @@ const MEMBERSHIP_ATTEMPTS = 5;
 const RETRY_LOG_EVERY = 20;
 const RETRY_INITIAL_MS = 50;
 const RETRY_MAX_MS = 2000;
+// The leader re-checks who holds server rights at least this often (and whenever the view changes).
+const RIGHTS_RECHECK_MS = 10_000;
 
 /** Cluster runs this agent's volunteering, serving and (when leader) nominating. */
 export class Cluster {
@@ -98,6 +118,8 @@ export class Cluster {
   private lastEndpoints = '';
   private lastIdeal: number | undefined;
   private nominationFailures = 0;
+  private rightsCheckedFor = '';
+  private rightsCheckedAt = 0;
 
   constructor(options: ClusterOptions) {
     this.options = options;
@@ -216,6 +238,7 @@ export class Cluster {
     await Promise.race([this.leased.close(), delay(REVOKE_TIMEOUT_MS)]);
     const server = this.server;
     if (!server) return;
+    await this.options.joinService?.stop().catch(() => undefined);
     let left = false;
     if (this.memberId !== undefined) {
       // The calls that remove this member must not go to it: it stops serving once removed.
@@ -320,6 +343,7 @@ export class Cluster {
     const server = this.server!;
     this.emit({ level: 'info', action: 'unnominated', host: this.me });
     await this.leased.set(ENDPOINTS_PREFIX + this.me, undefined).catch(() => undefined);
+    await this.stopJoinService();
     // Stopping counts as the expected end of the process, not a crash to restart.
     this.server = undefined;
     // Under load a removal can time out; if it never succeeds the leader removes this departing member.
@@ -404,6 +428,22 @@ export class Cluster {
     this.memberId = (await this.memberList().catch(() => [])).find((m) => m.name === this.me)?.id;
     this.emit({ level: 'info', action: 'server-start', host: this.me, pid: server.pid, clientUrls: server.clientUrls, state });
     void this.followEndpoints();
+    await this.startJoinService();
+  }
+
+  /** startJoinService serves joins beside this host's etcd and publishes where, on this host's lease. */
+  private async startJoinService(): Promise<void> {
+    const service = this.options.joinService;
+    if (!service) return;
+    const urls = await service.start();
+    await this.persist('publish the join service', () => this.leased.set(JOIN_PREFIX + this.me, joinUrls(urls)));
+    this.emit({ level: 'info', action: 'join-service', host: this.me, urls });
+  }
+
+  private async stopJoinService(): Promise<void> {
+    if (!this.options.joinService) return;
+    await this.leased.set(JOIN_PREFIX + this.me, undefined).catch(() => undefined);
+    await this.options.joinService.stop().catch((err: unknown) => this.error(`cannot stop the join service: ${errorMessage(err)}`));
   }
 
   private onServerEvent(server: EtcdServer, event: EtcdServerEvent): void {
@@ -445,6 +485,7 @@ export class Cluster {
     this.server = undefined;
     this.memberId = undefined;
     await this.leased.set(ENDPOINTS_PREFIX + this.me, undefined).catch(() => undefined);
+    await this.stopJoinService();
     await server.stop();
     await rm(server.dataDir, { recursive: true, force: true }).catch(() => undefined);
     this.emit({ level: 'warn', action: 'server-stop', host: this.me, reason: 'removed from the cluster' });
@@ -489,6 +530,7 @@ export class Cluster {
         if (this.closed) return;
         await this.act(action);
       }
+      await this.reconcileRights(view);
     } catch (err) {
       this.error(errorMessage(err));
     }
@@ -508,6 +550,33 @@ export class Cluster {
       volunteers: hostsUnder(VOLUNTEERS_PREFIX, volunteers),
       nominated: hostsUnder(NOMINATED_PREFIX, nominated),
     };
+  }
+
+  /**
+   * reconcileRights gives server rights to the nominated and serving hosts and takes them back from
+   * the others: a host keeps them while it is a member (it needs them to remove itself), and a host
+   * that stopped serving loses them. Checked when the view changes, else every RIGHTS_RECHECK_MS.
+   */
+  private async reconcileRights(view: ClusterView): Promise<void> {
+    const rights = this.options.serverRights;
+    if (!rights) return;
+    const servers = new Set<string>([this.me, ...view.nominated.keys(), ...view.members.map((m) => m.name).filter((name) => name !== '')]);
+    const key = [...servers].sort().join(',');
+    if (key === this.rightsCheckedFor && Date.now() - this.rightsCheckedAt < RIGHTS_RECHECK_MS) return;
+    const holders = new Set(await rights.serverHosts());
+    for (const host of servers) {
+      if (holders.has(host)) continue;
+      await rights.setServer(host, true);
+      this.emit({ level: 'info', action: 'server-rights', host, granted: true });
+    }
+    for (const host of holders) {
+      // etcd's own `root` user keeps its role: etcd needs it while authentication is on.
+      if (servers.has(host) || host === 'root') continue;
+      await rights.setServer(host, false);
+      this.emit({ level: 'info', action: 'server-rights', host, granted: false });
+    }
+    this.rightsCheckedFor = key;
+    this.rightsCheckedAt = Date.now();
   }
 
   private parseIdeal(value: string | null): number {
@@ -531,6 +600,8 @@ export class Cluster {
   private async act(action: ClusterAction): Promise<void> {
     switch (action.action) {
       case 'nominate':
+        // The rights first: a nominated host adds itself as a member, which needs them.
+        await this.options.serverRights?.setServer(action.host, true);
         await this.connection.bounded(`nominate ${action.host}`, (client) => client.put(NOMINATED_PREFIX + action.host).value(joinUrls(action.peerUrls)).exec());
         this.emit({ level: 'info', action: 'nominate', host: action.host, peerUrls: action.peerUrls });
         return;

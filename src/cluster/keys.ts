@@ -12,6 +12,19 @@ export const ENDPOINTS_PREFIX = '/_mgmt/endpoints/';
 /** CONVERGED_PREFIX + host = `true` or `false`, on the host's lease. */
 export const CONVERGED_PREFIX = '/_mgmt/converged/';
 
+/** JOIN_PREFIX + host = the URLs of the host's join service (a server host's), on the host's lease. */
+export const JOIN_PREFIX = '/_mgmt/join/';
+/** SEEN_PREFIX + host = when the host last started or stopped (ISO time), written by the host. */
+export const SEEN_PREFIX = '/_mgmt/seen/';
+/** HOSTS_PREFIX + host = its certificate's `{serial, notAfter, issued}` (JSON), written by the signer. */
+export const HOSTS_PREFIX = '/_mgmt/hosts/';
+/** SERVER_ONLY_PREFIX holds what only server hosts (etcd's root role) may read: the CA key, token records. */
+export const SERVER_ONLY_PREFIX = '/_mgmt-server/';
+/** CA_KEY_KEY is the cluster CA's private key (PEM), for server hosts to sign with. */
+export const CA_KEY_KEY = `${SERVER_ONLY_PREFIX}ca.key`;
+/** TOKENS_PREFIX + id = a join token's record (JSON: the secret's hash, expiry, uses left, host). */
+export const TOKENS_PREFIX = `${SERVER_ONLY_PREFIX}tokens/`;
+
 /** DEFAULT_IDEAL_CLUSTER_SIZE is used when the key is missing or not a number (classic default). */
 export const DEFAULT_IDEAL_CLUSTER_SIZE = 5;
 
