@@ -4,6 +4,7 @@ import type { CommandHandler } from './main.js';
 import { closeInheritedDescriptors, setCommandLimit } from '../resources/exec-process.js';
 import type { PkgBackendChoice } from '../resources/types.js';
 import { run } from './run.js';
+import { checkTransport } from './transport-policy.js';
 import { checkClusterSettings, parseUrls, type ClusterSettings } from './world-setup.js';
 
 /** runCommand adapts `mgmt run` flags to the run function. */
@@ -14,18 +15,21 @@ export const runCommand: CommandHandler = (flags, positional, io) => {
   if (reloadQuietMs < 0 || reloadQuietMs > 60_000) throw new UsageError(`mgmt run: --reload-quiet must be from 0 to 60000 ms, not ${reloadQuietMs}`);
   // -1 (the default) is no limit; 0 would let nothing run and hang the run forever.
   if (sema === 0 || sema < -1) throw new UsageError(`mgmt run: --sema must be a number above 0 (or -1 for no limit), not ${sema}`);
+  const insecure = flags.insecure === true;
   const cluster: ClusterSettings = {
-    seeds: parseUrls(flags.seeds as string[], 'seeds'),
+    seeds: parseUrls(flags.seeds as string[], 'seeds', insecure),
     noServer: flags['no-server'] === true,
     etcdBinary: flags['etcd-binary'] as string | undefined,
-    clientUrls: parseUrls([flags['client-urls'] as string], 'client-urls'),
-    serverUrls: parseUrls([flags['server-urls'] as string], 'server-urls'),
+    clientUrls: parseUrls([flags['client-urls'] as string], 'client-urls', insecure),
+    serverUrls: parseUrls([flags['server-urls'] as string], 'server-urls', insecure),
     idealClusterSize: flags['ideal-cluster-size'] as number,
     leaseTtlSeconds: flags['lease-ttl'] as number,
     heartbeatIntervalMs: flags['etcd-heartbeat-interval'] as number,
     electionTimeoutMs: flags['etcd-election-timeout'] as number,
+    insecure,
   };
   checkClusterSettings(cluster);
+  const transportWarnings = checkTransport(cluster);
   const commandLimit = flags['exec-parallelism'] as number;
   if (commandLimit < 1) throw new UsageError(`mgmt run: --exec-parallelism takes a number above 0, not ${commandLimit}`);
   setCommandLimit(commandLimit);
@@ -50,6 +54,7 @@ export const runCommand: CommandHandler = (flags, positional, io) => {
       logFormat: flags['log-format'] as 'text' | 'json',
       verbose: flags.verbose === true,
       cluster,
+      startWarnings: transportWarnings,
       pkgBackend: flags['pkg-backend'] as PkgBackendChoice,
       handleSignals: true,
     },

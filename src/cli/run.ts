@@ -45,6 +45,8 @@ export interface RunOptions {
   readonly pkgBackend?: PkgBackendChoice;
   /** etcd and clustering; absent = the local World (as with --no-server and no seeds). */
   readonly cluster?: ClusterSettings;
+  /** Warnings logged at every start, before the World is set up (e.g. `--insecure` on a network). */
+  readonly startWarnings?: readonly string[];
   /** Milliseconds a changed graph file must stay unchanged (and closed by its writers) before a reload. */
   readonly reloadQuietMs?: number;
   /** Install SIGINT/SIGTERM/SIGHUP handlers (the CLI does; tests driving run() in-process may not). */
@@ -132,6 +134,7 @@ async function runGraph(options: RunOptions, io: CommandIO, signals: RunSignals)
   const removeTmpPrefix = async (): Promise<void> => {
     if (options.tmpPrefix) await rm(prefix, { recursive: true, force: true }).catch(() => undefined);
   };
+  for (const warning of options.startWarnings ?? []) log.emit({ level: 'warn', event: 'warning', message: warning });
   const settings = options.cluster ?? NO_CLUSTER;
   let setup;
   try {

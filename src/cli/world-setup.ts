@@ -29,18 +29,21 @@ export interface ClusterSettings {
   readonly leaseTtlSeconds: number;
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
+  /** `--insecure`: plaintext etcd (http://) without certificates or authentication, for labs and tests. */
+  readonly insecure: boolean;
 }
 
 /** DEFAULT_CLUSTER_SETTINGS are the flags' defaults (a bootstrapping host on 127.0.0.1:2379/2380). */
 export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = {
   seeds: [],
   noServer: false,
-  clientUrls: ['http://127.0.0.1:2379'],
-  serverUrls: ['http://127.0.0.1:2380'],
+  clientUrls: ['https://127.0.0.1:2379'],
+  serverUrls: ['https://127.0.0.1:2380'],
   idealClusterSize: 5,
   leaseTtlSeconds: 10,
   heartbeatIntervalMs: 100,
   electionTimeoutMs: 1000,
+  insecure: false,
 };
 
 /** WorldSetup is the chosen World and, with etcd, this agent's part in the cluster. */
@@ -66,17 +69,21 @@ export interface WorldSetup {
 // own etcd from its data.
 const REJOIN_REACH_MS = 2000;
 
-/** parseUrls reads a URL flag: comma/semicolon-separated, `host:port` taken as `http://host:port`. */
-export function parseUrls(values: readonly string[], flag: string): string[] {
+/**
+ * parseUrls reads a URL flag: comma/semicolon-separated, `host:port` taken as `https://host:port`, or
+ * as `http://host:port` when `insecure` (`--insecure`).
+ */
+export function parseUrls(values: readonly string[], flag: string, insecure = false): string[] {
+  const bareScheme = insecure ? 'http' : 'https';
   const urls: string[] = [];
   for (const value of values) {
     for (const raw of splitUrls(value)) {
-      const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
+      const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `${bareScheme}://${raw}`;
       let url: URL;
       try {
         url = new URL(text);
       } catch {
-        throw new UsageError(`mgmt run: --${flag}: ${JSON.stringify(raw)} is not a URL (expected e.g. http://127.0.0.1:2379)`);
+        throw new UsageError(`mgmt run: --${flag}: ${JSON.stringify(raw)} is not a URL (expected e.g. https://127.0.0.1:2379)`);
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`mgmt run: --${flag}: ${raw} must be http:// or https://`);
       // URL leaves out a port equal to the scheme's default (80, 443), so ask the text whether one was given.

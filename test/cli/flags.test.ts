@@ -14,6 +14,7 @@ describe('parseFlags (mgmt run)', () => {
     ['bare booleans', ['--noop', '--no-watch', '--tmp-prefix'], { noop: true, 'no-watch': true, 'tmp-prefix': true }],
     ['an explicit boolean', ['--noop=false'], { noop: false }],
     ['a choice', ['--log-format', 'json'], { 'log-format': 'json' }],
+    ['issue 11 point 6: --insecure, and URL defaults that take its scheme (bare host:port)', ['--insecure'], { insecure: true, 'client-urls': '127.0.0.1:2379', 'server-urls': '127.0.0.1:2380' }],
   ])('GIVEN %s THEN the options are as expected', (_what, argv, expected) => {
     expect(parseFlags(argv, RUN_FLAGS, 'run').flags).toMatchObject(expected);
   });

@@ -12,24 +12,29 @@ const tempDir = useTempDirs();
 
 describe('parseUrls', () => {
   it.each<[string, string[], string[]]>([
-    ['host:port', ['127.0.0.1:2379'], ['http://127.0.0.1:2379']],
-    ['a name with a port', ['localhost:2379'], ['http://localhost:2379']],
+    ['host:port', ['127.0.0.1:2379'], ['https://127.0.0.1:2379']],
+    ['a name with a port', ['localhost:2379'], ['https://localhost:2379']],
     ['http and https URLs', ['http://a:1', 'https://b:2'], ['http://a:1', 'https://b:2']],
-    ['comma- and semicolon-separated values', ['http://a:1,b:2;https://c:3'], ['http://a:1', 'http://b:2', 'https://c:3']],
+    ['comma- and semicolon-separated values', ['http://a:1,b:2;https://c:3'], ['http://a:1', 'https://b:2', 'https://c:3']],
     ['a trailing slash', ['http://127.0.0.1:2379/'], ['http://127.0.0.1:2379']],
     ['an IPv6 address', ['http://[::1]:2379'], ['http://[::1]:2379']],
     ['an upper-case scheme and host', ['HTTP://LOCALHOST:1'], ['http://localhost:1']],
     // URL drops a port that is the scheme's default; it was given all the same.
-    ['an explicit default port', ['http://127.0.0.1:80', '127.0.0.1:80', 'https://h:443'], ['http://127.0.0.1:80', 'http://127.0.0.1:80', 'https://h:443']],
+    ['an explicit default port', ['http://127.0.0.1:80', '127.0.0.1:443', 'https://h:443'], ['http://127.0.0.1:80', 'https://127.0.0.1:443', 'https://h:443']],
     ['nothing', [], []],
   ])('GIVEN %s WHEN parsed THEN the URLs are normalised', (_what, values, urls) => {
     expect(parseUrls(values, 'seeds')).toEqual(urls);
   });
 
+  it('issue 11 point 6: GIVEN host:port WHEN parsed with --insecure THEN it is http://, and a URL keeps its own scheme', () => {
+    expect(parseUrls(['127.0.0.1:2379,localhost:1;https://h:2'], 'seeds', true)).toEqual(['http://127.0.0.1:2379', 'http://localhost:1', 'https://h:2']);
+    expect(parseUrls(['127.0.0.1:80'], 'seeds', true)).toEqual(['http://127.0.0.1:80']);
+  });
+
   it.each<[string, string, RegExp]>([
     ['a bare word (taken as a host without a port)', 'nonsense', /^mgmt run: --client-urls: nonsense needs a port$/],
     ['a URL without a port', 'http://127.0.0.1', /^mgmt run: --client-urls: http:\/\/127\.0\.0\.1 needs a port$/],
-    ['a scheme with no host', 'http://', /^mgmt run: --client-urls: "http:\/\/" is not a URL \(expected e\.g\. http:\/\/127\.0\.0\.1:2379\)$/],
+    ['a scheme with no host', 'http://', /^mgmt run: --client-urls: "http:\/\/" is not a URL \(expected e\.g\. https:\/\/127\.0\.0\.1:2379\)$/],
     ['a port that is not a number', 'h:abc', /^mgmt run: --client-urls: "h:abc" is not a URL/],
     ['an ftp:// URL', 'ftp://h:21', /^mgmt run: --client-urls: ftp:\/\/h:21 must be http:\/\/ or https:\/\/$/],
   ])('GIVEN %s WHEN parsed THEN a UsageError names the flag and the value', (_what, value, message) => {
@@ -97,7 +102,7 @@ edges: []
     const { yaml, target } = await fileGraph();
     const seed = `http://127.0.0.1:${await freePort()}`;
     const started = Date.now();
-    const result = await runMgmt(['run', '--yaml', yaml, '--seeds', seed, '--tmp-prefix', ...RUN_ONCE], { timeoutMs: 20_000 });
+    const result = await runMgmt(['run', '--yaml', yaml, '--insecure', '--seeds', seed, '--tmp-prefix', ...RUN_ONCE], { timeoutMs: 20_000 });
     const took = Date.now() - started;
     expect(result.code, result.stderr).toBe(1);
     expect(took).toBeLessThan(10_000);
@@ -114,7 +119,7 @@ edges: []
     // An empty PATH directory: neither etcd nor setpriv is found; node is run by its absolute path.
     const emptyBin = await tempDir();
     const clientUrl = `http://127.0.0.1:${await freePort()}`;
-    const result = await runMgmt(['run', '--yaml', yaml, '--client-urls', clientUrl, '--prefix', prefix, ...RUN_ONCE], { env: { PATH: emptyBin } });
+    const result = await runMgmt(['run', '--yaml', yaml, '--insecure', '--client-urls', clientUrl, '--prefix', prefix, ...RUN_ONCE], { env: { PATH: emptyBin } });
     expect(result.code, result.stderr).toBe(0);
     expect(await readFile(target, 'utf8')).toBe('applied\n');
     const warnings = result.stderr.split('\n').filter((line) => line.startsWith('warning: no etcd server binary found'));
@@ -128,7 +133,7 @@ edges: []
   it('GIVEN --etcd-binary naming a missing file WHEN mgmt run starts THEN it exits 2 naming the path, nothing applied', async () => {
     const { yaml, target } = await fileGraph();
     const clientUrl = `http://127.0.0.1:${await freePort()}`;
-    const result = await runMgmt(['run', '--yaml', yaml, '--etcd-binary', '/nonexistent/etcd', '--client-urls', clientUrl, '--tmp-prefix', ...RUN_ONCE]);
+    const result = await runMgmt(['run', '--yaml', yaml, '--insecure', '--etcd-binary', '/nonexistent/etcd', '--client-urls', clientUrl, '--tmp-prefix', ...RUN_ONCE]);
     expect(result.code, result.stderr).toBe(2);
     const lines = result.stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(1);

@@ -1,6 +1,7 @@
 // Clusters of real mgmt agents with real etcd servers on loopback, for the clustering tests: each
 // host gets free client/peer ports, its own prefix, the fast etcd flags of DESIGN section 7 and a
-// short lease, and everything is killed after the test.
+// short lease, and everything is killed after the test. Hosts run `--insecure` (plaintext) unless
+// started with `secure: true`.
 
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -31,6 +32,11 @@ export interface ClusterHost {
 /** StartHostOptions: the graph, and either bootstrap (no seeds) or the seeds to join. */
 export interface StartHostOptions {
   readonly yaml: string;
+  /**
+   * secure: run the cluster over mutual TLS (https:// URLs, the agent's default); without it the
+   * host runs `--insecure` with http:// URLs, for the tests that do not study security.
+   */
+  readonly secure?: boolean;
   /** Client URLs to join through; none = bootstrap a new cluster. */
   readonly seeds?: readonly string[];
   readonly extraArgs?: readonly string[];
@@ -38,9 +44,9 @@ export interface StartHostOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** The prefix; default a fresh `<temp>/<name>` (a restarted host passes its old one). */
   readonly prefix?: string;
-  /** The client URL; default one on a free port. */
+  /** The client URL; default one on a free port (https:// with `secure`, else http://). */
   readonly clientUrl?: string;
-  /** The peer URL; default one on a free port. */
+  /** The peer URL; default one on a free port (https:// with `secure`, else http://). */
   readonly peerUrl?: string;
 }
 
@@ -64,10 +70,12 @@ export function useCluster(): { startHost: (name: string, options: StartHostOpti
   });
   const startHost = async (name: string, options: StartHostOptions): Promise<ClusterHost> => {
     const prefix = options.prefix ?? join(await tempDir(), name);
-    const clientUrl = options.clientUrl ?? `http://127.0.0.1:${await freePort()}`;
-    const peerUrl = options.peerUrl ?? `http://127.0.0.1:${await freePort()}`;
+    const scheme = options.secure ? 'https' : 'http';
+    const clientUrl = options.clientUrl ?? `${scheme}://127.0.0.1:${await freePort()}`;
+    const peerUrl = options.peerUrl ?? `${scheme}://127.0.0.1:${await freePort()}`;
     const args = [
       'run', '--yaml', options.yaml, '--hostname', name, '--prefix', prefix, '--log-format', 'json',
+      ...(options.secure ? [] : ['--insecure']),
       '--client-urls', clientUrl, '--server-urls', peerUrl, ...FAST_ETCD_FLAGS,
       ...(options.seeds?.length ? ['--seeds', options.seeds.join(',')] : []),
       ...(options.extraArgs ?? []),

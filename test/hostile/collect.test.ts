@@ -33,7 +33,7 @@ async function hostileStore(exports: Readonly<Record<string, unknown>>): Promise
 
 /** collectOnce runs `yaml` once as a client of the store at `seed` (no etcd of its own). */
 function collectOnce(yaml: string, seed: string): Promise<MgmtResult> {
-  return runMgmt(['run', '--yaml', yaml, '--hostname', 'victim', '--seeds', seed, '--no-server', ...RUN_ONCE], { timeoutMs: 60_000 });
+  return runMgmt(['run', '--yaml', yaml, '--hostname', 'victim', '--insecure', '--seeds', seed, '--no-server', ...RUN_ONCE], { timeoutMs: 60_000 });
 }
 
 /** refusals are a run's `collect` warnings about refused exports. */

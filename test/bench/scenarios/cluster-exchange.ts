@@ -85,7 +85,8 @@ function startAgent(plan: HostPlan, seeds?: string): Agent {
   const waiters = new Set<() => void>();
   const args = [
     MGMT_BIN, 'run', '--yaml', plan.yaml, '--hostname', plan.name, '--prefix', plan.prefix, '--log-format', 'json',
-    '--client-urls', plan.clientUrl, '--server-urls', plan.peerUrl, ...FAST_ETCD_FLAGS,
+    // Plaintext etcd (the http:// URLs of planCluster): the secure cluster is measured beside it once it runs.
+    '--insecure', '--client-urls', plan.clientUrl, '--server-urls', plan.peerUrl, ...FAST_ETCD_FLAGS,
     ...(seeds ? ['--seeds', seeds] : []),
   ];
   const spawnedAtMs = Date.now();
