@@ -1,4 +1,6 @@
-import { UsageError } from '../errors.js';
+import { readFileSync } from 'node:fs';
+import { errorMessage, UsageError } from '../errors.js';
+import { parseDuration } from './duration.js';
 import { graphFileArgument } from './flags.js';
 import type { CommandHandler } from './main.js';
 import { closeInheritedDescriptors, setCommandLimit } from '../resources/exec-process.js';
@@ -6,6 +8,23 @@ import type { PkgBackendChoice } from '../resources/types.js';
 import { run } from './run.js';
 import { checkTransport } from './transport-policy.js';
 import { checkClusterSettings, parseUrls, type ClusterSettings } from './world-setup.js';
+
+/**
+ * readToken takes the join token from --token, --token-file or MGMT_TOKEN (one of them); the
+ * token itself never appears in an error.
+ */
+function readToken(flag: string | undefined, file: string | undefined, env = process.env.MGMT_TOKEN): string | undefined {
+  const given = [flag !== undefined && '--token', file !== undefined && '--token-file', env !== undefined && env !== '' && 'MGMT_TOKEN'].filter(Boolean);
+  if (given.length > 1) throw new UsageError(`mgmt run: the join token was given ${given.length} ways (${given.join(', ')}): give it once`);
+  if (file !== undefined) {
+    try {
+      return readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new UsageError(`mgmt run: --token-file ${file}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
+    }
+  }
+  return flag ?? (env === '' ? undefined : env);
+}
 
 /** runCommand adapts `mgmt run` flags to the run function. */
 export const runCommand: CommandHandler = (flags, positional, io) => {
@@ -27,6 +46,10 @@ export const runCommand: CommandHandler = (flags, positional, io) => {
     heartbeatIntervalMs: flags['etcd-heartbeat-interval'] as number,
     electionTimeoutMs: flags['etcd-election-timeout'] as number,
     insecure,
+    token: readToken(flags['token'] as string | undefined, flags['token-file'] as string | undefined),
+    joinUrl: flags['join-url'] === undefined ? undefined : parseUrls([flags['join-url'] as string], 'join-url', insecure)[0],
+    joinUrls: flags['join-urls'] === undefined ? [] : parseUrls([flags['join-urls'] as string], 'join-urls', insecure),
+    certLifetimeMs: parseDuration(flags['cert-lifetime'] as string, 'mgmt run: --cert-lifetime', 10_000),
   };
   checkClusterSettings(cluster);
   const transportWarnings = checkTransport(cluster);

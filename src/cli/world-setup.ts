@@ -13,6 +13,7 @@ import type { EtcdConnection } from '../etcd/connection.js';
 import { oneLine } from '../etcd/log-reason.js';
 import { errorMessage, MgmtError, UsageError } from '../errors.js';
 import type { EventLog } from '../log/events.js';
+import { DEFAULT_CERT_LIFETIME_MS } from '../tls/lifetimes.js';
 import { DeferredWorld } from '../world/deferred.js';
 import type { EtcdWorld } from '../world/etcd.js';
 import { LocalWorld } from '../world/local.js';
@@ -31,6 +32,14 @@ export interface ClusterSettings {
   readonly electionTimeoutMs: number;
   /** `--insecure`: plaintext etcd (http://) without certificates or authentication, for labs and tests. */
   readonly insecure: boolean;
+  /** The join token of a host without a certificate (never logged). */
+  readonly token?: string;
+  /** The seeds' join service, when not at the seed's port - 1. */
+  readonly joinUrl?: string;
+  /** Where this host's join service listens while it serves; empty = each client URL's port - 1. */
+  readonly joinUrls: readonly string[];
+  /** Lifetime of the certificates this host signs. */
+  readonly certLifetimeMs: number;
 }
 
 /** DEFAULT_CLUSTER_SETTINGS are the flags' defaults (a bootstrapping host on 127.0.0.1:2379/2380). */
@@ -44,6 +53,8 @@ export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = {
   heartbeatIntervalMs: 100,
   electionTimeoutMs: 1000,
   insecure: false,
+  joinUrls: [],
+  certLifetimeMs: DEFAULT_CERT_LIFETIME_MS,
 };
 
 /** WorldSetup is the chosen World and, with etcd, this agent's part in the cluster. */

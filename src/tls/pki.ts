@@ -10,6 +10,7 @@ import * as x509 from '@peculiar/x509';
 import { createHash, createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { MgmtError } from '../errors.js';
+import { CA_LIFETIME_MS, DEFAULT_CERT_LIFETIME_MS } from './lifetimes.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -22,10 +23,6 @@ const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const SAN_OID = '2.5.29.17';
 // A certificate is valid from a little before it was made: clocks of a cluster's hosts differ.
 const CLOCK_SKEW_MS = 5 * 60_000;
-/** CA_LIFETIME_MS: the cluster CA lasts ten years (host certificates are the short-lived ones). */
-export const CA_LIFETIME_MS = 10 * 365 * 24 * 3600_000;
-/** DEFAULT_CERT_LIFETIME_MS: host certificates last 30 days and are renewed at two thirds of that. */
-export const DEFAULT_CERT_LIFETIME_MS = 30 * 24 * 3600_000;
 
 /** Pem is a certificate and its private key, both PEM. */
 export interface CertAndKey {
