@@ -67,6 +67,8 @@ export interface ClusterOptions {
   readonly serverRights?: ServerRights;
   /** The join service this host runs while its etcd serves (issue 11 point 2); absent with --insecure. */
   readonly joinService?: JoinServiceControl;
+  /** Secures a new cluster's store once its etcd answers (bootstrap only; run after every start, so idempotent). */
+  readonly prepareStore?: () => Promise<void>;
 }
 
 /** ServerRights are etcd's root role for server hosts: the leader grants it on nomination and takes it back from hosts that no longer serve. */
@@ -146,6 +148,7 @@ export class Cluster {
     if (this.options.bootstrap) {
       await this.startServer('new', undefined);
       if (this.closed) return;
+      if (this.options.prepareStore) await this.persist('secure the store', this.options.prepareStore);
       // etcd answers now, but may die again (it is restarted): these steps are retried, not fatal.
       await this.persist('set idealClusterSize', () =>
         this.connection.bounded('set idealClusterSize', (client) =>
@@ -161,7 +164,10 @@ export class Cluster {
       await this.persist('volunteer', () => this.leased.set(VOLUNTEERS_PREFIX + this.me, joinUrls(this.options.peerUrls)));
       this.emit({ level: 'info', action: 'volunteer', host: this.me, peerUrls: this.options.peerUrls });
     }
-    if (this.server) await this.persist('publish endpoints', () => this.leased.set(ENDPOINTS_PREFIX + this.me, joinUrls(this.options.clientUrls)));
+    if (this.server) {
+      await this.persist('publish endpoints', () => this.leased.set(ENDPOINTS_PREFIX + this.me, joinUrls(this.options.clientUrls)));
+      await this.startJoinService();
+    }
     const reconcileEvery = this.options.reconcileEveryMs ?? 1000;
     this.subscriptions.push(
       this.watch('watch endpoints', (client) => client.watch().prefix(ENDPOINTS_PREFIX)).subscribe({
@@ -337,6 +343,7 @@ export class Cluster {
     });
     if (this.closed) return;
     await this.leased.set(ENDPOINTS_PREFIX + this.me, joinUrls(this.options.clientUrls));
+    await this.startJoinService();
   }
 
   private async leave(): Promise<void> {
@@ -428,7 +435,6 @@ export class Cluster {
     this.memberId = (await this.memberList().catch(() => [])).find((m) => m.name === this.me)?.id;
     this.emit({ level: 'info', action: 'server-start', host: this.me, pid: server.pid, clientUrls: server.clientUrls, state });
     void this.followEndpoints();
-    await this.startJoinService();
   }
 
   /** startJoinService serves joins beside this host's etcd and publishes where, on this host's lease. */
