@@ -14,6 +14,8 @@ export interface EtcdConnectionOptions {
   readonly endpoints: readonly string[];
   /** How long one operation (or establishing a watch) may take before it fails; default 5000 ms. */
   readonly timeoutMs?: number;
+  /** The CA to trust and this host's certificate and key (PEM), for etcd with client certificates. */
+  readonly credentials?: { readonly rootCertificate: Buffer; readonly certChain: Buffer; readonly privateKey: Buffer };
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -30,9 +32,12 @@ export class EtcdConnection {
   private readonly closed$ = new ReplaySubject<void>(1);
   private closed = false;
 
+  private readonly credentials: EtcdConnectionOptions['credentials'];
+
   constructor(options: EtcdConnectionOptions) {
     if (options.endpoints.length === 0) throw new Error('etcd needs at least one endpoint (e.g. http://127.0.0.1:2379)');
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.credentials = options.credentials;
     this.currentEndpoints = normalize(options.endpoints);
     this.clients = new BehaviorSubject(this.makeClient(this.currentEndpoints));
   }
@@ -149,6 +154,7 @@ export class EtcdConnection {
   private makeClient(endpoints: readonly string[]): Etcd3 {
     return new Etcd3({
       hosts: [...endpoints],
+      ...(this.credentials ? { credentials: { ...this.credentials } } : {}),
       dialTimeout: this.timeoutMs,
       // Unary calls get a deadline so an unreachable cluster fails them instead of hanging; the
       // watch stream must stay open, so it gets none (its setup is bounded by `bounded` instead).

@@ -1,0 +1,270 @@
+// Per-host authority in etcd (issue 11 points 3 and 4). etcd's auth is on and a client
+// certificate's CN is its etcd user: each host is a user `<host>` with the role `mgmt-host:<host>`,
+// which may read the cluster's `/_mgmt/` keys and write only the host's own; server hosts also hold
+// etcd's `root` role (membership, idealClusterSize, nominations, tokens, signing). Revoking a host
+// deletes its user, so the next request of its certificate is refused, then its keys and member.
+
+import { randomBytes } from 'node:crypto';
+import { Range, type Etcd3, type IPermissionRequest } from 'etcd3';
+import type { EtcdConnection } from '../etcd/connection.js';
+import { MgmtError } from '../errors.js';
+import type { CertInfo } from '../tls/pki.js';
+import { EXPORTED_PREFIX, STRINGS_PREFIX } from '../world/etcd.js';
+import { CONVERGED_PREFIX, ENDPOINTS_PREFIX, NOMINATED_PREFIX, VOLUNTEERS_PREFIX } from './keys.js';
+
+/** ROOT is etcd's administrator: the user etcd needs before auth is on, and the role server hosts hold. */
+export const ROOT = 'root';
+/** JOIN_PREFIX + host = the join service URLs of a server host, on its lease. */
+export const JOIN_PREFIX = '/_mgmt/join/';
+/** SEEN_PREFIX + host = the ISO time the host last wrote it. */
+export const SEEN_PREFIX = '/_mgmt/seen/';
+/** HOSTS_PREFIX + host = JSON `{serial, notAfter, issued}` of the host's certificate, written by its signer. */
+export const HOSTS_PREFIX = '/_mgmt/hosts/';
+/** SERVER_PREFIX holds what only server hosts may read (the CA key, tokens): it is outside every host role. */
+export const SERVER_PREFIX = '/_mgmt-server/';
+
+// Every host may read the cluster's keys: [`/_mgmt/`, `/_mgmt0`).
+const CLUSTER_KEYS = Range.prefix('/_mgmt/');
+// The single keys a host writes under its own name.
+const OWN_KEY_PREFIXES = [VOLUNTEERS_PREFIX, ENDPOINTS_PREFIX, CONVERGED_PREFIX, SEEN_PREFIX, JOIN_PREFIX] as const;
+
+/** hostRole is the etcd role that holds a host's rights. */
+export function hostRole(host: string): string {
+  return `mgmt-host:${host}`;
+}
+
+/** hostPermissions are exactly the rights of a host's role (DESIGN: issue 11's tls design). */
+export function hostPermissions(host: string): IPermissionRequest[] {
+  return [
+    { permission: 'Read', range: CLUSTER_KEYS },
+    { permission: 'Readwrite', range: Range.prefix(`${EXPORTED_PREFIX}${host}/`) },
+    ...OWN_KEY_PREFIXES.map((prefix): IPermissionRequest => ({ permission: 'Readwrite', key: `${prefix}${host}` })),
+    { permission: 'Readwrite', range: Range.prefix(STRINGS_PREFIX) },
+  ];
+}
+
+/** AuthorityError is a refused or failed change of a host's rights, in one line. */
+export class AuthorityError extends MgmtError {}
+
+/**
+ * checkHostName refuses a name that cannot be an etcd host user: `root` is etcd's administrator, a
+ * `/` would reach into another host's keys, and control characters or spaces have no place in a
+ * certificate's CN.
+ */
+export function checkHostName(name: string): void {
+  if (name === ROOT) throw new AuthorityError('host name "root" is refused: it is etcd\'s administrator user');
+  if (name === '' || name.includes('/') || /[\s\u0000-\u001f\u007f-\u009f]/.test(name)) {
+    throw new AuthorityError(`host name ${JSON.stringify(name)} is refused: a host name has no '/', spaces or control characters`);
+  }
+}
+
+/** HostRole is what a host may do: `server` hosts hold etcd's root role. */
+export type HostRole = 'server' | 'client';
+
+/** HostEntry is one host of `mgmt host list`. */
+export interface HostEntry {
+  readonly host: string;
+  readonly role: HostRole;
+  /** The certificate's end of validity (ISO), when its signer recorded it. */
+  readonly certExpires?: string;
+  /** The certificate's serial (hex), when its signer recorded it. */
+  readonly certSerial?: string;
+  /** `online` while its leased keys exist, else the ISO time it last wrote `/_mgmt/seen/<host>`, else undefined. */
+  readonly lastSeen?: string;
+  /** Whether an etcd member carries its name. */
+  readonly member: boolean;
+}
+
+/** RevokeResult says what a revocation removed. */
+export interface RevokeResult {
+  readonly user: boolean;
+  readonly keys: number;
+  readonly member: boolean;
+}
+
+/** CertificateRecord is the JSON at `/_mgmt/hosts/<host>`. */
+export interface CertificateRecord {
+  readonly serial: string;
+  readonly notAfter: string;
+  readonly issued: string;
+}
+
+/** ClusterAuthority manages the hosts' etcd users and roles; it needs a server host's (root) connection, except before auth is on. */
+export class ClusterAuthority {
+  constructor(private readonly connection: EtcdConnection) {}
+
+  /**
+   * enableAuth turns etcd's auth on with `bootstrapHost` as the first server host: user `root` (a
+   * random password nobody keeps) with the root role, the host admitted with the root role too,
+   * then auth on. Each step is a no-op when done already, so a second call changes nothing.
+   */
+  async enableAuth(bootstrapHost: string): Promise<void> {
+    checkHostName(bootstrapHost);
+    if (!(await this.userExists(ROOT))) {
+      await this.call(`create etcd user ${ROOT}`, (client) => client.auth.userAdd({ name: ROOT, password: randomBytes(32).toString('base64url') }));
+    }
+    await this.call(`grant etcd user ${ROOT} the role ${ROOT}`, (client) => client.auth.userGrantRole({ user: ROOT, role: ROOT }));
+    await this.admitHost(bootstrapHost, { replace: true });
+    await this.setServer(bootstrapHost, true);
+    await this.call('enable etcd auth', (client) => client.auth.authEnable());
+  }
+
+  /**
+   * admitHost makes host `name` a client host: user `name` without a password (it proves itself
+   * with its certificate) holding the role `mgmt-host:<name>`. An existing user is refused unless
+   * `replace` (a token bound to that host): then its role's rights are set again and its roles kept.
+   */
+  async admitHost(name: string, options: { readonly replace?: boolean } = {}): Promise<void> {
+    checkHostName(name);
+    const exists = await this.userExists(name);
+    if (exists && options.replace !== true) throw new AuthorityError(`host ${name} is refused: an etcd user of that name exists already (revoke it first, or use a token made for it with --host ${name})`);
+    const role = hostRole(name);
+    if (!(await this.roleExists(role))) await this.call(`create etcd role ${role}`, (client) => client.auth.roleAdd({ name: role }));
+    for (const permission of hostPermissions(name)) {
+      await this.call(`grant etcd role ${role} its rights`, (client) => client.role(role).grant(permission));
+    }
+    if (!exists) await this.call(`create etcd user ${name}`, (client) => client.auth.userAdd({ name, password: '', options: { no_password: true } }));
+    await this.call(`grant etcd user ${name} the role ${role}`, (client) => client.auth.userGrantRole({ user: name, role }));
+  }
+
+  /** setServer grants host `name` etcd's root role (a server host) or revokes it (a client host). */
+  async setServer(name: string, server: boolean): Promise<void> {
+    checkHostName(name);
+    if (server) {
+      await this.call(`grant host ${name} the server role`, (client) => client.auth.userGrantRole({ user: name, role: ROOT }));
+      return;
+    }
+    const roles = await this.rolesOf(name);
+    if (roles?.includes(ROOT)) await this.call(`revoke the server role of host ${name}`, (client) => client.auth.userRevokeRole({ name, role: ROOT }));
+  }
+
+  /** serverHosts are the hosts holding the root role, sorted. */
+  async serverHosts(): Promise<string[]> {
+    const servers: string[] = [];
+    for (const host of await this.hostUsers()) if ((await this.rolesOf(host))?.includes(ROOT)) servers.push(host);
+    return servers;
+  }
+
+  /**
+   * revokeHost takes every right of host `name` away: its user and role first (its certificate's
+   * next request is refused), then its exports and its keys, then its etcd member if it is one. A
+   * host nothing is known of is an error.
+   */
+  async revokeHost(name: string): Promise<RevokeResult> {
+    checkHostName(name);
+    const user = await this.userExists(name);
+    if (user) await this.call(`delete etcd user ${name}`, (client) => client.auth.userDelete({ name }));
+    if (await this.roleExists(hostRole(name))) await this.call(`delete etcd role ${hostRole(name)}`, (client) => client.auth.roleDelete({ role: hostRole(name) }));
+    const keys = await this.call(`delete the keys of host ${name}`, async (client) => {
+      const singles = [...OWN_KEY_PREFIXES, NOMINATED_PREFIX, HOSTS_PREFIX].map((prefix) => client.delete().key(`${prefix}${name}`));
+      // One transaction without a condition: all of them go, or none.
+      const success = await Promise.all([client.delete().prefix(`${EXPORTED_PREFIX}${name}/`), ...singles].map((deletion) => deletion.op()));
+      const result = await client.kv.txn({ compare: [], success });
+      return result.responses.reduce((sum, response) => sum + Number(response.response_delete_range?.deleted ?? 0), 0);
+    });
+    const member = (await this.members()).find((m) => m.name === name);
+    if (member) await this.call(`remove etcd member ${name}`, (client) => client.cluster.memberRemove({ ID: member.ID }));
+    if (!user && keys === 0 && !member) throw new AuthorityError(`no host ${name} to revoke: no etcd user, keys or member of that name`);
+    return { user, keys, member: member !== undefined };
+  }
+
+  /** recordCertificate keeps what `mgmt host list` shows of a host's certificate (the signer calls it). */
+  async recordCertificate(name: string, cert: Pick<CertInfo, 'serial' | 'notAfter'>): Promise<void> {
+    checkHostName(name);
+    const record: CertificateRecord = { serial: cert.serial, notAfter: cert.notAfter.toISOString(), issued: new Date().toISOString() };
+    await this.call(`record the certificate of host ${name}`, (client) => client.put(`${HOSTS_PREFIX}${name}`).value(JSON.stringify(record)).exec());
+  }
+
+  /** listHosts is the inventory: every host user with its role, certificate, last sight and membership, sorted by name. */
+  async listHosts(): Promise<HostEntry[]> {
+    const hosts = await this.hostUsers();
+    const [certs, seen, volunteers, converged, members] = await Promise.all([
+      this.under(HOSTS_PREFIX),
+      this.under(SEEN_PREFIX),
+      this.under(VOLUNTEERS_PREFIX),
+      this.under(CONVERGED_PREFIX),
+      this.members(),
+    ]);
+    const memberNames = new Set(members.map((m) => m.name));
+    const entries: HostEntry[] = [];
+    for (const host of hosts) {
+      const cert = parseCertificateRecord(certs.get(host));
+      const online = volunteers.has(host) || converged.has(host);
+      entries.push({
+        host,
+        role: (await this.rolesOf(host))?.includes(ROOT) ? 'server' : 'client',
+        ...(cert ? { certExpires: cert.notAfter, certSerial: cert.serial } : {}),
+        ...(online ? { lastSeen: 'online' } : seen.has(host) ? { lastSeen: seen.get(host) } : {}),
+        member: memberNames.has(host),
+      });
+    }
+    return entries;
+  }
+
+  private async hostUsers(): Promise<string[]> {
+    const { users } = await this.call('list etcd users', (client) => client.auth.userList());
+    return (users ?? []).filter((user) => user !== ROOT).sort();
+  }
+
+  private async userExists(name: string): Promise<boolean> {
+    return (await this.rolesOf(name)) !== undefined;
+  }
+
+  // The user's roles; undefined when there is no such user.
+  private async rolesOf(name: string): Promise<string[] | undefined> {
+    try {
+      return (await this.call(`read etcd user ${name}`, (client) => client.auth.userGet({ name }))).roles ?? [];
+    } catch (err) {
+      if (/user name not found|user name is not found/i.test(causeMessages(err))) return undefined;
+      throw err;
+    }
+  }
+
+  private async roleExists(role: string): Promise<boolean> {
+    const { roles } = await this.call('list etcd roles', (client) => client.auth.roleList());
+    return (roles ?? []).includes(role);
+  }
+
+  private async members(): Promise<{ ID: string; name: string }[]> {
+    return (await this.call('list etcd members', (client) => client.cluster.memberList({}))).members;
+  }
+
+  // host → value of each `prefix + host` key (keys with a further `/` are not a host's).
+  private async under(prefix: string): Promise<Map<string, string>> {
+    const values = await this.call(`read ${prefix}`, (client) => client.getAll().prefix(prefix).strings());
+    const byHost = new Map<string, string>();
+    for (const [key, value] of Object.entries(values)) {
+      const host = key.slice(prefix.length);
+      if (host !== '' && !host.includes('/')) byHost.set(host, value);
+    }
+    return byHost;
+  }
+
+  private call<T>(what: string, operation: (client: Etcd3) => Promise<T>): Promise<T> {
+    return this.connection.bounded(what, operation);
+  }
+}
+
+/** isPermissionDenied says whether an etcd call failed because the caller's user lacks the right (or no longer exists). */
+export function isPermissionDenied(err: unknown): boolean {
+  return /permission denied|user name (is )?not found|invalid auth token/i.test(causeMessages(err));
+}
+
+// The messages of an error and its causes (EtcdConnection.bounded wraps etcd's own error).
+function causeMessages(err: unknown): string {
+  const messages: string[] = [];
+  for (let e: unknown = err; e instanceof Error && messages.length < 5; e = e.cause) messages.push(e.message);
+  return messages.join('\n');
+}
+
+// A record is written by a server host, but etcd data is read as untrusted: anything odd is ignored.
+function parseCertificateRecord(text: string | undefined): CertificateRecord | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const record = JSON.parse(text) as Partial<CertificateRecord>;
+    if (typeof record.serial === 'string' && typeof record.notAfter === 'string' && typeof record.issued === 'string') return { serial: record.serial, notAfter: record.notAfter, issued: record.issued };
+  } catch {
+    // not JSON: ignored
+  }
+  return undefined;
+}

@@ -1,0 +1,144 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { AuthorityError, ClusterAuthority, hostRole } from '../../src/cluster/authority.js';
+import type { EtcdConnection } from '../../src/etcd/connection.js';
+import { skipEtcdReason } from '../helpers/etcd.js';
+import { useTlsCluster, waitServing, type TlsCluster, type TlsEtcd } from '../helpers/tls-etcd.js';
+import { etcdctlTlsArgs } from '../helpers/tls.js';
+
+const run = promisify(execFile);
+
+/** etcdctl runs etcdctl against `endpoint` with the credentials under `prefix`; it resolves to its exit and output, never throws. */
+async function etcdctl(endpoint: string, prefix: string, ...args: string[]): Promise<{ ok: boolean; output: string }> {
+  try {
+    const { stdout, stderr } = await run('etcdctl', ['--endpoints', endpoint, ...etcdctlTlsArgs(prefix), '--command-timeout=10s', ...args], { env: { ...process.env, ETCDCTL_API: '3' } });
+    return { ok: true, output: stdout + stderr };
+  } catch (err) {
+    const failed = err as { stdout?: string; stderr?: string };
+    return { ok: false, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}` };
+  }
+}
+
+// Issue 11 points 3 and 4 on a real etcd that requires client certificates, with auth on: a
+// certificate's CN is its etcd user.
+describe.skipIf(skipEtcdReason)('cluster authority', { timeout: 90_000 }, () => {
+  const tlsCluster = useTlsCluster();
+
+  // GIVEN h1's etcd with auth enabled by h1 (a server host) and h2 admitted as a client host.
+  async function bootstrap(): Promise<{ cluster: TlsCluster; h1: TlsEtcd; authority: ClusterAuthority; admin: EtcdConnection; h2Prefix: string; h2: EtcdConnection }> {
+    const cluster = await tlsCluster();
+    const h1 = await cluster.start('h1');
+    const admin = cluster.connect([h1.clientUrl], (await cluster.host('h1')).credentials);
+    const authority = new ClusterAuthority(admin);
+    await authority.enableAuth('h1');
+    await authority.admitHost('h2');
+    const h2Host = await cluster.host('h2');
+    return { cluster, h1, authority, admin, h2Prefix: h2Host.prefix, h2: cluster.connect([h1.clientUrl], h2Host.credentials) };
+  }
+
+  it('issue 11 point 3: GIVEN h2\'s certificate WHEN etcdctl writes another host\'s keys THEN etcd refuses them, and accepts h2\'s own exports, volunteer key and strings', async () => {
+    const { h1, h2Prefix } = await bootstrap();
+    expect(await etcdctl(h1.clientUrl, h2Prefix, 'put', '/_mgmt/exported/h3/x', 'forged')).toMatchObject({ ok: false, output: expect.stringMatching(/permission denied/) });
+    expect(await etcdctl(h1.clientUrl, h2Prefix, 'put', '/_mgmt/volunteers/h3', 'https://127.0.0.1:1')).toMatchObject({ ok: false });
+    // A name that only starts like h2's is another host's.
+    expect(await etcdctl(h1.clientUrl, h2Prefix, 'put', '/_mgmt/exported/h2x/x', 'forged')).toMatchObject({ ok: false });
+    expect(await etcdctl(h1.clientUrl, h2Prefix, 'put', '/_mgmt/exported/h2/x', 'mine')).toMatchObject({ ok: true });
+    expect(await etcdctl(h1.clientUrl, h2Prefix, 'put', '/_mgmt/volunteers/h2', 'https://127.0.0.1:1')).toMatchObject({ ok: true });
+    expect(await etcdctl(h1.clientUrl, h2Prefix, 'put', '/_mgmt/strings/k', 'v')).toMatchObject({ ok: true });
+    // It reads what the World needs.
+    expect((await etcdctl(h1.clientUrl, h2Prefix, 'get', '--prefix', '/_mgmt/exported/')).output).toContain('mine');
+  });
+
+  it('issue 11 point 3: GIVEN a client host WHEN it adds a member, sets idealClusterSize, nominates, writes a token or reads /_mgmt-server/ THEN each is refused; AND as a server host each is allowed, and refused again once demoted', async () => {
+    const { h1, authority, h2Prefix } = await bootstrap();
+    // A learner does not count for quorum: adding one cannot stall this one-member cluster.
+    const clusterChanges = [
+      ['member', 'add', 'spare', '--learner', '--peer-urls=https://127.0.0.1:9'],
+      ['put', '/_mgmt/idealClusterSize', '3'],
+      ['put', '/_mgmt/nominated/h2', 'https://127.0.0.1:9'],
+      ['put', '/_mgmt-server/tokens/0123456789ab', '{}'],
+      ['get', '--prefix', '/_mgmt-server/'],
+    ];
+    for (const change of clusterChanges) {
+      expect(await etcdctl(h1.clientUrl, h2Prefix, ...change), change.join(' ')).toMatchObject({ ok: false, output: expect.stringMatching(/permission denied/) });
+    }
+    await authority.setServer('h2', true);
+    expect(await authority.serverHosts()).toEqual(['h1', 'h2']);
+    const outputs: string[] = [];
+    for (const change of clusterChanges) {
+      const allowed = await etcdctl(h1.clientUrl, h2Prefix, ...change);
+      expect(allowed, change.join(' ')).toMatchObject({ ok: true });
+      outputs.push(allowed.output);
+    }
+    const spare = /Member\s+([0-9a-f]+) added/.exec(outputs[0]!)?.[1];
+    expect(spare).toBeDefined();
+    expect(await etcdctl(h1.clientUrl, h2Prefix, 'member', 'remove', spare!)).toMatchObject({ ok: true });
+    await authority.setServer('h2', false);
+    expect(await authority.serverHosts()).toEqual(['h1']);
+    expect(await etcdctl(h1.clientUrl, h2Prefix, 'put', '/_mgmt/idealClusterSize', '4')).toMatchObject({ ok: false });
+  });
+
+  it('issue 11 point 4: GIVEN h2 connected and exporting WHEN h2 is revoked THEN its very next request is refused, its exports and keys are gone and other hosts\' stay', async () => {
+    const { authority, admin, h2 } = await bootstrap();
+    await h2.bounded('export', (client) => client.put('/_mgmt/exported/h2/set').value('x').exec());
+    await h2.bounded('volunteer', (client) => client.put('/_mgmt/volunteers/h2').value('https://127.0.0.1:9').exec());
+    await admin.bounded('seed keys', async (client) => {
+      await client.put('/_mgmt/nominated/h2').value('https://127.0.0.1:9');
+      await client.put('/_mgmt/exported/h1/set').value('kept');
+    });
+    await authority.recordCertificate('h2', { serial: 'ab', notAfter: new Date('2030-01-01T00:00:00Z') });
+
+    const result = await authority.revokeHost('h2');
+
+    expect(result).toEqual({ user: true, keys: 4, member: false });
+    await expect(h2.bounded('read after revoke', (client) => client.get('/_mgmt/exported/h1/set').string())).rejects.toThrow(/permission denied|not found/i);
+    const left = await admin.bounded('read', (client) => client.getAll().prefix('/_mgmt/').keys());
+    expect(left).toEqual(['/_mgmt/exported/h1/set']);
+    expect((await authority.listHosts()).map((h) => h.host)).toEqual(['h1']);
+    // It may not come back by itself: its role is gone too, and a second revoke finds nothing.
+    expect((await admin.bounded('roles', (client) => client.auth.roleList())).roles).not.toContain(hostRole('h2'));
+    await expect(authority.revokeHost('h2')).rejects.toThrow('no host h2 to revoke');
+  });
+
+  it('issue 11 point 4: GIVEN h2 is an etcd member WHEN revoked THEN it is removed from the members', async () => {
+    const { cluster, h1, authority, admin } = await bootstrap();
+    const { clientUrl, peerUrl } = await cluster.urls();
+    await authority.admitHost('h2', { replace: true });
+    await authority.setServer('h2', true);
+    await admin.bounded('add member h2', (client) => client.cluster.memberAdd({ peerURLs: [peerUrl] }));
+    const h2Etcd = await cluster.start('h2', { initialCluster: `h1=${h1.peerUrl},h2=${peerUrl}`, peerUrl, clientUrl });
+    await waitServing(h2Etcd, cluster.connect([clientUrl], (await cluster.host('h1')).credentials));
+    expect((await authority.listHosts()).find((h) => h.host === 'h2')).toMatchObject({ role: 'server', member: true });
+
+    expect(await authority.revokeHost('h2')).toMatchObject({ user: true, member: true });
+
+    const members = await admin.bounded('list members', (client) => client.cluster.memberList({}));
+    expect(members.members.map((m) => m.name)).toEqual(['h1']);
+  });
+
+  it('issue 11 point 3: GIVEN auth already on WHEN enableAuth runs again THEN nothing changes; AND root, names with "/" and an existing host are refused in one line', async () => {
+    const { authority, admin } = await bootstrap();
+    const before = await admin.bounded('users', (client) => client.auth.userList());
+    await authority.enableAuth('h1');
+    expect((await admin.bounded('users', (client) => client.auth.userList())).users).toEqual(before.users);
+    await expect(authority.admitHost('root')).rejects.toThrow(/host name "root" is refused/);
+    await expect(authority.admitHost('h3/../h1')).rejects.toThrow(AuthorityError);
+    await expect(authority.admitHost('h2')).rejects.toThrow('host h2 is refused: an etcd user of that name exists already');
+    await authority.admitHost('h2', { replace: true });
+  });
+
+  it('issue 11 point 4: GIVEN hosts with certificates, one online and one seen earlier WHEN listed THEN each shows its role, certificate expiry, last sight and membership', async () => {
+    const { authority, admin, h2 } = await bootstrap();
+    await authority.admitHost('h3');
+    await authority.recordCertificate('h2', { serial: '0a1b', notAfter: new Date('2031-02-03T04:05:06Z') });
+    await h2.bounded('volunteer', (client) => client.put('/_mgmt/volunteers/h2').value('https://127.0.0.1:9').exec());
+    await admin.bounded('seen', (client) => client.put('/_mgmt/seen/h3').value('2026-12-01T10:00:00.000Z').exec());
+
+    expect(await authority.listHosts()).toEqual([
+      { host: 'h1', role: 'server', member: true },
+      { host: 'h2', role: 'client', certExpires: '2031-02-03T04:05:06.000Z', certSerial: '0a1b', lastSeen: 'online', member: false },
+      { host: 'h3', role: 'client', lastSeen: '2026-12-01T10:00:00.000Z', member: false },
+    ]);
+  });
+});
