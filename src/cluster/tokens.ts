@@ -1,0 +1,120 @@
+// Join tokens in etcd (issue 11 point 2): a server host stores a token's record under
+// `/_mgmt-server/tokens/<id>` (readable by server hosts only) holding the SHA-256 of its secret,
+// its expiry and its remaining uses, on a lease of its lifetime so an expired record vanishes too.
+// The signer consumes one use per join, atomically: two joiners racing for the last use cannot
+// both win.
+
+import type { EtcdConnection } from '../etcd/connection.js';
+import { MgmtError } from '../errors.js';
+import { hashSecret, newToken, secretMatches, type JoinToken } from '../tls/token.js';
+import { checkHostName, SERVER_PREFIX } from './authority.js';
+
+/** TOKENS_PREFIX + id = a token's record (JSON TokenRecord). */
+export const TOKENS_PREFIX = `${SERVER_PREFIX}tokens/`;
+
+// A consumer that lost a race reads the record again; this many losses in a row is contention.
+const MAX_CONSUME_ATTEMPTS = 20;
+
+/** TokenRecord is what etcd keeps of a token: never its secret. */
+export interface TokenRecord {
+  /** Hex SHA-256 of the secret. */
+  readonly hash: string;
+  /** ISO time the token stops working. */
+  readonly expires: string;
+  /** Joins left; 0 = used up (the record stays until it expires, so a reuse is told so). */
+  readonly uses: number;
+  /** The only host that may join with it, when bound. */
+  readonly host?: string;
+  /** ISO time it was made. */
+  readonly created: string;
+}
+
+/** TokenOptions say how long and how often a token works, and for which host. */
+export interface TokenOptions {
+  /** Lifetime in ms (at least one second). */
+  readonly ttlMs: number;
+  /** How many joins it allows (at least 1). */
+  readonly uses: number;
+  /** Bind it to this host name: only it may join with it, even when a user of that name exists. */
+  readonly host?: string;
+}
+
+/** TokenRefused says in one line why a token does not admit a host; it never holds the secret. */
+export class TokenRefused extends MgmtError {
+  constructor(reason: string) {
+    super(`join token refused: ${reason}`);
+  }
+}
+
+/** createToken makes a token for the CA of `pin` and stores its record; it needs a server host's connection. */
+export async function createToken(connection: EtcdConnection, pin: string, options: TokenOptions): Promise<JoinToken> {
+  if (!Number.isInteger(options.ttlMs) || options.ttlMs < 1000) throw new MgmtError(`a token's lifetime must be at least 1 s, not ${options.ttlMs} ms`);
+  if (!Number.isInteger(options.uses) || options.uses < 1) throw new MgmtError(`a token allows at least 1 use, not ${options.uses}`);
+  if (options.host !== undefined) checkHostName(options.host);
+  const token = newToken(pin);
+  const now = Date.now();
+  const record: TokenRecord = {
+    hash: hashSecret(token.secret),
+    expires: new Date(now + options.ttlMs).toISOString(),
+    uses: options.uses,
+    ...(options.host !== undefined ? { host: options.host } : {}),
+    created: new Date(now).toISOString(),
+  };
+  const key = `${TOKENS_PREFIX}${token.id}`;
+  const created = await connection.bounded('store a join token', async (client) => {
+    const lease = client.lease(Math.ceil(options.ttlMs / 1000), { autoKeepAlive: false });
+    try {
+      // Create only: a (most unlikely) id already in use is not overwritten.
+      const result = await client.if(key, 'Create', '==', 0).then(lease.put(key).value(JSON.stringify(record))).commit();
+      if (!result.succeeded) await lease.revoke();
+      return result.succeeded;
+    } catch (err) {
+      await lease.revoke().catch(() => undefined);
+      throw err;
+    } finally {
+      lease.release();
+    }
+  });
+  if (!created) throw new MgmtError(`a join token with the id ${token.id} exists already; make another`);
+  return token;
+}
+
+/**
+ * consumeToken takes one use of the token for `hostname`. It resolves when the token is known, not
+ * expired, its secret matches (compared in constant time), a use is left and it is not bound to
+ * another host, after writing the decremented record in a transaction on the revision it read; it
+ * resolves to that record (a token bound to the host lets the signer replace the host's user).
+ * Otherwise it rejects with TokenRefused.
+ */
+export async function consumeToken(connection: EtcdConnection, token: Pick<JoinToken, 'id' | 'secret'>, hostname: string): Promise<TokenRecord> {
+  const key = `${TOKENS_PREFIX}${token.id}`;
+  for (let attempt = 0; attempt < MAX_CONSUME_ATTEMPTS; attempt++) {
+    const found = await connection.bounded('read a join token', (client) => client.get(key).exec());
+    const kv = found.kvs[0];
+    const record = kv ? parseRecord(kv.value.toString('utf8')) : undefined;
+    if (!kv || !record || Date.parse(record.expires) <= Date.now()) throw new TokenRefused('unknown or expired token');
+    // The secret first: who does not hold it learns nothing more of the token.
+    if (!secretMatches(token.secret, record.hash)) throw new TokenRefused('wrong secret');
+    if (record.uses <= 0) throw new TokenRefused('token used up');
+    if (record.host !== undefined && record.host !== hostname) throw new TokenRefused(`token is for host ${record.host}`);
+    const next: TokenRecord = { ...record, uses: record.uses - 1 };
+    const taken = await connection.bounded('take a use of a join token', (client) =>
+      client.if(key, 'Mod', '==', kv.mod_revision).then(client.put(key).value(JSON.stringify(next)).ignoreLease()).commit(),
+    );
+    if (taken.succeeded) return next;
+  }
+  throw new MgmtError(`the join token ${token.id} is being used by many hosts at once; try again`);
+}
+
+// Records are written by server hosts; still, anything that is not a record reads as no token.
+function parseRecord(text: string): TokenRecord | undefined {
+  try {
+    const record = JSON.parse(text) as Partial<TokenRecord>;
+    if (typeof record.hash !== 'string' || typeof record.expires !== 'string' || typeof record.created !== 'string') return undefined;
+    if (typeof record.uses !== 'number' || !Number.isInteger(record.uses)) return undefined;
+    if (record.host !== undefined && typeof record.host !== 'string') return undefined;
+    return record as TokenRecord;
+  } catch {
+    return undefined;
+  }
+}
