@@ -68,6 +68,12 @@ export const CHECK_FLAGS: readonly FlagSpec[] = [
   { name: 'format', type: 'choice', choices: ['text', 'json'], default: 'text', doc: 'output format' },
 ];
 
+// The admin commands connect as this host, with the credentials under its prefix.
+const ADMIN_FLAGS: readonly FlagSpec[] = [
+  { name: 'prefix', type: 'string', doc: 'the agent\'s --prefix: its tls/ holds this host\'s certificate, its cluster-endpoints where etcd is' },
+  { name: 'endpoints', type: 'string', doc: 'etcd client URLs to use instead (comma-separated, https://; default: the prefix\'s, else https://127.0.0.1:2379)' },
+];
+
 const COMMANDS: readonly Command[] = [
   {
     name: 'run',
@@ -82,6 +88,29 @@ const COMMANDS: readonly Command[] = [
     usage: 'mgmt check --yaml FILE [--format text|json]',
     flags: CHECK_FLAGS,
     load: async () => (await import('./check-command.js')).checkCommand,
+  },
+  {
+    name: 'token',
+    summary: 'make a join token for a new host (on a server host)',
+    usage: 'mgmt token create --prefix DIR [--ttl 15m] [--uses 1] [--host NAME] [--endpoints URLS]',
+    flags: [
+      ...ADMIN_FLAGS,
+      { name: 'ttl', type: 'string', default: '15m', doc: 'how long the token works: 90s, 15m, 12h, 30d' },
+      { name: 'uses', type: 'int', default: 1, doc: 'how many hosts may join with it' },
+      { name: 'host', type: 'string', doc: 'only this host may join with it (it may replace an existing host of that name)' },
+    ],
+    load: async () => (await import('./token-command.js')).tokenCommand,
+  },
+  {
+    name: 'host',
+    summary: 'list the cluster\'s hosts, or revoke one (on a server host)',
+    usage: 'mgmt host list --prefix DIR [--format text|json] | mgmt host revoke NAME --prefix DIR [--yes]',
+    flags: [
+      ...ADMIN_FLAGS,
+      { name: 'format', aliases: ['log-format'], type: 'choice', choices: ['text', 'json'], default: 'text', doc: 'list: a table, or one JSON array' },
+      { name: 'yes', type: 'bool', doc: 'revoke without asking (needed when stdin is not a terminal)' },
+    ],
+    load: async () => (await import('./host-command.js')).hostCommand,
   },
 ];
 
