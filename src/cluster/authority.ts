@@ -10,19 +10,11 @@ import type { EtcdConnection } from '../etcd/connection.js';
 import { MgmtError } from '../errors.js';
 import type { CertInfo } from '../tls/pki.js';
 import { EXPORTED_PREFIX, STRINGS_PREFIX } from '../world/etcd.js';
-import { CONVERGED_PREFIX, ENDPOINTS_PREFIX, NOMINATED_PREFIX, VOLUNTEERS_PREFIX } from './keys.js';
+import type { ServerRights } from './cluster.js';
+import { CONVERGED_PREFIX, ENDPOINTS_PREFIX, HOSTS_PREFIX, JOIN_PREFIX, NOMINATED_PREFIX, SEEN_PREFIX, VOLUNTEERS_PREFIX } from './keys.js';
 
 /** ROOT is etcd's administrator: the user etcd needs before auth is on, and the role server hosts hold. */
 export const ROOT = 'root';
-/** JOIN_PREFIX + host = the join service URLs of a server host, on its lease. */
-export const JOIN_PREFIX = '/_mgmt/join/';
-/** SEEN_PREFIX + host = the ISO time the host last wrote it. */
-export const SEEN_PREFIX = '/_mgmt/seen/';
-/** HOSTS_PREFIX + host = JSON `{serial, notAfter, issued}` of the host's certificate, written by its signer. */
-export const HOSTS_PREFIX = '/_mgmt/hosts/';
-/** SERVER_PREFIX holds what only server hosts may read (the CA key, tokens): it is outside every host role. */
-export const SERVER_PREFIX = '/_mgmt-server/';
-
 // Every host may read the cluster's keys: [`/_mgmt/`, `/_mgmt0`).
 const CLUSTER_KEYS = Range.prefix('/_mgmt/');
 // The single keys a host writes under its own name.
@@ -90,7 +82,7 @@ export interface CertificateRecord {
 }
 
 /** ClusterAuthority manages the hosts' etcd users and roles; it needs a server host's (root) connection, except before auth is on. */
-export class ClusterAuthority {
+export class ClusterAuthority implements ServerRights {
   constructor(private readonly connection: EtcdConnection) {}
 
   /**

@@ -7,10 +7,8 @@
 import type { EtcdConnection } from '../etcd/connection.js';
 import { MgmtError } from '../errors.js';
 import { hashSecret, newToken, secretMatches, type JoinToken } from '../tls/token.js';
-import { checkHostName, SERVER_PREFIX } from './authority.js';
-
-/** TOKENS_PREFIX + id = a token's record (JSON TokenRecord). */
-export const TOKENS_PREFIX = `${SERVER_PREFIX}tokens/`;
+import { checkHostName } from './authority.js';
+import { TOKENS_PREFIX } from './keys.js';
 
 // A consumer that lost a race reads the record again; this many losses in a row is contention.
 const MAX_CONSUME_ATTEMPTS = 20;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ClusterAuthority } from '../../src/cluster/authority.js';
-import { consumeToken, createToken, TOKENS_PREFIX, TokenRefused, type TokenRecord } from '../../src/cluster/tokens.js';
+import { TOKENS_PREFIX } from '../../src/cluster/keys.js';
+import { consumeToken, createToken, TokenRefused, type TokenRecord } from '../../src/cluster/tokens.js';
 import type { EtcdConnection } from '../../src/etcd/connection.js';
 import { caPin } from '../../src/tls/pki.js';
 import { hashSecret, type JoinToken } from '../../src/tls/token.js';
