@@ -43,10 +43,7 @@ export async function withAdminConnection<T>(flags: ParsedFlags, command: string
   const hostname = certInfo(certPem).commonName;
   const credentials = await readCredentials(prefix, hostname);
   if (!credentials) throw new MgmtError(`mgmt ${command}: ${certPath} went away while it was read`);
-  const connection = new EtcdConnection({
-    endpoints,
-    credentials: { rootCertificate: Buffer.from(credentials.caPem), certChain: Buffer.from(credentials.certPem), privateKey: Buffer.from(credentials.keyPem) },
-  });
+  const connection = new EtcdConnection({ endpoints, tls: credentials });
   try {
     return await use({ connection, hostname, caPem: credentials.caPem });
   } finally {

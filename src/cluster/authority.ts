@@ -81,6 +81,9 @@ export interface CertificateRecord {
   readonly issued: string;
 }
 
+/** Authority is what a join service's signer needs: is a host known, admit it, record its certificate. */
+export type Authority = Pick<ClusterAuthority, 'hostExists' | 'admitHost' | 'recordCertificate'>;
+
 /** ClusterAuthority manages the hosts' etcd users and roles; it needs a server host's (root) connection, except before auth is on. */
 export class ClusterAuthority implements ServerRights {
   constructor(private readonly connection: EtcdConnection) {}
@@ -128,6 +131,12 @@ export class ClusterAuthority implements ServerRights {
     }
     const roles = await this.rolesOf(name);
     if (roles?.includes(ROOT)) await this.call(`revoke the server role of host ${name}`, (client) => client.auth.userRevokeRole({ name, role: ROOT }));
+  }
+
+  /** hostExists says whether host `name` has its etcd user (it was admitted and not revoked). */
+  async hostExists(name: string): Promise<boolean> {
+    checkHostName(name);
+    return this.userExists(name);
   }
 
   /** serverHosts are the hosts holding the root role, sorted. */

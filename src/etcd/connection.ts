@@ -6,6 +6,7 @@
 import { ExponentialBackoff, handleWhen, noop, retry } from 'cockatiel';
 import { Etcd3, isRecoverableError, type Watcher } from 'etcd3';
 import { BehaviorSubject, defer, distinctUntilChanged, Observable, ReplaySubject, switchMap, takeUntil } from 'rxjs';
+import type { HostCredentials } from '../tls/files.js';
 import { oneLine } from './log-reason.js';
 
 /** EtcdConnectionOptions says where etcd is and how long one operation may take. */
@@ -14,8 +15,8 @@ export interface EtcdConnectionOptions {
   readonly endpoints: readonly string[];
   /** How long one operation (or establishing a watch) may take before it fails; default 5000 ms. */
   readonly timeoutMs?: number;
-  /** The CA to trust and this host's certificate and key (PEM), for etcd with client certificates. */
-  readonly credentials?: { readonly rootCertificate: Buffer; readonly certChain: Buffer; readonly privateKey: Buffer };
+  /** The cluster CA to trust and this host's certificate and key; without it, plaintext (--insecure). */
+  readonly tls?: HostCredentials;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -32,12 +33,12 @@ export class EtcdConnection {
   private readonly closed$ = new ReplaySubject<void>(1);
   private closed = false;
 
-  private readonly credentials: EtcdConnectionOptions['credentials'];
+  private readonly tls: HostCredentials | undefined;
 
   constructor(options: EtcdConnectionOptions) {
     if (options.endpoints.length === 0) throw new Error('etcd needs at least one endpoint (e.g. http://127.0.0.1:2379)');
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.credentials = options.credentials;
+    this.tls = options.tls;
     this.currentEndpoints = normalize(options.endpoints);
     this.clients = new BehaviorSubject(this.makeClient(this.currentEndpoints));
   }
@@ -154,7 +155,7 @@ export class EtcdConnection {
   private makeClient(endpoints: readonly string[]): Etcd3 {
     return new Etcd3({
       hosts: [...endpoints],
-      ...(this.credentials ? { credentials: { ...this.credentials } } : {}),
+      ...(this.tls && { credentials: { rootCertificate: Buffer.from(this.tls.caPem), certChain: Buffer.from(this.tls.certPem), privateKey: Buffer.from(this.tls.keyPem) } }),
       dialTimeout: this.timeoutMs,
       // Unary calls get a deadline so an unreachable cluster fails them instead of hanging; the
       // watch stream must stay open, so it gets none (its setup is bounded by `bounded` instead).

@@ -81,6 +81,7 @@ describe.skipIf(skipEtcdReason)('cluster authority', { timeout: 90_000 }, () => 
 
   it('issue 11 point 4: GIVEN h2 connected and exporting WHEN h2 is revoked THEN its very next request is refused, its exports and keys are gone and other hosts\' stay', async () => {
     const { authority, admin, h2 } = await bootstrap();
+    expect(await authority.hostExists('h2')).toBe(true);
     await h2.bounded('export', (client) => client.put('/_mgmt/exported/h2/set').value('x').exec());
     await h2.bounded('volunteer', (client) => client.put('/_mgmt/volunteers/h2').value('https://127.0.0.1:9').exec());
     await admin.bounded('seed keys', async (client) => {
@@ -92,6 +93,7 @@ describe.skipIf(skipEtcdReason)('cluster authority', { timeout: 90_000 }, () => 
     const result = await authority.revokeHost('h2');
 
     expect(result).toEqual({ user: true, keys: 4, member: false });
+    expect(await authority.hostExists('h2')).toBe(false);
     await expect(h2.bounded('read after revoke', (client) => client.get('/_mgmt/exported/h1/set').string())).rejects.toThrow(/permission denied|not found/i);
     const left = await admin.bounded('read', (client) => client.getAll().prefix('/_mgmt/').keys());
     expect(left).toEqual(['/_mgmt/exported/h1/set']);

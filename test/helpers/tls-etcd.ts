@@ -57,7 +57,7 @@ export function useTlsCluster(): () => Promise<TlsCluster> {
       const connection = new EtcdConnection({
         endpoints,
         timeoutMs: 10_000,
-        credentials: { rootCertificate: Buffer.from(credentials.caPem), certChain: Buffer.from(credentials.certPem), privateKey: Buffer.from(credentials.keyPem) },
+        tls: credentials,
       });
       connections.push(connection);
       return connection;
