@@ -45,7 +45,7 @@ export class EtcdConnection {
     if (wrong !== undefined) {
       throw new Error(options.tls ? `etcd endpoint ${wrong} is not https: a connection with TLS credentials reaches https URLs only` : `etcd endpoint ${wrong} is https: reaching it needs the cluster CA and this host's certificate`);
     }
-    this.clients = new BehaviorSubject(this.makeClient(this.currentEndpoints));
+    this.clients = new BehaviorSubject(this.makeClient(this.currentEndpoints, options.tls));
   }
 
   /** client is the current etcd3 client; take it anew for every operation, as it changes with the endpoints. */
@@ -79,7 +79,7 @@ export class EtcdConnection {
     const next = normalize(endpoints).filter((url) => this.fitsScheme(url));
     if (next.length === 0 || sameList(next, this.currentEndpoints)) return false;
     this.currentEndpoints = next;
-    this.replaceClient();
+    this.replaceClient(this.makeClient(next, this.currentTls));
     return true;
   }
 
@@ -91,8 +91,10 @@ export class EtcdConnection {
     this.checkOpen();
     if (!this.currentTls) throw new Error('setCredentials: this etcd connection is plaintext (--insecure); it cannot switch to TLS');
     if (sameCredentials(tls, this.currentTls)) return;
+    // Made before anything changes: credentials grpc cannot use leave the connection as it was.
+    const next = this.makeClient(this.currentEndpoints, tls);
     this.currentTls = tls;
-    this.replaceClient();
+    this.replaceClient(next);
   }
 
   /** connectTo makes another connection, with this one's current credentials, to other endpoints (e.g. one member's own). */
@@ -180,9 +182,9 @@ export class EtcdConnection {
   }
 
   // The replaced client may still be finishing a call: it is closed a little later.
-  private replaceClient(): void {
+  private replaceClient(client: Etcd3): void {
     const old = this.clients.value;
-    this.clients.next(this.makeClient(this.currentEndpoints));
+    this.clients.next(client);
     const timer = setTimeout(() => {
       this.retired.delete(timer);
       old.close();
@@ -195,8 +197,16 @@ export class EtcdConnection {
     return this.currentTls ? url.startsWith('https://') : !url.startsWith('https://');
   }
 
-  private makeClient(endpoints: readonly string[]): Etcd3 {
-    const tls = this.currentTls;
+  private makeClient(endpoints: readonly string[], tls: HostCredentials | undefined): Etcd3 {
+    try {
+      return this.makeEtcd3(endpoints, tls);
+    } catch (err) {
+      // grpc reads the PEM at once and says only OpenSSL's "no start line".
+      throw new Error(`etcd ${endpoints.join(', ')}: the cluster CA, host certificate or key is not usable: ${oneLine((err as Error).message)}`, { cause: err });
+    }
+  }
+
+  private makeEtcd3(endpoints: readonly string[], tls: HostCredentials | undefined): Etcd3 {
     return new Etcd3({
       hosts: [...endpoints],
       ...(tls && { credentials: { rootCertificate: Buffer.from(tls.caPem), certChain: Buffer.from(tls.certPem), privateKey: Buffer.from(tls.keyPem) } }),
