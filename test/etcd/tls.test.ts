@@ -11,7 +11,8 @@ import { httpGet } from '../../src/etcd/http-get.js';
 import { clusterVersion, EtcdServer, etcdTlsFiles, isHealthy } from '../../src/etcd/server.js';
 import { writeHostCert, type HostCredentials } from '../../src/tls/files.js';
 import { createCsr, sansForUrls, signCsr } from '../../src/tls/pki.js';
-import { freePort, skipEtcdReason, useEtcd, type TestEtcd } from '../helpers/etcd.js';
+import { recoverSpace } from '../../src/etcd/space.js';
+import { fillUntilNoSpace, freePort, skipEtcdReason, useEtcd, type TestEtcd } from '../helpers/etcd.js';
 import { etcdctlTlsArgs, makeTestPki } from '../helpers/tls.js';
 
 const run = promisify(execFile);
@@ -264,5 +265,17 @@ describe.skipIf(skipEtcdReason !== undefined)(`etcd over mutual TLS with real et
     opened.push(another);
     expect(another.credentials).toBe(connection.credentials);
     expect(await another.bounded('get', (client) => client.get('/k').string())).toBe('3');
+  });
+
+  it('issue 11 point 1: the NOSPACE recovery defragments each member over TLS, with the connection\'s credentials', async () => {
+    // GIVEN a TLS etcd with a 4 MB quota filled until it raised NOSPACE
+    const etcd = await startTlsEtcd({ quotaBackendBytes: 4_000_000, compactionRetention: '1h' });
+    const connection = connect([etcd.clientUrl], etcd.credentials);
+    await fillUntilNoSpace((key, value) => connection.bounded('put', (client) => client.put(key).value(value).exec()).then(() => undefined));
+    // WHEN the space is recovered THEN the member was defragmented (its own connection, same credentials) and writes go in again
+    const recovery = await recoverSpace(connection);
+    expect(recovery.defragmented).toEqual([etcd.clientUrl]);
+    expect(recovery.disarmed).toBe(1);
+    await connection.bounded('put', (client) => client.put('/after').value('x').exec());
   });
 });

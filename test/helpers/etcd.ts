@@ -121,18 +121,22 @@ export async function etcdGet(clientUrl: string, key: string): Promise<string | 
   return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
 }
 
-/** fillUntilNoSpace rewrites one key with `bytes`-sized values until etcd raises NOSPACE (give it a small quota and a long compaction retention); it returns how many writes went in, and throws if `max` went in. */
-export async function fillUntilNoSpace(clientUrl: string, bytes = 200_000, max = 1000): Promise<number> {
+/**
+ * fillUntilNoSpace rewrites one key with `bytes`-sized values until etcd raises NOSPACE (give it a small quota and a long compaction retention);
+ * it returns how many writes went in, and throws if `max` went in. It writes through the JSON gateway at a plaintext client URL, or with `put`.
+ */
+export async function fillUntilNoSpace(target: string | ((key: string, value: string) => Promise<void>), bytes = 200_000, max = 1000): Promise<number> {
   const value = 'v'.repeat(bytes);
+  const put = typeof target === 'string' ? (key: string, v: string) => etcdPut(target, key, v) : target;
   for (let i = 0; i < max; i++) {
     try {
-      await etcdPut(clientUrl, '/filler', `${i}${value}`);
+      await put('/filler', `${i}${value}`);
     } catch (err) {
       if (/database space exceeded/.test(String(err))) return i;
       throw err;
     }
   }
-  throw new Error(`etcd at ${clientUrl} took ${max} writes of ${bytes} bytes without raising NOSPACE`);
+  throw new Error(`etcd at ${typeof target === 'string' ? target : 'the given put'} took ${max} writes of ${bytes} bytes without raising NOSPACE`);
 }
 
 /** processAlive reports whether a pid still names a live (non-zombie-reaped) process. */
