@@ -9,8 +9,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { concatMap, debounceTime, interval, merge, type Observable, Subject, type Subscription } from 'rxjs';
 import { backoffDelay, retryWithBackoff } from '../../streams/retry-with-backoff.js';
-import { EtcdConnection } from '../etcd/connection.js';
-import { checkEtcdPorts, EtcdStartError, type EtcdServer, type EtcdServerEvent, type EtcdServerOptions } from '../etcd/server.js';
+import type { EtcdConnection } from '../etcd/connection.js';
+import { checkEtcdPorts, clusterVersion, EtcdStartError, type EtcdServer, type EtcdServerEvent, type EtcdServerOptions } from '../etcd/server.js';
 import { errorMessage, MgmtError } from '../errors.js';
 import { Chooser, type ClusterAction, type ClusterMember, type ClusterView } from './chooser.js';
 import {
@@ -403,7 +403,7 @@ export class Cluster {
   private async handOverLeadership(server: EtcdServer, me: ClusterMember, members: readonly ClusterMember[]): Promise<void> {
     const successor = members.find((m) => m.id !== me.id && m.name !== '');
     if (!successor) return;
-    const own = new EtcdConnection({ endpoints: server.clientUrls, timeoutMs: HANDOVER_TIMEOUT_MS });
+    const own = this.connection.connectTo(server.clientUrls, HANDOVER_TIMEOUT_MS);
     try {
       const status = await own.bounded('read this member\'s status', (client) => client.maintenance.status({}));
       if (status.leader !== me.id) return;
@@ -477,7 +477,7 @@ export class Cluster {
     const urls = members.filter((m) => m.name !== '').flatMap((m) => (m.clientUrls ?? []).slice(0, 1));
     const deadline = Date.now() + JOIN_LOCK_TIMEOUT_MS;
     for (;;) {
-      const versions = await Promise.all(urls.map((url) => clusterVersion(url)));
+      const versions = await Promise.all(urls.map((url) => clusterVersion(url, this.connection.credentials)));
       if (versions.every((v) => v !== undefined && v !== 'not_decided') || Date.now() > deadline) return;
       await delay(RETRY_INITIAL_MS);
     }
@@ -684,17 +684,6 @@ export class Cluster {
 
   private error(message: string): void {
     this.options.onEvent({ level: 'error', action: 'error', message });
-  }
-}
-
-/** clusterVersion reads etcd's `/version` (`etcdcluster`); undefined when it does not answer. */
-async function clusterVersion(clientUrl: string): Promise<string | undefined> {
-  try {
-    const res = await fetch(new URL('/version', clientUrl), { signal: AbortSignal.timeout(1000) });
-    const body = (await res.json()) as { etcdcluster?: unknown };
-    return typeof body.etcdcluster === 'string' ? body.etcdcluster : undefined;
-  } catch {
-    return undefined;
   }
 }
 

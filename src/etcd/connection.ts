@@ -1,17 +1,19 @@
 // One etcd client over a set of endpoints that may change while the agent runs: clients follow
 // `/_mgmt/endpoints/` (DESIGN section 6), so a host that joined through a seed keeps working when
 // that seed dies. etcd3 fixes its host list at construction, so a new endpoint set means a new
-// client; watches are built over `client$` and move to the new client by themselves.
+// client; watches are built over `client$` and move to the new client by themselves. The same
+// goes for its TLS credentials (issue 11 point 1): a renewed certificate means a new client.
 
 import { ExponentialBackoff, handleWhen, noop, retry } from 'cockatiel';
 import { Etcd3, isRecoverableError, type Watcher } from 'etcd3';
 import { BehaviorSubject, defer, distinctUntilChanged, Observable, ReplaySubject, switchMap, takeUntil } from 'rxjs';
 import type { HostCredentials } from '../tls/files.js';
 import { oneLine } from './log-reason.js';
+import { tlsFailure } from './tls-failure.js';
 
-/** EtcdConnectionOptions says where etcd is and how long one operation may take. */
+/** EtcdConnectionOptions says where etcd is, how to prove who we are, and how long one operation may take. */
 export interface EtcdConnectionOptions {
-  /** The etcd client URLs, e.g. `http://127.0.0.1:2379`. */
+  /** The etcd client URLs, e.g. `https://127.0.0.1:2379` (`http://` without tls). */
   readonly endpoints: readonly string[];
   /** How long one operation (or establishing a watch) may take before it fails; default 5000 ms. */
   readonly timeoutMs?: number;
@@ -28,19 +30,22 @@ export class EtcdConnection {
   readonly timeoutMs: number;
   private readonly clients: BehaviorSubject<Etcd3>;
   private currentEndpoints: readonly string[];
+  private currentTls: HostCredentials | undefined;
   private readonly retired = new Set<NodeJS.Timeout>();
   // Replays its one value, so a watch subscribed after close completes at once.
   private readonly closed$ = new ReplaySubject<void>(1);
   private closed = false;
 
-  private readonly tls: HostCredentials | undefined;
-
   constructor(options: EtcdConnectionOptions) {
     if (options.endpoints.length === 0) throw new Error('etcd needs at least one endpoint (e.g. http://127.0.0.1:2379)');
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.tls = options.tls;
+    this.currentTls = options.tls;
     this.currentEndpoints = normalize(options.endpoints);
-    this.clients = new BehaviorSubject(this.makeClient(this.currentEndpoints));
+    const wrong = this.currentEndpoints.find((url) => !this.fitsScheme(url));
+    if (wrong !== undefined) {
+      throw new Error(options.tls ? `etcd endpoint ${wrong} is not https: a connection with TLS credentials reaches https URLs only` : `etcd endpoint ${wrong} is https: reaching it needs the cluster CA and this host's certificate`);
+    }
+    this.clients = new BehaviorSubject(this.makeClient(this.currentEndpoints, options.tls));
   }
 
   /** client is the current etcd3 client; take it anew for every operation, as it changes with the endpoints. */
@@ -54,26 +59,47 @@ export class EtcdConnection {
     return this.currentEndpoints;
   }
 
+  /** credentials are the TLS credentials the current client uses; undefined for plaintext. */
+  get credentials(): HostCredentials | undefined {
+    return this.currentTls;
+  }
+
   /** client$ emits the current client and each replacement, until close. */
   get client$(): Observable<Etcd3> {
     return this.clients.pipe(distinctUntilChanged(), takeUntil(this.closed$));
   }
 
-  /** setEndpoints switches to a new client when the endpoint set changed; it returns whether it did. */
+  /**
+   * setEndpoints switches to a new client when the endpoint set changed; it returns whether it did.
+   * Endpoints of the other scheme (http with TLS, https without) are left out: the list comes from
+   * etcd, where a host could publish a plaintext URL to strip the others' TLS.
+   */
   setEndpoints(endpoints: readonly string[]): boolean {
     this.checkOpen();
-    const next = normalize(endpoints);
+    const next = normalize(endpoints).filter((url) => this.fitsScheme(url));
     if (next.length === 0 || sameList(next, this.currentEndpoints)) return false;
-    const old = this.clients.value;
     this.currentEndpoints = next;
-    this.clients.next(this.makeClient(next));
-    const timer = setTimeout(() => {
-      this.retired.delete(timer);
-      old.close();
-    }, RETIRE_AFTER_MS);
-    timer.unref();
-    this.retired.add(timer);
+    this.replaceClient(this.makeClient(next, this.currentTls));
     return true;
+  }
+
+  /**
+   * setCredentials switches to a new client with renewed credentials (the same CA, a new host
+   * certificate), so the agent uses it without a restart; watches move over as with setEndpoints.
+   */
+  setCredentials(tls: HostCredentials): void {
+    this.checkOpen();
+    if (!this.currentTls) throw new Error('setCredentials: this etcd connection is plaintext (--insecure); it cannot switch to TLS');
+    if (sameCredentials(tls, this.currentTls)) return;
+    // Made before anything changes: credentials grpc cannot use leave the connection as it was.
+    const next = this.makeClient(this.currentEndpoints, tls);
+    this.currentTls = tls;
+    this.replaceClient(next);
+  }
+
+  /** connectTo makes another connection, with this one's current credentials, to other endpoints (e.g. one member's own). */
+  connectTo(endpoints: readonly string[], timeoutMs = this.timeoutMs): EtcdConnection {
+    return new EtcdConnection({ endpoints, timeoutMs, tls: this.currentTls });
   }
 
   /** bounded runs one etcd operation, failing with an error naming the endpoints if it fails or outlasts the timeout. */
@@ -86,8 +112,11 @@ export class EtcdConnection {
     try {
       return await Promise.race([operation(this.clients.value), timeout]);
     } catch (err) {
+      const tls = this.currentTls && tlsFailure(err);
       throw new Error(
-        `cannot ${what} on etcd ${this.currentEndpoints.join(', ')}: ${oneLine((err as Error).message)}; check that etcd is running and reachable there`,
+        tls
+          ? `cannot ${what} on etcd ${this.currentEndpoints.join(', ')}: ${tls}`
+          : `cannot ${what} on etcd ${this.currentEndpoints.join(', ')}: ${oneLine((err as Error).message)}; check that etcd is running and reachable there`,
         { cause: err },
       );
     } finally {
@@ -136,7 +165,7 @@ export class EtcdConnection {
           }
           watcher = w;
           w.on('data', () => subscriber.next());
-          w.on('error', (err) => subscriber.error(new Error(`${what} on etcd ${this.currentEndpoints.join(', ')} failed: ${err.message}`, { cause: err })));
+          w.on('error', (err) => subscriber.error(new Error(`${what} on etcd ${this.currentEndpoints.join(', ')} failed: ${(this.currentTls && tlsFailure(err)) ?? err.message}`, { cause: err })));
           subscriber.next();
         },
         (err: unknown) => {
@@ -152,10 +181,35 @@ export class EtcdConnection {
     });
   }
 
-  private makeClient(endpoints: readonly string[]): Etcd3 {
+  // The replaced client may still be finishing a call: it is closed a little later.
+  private replaceClient(client: Etcd3): void {
+    const old = this.clients.value;
+    this.clients.next(client);
+    const timer = setTimeout(() => {
+      this.retired.delete(timer);
+      old.close();
+    }, RETIRE_AFTER_MS);
+    timer.unref();
+    this.retired.add(timer);
+  }
+
+  private fitsScheme(url: string): boolean {
+    return this.currentTls ? url.startsWith('https://') : !url.startsWith('https://');
+  }
+
+  private makeClient(endpoints: readonly string[], tls: HostCredentials | undefined): Etcd3 {
+    try {
+      return this.makeEtcd3(endpoints, tls);
+    } catch (err) {
+      // grpc reads the PEM at once and says only OpenSSL's "no start line".
+      throw new Error(`etcd ${endpoints.join(', ')}: the cluster CA, host certificate or key is not usable: ${oneLine((err as Error).message)}`, { cause: err });
+    }
+  }
+
+  private makeEtcd3(endpoints: readonly string[], tls: HostCredentials | undefined): Etcd3 {
     return new Etcd3({
       hosts: [...endpoints],
-      ...(this.tls && { credentials: { rootCertificate: Buffer.from(this.tls.caPem), certChain: Buffer.from(this.tls.certPem), privateKey: Buffer.from(this.tls.keyPem) } }),
+      ...(tls && { credentials: { rootCertificate: Buffer.from(tls.caPem), certChain: Buffer.from(tls.certPem), privateKey: Buffer.from(tls.keyPem) } }),
       dialTimeout: this.timeoutMs,
       // Unary calls get a deadline so an unreachable cluster fails them instead of hanging; the
       // watch stream must stay open, so it gets none (its setup is bounded by `bounded` instead).
@@ -179,6 +233,10 @@ export class EtcdConnection {
 
 function normalize(endpoints: readonly string[]): string[] {
   return [...new Set(endpoints.map((url) => url.trim()).filter((url) => url !== ''))].sort();
+}
+
+function sameCredentials(a: HostCredentials, b: HostCredentials): boolean {
+  return a.caPem === b.caPem && a.certPem === b.certPem && a.keyPem === b.keyPem;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

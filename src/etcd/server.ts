@@ -3,11 +3,13 @@
 // flag is one element of an argument array, so prefixes and URLs need no quoting.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { MgmtError } from '../errors.js';
+import { tlsPaths, type HostCredentials } from '../tls/files.js';
 import { findOnPath, resolveEtcdBinary } from './binary.js';
+import { httpGetJson } from './http-get.js';
 import { etcdReason, REMOVED_MEMBER } from './log-reason.js';
 import { takenPorts, takenPortsMessage, type TakenPort } from './port-check.js';
 import { OutputTail } from './tail.js';
@@ -20,10 +22,16 @@ export interface EtcdServerOptions {
   readonly binary?: string;
   /** The member name; default this machine's hostname. */
   readonly name?: string;
-  /** URLs etcd serves clients on (listen and advertise); default `http://127.0.0.1:2379`. */
+  /** URLs etcd serves clients on (listen and advertise); default `http://127.0.0.1:2379` (`https://` with tls). */
   readonly clientUrls?: readonly string[];
-  /** URLs etcd serves peers on (listen and initial advertise); default `http://127.0.0.1:2380`. */
+  /** URLs etcd serves peers on (listen and initial advertise); default `http://127.0.0.1:2380` (`https://` with tls). */
   readonly peerUrls?: readonly string[];
+  /**
+   * The cluster CA and this host's certificate and key: etcd then serves clients and peers over TLS
+   * and requires their certificates (issue 11 point 1), and every URL must be https. Without it,
+   * plain http (--insecure) and every URL must be http.
+   */
+  readonly tls?: EtcdTlsFiles;
   /** The `--initial-cluster` value; default this member alone, `<name>=<peer urls>`. */
   readonly initialCluster?: string;
   /** `new` bootstraps a cluster, `existing` joins one after `member add`; default `new`. */
@@ -48,6 +56,22 @@ export interface EtcdServerOptions {
   readonly compactionRetention?: string;
   /** etcd's `--quota-backend-bytes` (NOSPACE above it); default env MGMT_ETCD_QUOTA_BACKEND_BYTES, else etcd's 2 GiB. */
   readonly quotaBackendBytes?: number;
+}
+
+/** EtcdTlsFiles are the PEM files etcd serves with; it re-reads them on each handshake, so they may be renewed in place. */
+export interface EtcdTlsFiles {
+  /** The cluster CA certificate: clients and peers must present a certificate it signed. */
+  readonly caFile: string;
+  /** This host's certificate, presented on the client and the peer port. */
+  readonly certFile: string;
+  /** This host's private key. */
+  readonly keyFile: string;
+}
+
+/** etcdTlsFiles names the files of `prefix`'s credentials (PREFIX/tls) as etcd takes them. */
+export function etcdTlsFiles(prefix: string): EtcdTlsFiles {
+  const paths = tlsPaths(prefix);
+  return { caFile: paths.caCert, certFile: paths.hostCert, keyFile: paths.hostKey };
 }
 
 /** EtcdServerEvent is one lifecycle change of the managed etcd process. */
@@ -126,12 +150,14 @@ export class EtcdServer {
   constructor(options: EtcdServerOptions) {
     this.options = options;
     this.name = options.name ?? hostname();
-    this.clientUrls = options.clientUrls ?? ['http://127.0.0.1:2379'];
-    this.peerUrls = options.peerUrls ?? ['http://127.0.0.1:2380'];
+    const scheme = options.tls ? 'https' : 'http';
+    this.clientUrls = options.clientUrls ?? [`${scheme}://127.0.0.1:2379`];
+    this.peerUrls = options.peerUrls ?? [`${scheme}://127.0.0.1:2380`];
     this.dataDir = join(options.prefix, 'etcd');
     this.restartDelay = options.restartDelayMs ?? 100;
     if (this.clientUrls.length === 0) throw new MgmtError('etcd server: clientUrls must not be empty');
     if (this.peerUrls.length === 0) throw new MgmtError('etcd server: peerUrls must not be empty');
+    checkSchemes(this.clientUrls, this.peerUrls, options.tls !== undefined);
   }
 
   /** pid is the current etcd process id, or undefined while none runs. */
@@ -160,7 +186,7 @@ export class EtcdServer {
       `--election-timeout=${this.options.electionTimeoutMs ?? DEFAULT_ELECTION_MS}`,
     ];
     if (this.options.relaxReconfigCheck) args.push('--strict-reconfig-check=false');
-    return [...args, ...storeArgs(this.options)];
+    return [...args, ...tlsArgs(this.options.tls), ...storeArgs(this.options)];
   }
 
   /** start launches etcd and resolves once it answers `/health`; it rejects (with etcd's stderr tail) if etcd exits or the timeout passes first. */
@@ -267,7 +293,10 @@ export class EtcdServer {
     const url = this.healthUrl();
     while (!gone && !this.isStopped() && Date.now() < deadline) {
       // Race the exit: a port squatter that accepts but never answers must not delay the error.
-      const probe = isHealthy(url, Math.max(1, Math.min(1000, deadline - Date.now())));
+      const probe = this.probeCredentials().then(
+        (tls) => isHealthy(url, Math.max(1, Math.min(1000, deadline - Date.now())), tls),
+        () => false,
+      );
       if (await Promise.race([probe, exited.then(() => false)])) return !gone;
       await Promise.race([exited, sleep(HEALTH_POLL_MS)]);
     }
@@ -314,6 +343,11 @@ export class EtcdServer {
     // `what` already carries etcd's reason when etcd exited by itself.
     const because = reason === undefined || what.includes(reason) ? '' : `: ${reason}`;
     return new EtcdStartError(`etcd server ${this.name}: etcd ${what}${because}${portHint}`, { etcdReason: reason, stderrTail });
+  }
+
+  // Read at each probe: a renewal replaces host.crt in place while etcd runs.
+  private async probeCredentials(): Promise<HostCredentials | undefined> {
+    return this.options.tls ? readTlsFiles(this.options.tls) : undefined;
   }
 
   private healthUrl(): string {
@@ -364,6 +398,50 @@ export function storeArgs(options: Pick<EtcdServerOptions, 'compactionRetention'
 }
 
 /**
+ * tlsArgs are the flags that make etcd serve clients and peers with the cluster's certificates and
+ * require theirs. Never --auto-tls/--peer-auto-tls: a self-signed certificate proves nothing.
+ */
+export function tlsArgs(tls: EtcdTlsFiles | undefined): string[] {
+  if (!tls) return [];
+  return [
+    '--cert-file', tls.certFile,
+    '--key-file', tls.keyFile,
+    '--trusted-ca-file', tls.caFile,
+    '--client-cert-auth',
+    '--peer-cert-file', tls.certFile,
+    '--peer-key-file', tls.keyFile,
+    '--peer-trusted-ca-file', tls.caFile,
+    '--peer-client-cert-auth',
+  ];
+}
+
+/** readTlsFiles reads the CA, certificate and key files as PEM credentials (for a probe of /health or /version). */
+export async function readTlsFiles(tls: EtcdTlsFiles): Promise<HostCredentials> {
+  const [caPem, certPem, keyPem] = await Promise.all([tls.caFile, tls.certFile, tls.keyFile].map((file) => readFile(file, 'utf8')));
+  return { caPem: caPem!, certPem: certPem!, keyPem: keyPem! };
+}
+
+// etcd would serve an http URL in the clear beside TLS ones, and fail on an https URL without files.
+function checkSchemes(clientUrls: readonly string[], peerUrls: readonly string[], tls: boolean): void {
+  const want = tls ? 'https:' : 'http:';
+  for (const url of [...clientUrls, ...peerUrls]) {
+    let protocol: string;
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      throw new MgmtError(`etcd server: ${JSON.stringify(url)} is not a URL`);
+    }
+    if (protocol !== want) {
+      throw new MgmtError(
+        tls
+          ? `etcd server: ${url} is not https: with TLS credentials etcd serves https URLs only`
+          : `etcd server: ${url} is not http: without TLS credentials (--insecure) etcd serves http URLs only`,
+      );
+    }
+  }
+}
+
+/**
  * checkEtcdPorts fails with an EtcdStartError naming each client or peer URL whose port is taken.
  * A joining host asks before `member add`: a member added that cannot start costs the cluster its
  * quorum (a second member of one), so that nothing could remove it again.
@@ -373,18 +451,23 @@ export async function checkEtcdPorts(name: string, clientUrls: readonly string[]
   if (taken.length > 0) throw new EtcdStartError(`etcd server ${name}: ${takenPortsMessage(taken)}`, { takenPorts: taken });
 }
 
-/** isHealthy asks etcd's `/health` endpoint once and reports whether it answered `"health": "true"`. */
-export async function isHealthy(url: string, timeoutMs = 1000): Promise<boolean> {
+/** isHealthy asks etcd's `/health` endpoint once (over https with `tls`) and reports whether it answered `"health": "true"`. */
+export async function isHealthy(url: string, timeoutMs = 1000, tls?: HostCredentials): Promise<boolean> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) {
-      await res.body?.cancel();
-      return false;
-    }
-    const body = (await res.json()) as { health?: unknown };
-    return body.health === 'true' || body.health === true;
+    const body = (await httpGetJson(url, { timeoutMs, tls })) as { health?: unknown } | null;
+    return body?.health === 'true' || body?.health === true;
   } catch {
     return false;
+  }
+}
+
+/** clusterVersion reads etcd's `/version` (`etcdcluster`, over https with `tls`); undefined when it does not answer. */
+export async function clusterVersion(clientUrl: string, tls?: HostCredentials): Promise<string | undefined> {
+  try {
+    const body = (await httpGetJson(new URL('/version', clientUrl).toString(), { timeoutMs: 1000, tls })) as { etcdcluster?: unknown } | null;
+    return typeof body?.etcdcluster === 'string' ? body.etcdcluster : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -4,7 +4,6 @@
 // disarms the alarm. The agents' etcd compacts by itself (storeArgs in server.ts); this is the way
 // out when the quota was reached anyway, e.g. by an etcd the agent does not run.
 
-import { Etcd3 } from 'etcd3';
 import type { EtcdConnection } from './connection.js';
 
 /** isNoSpace says whether an error (or its cause) is etcd refusing a write for lack of space. */
@@ -44,7 +43,7 @@ export async function recoverSpace(connection: EtcdConnection): Promise<SpaceRec
   const members = await connection.bounded('list the members to defragment', (client) => client.cluster.memberList({}));
   const urls = members.members.flatMap((member) => member.clientURLs.slice(0, 1));
   // Defragmentation is per member, and the shared client picks any endpoint: one client per member.
-  await Promise.all(urls.map((url) => defragment(url, connection.timeoutMs)));
+  await Promise.all(urls.map((url) => defragment(connection, url)));
   const alarms = await connection.bounded('read the alarms', (client) => client.maintenance.alarm({ action: 'Get', alarm: 'None', memberID: '0' }));
   let disarmed = 0;
   for (const alarm of alarms.alarms.filter((a) => a.alarm === 'Nospace')) {
@@ -54,14 +53,12 @@ export async function recoverSpace(connection: EtcdConnection): Promise<SpaceRec
   return { revision, defragmented: urls, disarmed };
 }
 
-/** defragment defragments the one member at `url`; it may take a while on a large backend. */
-async function defragment(url: string, timeoutMs: number): Promise<void> {
-  const client = new Etcd3({ hosts: [url], dialTimeout: timeoutMs, defaultCallOptions: () => ({ deadline: Date.now() + 6 * timeoutMs }) });
+/** defragment defragments the one member at `url` (with the connection's credentials); it may take a while on a large backend. */
+async function defragment(connection: EtcdConnection, url: string): Promise<void> {
+  const member = connection.connectTo([url], 6 * connection.timeoutMs);
   try {
-    await client.maintenance.defragment({});
-  } catch (err) {
-    throw new Error(`cannot defragment etcd member ${url}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    await member.bounded(`defragment etcd member ${url}`, (client) => client.maintenance.defragment({}));
   } finally {
-    client.close();
+    member.close();
   }
 }

@@ -1,7 +1,9 @@
 import { afterEach } from 'vitest';
-import { EtcdServer, type EtcdServerEvent, type EtcdServerOptions } from '../../src/etcd/server.js';
+import { EtcdServer, etcdTlsFiles, type EtcdServerEvent, type EtcdServerOptions } from '../../src/etcd/server.js';
 import { findOnPath } from '../../src/etcd/binary.js';
+import type { HostCredentials } from '../../src/tls/files.js';
 import { freePort } from './ports.js';
+import type { TestPki } from './tls.js';
 import { useTempDirs } from './tmp.js';
 
 /** etcdAvailable is true when an `etcd` binary is on PATH. */
@@ -20,12 +22,23 @@ export interface TestEtcd {
   readonly clientUrl: string;
   readonly prefix: string;
   readonly events: EtcdServerEvent[];
+  /** The host credentials written under `prefix/tls` when the etcd was made with a pki. */
+  readonly credentials?: HostCredentials;
   /** waitFor resolves with the first event (past or future) of a type, after `skip` earlier ones. */
   waitFor(type: EtcdServerEvent['type'], skip?: number, timeoutMs?: number): Promise<EtcdServerEvent>;
 }
 
-/** useEtcd returns a factory of EtcdServers on fresh loopback ports in temp dirs with the fast flags of DESIGN section 7, all stopped after each test; the factory does not start them. */
-export function useEtcd(): (options?: Partial<EtcdServerOptions>) => Promise<TestEtcd> {
+/** TestEtcdOptions are an EtcdServer's options, and the CA whose host certificate it serves with over TLS. */
+export type TestEtcdOptions = Partial<EtcdServerOptions> & {
+  /** With it, the etcd serves https with a certificate of this CA for the member name (written under `prefix/tls`) and requires clients' ones. */
+  readonly pki?: TestPki;
+};
+
+/**
+ * useEtcd returns a factory of EtcdServers on fresh loopback ports in temp dirs with the fast flags of DESIGN section 7, all stopped after each test;
+ * the factory does not start them. Given a `pki`, the etcd is a TLS one (issue 11 point 1).
+ */
+export function useEtcd(): (options?: TestEtcdOptions) => Promise<TestEtcd> {
   const tempDir = useTempDirs();
   const made: EtcdServer[] = [];
   // Registered after useTempDirs: vitest runs afterEach hooks in reverse, so etcd stops before its dir goes.
@@ -36,17 +49,23 @@ export function useEtcd(): (options?: Partial<EtcdServerOptions>) => Promise<Tes
     const prefix = options.prefix ?? (await tempDir());
     const events: EtcdServerEvent[] = [];
     const waiters = new Set<() => void>();
-    const clientUrl = `http://127.0.0.1:${await freePort()}`;
+    const { pki, ...serverOptions } = options;
+    const scheme = pki ? 'https' : 'http';
+    const clientUrls = serverOptions.clientUrls ?? [`${scheme}://127.0.0.1:${await freePort()}`];
+    const peerUrls = serverOptions.peerUrls ?? [`${scheme}://127.0.0.1:${await freePort()}`];
+    const name = serverOptions.name ?? 'test';
+    const credentials = pki ? await pki.writeHost(prefix, name, { urls: [...clientUrls, ...peerUrls] }) : undefined;
     const server = new EtcdServer({
-      name: 'test',
-      clientUrls: [clientUrl],
-      peerUrls: [`http://127.0.0.1:${await freePort()}`],
+      name,
+      clientUrls,
+      peerUrls,
+      ...(pki && { tls: etcdTlsFiles(prefix) }),
       heartbeatIntervalMs: 10,
       electionTimeoutMs: 50,
       relaxReconfigCheck: true,
       startTimeoutMs: 20_000,
       restartDelayMs: 50,
-      ...options,
+      ...serverOptions,
       prefix,
       onEvent: (event) => {
         events.push(event);
@@ -72,7 +91,14 @@ export function useEtcd(): (options?: Partial<EtcdServerOptions>) => Promise<Tes
         }, timeoutMs);
         if (!check()) waiters.add(check);
       });
-    return { server, clientUrl: server.clientUrls[0]!, prefix, events, waitFor };
+    return {
+      server,
+      clientUrl: server.clientUrls[0]!,
+      prefix,
+      events,
+      waitFor,
+      ...(credentials && { credentials: { caPem: credentials.caPem, certPem: credentials.certPem, keyPem: credentials.keyPem } }),
+    };
   };
 }
 
@@ -95,18 +121,22 @@ export async function etcdGet(clientUrl: string, key: string): Promise<string | 
   return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
 }
 
-/** fillUntilNoSpace rewrites one key with `bytes`-sized values until etcd raises NOSPACE (give it a small quota and a long compaction retention); it returns how many writes went in, and throws if `max` went in. */
-export async function fillUntilNoSpace(clientUrl: string, bytes = 200_000, max = 1000): Promise<number> {
+/**
+ * fillUntilNoSpace rewrites one key with `bytes`-sized values until etcd raises NOSPACE (give it a small quota and a long compaction retention);
+ * it returns how many writes went in, and throws if `max` went in. It writes through the JSON gateway at a plaintext client URL, or with `put`.
+ */
+export async function fillUntilNoSpace(target: string | ((key: string, value: string) => Promise<void>), bytes = 200_000, max = 1000): Promise<number> {
   const value = 'v'.repeat(bytes);
+  const put = typeof target === 'string' ? (key: string, v: string) => etcdPut(target, key, v) : target;
   for (let i = 0; i < max; i++) {
     try {
-      await etcdPut(clientUrl, '/filler', `${i}${value}`);
+      await put('/filler', `${i}${value}`);
     } catch (err) {
       if (/database space exceeded/.test(String(err))) return i;
       throw err;
     }
   }
-  throw new Error(`etcd at ${clientUrl} took ${max} writes of ${bytes} bytes without raising NOSPACE`);
+  throw new Error(`etcd at ${typeof target === 'string' ? target : 'the given put'} took ${max} writes of ${bytes} bytes without raising NOSPACE`);
 }
 
 /** processAlive reports whether a pid still names a live (non-zombie-reaped) process. */
