@@ -21,6 +21,16 @@ export interface EtcdConnectionOptions {
   readonly tls?: HostCredentials;
 }
 
+// gRPC sets the TLS server name to the endpoint's host, an IP address for most clusters, and node
+// then prints DEP0123 (RFC 6066 allows no IP there) on the agent's stderr. The name is only a hint
+// (the certificate's IP SANs are what is checked): that one warning is not shown.
+const emitWarning = process.emitWarning;
+process.emitWarning = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]): void {
+  const code = typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as { code?: string }).code : rest[1];
+  if (code === 'DEP0123') return;
+  (emitWarning as (...args: unknown[]) => void).call(this, warning, ...rest);
+} as typeof process.emitWarning;
+
 const DEFAULT_TIMEOUT_MS = 5000;
 // A replaced client may still be finishing a call; it is closed once such calls are surely over.
 const RETIRE_AFTER_MS = 2 * DEFAULT_TIMEOUT_MS;
