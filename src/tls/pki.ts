@@ -20,8 +20,8 @@ const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as con
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const SAN_OID = '2.5.29.17';
-// A certificate is valid from a little before it was made: clocks of a cluster's hosts differ.
-const CLOCK_SKEW_MS = 5 * 60_000;
+/** CLOCK_SKEW_MS: a certificate is valid from this much before it was made (the clocks of a cluster's hosts differ). */
+export const CLOCK_SKEW_MS = 5 * 60_000;
 /** CA_LIFETIME_MS: the cluster CA lasts ten years (host certificates are the short-lived ones). */
 export const CA_LIFETIME_MS = 10 * 365 * 24 * 3600_000;
 /** DEFAULT_CERT_LIFETIME_MS: host certificates last 30 days and are renewed at two thirds of that. */
