@@ -210,12 +210,12 @@ export class RenewalTimer {
     } catch (err) {
       if (this.stopped) return;
       this.failures++;
-      const notAfter = credentials ? certInfo(credentials.certPem).notAfter.getTime() : Date.now();
-      const leftMs = notAfter - Date.now();
+      const notAfter = credentials ? certInfo(credentials.certPem).notAfter : undefined;
+      const leftMs = notAfter ? notAfter.getTime() - Date.now() : Infinity;
       const retryMin = this.options.retryMinMs ?? 1_000;
       // Backoff, but several tries still fit before the certificate runs out.
       const retryInMs = Math.max(retryMin, Math.min(retryMin * 2 ** (this.failures - 1), this.options.retryMaxMs ?? 300_000, leftMs / 4));
-      const expired = leftMs <= 0 ? ` host.crt expired at ${new Date(notAfter).toISOString()}: this host needs a new join token (move ${this.options.prefix}/tls away and join again).` : '';
+      const expired = notAfter && leftMs <= 0 ? ` host.crt expired at ${notAfter.toISOString()}: this host needs a new join token (move ${this.options.prefix}/tls away and join again).` : '';
       emit({ level: leftMs <= 0 ? 'error' : 'warn', event: 'renew-failed', message: `${errorMessage(err)};${expired} retrying in ${Math.round(retryInMs / 1000)} s`, retryInMs });
       this.schedule(retryInMs);
     }

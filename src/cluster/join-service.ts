@@ -9,7 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, isIPv6, type Server as NetServer, type Socket } from 'node:net';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { errorMessage, MgmtError } from '../errors.js';
@@ -107,12 +107,12 @@ export class JoinService {
   /** The URLs it listens on (with the ports actually bound). */
   readonly urls: readonly string[];
   private readonly listeners: readonly NetServer[];
-  private readonly https: HttpsServer;
+  private readonly sockets: Set<Socket>;
 
-  private constructor(urls: readonly string[], listeners: readonly NetServer[], https: HttpsServer) {
+  private constructor(urls: readonly string[], listeners: readonly NetServer[], sockets: Set<Socket>) {
     this.urls = urls;
     this.listeners = listeners;
-    this.https = https;
+    this.sockets = sockets;
   }
 
   /** start reads the host's credentials, listens on every URL and resolves when all listen; a URL it cannot bind is a one-line error naming it. */
@@ -139,7 +139,11 @@ export class JoinService {
     https.on('tlsClientError', () => undefined); // a scanner's broken handshake is no event
     // Connections are accepted here and handed to the TLS server only after the credentials are
     // re-read when their files changed: a renewed host.crt is served from the next connection on.
+    // Every accepted socket, so that close() cuts those still in their handshake too.
+    const sockets = new Set<Socket>();
     const onConnection = (socket: Socket): void => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
       socket.on('error', () => undefined);
       credentials.refresh().then(
         (changed) => {
@@ -171,13 +175,14 @@ export class JoinService {
       throw err;
     }
     emit({ level: 'info', event: 'listening', message: `join service listening on ${urls.join(', ')}`, urls });
-    return new JoinService(urls, listeners, https);
+    return new JoinService(urls, listeners, sockets);
   }
 
   /** close stops listening and cuts every open connection. */
   async close(): Promise<void> {
-    await Promise.all(this.listeners.map(closeListener));
-    this.https.closeAllConnections();
+    const closed = Promise.all(this.listeners.map(closeListener));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
   }
 }
 

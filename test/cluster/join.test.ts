@@ -313,6 +313,18 @@ describe('the join service takes hostile requests (issue 11 point 2)', () => {
     await Promise.all([once(silent, 'close'), once(slow, 'close')]);
     expect(Date.now() - started).toBeLessThan(10_000);
   });
+  it('issue 11 point 2: close() cuts a connection still in its handshake at once (an agent stopping does not wait for a silent client)', async () => {
+    const seed = await startSeed();
+    const silent = netConnect({ host: '127.0.0.1', port: Number(new URL(seed.service.urls[0]!).port) });
+    silent.on('error', () => undefined);
+    await once(silent, 'connect');
+    // The service has the connection (a request event would need TLS; the CA route proves it serves).
+    expect((await rawCall(seed, '/v1/ca', { method: 'GET' })).status).toBe(200);
+    const started = Date.now();
+    await Promise.all([seed.service.close(), once(silent, 'close')]);
+    // The handshake timeout is 10 s: well before it.
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
 });
 
 describe('renewing a host certificate (issue 11 point 2)', () => {
