@@ -54,8 +54,13 @@ export async function joinCluster(options: JoinOptions): Promise<HostCredentials
     let caPem: string;
     try {
       // Read without trusting anyone: what comes back is only believed if it hashes to the pin.
-      const pinned = singleCertificate((await call(joinUrl, '/v1/ca', { rejectUnauthorized: false })).text);
-      if (pinned === undefined || caPin(pinned) !== token.pin) {
+      const served = await call(joinUrl, '/v1/ca', { rejectUnauthorized: false });
+      const pinned = served.status === 200 ? singleCertificate(served.text) : undefined;
+      if (pinned === undefined) {
+        failures.push(`${where} did not answer /v1/ca with one CA certificate (HTTP ${served.status}): is it a join service?`);
+        continue;
+      }
+      if (caPin(pinned) !== token.pin) {
         failures.push(`${where}: the seed's CA does not match the token's pin: wrong seed or a machine in the middle`);
         continue;
       }

@@ -239,6 +239,22 @@ describe('joining a cluster with a token (issue 11 point 2)', () => {
     expect(JSON.stringify(seed.events)).not.toContain(seed.token.secret);
   });
 
+  it('issue 11 point 2: GIVEN a join service that answers with a certificate for another key, or of another CA WHEN a host joins THEN a JoinError says so and nothing is written', async () => {
+    const foreign = await makeTestPki();
+    for (const [what, answer] of [
+      ['another key', async (pki: TestPki) => (await pki.hostCredentials('h2')).certPem],
+      ['another CA', async () => (await foreign.hostCredentials('h2')).certPem],
+      ['not a certificate', async () => 'garbage'],
+    ] as const) {
+      let pki: TestPki | undefined;
+      const seed = await startSeed({ serviceOptions: { signJoin: async () => ({ certPem: await answer(pki!) }) } });
+      pki = seed.pki;
+      const prefix = await tempDir();
+      await expect(joinCluster(joinOptions(seed, prefix)), what).rejects.toThrow(new RegExp(`^the join service at .* answered with a certificate this host cannot use: (host\\.key is not the key of host\\.crt|host\\.crt is not signed by ca\\.crt|not a PEM certificate.*)$`));
+      expect(await tlsEntries(prefix), what).toEqual([]);
+    }
+  });
+
   it('issue 11 point 2: GIVEN seeds whose join service is unreachable WHEN a host joins THEN each is tried in turn, and when none answers the error names the URL and the port rule', async () => {
     const seed = await startSeed();
     const deadSeed = `https://127.0.0.1:${(await freePort()) + 1}`;
