@@ -21,8 +21,8 @@ const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as con
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const SAN_OID = '2.5.29.17';
-// A certificate is valid from a little before it was made: clocks of a cluster's hosts differ.
-const CLOCK_SKEW_MS = 5 * 60_000;
+/** CLOCK_SKEW_MS: a certificate is valid from this much before it was made (the clocks of a cluster's hosts differ). */
+export const CLOCK_SKEW_MS = 5 * 60_000;
 
 /** Pem is a certificate and its private key, both PEM. */
 export interface CertAndKey {
