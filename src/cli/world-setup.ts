@@ -16,6 +16,7 @@ import type { EventLog } from '../log/events.js';
 import { DEFAULT_CERT_LIFETIME_MS } from '../tls/lifetimes.js';
 import { DeferredWorld } from '../world/deferred.js';
 import type { EtcdWorld } from '../world/etcd.js';
+import type { SecuredHost } from '../cluster/secure.js';
 import { LocalWorld } from '../world/local.js';
 import type { World } from '../world/types.js';
 
@@ -155,7 +156,7 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
   // A host joins through its seeds; without them, through the cluster it last saw (if any of it
   // answers: a restarted bootstrap host the others removed must not start etcd from stale data),
   // else it bootstraps (or carries on) its own cluster from its data.
-  const joinThrough = seeded ? settings.seeds : await lastSeenCluster(settings, prefix, onEvent);
+  const joinThrough = seeded ? settings.seeds : await lastSeenCluster(settings, hostname, prefix, onEvent);
   if (!seeded && joinThrough) {
     onEvent({ level: 'info', action: 'rejoin', host: hostname, endpoints: joinThrough, message: 'started without --seeds: joining the cluster this host last saw' });
   }
@@ -163,14 +164,19 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
   const failed = new Promise<Error>((resolve) => (fail = resolve));
   // etcd3 (gRPC, protobufs) costs ~150 ms to load: only hosts that use etcd load it, and a
   // bootstrapping host only once its first graph runs (start()).
-  const openCluster = async (): Promise<{ cluster: Cluster; etcdWorld: EtcdWorld; connection: EtcdConnection; started: Promise<void> }> => {
-    const [{ Cluster }, { EtcdConnection }, { EtcdServer }, { EtcdWorld }] = await Promise.all([
+  const openCluster = async (): Promise<{ cluster: Cluster; etcdWorld: EtcdWorld; connection: EtcdConnection; started: Promise<void>; secured?: SecuredHost }> => {
+    const [{ Cluster }, { EtcdConnection }, { EtcdServer, etcdTlsFiles }, { EtcdWorld }, secure] = await Promise.all([
       import('../cluster/cluster.js'),
       import('../etcd/connection.js'),
       import('../etcd/server.js'),
       import('../world/etcd.js'),
+      settings.insecure ? undefined : import('../cluster/secure.js'),
     ]);
-    const connection = new EtcdConnection({ endpoints: joinThrough ?? settings.clientUrls });
+    // Secure (the default): this host's certificate, kept, made with a new CA, or got with a token.
+    const obtained = await secure?.obtainCredentials({ ...settings, prefix, hostname, seeds: seeded ? settings.seeds : [] });
+    if (obtained?.how === 'joined') onEvent({ level: 'info', action: 'joined', host: hostname, message: `certificate signed by the cluster CA, kept in ${join(prefix, 'tls')}` });
+    else if (obtained?.how === 'kept' && settings.token !== undefined) onEvent({ level: 'info', action: 'token-unused', host: hostname, message: `this host has its certificate in ${join(prefix, 'tls')}; the join token was not needed and is left unused` });
+    const connection = new EtcdConnection({ endpoints: joinThrough ?? settings.clientUrls, tls: obtained?.credentials });
     if (seeded) {
       try {
         await connection.bounded('reach the seeds', (client) => client.maintenance.status({}));
@@ -179,6 +185,16 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
         throw new MgmtError(`mgmt run: --seeds: ${errorMessage(err)}`);
       }
     }
+    // A host whose certificate the cluster no longer honours (revoked) stops here, before it exports.
+    if (secure && joinThrough) {
+      try {
+        await secure.sayHere(connection, hostname, prefix);
+      } catch (err) {
+        connection.close();
+        throw err;
+      }
+    }
+    const secured = secure && obtained ? secure.secureHost({ connection, prefix, hostname, settings, onEvent }) : undefined;
     const cluster = new Cluster({
       hostname,
       connection,
@@ -197,6 +213,7 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
           electionTimeoutMs: settings.electionTimeoutMs,
           // A joining member is added right after the leader saw the cluster change.
           relaxReconfigCheck: true,
+          tls: settings.insecure ? undefined : etcdTlsFiles(prefix),
           // The agent stops within a second of SIGTERM; etcd whose peers are gone ignores SIGTERM,
           // and its write-ahead log makes SIGKILL safe.
           stopTimeoutMs: 300,
@@ -207,8 +224,11 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
       onEvent,
       rememberEndpoints: (endpoints) => saveKnownEndpoints(prefix, endpoints),
       onFatal: fail,
+      serverRights: secured?.authority,
+      joinService: secured?.joinService,
+      prepareStore: secure && obtained && !joinThrough ? () => secure.secureStore(connection, prefix, hostname, obtained.credentials) : undefined,
     });
-    return { cluster, connection, etcdWorld: new EtcdWorld({ hostname, connection, onEvent }), started: cluster.start() };
+    return { cluster, connection, etcdWorld: new EtcdWorld({ hostname, connection, onEvent }), started: cluster.start(), secured };
   };
   let opened: Awaited<ReturnType<typeof openCluster>> | undefined;
   let opening: Promise<unknown> | undefined;
@@ -218,6 +238,7 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
     // A cluster still being opened is closed once it is (its etcd must not outlive the run).
     await opening?.catch(() => undefined);
     if (!opened) return;
+    await opened.secured?.close();
     await opened.cluster.close();
     await opened.etcdWorld.close();
     opened.connection.close();
@@ -267,12 +288,17 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
  * lastSeenCluster returns the client URLs of the other servers this host last saw (kept under its
  * prefix) when one of them answers now; undefined when there are none or none answers.
  */
-async function lastSeenCluster(settings: ClusterSettings, prefix: string, onEvent: (event: ClusterEvent) => void): Promise<string[] | undefined> {
+async function lastSeenCluster(settings: ClusterSettings, hostname: string, prefix: string, onEvent: (event: ClusterEvent) => void): Promise<string[] | undefined> {
   const known = await readKnownEndpoints(prefix).catch(() => []);
-  const others = known.filter((url) => !settings.clientUrls.includes(url));
+  // Only URLs of this run's scheme: a secure host never falls back to plaintext ones it once knew.
+  const scheme = settings.insecure ? 'http:' : 'https:';
+  const others = known.filter((url) => !settings.clientUrls.includes(url) && new URL(url).protocol === scheme);
   if (others.length === 0) return undefined;
+  // A secure host rejoins with the credentials it has; without any it cannot have been a member.
+  const tls = settings.insecure ? undefined : await (await import('../tls/files.js')).readCredentials(prefix, hostname);
+  if (!settings.insecure && !tls) return undefined;
   const { EtcdConnection } = await import('../etcd/connection.js');
-  const probe = new EtcdConnection({ endpoints: others, timeoutMs: REJOIN_REACH_MS });
+  const probe = new EtcdConnection({ endpoints: others, timeoutMs: REJOIN_REACH_MS, tls });
   try {
     await probe.bounded('reach the cluster this host last saw', (client) => client.maintenance.status({}));
     return others;

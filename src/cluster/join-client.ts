@@ -153,6 +153,8 @@ export interface RenewalTimerOptions {
   readonly hostname: string;
   /** joinUrls are asked at each attempt for the join services to renew at (server hosts publish theirs at /_mgmt/join/<h>). */
   readonly joinUrls: () => readonly string[] | Promise<readonly string[]>;
+  /** onRenewed receives the renewed credentials (written already), for the connections that use them. */
+  readonly onRenewed?: (credentials: HostCredentials) => void;
   /** onEvent receives `renewed` and `renew-failed` events for the agent's log. */
   readonly onEvent?: (event: LogEvent) => void;
   /** The first retry's delay after a failed attempt, doubled after each further failure; default 1 s. */
@@ -209,6 +211,7 @@ export class RenewalTimer {
       const renewed = await renewCertificate({ ...this.options, credentials, joinUrls: await this.options.joinUrls() });
       if (this.stopped) return;
       this.failures = 0;
+      this.options.onRenewed?.(renewed);
       const notAfter = certInfo(renewed.certPem).notAfter;
       emit({ level: 'info', event: 'renewed', message: `renewed the host certificate: valid until ${notAfter.toISOString()}`, notAfter: notAfter.toISOString() });
       this.schedule(renewalDue(renewed.certPem).getTime() - Date.now());

@@ -4,12 +4,14 @@
 // started with `secure: true`.
 
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { afterEach } from 'vitest';
 import type { LogEvent } from '../../src/log/events.js';
-import { startMgmt, type MgmtProcess } from './cli.js';
+import type { HostCredentials } from '../../src/tls/files.js';
+import { runMgmt, startMgmt, type MgmtProcess } from './cli.js';
 import { freePort } from './etcd.js';
 import { useTempDirs } from './tmp.js';
 
@@ -22,6 +24,8 @@ export interface ClusterHost {
   readonly clientUrl: string;
   readonly peerUrl: string;
   readonly prefix: string;
+  /** Where its join service listens when it serves (secure hosts; a free port, given with --join-urls). */
+  readonly joinUrl: string;
   readonly proc: MgmtProcess;
   /** clusterEvents are its `cluster` events so far. */
   clusterEvents(): LogEvent[];
@@ -48,6 +52,10 @@ export interface StartHostOptions {
   readonly clientUrl?: string;
   /** The peer URL; default one on a free port (https:// with `secure`, else http://). */
   readonly peerUrl?: string;
+  /** A join token for a secure host without credentials (passed with --token-file). */
+  readonly token?: string;
+  /** The seed's join service (`--join-url`); default: the seed host's `joinUrl` when `joinVia` is given. */
+  readonly joinVia?: ClusterHost;
 }
 
 /** useCluster returns a starter of hosts; every host it started is SIGKILLed after each test (with its etcd, by pdeathsig). */
@@ -73,9 +81,20 @@ export function useCluster(): { startHost: (name: string, options: StartHostOpti
     const scheme = options.secure ? 'https' : 'http';
     const clientUrl = options.clientUrl ?? `${scheme}://127.0.0.1:${await freePort()}`;
     const peerUrl = options.peerUrl ?? `${scheme}://127.0.0.1:${await freePort()}`;
+    const joinUrl = `https://127.0.0.1:${await freePort()}`;
+    const secureArgs: string[] = [];
+    if (options.secure) {
+      secureArgs.push('--join-urls', joinUrl);
+      if (options.joinVia) secureArgs.push('--join-url', options.joinVia.joinUrl);
+      if (options.token !== undefined) {
+        const file = join(await tempDir(), `${name}.token`);
+        await writeFile(file, `${options.token}\n`, { mode: 0o600 });
+        secureArgs.push('--token-file', file);
+      }
+    }
     const args = [
       'run', '--yaml', options.yaml, '--hostname', name, '--prefix', prefix, '--log-format', 'json',
-      ...(options.secure ? [] : ['--insecure']),
+      ...(options.secure ? secureArgs : ['--insecure']),
       '--client-urls', clientUrl, '--server-urls', peerUrl, ...FAST_ETCD_FLAGS,
       ...(options.seeds?.length ? ['--seeds', options.seeds.join(',')] : []),
       ...(options.extraArgs ?? []),
@@ -87,6 +106,7 @@ export function useCluster(): { startHost: (name: string, options: StartHostOpti
       clientUrl,
       peerUrl,
       prefix,
+      joinUrl,
       proc,
       clusterEvents,
       waitForCluster: (action, about, timeoutMs = 30_000) =>
@@ -99,8 +119,13 @@ export function useCluster(): { startHost: (name: string, options: StartHostOpti
 }
 
 /** memberNames lists the started etcd members' names, sorted, asking any of the given endpoints. */
-export async function memberNames(endpoints: readonly string[]): Promise<string[]> {
-  const client = new Etcd3({ hosts: [...endpoints], dialTimeout: 2000, defaultCallOptions: () => ({ deadline: Date.now() + 2000 }) });
+export async function memberNames(endpoints: readonly string[], tls?: HostCredentials): Promise<string[]> {
+  const client = new Etcd3({
+    hosts: [...endpoints],
+    dialTimeout: 2000,
+    defaultCallOptions: () => ({ deadline: Date.now() + 2000 }),
+    ...(tls ? { credentials: { rootCertificate: Buffer.from(tls.caPem), certChain: Buffer.from(tls.certPem), privateKey: Buffer.from(tls.keyPem) } } : {}),
+  });
   try {
     const { members } = await client.cluster.memberList({});
     return members.map((m) => m.name || `(unstarted ${m.peerURLs.join(',')})`).sort();
@@ -117,13 +142,14 @@ export async function waitForMembers(
   endpoints: () => readonly string[],
   want: readonly string[] | ((names: string[]) => boolean),
   timeoutMs = 30_000,
+  tls?: HostCredentials,
 ): Promise<string[]> {
   const accepts = typeof want === 'function' ? want : (names: string[]) => names.join(',') === [...want].sort().join(',');
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
     try {
-      const names = await memberNames(endpoints());
+      const names = await memberNames(endpoints(), tls);
       if (accepts(names)) return names;
       last = names.join(',');
     } catch (err) {
@@ -143,4 +169,11 @@ export function startedCount(n: number): (names: string[]) => boolean {
 export async function etcdctl(endpoint: string, ...args: string[]): Promise<string> {
   const { stdout } = await promisify(execFile)('etcdctl', ['--endpoints', endpoint, ...args], { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 10_000 });
   return stdout;
+}
+
+/** createToken runs `mgmt token create` on a (server) host and returns the token line. */
+export async function createToken(host: ClusterHost, ...args: string[]): Promise<string> {
+  const result = await runMgmt(['token', 'create', '--prefix', host.prefix, '--endpoints', host.clientUrl, ...args]);
+  if (result.code !== 0) throw new Error(`mgmt token create on ${host.name} exited ${result.code}: ${result.stderr}`);
+  return result.stdout.trim();
 }

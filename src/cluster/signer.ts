@@ -1,0 +1,80 @@
+// What a server host's join service decides (issue 11 point 2): a join is signed only for a valid
+// token (consumed atomically in etcd) and a host name that has no certificate yet (or that the
+// token was made for); a renewal only for a host whose etcd user still exists (a revoked host's is
+// gone). The CA key comes from this host's PREFIX/tls/ca.key (the bootstrapping host) or from etcd,
+// where only server hosts can read it.
+
+import type { EtcdConnection } from '../etcd/connection.js';
+import { errorMessage } from '../errors.js';
+import { readCaKey } from '../tls/files.js';
+import { certInfo, signCsr } from '../tls/pki.js';
+import type { Authority } from './authority.js';
+import { JoinRefused, type JoinRequest, type RenewalRequest, type SignedCertificate } from './join-service.js';
+import { CA_KEY_KEY } from './keys.js';
+import { consumeToken, TokenRefused } from './tokens.js';
+
+/** SignerOptions: where the CA is and how long certificates last. */
+export interface SignerOptions {
+  readonly connection: EtcdConnection;
+  readonly authority: Authority;
+  readonly prefix: string;
+  /** The CA certificate (PEM). */
+  readonly caPem: string;
+  /** How long a signed certificate lasts. */
+  readonly lifetimeMs: number;
+}
+
+/** Signer signs joins and renewals for this host's join service. */
+export class Signer {
+  private readonly options: SignerOptions;
+
+  constructor(options: SignerOptions) {
+    this.options = options;
+  }
+
+  /** signJoin admits a new host with a token: the token is spent, the host gets its etcd user, and its CSR is signed. */
+  async signJoin(request: JoinRequest): Promise<SignedCertificate> {
+    const { authority, connection } = this.options;
+    let record;
+    try {
+      record = await consumeToken(connection, request.token, request.hostname);
+    } catch (err) {
+      if (err instanceof TokenRefused) throw new JoinRefused(err.message);
+      throw err;
+    }
+    // A name that already has a user is another host's identity: only a token made for it replaces it.
+    const replace = record.host === request.hostname;
+    if (!replace && (await authority.hostExists(request.hostname))) {
+      throw new JoinRefused(`host ${request.hostname} already has a certificate; revoke it first, or make a token for it with mgmt token create --host ${request.hostname}`);
+    }
+    const certPem = await this.sign(request.hostname, request.csrPem);
+    await authority.admitHost(request.hostname, { replace });
+    await authority.recordCertificate(request.hostname, certInfo(certPem));
+    return { certPem };
+  }
+
+  /** signRenewal signs a new certificate for a host that proved its current one, unless it was revoked. */
+  async signRenewal(request: RenewalRequest): Promise<SignedCertificate> {
+    if (!(await this.options.authority.hostExists(request.hostname))) throw new JoinRefused(`host ${request.hostname} was revoked; it can only join again with a new token`);
+    const certPem = await this.sign(request.hostname, request.csrPem);
+    await this.options.authority.recordCertificate(request.hostname, certInfo(certPem));
+    return { certPem };
+  }
+
+  private async sign(hostname: string, csrPem: string): Promise<string> {
+    const keyPem = await this.caKey();
+    try {
+      return await signCsr({ certPem: this.options.caPem, keyPem }, csrPem, { hostname, lifetimeMs: this.options.lifetimeMs });
+    } catch (err) {
+      throw new JoinRefused(errorMessage(err));
+    }
+  }
+
+  private async caKey(): Promise<string> {
+    const own = await readCaKey(this.options.prefix);
+    if (own !== undefined) return own;
+    const shared = await this.options.connection.bounded('read the CA key', (client) => client.get(CA_KEY_KEY).string());
+    if (shared === null) throw new Error(`no CA key: neither ${this.options.prefix}/tls/ca.key nor ${CA_KEY_KEY} in etcd`);
+    return shared;
+  }
+}
