@@ -229,7 +229,7 @@ export class EtcdConnection {
         // client with one endpoint (its seed) would then fail every call through a leader change.
         host: () => noop,
         // A failed call is retried on another endpoint: this is the failover when a server dies.
-        global: retry(handleWhen(isRecoverableError), { maxAttempts: Math.max(3, endpoints.length * 2), backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 200 }) }),
+        global: retry(handleWhen((err) => isRecoverableError(err) || isAuthRevisionOld(err)), { maxAttempts: Math.max(3, endpoints.length * 2), backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 200 }) }),
         // Watches move to a live endpoint quickly (etcd3's default backs off up to 30 s).
         watchBackoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }).next(),
       },
@@ -239,6 +239,15 @@ export class EtcdConnection {
   private checkOpen(): void {
     if (this.closed) throw new Error('the etcd connection is closed');
   }
+}
+
+/**
+ * isAuthRevisionOld: etcd refused a request because users or roles changed between its
+ * authentication and its apply (a host admitted, server rights granted or taken back); it was not
+ * applied, and the same request is made again with the new rights (as etcd's own client does).
+ */
+function isAuthRevisionOld(err: Error): boolean {
+  return /revision of auth store is old/.test(err.message);
 }
 
 function normalize(endpoints: readonly string[]): string[] {
