@@ -6,7 +6,7 @@
 
 import { join } from 'node:path';
 import type { Cluster, ClusterEvent } from '../cluster/cluster.js';
-import { splitUrls } from '../cluster/keys.js';
+import { defaultJoinUrls, splitUrls } from '../cluster/keys.js';
 import { readKnownEndpoints, saveKnownEndpoints } from '../cluster/known-endpoints.js';
 import { resolveEtcdBinary } from '../etcd/binary.js';
 import type { EtcdConnection } from '../etcd/connection.js';
@@ -129,6 +129,15 @@ export function checkClusterSettings(settings: ClusterSettings): void {
   }
   const overlap = settings.clientUrls.find((url) => settings.serverUrls.includes(url));
   if (overlap) throw new UsageError(`mgmt run: ${overlap} is both a client and a server URL; etcd needs two ports`);
+  if (!settings.insecure && !settings.noServer) {
+    // The join service's default port (client port - 1) is easy to collide with on one machine.
+    const ports = new Set([...settings.clientUrls, ...settings.serverUrls].map((url) => new URL(url).host));
+    const joinUrls = settings.joinUrls.length > 0 ? settings.joinUrls : defaultJoinUrls(settings.clientUrls);
+    const clash = joinUrls.find((url) => ports.has(new URL(url).host));
+    if (clash) {
+      throw new UsageError(`mgmt run: the join service's URL ${clash} is also an etcd URL of this host (it defaults to each client URL's port - 1): choose other ports or give --join-urls`);
+    }
+  }
 }
 
 /** setupWorld picks and opens this run's World; with --seeds it fails (exit 1) when no seed answers. */

@@ -80,6 +80,8 @@ export interface ServerRights {
 
 /** JoinServiceControl starts (resolving with the URLs it listens on) and stops this host's join service. */
 export interface JoinServiceControl {
+  /** Where it will listen (checked for taken ports before this host adds itself as a member). */
+  readonly urls: readonly string[];
   start(): Promise<readonly string[]>;
   stop(): Promise<void>;
 }
@@ -301,7 +303,7 @@ export class Cluster {
     const dataDir = this.options.dataDir;
     const hasData = existsSync(join(dataDir, 'member'));
     // Before `member add`: a member added that cannot start would cost a one-member cluster its quorum.
-    await checkEtcdPorts(this.me, this.options.clientUrls, peerUrls);
+    await checkEtcdPorts(this.me, this.options.clientUrls, peerUrls, this.options.joinService?.urls ?? []);
     // The lock is held until the new member serves: while it starts, the quorum counts it already.
     await this.changeMembership('join the etcd cluster', JOIN_LOCK_TIMEOUT_MS, async () => {
       let members = await this.memberList();
@@ -342,7 +344,9 @@ export class Cluster {
       }
     });
     if (this.closed) return;
-    await this.leased.set(ENDPOINTS_PREFIX + this.me, joinUrls(this.options.clientUrls));
+    // Right after a membership change (and others may follow at once) a write can outlast its
+    // deadline while raft settles: it is tried again, with warnings, before it counts as a failure.
+    await this.retrying('publish endpoints', MEMBERSHIP_ATTEMPTS, () => this.leased.set(ENDPOINTS_PREFIX + this.me, joinUrls(this.options.clientUrls)));
     await this.startJoinService();
   }
 

@@ -12,7 +12,7 @@ import { escapeControl } from '../log/escape.js';
 import { credentialsProblem, readCredentials, writeCredentials, writeHostCert, type HostCredentials } from '../tls/files.js';
 import { caPin, certInfo, CLOCK_SKEW_MS, createCsr, createKey } from '../tls/pki.js';
 import { parseToken } from '../tls/token.js';
-import { joinUrlFor } from './join-service.js';
+import { joinUrlFor } from './keys.js';
 
 /** JoinError is a join or renewal that did not happen, with one line that says why (exit 1). */
 export class JoinError extends MgmtError {}

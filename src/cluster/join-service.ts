@@ -81,22 +81,6 @@ export interface JoinServiceOptions {
   readonly requestTimeoutMs?: number;
 }
 
-/**
- * joinUrlFor is the join service's URL for a client (or seed) URL: the same host, port - 1, https
- * (2378 beside etcd's 2379). Agents listen there by default and joining hosts look there.
- */
-export function joinUrlFor(clientUrl: string): string {
-  const url = new URL(clientUrl);
-  const port = Number(url.port || (url.protocol === 'http:' ? 80 : 443));
-  if (port <= 1) throw new MgmtError(`${clientUrl} has no port below it for the join service: give --join-url`);
-  return `https://${url.hostname}:${port - 1}`;
-}
-
-/** defaultJoinUrls are the join service's URLs for a host's client URLs (joinUrlFor each, once). */
-export function defaultJoinUrls(clientUrls: readonly string[]): string[] {
-  return [...new Set(clientUrls.map(joinUrlFor))];
-}
-
 /** isJoinableHostname says whether a host may join by that name: letters, digits, '.', '_', '-' (starting with a letter or digit), not `root`. */
 export function isJoinableHostname(hostname: string): boolean {
   return HOSTNAME.test(hostname) && hostname !== 'root';

@@ -1,6 +1,8 @@
 // The cluster's keys in etcd (DESIGN section 6): the classic `/_mgmt` names, so the seed's
 // `etcdctl put /_mgmt/idealClusterSize 5` works as written.
 
+import { MgmtError } from '../errors.js';
+
 /** IDEAL_CLUSTER_SIZE_KEY holds the wanted number of etcd servers, a decimal integer. */
 export const IDEAL_CLUSTER_SIZE_KEY = '/_mgmt/idealClusterSize';
 /** VOLUNTEERS_PREFIX + host = the host's peer URLs (comma-separated), on the host's lease. */
@@ -57,4 +59,20 @@ export function hostsUnder(prefix: string, entries: Readonly<Record<string, stri
     hosts.set(host, splitUrls(value));
   }
   return hosts;
+}
+
+/**
+ * joinUrlFor is the join service's URL for a client (or seed) URL: the same host, port - 1, https
+ * (2378 beside etcd's 2379). Agents listen there by default and joining hosts look there.
+ */
+export function joinUrlFor(clientUrl: string): string {
+  const url = new URL(clientUrl);
+  const port = Number(url.port || (url.protocol === 'http:' ? 80 : 443));
+  if (port <= 1) throw new MgmtError(`${clientUrl} has no port below it for the join service: give --join-url`);
+  return `https://${url.hostname}:${port - 1}`;
+}
+
+/** defaultJoinUrls are the join service's URLs for a host's client URLs (joinUrlFor each, once). */
+export function defaultJoinUrls(clientUrls: readonly string[]): string[] {
+  return [...new Set(clientUrls.map(joinUrlFor))];
 }

@@ -12,8 +12,8 @@ import type { LogEvent } from '../log/events.js';
 import { ClusterAuthority, isPermissionDenied } from './authority.js';
 import type { ClusterEvent, JoinServiceControl } from './cluster.js';
 import { joinCluster, RenewalTimer } from './join-client.js';
-import { defaultJoinUrls, JoinService } from './join-service.js';
-import { CA_KEY_KEY, hostsUnder, JOIN_PREFIX, SEEN_PREFIX } from './keys.js';
+import { JoinService } from './join-service.js';
+import { CA_KEY_KEY, defaultJoinUrls, hostsUnder, JOIN_PREFIX, SEEN_PREFIX } from './keys.js';
 import { Signer } from './signer.js';
 
 /** CredentialSettings are what a host needs to know to get its credentials. */
@@ -124,12 +124,14 @@ export function secureHost(options: SecureHostOptions): SecuredHost {
     onEvent: (event) => onEvent({ ...event, level: event.level === 'error' ? 'error' : event.level === 'warn' ? 'warn' : 'info', action: String(event.event) }),
   }).start();
   let service: JoinService | undefined;
+  const joinUrls = settings.joinUrls.length > 0 ? settings.joinUrls : defaultJoinUrls(settings.clientUrls);
   const joinService: JoinServiceControl = {
+    urls: joinUrls,
     start: async () => {
       const caPem = connection.credentials!.caPem;
       const signer = new Signer({ connection, authority, prefix, caPem, lifetimeMs: settings.certLifetimeMs });
       service = await JoinService.start({
-        urls: settings.joinUrls.length > 0 ? settings.joinUrls : defaultJoinUrls(settings.clientUrls),
+        urls: joinUrls,
         prefix,
         signJoin: (request) => signer.signJoin(request),
         signRenewal: (request) => signer.signRenewal(request),

@@ -446,8 +446,8 @@ function checkSchemes(clientUrls: readonly string[], peerUrls: readonly string[]
  * A joining host asks before `member add`: a member added that cannot start costs the cluster its
  * quorum (a second member of one), so that nothing could remove it again.
  */
-export async function checkEtcdPorts(name: string, clientUrls: readonly string[], peerUrls: readonly string[]): Promise<void> {
-  const taken = await takenPorts({ client: clientUrls, peer: peerUrls });
+export async function checkEtcdPorts(name: string, clientUrls: readonly string[], peerUrls: readonly string[], joinUrls: readonly string[] = []): Promise<void> {
+  const taken = await takenPorts({ client: clientUrls, peer: peerUrls, join: joinUrls });
   if (taken.length > 0) throw new EtcdStartError(`etcd server ${name}: ${takenPortsMessage(taken)}`, { takenPorts: taken });
 }
 

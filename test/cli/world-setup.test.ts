@@ -56,6 +56,11 @@ describe('checkClusterSettings', () => {
   it('GIVEN the defaults of mgmt run WHEN checked THEN they pass, as does an election timeout of exactly 5 heartbeats', () => {
     expect(() => checkClusterSettings(valid)).not.toThrow();
     expect(() => checkClusterSettings({ ...valid, heartbeatIntervalMs: 10, electionTimeoutMs: 50 })).not.toThrow();
+    // The same ports with the join service elsewhere, plaintext (no join service), or no server at all.
+    const adjacent = { clientUrls: ['https://127.0.0.1:2381'], serverUrls: ['https://127.0.0.1:2380'] };
+    expect(() => checkClusterSettings({ ...valid, ...adjacent, joinUrls: ['https://127.0.0.1:2390'] })).not.toThrow();
+    expect(() => checkClusterSettings({ ...valid, ...adjacent, noServer: true })).not.toThrow();
+    expect(() => checkClusterSettings({ ...valid, clientUrls: ['http://127.0.0.1:2381'], serverUrls: ['http://127.0.0.1:2380'], insecure: true })).not.toThrow();
   });
 
   it.each<[string, Partial<ClusterSettings>, string]>([
@@ -66,6 +71,11 @@ describe('checkClusterSettings', () => {
     ['no server URLs', { serverUrls: [] }, 'mgmt run: --server-urls must name at least one URL'],
     ['idealClusterSize 0', { idealClusterSize: 0 }, 'mgmt run: --ideal-cluster-size must be at least 1, not 0'],
     ['a zero lease', { leaseTtlSeconds: 0 }, 'mgmt run: --lease-ttl must be at least 1 second, not 0'],
+    [
+      'issue 11 point 2: a join service port (client port - 1) that is the peer port',
+      { clientUrls: ['https://127.0.0.1:2381'], serverUrls: ['https://127.0.0.1:2380'] },
+      'mgmt run: the join service\'s URL https://127.0.0.1:2380 is also an etcd URL of this host (it defaults to each client URL\'s port - 1): choose other ports or give --join-urls',
+    ],
   ])('GIVEN %s WHEN checked THEN a UsageError says what is wrong', (_what, change, message) => {
     expect(() => checkClusterSettings({ ...valid, ...change })).toThrow(new UsageError(message));
   });
