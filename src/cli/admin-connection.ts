@@ -9,7 +9,7 @@ import { readKnownEndpoints } from '../cluster/known-endpoints.js';
 import { EtcdConnection } from '../etcd/connection.js';
 import { MgmtError, UsageError } from '../errors.js';
 import { readCredentials, tlsPaths } from '../tls/files.js';
-import { certInfo } from '../tls/pki.js';
+import { certInfo } from '../tls/certs.js';
 import type { ParsedFlags } from './flags.js';
 
 /** DEFAULT_ADMIN_ENDPOINT is where an admin command looks when the prefix knows no endpoints: the local etcd. */

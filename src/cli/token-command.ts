@@ -3,7 +3,7 @@
 
 import { createToken } from '../cluster/tokens.js';
 import { UsageError } from '../errors.js';
-import { caPin } from '../tls/pki.js';
+import { caPin } from '../tls/certs.js';
 import { formatToken } from '../tls/token.js';
 import { parseDuration } from './duration.js';
 import { asServerHost, hostNameArgument, withAdminConnection } from './admin-connection.js';

@@ -186,21 +186,15 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
     if (obtained?.how === 'joined') onEvent({ level: 'info', action: 'joined', host: hostname, message: `certificate signed by the cluster CA, kept in ${join(prefix, 'tls')}` });
     else if (obtained?.how === 'kept' && settings.token !== undefined) onEvent({ level: 'info', action: 'token-unused', host: hostname, message: `this host has its certificate in ${join(prefix, 'tls')}; the join token was not needed and is left unused` });
     const connection = new EtcdConnection({ endpoints: joinThrough ?? settings.clientUrls, tls: obtained?.credentials });
-    if (seeded) {
+    // The seeds must answer; a secure host's first write is its seen key, which also stops a host
+    // whose certificate the cluster no longer honours (revoked) here, before it exports.
+    if (seeded || (secure && joinThrough)) {
       try {
-        await connection.bounded('reach the seeds', (client) => client.maintenance.status({}));
+        if (secure) await secure.sayHere(connection, hostname, prefix);
+        else await connection.bounded('reach the seeds', (client) => client.maintenance.status({}));
       } catch (err) {
         connection.close();
-        throw new MgmtError(`mgmt run: --seeds: ${errorMessage(err)}`);
-      }
-    }
-    // A host whose certificate the cluster no longer honours (revoked) stops here, before it exports.
-    if (secure && joinThrough) {
-      try {
-        await secure.sayHere(connection, hostname, prefix);
-      } catch (err) {
-        connection.close();
-        throw err;
+        throw err instanceof MgmtError || !seeded ? err : new MgmtError(`mgmt run: --seeds: ${errorMessage(err)}`);
       }
     }
     const secured = secure && obtained ? secure.secureHost({ connection, prefix, hostname, settings, onEvent }) : undefined;

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Range, type Etcd3, type IPermissionRequest } from 'etcd3';
 import type { EtcdConnection } from '../etcd/connection.js';
 import { MgmtError } from '../errors.js';
-import type { CertInfo } from '../tls/pki.js';
+import type { CertInfo } from '../tls/certs.js';
 import { EXPORTED_PREFIX, STRINGS_PREFIX } from '../world/etcd.js';
 import type { ServerRights } from './cluster.js';
 import { CONVERGED_PREFIX, ENDPOINTS_PREFIX, HOSTS_PREFIX, JOIN_PREFIX, NOMINATED_PREFIX, SEEN_PREFIX, VOLUNTEERS_PREFIX } from './keys.js';
@@ -111,14 +111,15 @@ export class ClusterAuthority implements ServerRights {
    */
   async admitHost(name: string, options: { readonly replace?: boolean } = {}): Promise<void> {
     checkHostName(name);
-    const exists = await this.userExists(name);
-    if (exists && options.replace !== true) throw new AuthorityError(`host ${name} is refused: an etcd user of that name exists already (revoke it first, or use a token made for it with --host ${name})`);
     const role = hostRole(name);
-    if (!(await this.roleExists(role))) await this.call(`create etcd role ${role}`, (client) => client.auth.roleAdd({ name: role }));
-    for (const permission of hostPermissions(name)) {
-      await this.call(`grant etcd role ${role} its rights`, (client) => client.role(role).grant(permission));
-    }
-    if (!exists) await this.call(`create etcd user ${name}`, (client) => client.auth.userAdd({ name, password: '', options: { no_password: true } }));
+    // Independent steps go at once: a join waits for all of them (etcd orders them itself).
+    const [exists, roleExists] = await Promise.all([this.userExists(name), this.roleExists(role)]);
+    if (exists && options.replace !== true) throw new AuthorityError(`host ${name} is refused: an etcd user of that name exists already (revoke it first, or use a token made for it with --host ${name})`);
+    if (!roleExists) await this.call(`create etcd role ${role}`, (client) => client.auth.roleAdd({ name: role }));
+    await Promise.all([
+      ...hostPermissions(name).map((permission) => this.call(`grant etcd role ${role} its rights`, (client) => client.role(role).grant(permission))),
+      exists ? undefined : this.call(`create etcd user ${name}`, (client) => client.auth.userAdd({ name, password: '', options: { no_password: true } })),
+    ]);
     await this.call(`grant etcd user ${name} the role ${role}`, (client) => client.auth.userGrantRole({ user: name, role }));
   }
 

@@ -10,7 +10,7 @@ import { errorMessage, MgmtError } from '../errors.js';
 import type { LogEvent } from '../log/events.js';
 import { escapeControl } from '../log/escape.js';
 import { credentialsProblem, readCredentials, writeCredentials, writeHostCert, type HostCredentials } from '../tls/files.js';
-import { caPin, certInfo, CLOCK_SKEW_MS, createCsr, createKey } from '../tls/pki.js';
+import { caPin, certInfo, CLOCK_SKEW_MS, createCsr, createKey } from '../tls/certs.js';
 import { parseToken } from '../tls/token.js';
 import { joinUrlFor } from './keys.js';
 

@@ -15,7 +15,7 @@ import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { errorMessage, MgmtError } from '../errors.js';
 import type { LogEvent } from '../log/events.js';
 import { tlsPaths } from '../tls/files.js';
-import { certInfo, isIssuedBy } from '../tls/pki.js';
+import { certInfo, isIssuedBy } from '../tls/certs.js';
 import type { JoinToken } from '../tls/token.js';
 
 /** JOIN_BODY_LIMIT_BYTES is the largest request body the service reads (a CSR is about 1 KiB). */

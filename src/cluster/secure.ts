@@ -7,14 +7,13 @@
 import type { EtcdConnection } from '../etcd/connection.js';
 import { MgmtError } from '../errors.js';
 import { readCaKey, readCredentials, tlsPaths, writeCaKey, writeCredentials, type HostCredentials } from '../tls/files.js';
-import { certInfo, createCa, createCsr, createKey, sansForUrls, signCsr } from '../tls/pki.js';
+import { certInfo, createCsr, createKey, sansForUrls } from '../tls/certs.js';
 import type { LogEvent } from '../log/events.js';
 import { ClusterAuthority, isPermissionDenied } from './authority.js';
 import type { ClusterEvent, JoinServiceControl } from './cluster.js';
 import { joinCluster, RenewalTimer } from './join-client.js';
 import { JoinService } from './join-service.js';
 import { CA_KEY_KEY, defaultJoinUrls, hostsUnder, JOIN_PREFIX, SEEN_PREFIX } from './keys.js';
-import { Signer } from './signer.js';
 
 /** CredentialSettings are what a host needs to know to get its credentials. */
 export interface CredentialSettings {
@@ -52,7 +51,9 @@ export async function obtainCredentials(settings: CredentialSettings): Promise<O
     const credentials = await joinCluster({ seeds: settings.seeds, joinUrl: settings.joinUrl, token: settings.token, hostname: settings.hostname, sans, prefix: settings.prefix });
     return { credentials, how: 'joined' };
   }
-  // A new cluster: its CA, and this host's certificate signed by it.
+  // A new cluster: its CA, and this host's certificate signed by it. (The certificate library is
+  // loaded by hosts that sign only: a joining host makes its key and CSR with node:crypto.)
+  const { createCa, signCsr } = await import('../tls/pki.js');
   const ca = await createCa();
   const keyPem = await createKey();
   const certPem = await signCsr(ca, await createCsr(keyPem, settings.hostname, sans), { hostname: settings.hostname, lifetimeMs: settings.certLifetimeMs });
@@ -114,7 +115,7 @@ export function secureHost(options: SecureHostOptions): SecuredHost {
   const authority = new ClusterAuthority(connection);
   const report = (event: LogEvent): void => {
     const { level, event: what, message, ...fields } = event as LogEvent & { message?: string };
-    onEvent({ ...fields, level: level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info', action: `join-service-${String(what)}`, message });
+    onEvent({ ...fields, level: level === 'error' || level === 'warn' || level === 'debug' ? level : 'info', action: `join-service-${String(what)}`, message });
   };
   const renewal = new RenewalTimer({
     prefix,
@@ -129,6 +130,7 @@ export function secureHost(options: SecureHostOptions): SecuredHost {
     urls: joinUrls,
     start: async () => {
       const caPem = connection.credentials!.caPem;
+      const { Signer } = await import('./signer.js');
       const signer = new Signer({ connection, authority, prefix, caPem, lifetimeMs: settings.certLifetimeMs });
       service = await JoinService.start({
         urls: joinUrls,

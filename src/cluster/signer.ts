@@ -7,7 +7,8 @@
 import type { EtcdConnection } from '../etcd/connection.js';
 import { errorMessage } from '../errors.js';
 import { readCaKey } from '../tls/files.js';
-import { certInfo, signCsr } from '../tls/pki.js';
+import { certInfo } from '../tls/certs.js';
+import { signCsr } from '../tls/pki.js';
 import type { Authority } from './authority.js';
 import { JoinRefused, type JoinRequest, type RenewalRequest, type SignedCertificate } from './join-service.js';
 import { CA_KEY_KEY } from './keys.js';
@@ -36,20 +37,20 @@ export class Signer {
   async signJoin(request: JoinRequest): Promise<SignedCertificate> {
     const { authority, connection } = this.options;
     let record;
+    let exists;
     try {
-      record = await consumeToken(connection, request.token, request.hostname);
+      [record, exists] = await Promise.all([consumeToken(connection, request.token, request.hostname), authority.hostExists(request.hostname)]);
     } catch (err) {
       if (err instanceof TokenRefused) throw new JoinRefused(err.message);
       throw err;
     }
     // A name that already has a user is another host's identity: only a token made for it replaces it.
     const replace = record.host === request.hostname;
-    if (!replace && (await authority.hostExists(request.hostname))) {
+    if (!replace && exists) {
       throw new JoinRefused(`host ${request.hostname} already has a certificate; revoke it first, or make a token for it with mgmt token create --host ${request.hostname}`);
     }
     const certPem = await this.sign(request.hostname, request.csrPem);
-    await authority.admitHost(request.hostname, { replace });
-    await authority.recordCertificate(request.hostname, certInfo(certPem));
+    await Promise.all([authority.admitHost(request.hostname, { replace }), authority.recordCertificate(request.hostname, certInfo(certPem))]);
     return { certPem };
   }
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { MgmtError } from '../errors.js';
 import { writeAtomic } from '../resources/file-io.js';
 import { ensurePrivateDir } from '../world/private-dir.js';
-import { certInfo, isIssuedBy, keyMatchesCert } from './pki.js';
+import { certInfo, isIssuedBy, keyMatchesCert } from './certs.js';
 
 /** TlsPaths are the credential files of one prefix. */
 export interface TlsPaths {

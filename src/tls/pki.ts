@@ -7,9 +7,10 @@
 
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { createHash, createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import { MgmtError } from '../errors.js';
+import { CLOCK_SKEW_MS, parseSan } from './certs.js';
 import { CA_LIFETIME_MS, DEFAULT_CERT_LIFETIME_MS } from './lifetimes.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -21,24 +22,11 @@ const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as con
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const SAN_OID = '2.5.29.17';
-/** CLOCK_SKEW_MS: a certificate is valid from this much before it was made (the clocks of a cluster's hosts differ). */
-export const CLOCK_SKEW_MS = 5 * 60_000;
 
 /** Pem is a certificate and its private key, both PEM. */
 export interface CertAndKey {
   readonly certPem: string;
   readonly keyPem: string;
-}
-
-/** CertInfo is what the agent needs to know of a certificate. */
-export interface CertInfo {
-  readonly commonName: string;
-  /** The serial number, hex. */
-  readonly serial: string;
-  readonly notBefore: Date;
-  readonly notAfter: Date;
-  /** The subject alternative names: `ip:1.2.3.4`, `dns:name`. */
-  readonly sans: readonly string[];
 }
 
 /** createCa makes the cluster CA: a new P-256 key and a self-signed certificate for signing host certificates only. */
@@ -59,24 +47,6 @@ export async function createCa(clusterName = 'mgmt cluster CA', lifetimeMs = CA_
     ],
   });
   return { certPem: cert.toString('pem'), keyPem: await exportKey(keys.privateKey) };
-}
-
-/** createKey makes a host's P-256 private key (PKCS#8 PEM). */
-export async function createKey(): Promise<string> {
-  const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
-  return exportKey(keys.privateKey);
-}
-
-/** createCsr makes a certificate signing request for `hostname` (its CN) with the given SANs (`ip:...`, `dns:...`), signed by the key. */
-export async function createCsr(keyPem: string, hostname: string, sans: readonly string[]): Promise<string> {
-  const keys = await importKeyPair(keyPem);
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: [{ CN: [hostname] }],
-    keys,
-    signingAlgorithm: ALGORITHM,
-    extensions: sans.length > 0 ? [new x509.SubjectAlternativeNameExtension(sans.map(toGeneralName))] : [],
-  });
-  return csr.toString('pem');
 }
 
 /** SignRequest is what the signer asks of a CSR besides its signature. */
@@ -130,57 +100,6 @@ export async function signCsr(ca: CertAndKey, csrPem: string, options: SignOptio
   return cert.toString('pem');
 }
 
-/** certInfo reads a certificate's CN, serial, validity and SANs; it throws a one-line error for anything but one PEM certificate. */
-export function certInfo(certPem: string): CertInfo {
-  const cert = parseCert(certPem);
-  const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1] ?? '';
-  return {
-    commonName: cn,
-    serial: cert.serialNumber.toLowerCase(),
-    notBefore: new Date(cert.validFrom),
-    notAfter: new Date(cert.validTo),
-    sans: (cert.subjectAltName ?? '')
-      .split(', ')
-      .filter((name) => name !== '')
-      .map((name) => name.replace(/^IP Address:/, 'ip:').replace(/^DNS:/, 'dns:')),
-  };
-}
-
-/** caPin is the CA certificate's pin carried by join tokens: base64url of the SHA-256 of its DER. */
-export function caPin(caPem: string): string {
-  return createHash('sha256').update(parseCert(caPem).raw).digest('base64url');
-}
-
-/** isIssuedBy says whether `certPem` is signed by the CA of `caPem` (signature and issuer name). */
-export function isIssuedBy(certPem: string, caPem: string): boolean {
-  const cert = parseCert(certPem);
-  const ca = parseCert(caPem);
-  return cert.checkIssued(ca) && cert.verify(ca.publicKey);
-}
-
-/** keyMatchesCert says whether the private key is the one of the certificate's public key. */
-export function keyMatchesCert(keyPem: string, certPem: string): boolean {
-  return parseCert(certPem).checkPrivateKey(createPrivateKey(keyPem));
-}
-
-/** sansForUrls are the SANs a host's certificate needs for its client and peer URLs (their hosts). */
-export function sansForUrls(urls: readonly string[]): string[] {
-  const sans = new Set<string>();
-  for (const url of urls) {
-    const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1');
-    sans.add(isIP(host) ? `ip:${host}` : `dns:${host.toLowerCase()}`);
-  }
-  return [...sans].sort();
-}
-
-function parseCert(pem: string): X509Certificate {
-  try {
-    return new X509Certificate(pem);
-  } catch (err) {
-    throw new MgmtError(`not a PEM certificate: ${(err as Error).message}`);
-  }
-}
-
 function sansOf(extension: x509.SubjectAlternativeNameExtension | null): string[] {
   if (!extension) return [];
   const sans: string[] = [];
@@ -193,11 +112,7 @@ function sansOf(extension: x509.SubjectAlternativeNameExtension | null): string[
 }
 
 function toGeneralName(san: string): x509.JsonGeneralName {
-  const [type, ...rest] = san.split(':');
-  const value = rest.join(':');
-  if (type === 'ip' && isIP(value)) return { type: 'ip', value };
-  if (type === 'dns' && value !== '') return { type: 'dns', value };
-  throw new MgmtError(`${JSON.stringify(san)} is not a SAN of the form ip:ADDRESS or dns:NAME`);
+  return parseSan(san);
 }
 
 function newSerial(): string {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ClusterAuthority } from '../../src/cluster/authority.js';
 import { saveKnownEndpoints } from '../../src/cluster/known-endpoints.js';
 import { consumeToken } from '../../src/cluster/tokens.js';
-import { caPin } from '../../src/tls/pki.js';
+import { caPin } from '../../src/tls/certs.js';
 import { parseToken } from '../../src/tls/token.js';
 import { runMgmt } from '../helpers/cli.js';
 import { skipEtcdReason } from '../helpers/etcd.js';

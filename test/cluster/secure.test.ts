@@ -2,10 +2,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { LogEvent } from '../../src/log/events.js';
 import { readCredentials, tlsPaths } from '../../src/tls/files.js';
-import { certInfo } from '../../src/tls/pki.js';
+import { certInfo } from '../../src/tls/certs.js';
 import { parseToken } from '../../src/tls/token.js';
 import { runMgmt } from '../helpers/cli.js';
-import { createToken, etcdctl, useCluster, type ClusterHost } from '../helpers/cluster.js';
+import { createToken, etcdctl, useCluster, waitForMembers, type ClusterHost } from '../helpers/cluster.js';
 import { skipEtcdReason } from '../helpers/etcd.js';
 import { exchangeDir, expectedFiles, seedFiles, waitForFiles, waitForLast, writeExchangeGraph, type ExchangeFiles } from '../helpers/exchange.js';
 import { waitFor } from '../helpers/log.js';
@@ -136,6 +136,32 @@ describe.skipIf(skipEtcdReason !== undefined)('a secure cluster (issue 11)', () 
       '--seeds', a.clientUrl, '--join-url', a.joinUrl, '--client-urls', b.clientUrl, '--server-urls', b.peerUrl], { timeoutMs: 60_000 });
     expect(restarted.code).toBe(1);
     expect(JSON.stringify(restarted.events) + restarted.stderr).toMatch(/revoked/);
+  }, TEST_TIMEOUT_MS);
+
+  it('issue 11 points 5 and 7 over mutual TLS: GIVEN three server hosts WHEN the bootstrap host is SIGKILLed, removed by the others and restarted with its original command THEN it rejoins with its certificate, and the survivors took over its rights', async () => {
+    const root = await tempDir();
+    const graphOf = (host: string): Promise<string> => writeExchangeGraph(root, host, { locals: [], exports: [`f${host}`] });
+    const h1 = await startHost('h1', { secure: true, yaml: await graphOf('h1'), extraArgs: ['--ideal-cluster-size', '3'] });
+    await h1.waitForCluster('join-service', 'h1', 60_000);
+    const h2 = await startHost('h2', { secure: true, token: await createToken(h1), joinVia: h1, seeds: [h1.clientUrl], yaml: await graphOf('h2') });
+    const h3 = await startHost('h3', { secure: true, token: await createToken(h1), joinVia: h1, seeds: [h1.clientUrl], yaml: await graphOf('h3') });
+    const tls = await readCredentials(h1.prefix, 'h1');
+    await waitForMembers(() => [h1.clientUrl, h2.clientUrl, h3.clientUrl], ['h1', 'h2', 'h3'], 60_000, tls);
+    // Every server host can sign: h3 makes a token through its own rights.
+    await h3.waitForCluster('join-service', 'h3', 60_000);
+
+    h1.proc.child.kill('SIGKILL');
+    await h1.proc.exited;
+    await waitForMembers(() => [h2.clientUrl, h3.clientUrl], ['h2', 'h3'], 60_000, tls);
+    const again = await startHost('h1', { secure: true, yaml: await graphOf('h1'), prefix: h1.prefix, clientUrl: h1.clientUrl, peerUrl: h1.peerUrl, extraArgs: ['--ideal-cluster-size', '3'] });
+    await again.waitForCluster('rejoin', undefined, 60_000);
+    await waitFor(() => existsSync(`${exchangeDir(root, 'h1')}/fh2`), 'the restarted h1 to collect fh2', 60_000);
+    await waitForMembers(() => [h2.clientUrl, h3.clientUrl], ['h1', 'h2', 'h3'], 60_000, tls);
+    // A new host joins through a token made on h3 (not the bootstrap host): the CA key came from etcd.
+    const h4 = await startHost('h4', { secure: true, token: await createToken(h3), joinVia: h3, seeds: [h3.clientUrl], yaml: await graphOf('h4'), extraArgs: ['--no-server'] });
+    await h4.waitForCluster('joined', 'h4', 60_000);
+    await waitFor(() => existsSync(`${exchangeDir(root, 'h4')}/fh3`), 'h4 to collect fh3', 60_000);
+    for (const host of [again, h2, h3, h4]) expect(errorsOf(host)).toEqual([]);
   }, TEST_TIMEOUT_MS);
 
   it('issue 11 point 2: GIVEN certificates that last 12 s WHEN a joined host runs past two thirds of that THEN it renews its certificate without a restart and keeps exchanging', async () => {

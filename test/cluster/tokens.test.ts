@@ -3,7 +3,7 @@ import { ClusterAuthority } from '../../src/cluster/authority.js';
 import { TOKENS_PREFIX } from '../../src/cluster/keys.js';
 import { consumeToken, createToken, TokenRefused, type TokenRecord } from '../../src/cluster/tokens.js';
 import type { EtcdConnection } from '../../src/etcd/connection.js';
-import { caPin } from '../../src/tls/pki.js';
+import { caPin } from '../../src/tls/certs.js';
 import { hashSecret, type JoinToken } from '../../src/tls/token.js';
 import { skipEtcdReason } from '../helpers/etcd.js';
 import { useTlsCluster, type TlsCluster } from '../helpers/tls-etcd.js';

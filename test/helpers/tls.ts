@@ -4,7 +4,8 @@
 
 import { join } from 'node:path';
 import { tlsPaths, writeCaKey, writeCredentials, type HostCredentials, type TlsPaths } from '../../src/tls/files.js';
-import { createCa, createCsr, createKey, sansForUrls, signCsr, type CertAndKey } from '../../src/tls/pki.js';
+import { createCsr, createKey, sansForUrls } from '../../src/tls/certs.js';
+import { createCa, signCsr, type CertAndKey } from '../../src/tls/pki.js';
 
 /** TestPki is a CA and a way to make credentials of hosts it signs. */
 export interface TestPki {

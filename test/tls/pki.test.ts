@@ -2,7 +2,8 @@ import { X509Certificate } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { credentialsProblem, readCredentials, tlsPaths, writeCaKey, writeCredentials } from '../../src/tls/files.js';
-import { caPin, certInfo, createCa, createCsr, createKey, isIssuedBy, keyMatchesCert, sansForUrls, signCsr } from '../../src/tls/pki.js';
+import { caPin, certInfo, createCsr, createKey, isIssuedBy, keyMatchesCert, sansForUrls } from '../../src/tls/certs.js';
+import { createCa, signCsr } from '../../src/tls/pki.js';
 import { formatToken, hashSecret, newToken, parseToken, secretMatches } from '../../src/tls/token.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
@@ -33,7 +34,20 @@ describe('cluster PKI (issue 11 point 1)', () => {
     const key = await createKey();
     await expect(signCsr(ca, await createCsr(key, 'h1', []), { hostname: 'h2' })).rejects.toThrow(/not CN=h2/);
     await expect(signCsr(ca, 'garbage', { hostname: 'h1' })).rejects.toThrow(/not a PEM PKCS#10/);
-    await expect(createCsr(key, 'h1', ['email:a@b'])).rejects.toThrow(/not a SAN/);
+    expect(() => createCsr(key, 'h1', ['email:a@b'])).toThrow(/not a SAN/);
+  });
+
+  it('issue 11 point 2: a CSR written with node:crypto alone (a joining host loads no certificate library) is read, verified and signed by the library, SANs intact', async () => {
+    const ca = await createCa();
+    const key = createKey();
+    const sans = ['dns:db-1.example.org', 'ip:10.0.0.7', 'ip:::1', 'ip:fe80::1:2', 'ip:2001:db8::ff00:42:8329'];
+    const csr = createCsr(key, 'db-1', sans);
+    expect(csr).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----\n/);
+    const info = certInfo(await signCsr(ca, csr, { hostname: 'db-1' }));
+    expect(info.sans).toEqual(['DNS:db-1.example.org', 'IP Address:10.0.0.7', 'IP Address:0:0:0:0:0:0:0:1', 'IP Address:FE80:0:0:0:0:0:1:2', 'IP Address:2001:DB8:0:0:0:FF00:42:8329'].map((n) => n.replace(/^IP Address:/, 'ip:').replace(/^DNS:/, 'dns:')));
+    // A CSR whose signature does not match its key is refused.
+    const forged = createCsr(key, 'db-1', []).replace(/.{8}\n-----END/, 'AAAAAAAA\n-----END');
+    await expect(signCsr(ca, forged, { hostname: 'db-1' })).rejects.toThrow();
   });
 
   it('issue 11 point 2: a token carries the CA pin and a secret of which only a hash is compared', async () => {
