@@ -4,7 +4,7 @@
 // client; watches are built over `client$` and move to the new client by themselves. The same
 // goes for its TLS credentials (issue 11 point 1): a renewed certificate means a new client.
 
-import { ExponentialBackoff, handleWhen, noop, retry } from 'cockatiel';
+import { ConstantBackoff, ExponentialBackoff, handleWhen, noop, retry, wrap } from 'cockatiel';
 import { Etcd3, isRecoverableError, type Watcher } from 'etcd3';
 import { BehaviorSubject, defer, distinctUntilChanged, Observable, ReplaySubject, switchMap, takeUntil } from 'rxjs';
 import type { HostCredentials } from '../tls/files.js';
@@ -229,7 +229,12 @@ export class EtcdConnection {
         // client with one endpoint (its seed) would then fail every call through a leader change.
         host: () => noop,
         // A failed call is retried on another endpoint: this is the failover when a server dies.
-        global: retry(handleWhen((err) => isRecoverableError(err) || isAuthRevisionOld(err)), { maxAttempts: Math.max(3, endpoints.length * 2), backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 200 }) }),
+        // A call refused for an old auth revision is made again at once (the rights changed, the
+        // server did not fail).
+        global: wrap(
+          retry(handleWhen(isAuthRevisionOld), { maxAttempts: 3, backoff: new ConstantBackoff(0) }),
+          retry(handleWhen(isRecoverableError), { maxAttempts: Math.max(3, endpoints.length * 2), backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 200 }) }),
+        ),
         // Watches move to a live endpoint quickly (etcd3's default backs off up to 30 s).
         watchBackoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1000 }).next(),
       },
