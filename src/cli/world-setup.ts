@@ -182,21 +182,38 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
       settings.insecure ? undefined : import('../cluster/secure.js'),
     ]);
     // Secure (the default): this host's certificate, kept, made with a new CA, or got with a token.
-    const obtained = await secure?.obtainCredentials({ ...settings, prefix, hostname, seeds: seeded ? settings.seeds : [] });
-    if (obtained?.how === 'joined') onEvent({ level: 'info', action: 'joined', host: hostname, message: `certificate signed by the cluster CA, kept in ${join(prefix, 'tls')}` });
-    else if (obtained?.how === 'kept' && settings.token !== undefined) onEvent({ level: 'info', action: 'token-unused', host: hostname, message: `this host has its certificate in ${join(prefix, 'tls')}; the join token was not needed and is left unused` });
-    const connection = new EtcdConnection({ endpoints: joinThrough ?? settings.clientUrls, tls: obtained?.credentials });
+    const credentialSettings = { ...settings, prefix, hostname, seeds: seeded ? settings.seeds : [] };
+    let obtained = await secure?.obtainCredentials(credentialSettings);
+    const reportCredentials = (): void => {
+      if (obtained?.how === 'joined') onEvent({ level: 'info', action: 'joined', host: hostname, message: `certificate signed by the cluster CA, kept in ${join(prefix, 'tls')}` });
+      else if (obtained?.how === 'kept' && settings.token !== undefined) onEvent({ level: 'info', action: 'token-unused', host: hostname, message: `this host has its certificate in ${join(prefix, 'tls')}; the join token was not needed and is left unused` });
+    };
     // The seeds must answer; a secure host's first write is its seen key, which also stops a host
     // whose certificate the cluster no longer honours (revoked) here, before it exports.
-    if (seeded || (secure && joinThrough)) {
+    const connect = async (): Promise<EtcdConnection> => {
+      const connection = new EtcdConnection({ endpoints: joinThrough ?? settings.clientUrls, tls: obtained?.credentials });
+      if (!seeded && !(secure && joinThrough)) return connection;
       try {
         if (secure) await secure.sayHere(connection, hostname, prefix);
         else await connection.bounded('reach the seeds', (client) => client.maintenance.status({}));
+        return connection;
       } catch (err) {
         connection.close();
         throw err instanceof MgmtError || !seeded ? err : new MgmtError(`mgmt run: --seeds: ${errorMessage(err)}`);
       }
+    };
+    let connection: EtcdConnection;
+    try {
+      connection = await connect();
+    } catch (err) {
+      // A revoked host given a new token joins again, its old credentials set aside.
+      if (!(secure && err instanceof secure.HostRevoked && seeded && settings.token !== undefined && obtained?.how === 'kept')) throw err;
+      const aside = await secure.setAsideCredentials(prefix);
+      onEvent({ level: 'warn', action: 'revoked', host: hostname, message: `this host's certificate was revoked; its old credentials are in ${aside}; joining again with the token` });
+      obtained = await secure.obtainCredentials(credentialSettings);
+      connection = await connect();
     }
+    reportCredentials();
     const secured = secure && obtained ? secure.secureHost({ connection, prefix, hostname, settings, onEvent }) : undefined;
     const cluster = new Cluster({
       hostname,

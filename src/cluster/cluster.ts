@@ -92,6 +92,8 @@ const LEAVE_TIMEOUT_MS = 5000;
 // Revoking the lease tells the others at once that this host is gone (its endpoints key with it).
 const REVOKE_TIMEOUT_MS = 1000;
 const HANDOVER_TIMEOUT_MS = 1000;
+// How often a leaving member asks its own etcd whether it is the last one.
+const LAST_MEMBER_POLL_MS = 50;
 /** MEMBERSHIP_LOCK_KEY serializes member add and remove across hosts. */
 const MEMBERSHIP_LOCK_KEY = '/_mgmt/lock/membership';
 const LOCK_RETRY_MS = 20;
@@ -369,8 +371,12 @@ export class Cluster {
   /** removeSelf removes this host's member (not the last one); it says whether the member is gone. */
   private async removeSelf(server: EtcdServer, timeoutMs: number, attempts: number): Promise<boolean> {
     let gone = false;
+    const watching = new AbortController();
+    // When the other members leave at the same time (a whole cluster stopped), this one is soon the
+    // last: there is then nothing to leave, and no other member left to take the lock from.
+    const lastMember = this.untilLastMember(server, watching.signal).then(() => 'last' as const);
     try {
-      return await this.retrying('remove this host from the etcd cluster', attempts, () => withTimeout(
+      const outcome = await Promise.race([lastMember, this.retrying('remove this host from the etcd cluster', attempts, () => withTimeout(
         this.changeMembership('remove this member', timeoutMs, async () => {
           const members = await this.memberList();
           const me = members.find((m) => m.name === this.me);
@@ -388,14 +394,39 @@ export class Cluster {
           return true;
         }),
         timeoutMs,
-      ));
+      ))]);
+      if (outcome !== 'last') return outcome;
+      this.emit({ level: 'info', action: 'last-member', host: this.me, message: 'the other members left: this host keeps the cluster\'s data' });
+      return false;
     } catch (err) {
       // Removed, and only the lock's release was slow: that is a clean leave.
       if (gone) return true;
       // The others may be stopping too; if they are not, the leader removes this member later.
       this.emit({ level: 'warn', action: 'member-remove', host: this.me, message: `could not remove this host from the etcd cluster: ${errorMessage(err)}` });
       return false;
+    } finally {
+      watching.abort();
     }
+  }
+
+  /**
+   * untilLastMember resolves once this host's own etcd lists it as the only member (etcd answers a
+   * member list from its own state, so it does without a quorum); it never resolves otherwise, and
+   * stops asking when aborted.
+   */
+  private async untilLastMember(server: EtcdServer, signal: AbortSignal): Promise<void> {
+    const own = this.connection.connectTo(server.clientUrls, LAST_MEMBER_POLL_MS * 5);
+    try {
+      while (!signal.aborted) {
+        const members = await own.bounded('list the members this host knows', (client) => client.cluster.memberList({})).catch(() => undefined);
+        if (members && members.members.length === 1 && members.members[0]!.name === this.me) return;
+        await delay(LAST_MEMBER_POLL_MS);
+      }
+    } finally {
+      own.close();
+    }
+    // Aborted: the removal settled the race; this never resolves.
+    return new Promise<never>(() => {});
   }
 
   /**

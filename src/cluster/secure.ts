@@ -4,6 +4,7 @@
 // bootstrapping host's etcd answers, the store is secured: the CA key where server hosts can read
 // it, authentication on, this host's certificate recorded.
 
+import { rename } from 'node:fs/promises';
 import type { EtcdConnection } from '../etcd/connection.js';
 import { MgmtError } from '../errors.js';
 import { readCaKey, readCredentials, tlsPaths, writeCaKey, writeCredentials, type HostCredentials } from '../tls/files.js';
@@ -81,16 +82,27 @@ export async function secureStore(connection: EtcdConnection, prefix: string, ho
   await sayHere(connection, hostname, prefix);
 }
 
-/** sayHere writes this host's `/_mgmt/seen/` key; a cluster that no longer honours its certificate (revoked) makes it fail with one line. */
+/** HostRevoked says the cluster no longer honours this host's certificate (mgmt host revoke). */
+export class HostRevoked extends MgmtError {}
+
+/** sayHere writes this host's `/_mgmt/seen/` key; a cluster that no longer honours its certificate (revoked) makes it fail with a HostRevoked line. */
 export async function sayHere(connection: EtcdConnection, hostname: string, prefix: string): Promise<void> {
   try {
     await connection.bounded('say this host is here', (client) => client.put(SEEN_PREFIX + hostname).value(new Date().toISOString()).exec());
   } catch (err) {
     if (!isPermissionDenied(err)) throw err;
-    throw new MgmtError(
-      `mgmt run: the cluster refuses this host's certificate: host ${hostname} was revoked (mgmt host revoke); it can join again only with a new token: move ${tlsPaths(prefix).dir} away and start it with --token-file`,
+    throw new HostRevoked(
+      `mgmt run: the cluster refuses this host's certificate: host ${hostname} was revoked (mgmt host revoke); it can join again only with a new token (--token-file; its old credentials in ${tlsPaths(prefix).dir} are then set aside)`,
     );
   }
+}
+
+/** setAsideCredentials moves a revoked host's PREFIX/tls away (kept for its operator) and returns where to. */
+export async function setAsideCredentials(prefix: string): Promise<string> {
+  const { dir } = tlsPaths(prefix);
+  const aside = `${dir}.revoked-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  await rename(dir, aside);
+  return aside;
 }
 
 /** SecuredHost is what a secure host runs besides etcd: server rights for the leader, the join service when it serves, the renewal of its certificate. */

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { LogEvent } from '../../src/log/events.js';
 import { readCredentials, tlsPaths } from '../../src/tls/files.js';
@@ -112,7 +112,7 @@ describe.skipIf(skipEtcdReason !== undefined)('a secure cluster (issue 11)', () 
     expect(hosts.split('\n').filter((line) => /^n[0-9]$/.test(line)).sort()).toEqual(['n5']);
   }, TEST_TIMEOUT_MS);
 
-  it('issue 11 point 4: GIVEN a joined host WHEN it is revoked THEN its certificate stops working at once, its exports are gone, host list says so, and a restart without a new token exits 1', async () => {
+  it('issue 11 point 4: GIVEN a joined host WHEN it is revoked THEN its certificate stops working at once, its exports are gone, host list says so, a restart without a new token exits 1, and one with a new token joins again', async () => {
     const root = await tempDir();
     const { host: a, files: filesA } = await bootstrap(root);
     const { host: b, files: filesB } = await join(root, 'b', a, await createToken(a));
@@ -136,6 +136,14 @@ describe.skipIf(skipEtcdReason !== undefined)('a secure cluster (issue 11)', () 
       '--seeds', a.clientUrl, '--join-url', a.joinUrl, '--client-urls', b.clientUrl, '--server-urls', b.peerUrl], { timeoutMs: 60_000 });
     expect(restarted.code).toBe(1);
     expect(JSON.stringify(restarted.events) + restarted.stderr).toMatch(/revoked/);
+    // Its old token cannot bring it back (used), a new one does: the old credentials are set aside.
+    const oldSerial = certInfo(readFileSync(tlsPaths(b.prefix).hostCert, 'utf8')).serial;
+    const back = await startHost('b', { secure: true, token: await createToken(a), prefix: b.prefix, joinVia: a, seeds: [a.clientUrl], clientUrl: b.clientUrl, peerUrl: b.peerUrl, yaml: await writeExchangeGraph(root, 'b', filesB), extraArgs: ['--no-server'] });
+    await back.waitForCluster('joined', 'b', 60_000);
+    expect(back.clusterEvents().some((e) => e.action === 'revoked')).toBe(true);
+    expect(certInfo(readFileSync(tlsPaths(b.prefix).hostCert, 'utf8')).serial).not.toBe(oldSerial);
+    expect(readdirSync(b.prefix).some((name) => name.startsWith('tls.revoked-'))).toBe(true);
+    await waitForFiles(exchangeDir(root, 'a'), expectedFiles('a', filesA, { a: filesA, b: filesB }), 'a to hold the exports of b again');
   }, TEST_TIMEOUT_MS);
 
   it('issue 11 points 5 and 7 over mutual TLS: GIVEN three server hosts WHEN the bootstrap host is SIGKILLed, removed by the others and restarted with its original command THEN it rejoins with its certificate, and the survivors took over its rights', async () => {

@@ -98,6 +98,21 @@ describe.skipIf(skipEtcdReason !== undefined)('stuck clusters', () => {
     expect(await etcdctl(h3.clientUrl, 'get', '--prefix', '--keys-only', '/_mgmt/endpoints/')).toBe(`/_mgmt/endpoints/h3\n\n`);
   });
 
+  it('issue 11 point 7: GIVEN three members WHEN all three are stopped at once (a whole cluster shut down) THEN each exits 0 without waiting out a removal that no member is left to make, and one of them keeps the data as the last member', async () => {
+    const root = await tempDir();
+    const hosts = await startThree(root);
+    // Each agent has its server (a host stopped in the middle of its join is another story).
+    for (const host of hosts) await host.waitForCluster('server-start', host.name);
+    for (const host of hosts) host.proc.child.kill('SIGTERM');
+    const results = await Promise.all(hosts.map((host) => host.proc.exited));
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
+    // No "could not remove this host": the last one saw it was the last.
+    for (const host of hosts) expect(host.clusterEvents().filter((e) => e.level !== 'info')).toEqual([]);
+    const last = hosts.filter((host) => host.clusterEvents().some((e) => e.action === 'last-member'));
+    expect(last).toHaveLength(1);
+    expect(existsSync(join(last[0]!.prefix, 'etcd', 'member'))).toBe(true);
+  });
+
   it('issue 11 point 7: GIVEN a running agent WHEN a second agent is started on the same client and peer ports THEN it exits 1 naming the ports, and the first runs on', async () => {
     const root = await tempDir();
     const h1 = await startHost('h1', { yaml: await graphOf(root, 'h1') });
