@@ -6,10 +6,12 @@
 import { Etcd3 } from 'etcd3';
 import type { Subscription } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ClusterAuthority } from '../../src/cluster/authority.js';
 import { FIGHT_WRITES, kv, type KvParams } from '../../src/resources/kv.js';
 import { EtcdWorld } from '../../src/world/etcd.js';
 import { makeContext, type TestContext } from '../helpers/context.js';
 import { skipEtcdReason, useEtcd } from '../helpers/etcd.js';
+import { useTlsCluster } from '../helpers/tls-etcd.js';
 
 const never = new AbortController().signal;
 
@@ -113,5 +115,36 @@ describe.skipIf(skipEtcdReason !== undefined)('kv between hosts', () => {
     const settled = await revision(etcd.clientUrl);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await revision(etcd.clientUrl)).toBe(settled);
+  });
+});
+
+describe.skipIf(skipEtcdReason !== undefined)('mapped kv in a secure cluster', { timeout: 90_000 }, () => {
+  const tlsCluster = useTlsCluster();
+
+  it('issue 11 point 8: GIVEN h1 and h2 with their certificates WHEN each runs a mapped kv of one key THEN each writes its own, and h2\'s World writing or deleting h1\'s is refused by etcd', async () => {
+    // GIVEN h1's etcd with auth on (h1 a server host) and h2 admitted as a client host
+    const cluster = await tlsCluster();
+    const etcd = await cluster.start('h1');
+    const connectAs = async (hostname: string) => cluster.connect([etcd.clientUrl], (await cluster.host(hostname)).credentials);
+    const authority = new ClusterAuthority(await connectAs('h1'));
+    await authority.enableAuth('h1');
+    await authority.admitHost('h2');
+    const h1 = new EtcdWorld({ hostname: 'h1', connection: await connectAs('h1') });
+    const h2 = new EtcdWorld({ hostname: 'h2', connection: await connectAs('h2') });
+    const mapped = (world: EtcdWorld, value: string) => {
+      const ctx = makeContext('kv', 'stage', { world, hostname: world.hostname });
+      return kv.init({ ...kv.defaults('stage'), value, mapped: true }, ctx);
+    };
+    // WHEN each host's mapped kv runs
+    expect(await mapped(h1, '1').checkApply(true, never)).toBe(false);
+    expect(await mapped(h2, '2').checkApply(true, never)).toBe(false);
+    // THEN each key is written with the host's own rights
+    expect(await h2.strGet('_mapped/h1/stage')).toBe('1');
+    expect(await h1.strGet('_mapped/h2/stage')).toBe('2');
+    // AND h2, bypassing kv's own refusal, cannot overwrite or delete h1's
+    await expect(h2.strSet('_mapped/h1/stage', 'forged')).rejects.toThrow(/permission denied/);
+    await expect(h2.strDel('_mapped/h1/stage')).rejects.toThrow(/permission denied/);
+    expect(await h1.strGet('_mapped/h1/stage')).toBe('1');
+    await Promise.all([h1.close(), h2.close()]);
   });
 });
