@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Range, type Etcd3, type IPermissionRequest } from 'etcd3';
 import type { EtcdConnection } from '../etcd/connection.js';
 import { MgmtError } from '../errors.js';
+import { MAPPED_PREFIX } from '../resources/kv.js';
 import type { CertInfo } from '../tls/certs.js';
 import { EXPORTED_PREFIX, STRINGS_PREFIX } from '../world/etcd.js';
 import type { ServerRights } from './cluster.js';
@@ -19,6 +20,14 @@ export const ROOT = 'root';
 const CLUSTER_KEYS = Range.prefix('/_mgmt/');
 // The single keys a host writes under its own name.
 const OWN_KEY_PREFIXES = [VOLUNTEERS_PREFIX, ENDPOINTS_PREFIX, CONVERGED_PREFIX, SEEN_PREFIX, JOIN_PREFIX] as const;
+// Mapped kv keys, host first (`strings/_mapped/$host/$key`): each host writes only its own prefix.
+const MAPPED_KEYS_PREFIX = `${STRINGS_PREFIX}${MAPPED_PREFIX}`;
+// Every other string key is every host's to write: the strings around the mapped range,
+// [`strings/`, `strings/_mapped/`) and [`strings/_mapped0`, `strings0`).
+const SHARED_STRINGS = [
+  new Range(STRINGS_PREFIX, MAPPED_KEYS_PREFIX),
+  new Range(Range.prefix(MAPPED_KEYS_PREFIX).end, Range.prefix(STRINGS_PREFIX).end),
+] as const;
 
 /** hostRole is the etcd role that holds a host's rights. */
 export function hostRole(host: string): string {
@@ -31,8 +40,14 @@ export function hostPermissions(host: string): IPermissionRequest[] {
     { permission: 'Read', range: CLUSTER_KEYS },
     { permission: 'Readwrite', range: Range.prefix(`${EXPORTED_PREFIX}${host}/`) },
     ...OWN_KEY_PREFIXES.map((prefix): IPermissionRequest => ({ permission: 'Readwrite', key: `${prefix}${host}` })),
-    { permission: 'Readwrite', range: Range.prefix(STRINGS_PREFIX) },
+    ...SHARED_STRINGS.map((range): IPermissionRequest => ({ permission: 'Readwrite', range })),
+    { permission: 'Readwrite', range: Range.prefix(mappedKeysOf(host)) },
   ];
+}
+
+/** mappedKeysOf is the etcd prefix of host `host`'s mapped kv keys. */
+function mappedKeysOf(host: string): string {
+  return `${MAPPED_KEYS_PREFIX}${host}/`;
 }
 
 /** AuthorityError is a refused or failed change of a host's rights, in one line. */
@@ -149,8 +164,8 @@ export class ClusterAuthority implements ServerRights {
 
   /**
    * revokeHost takes every right of host `name` away: its user and role first (its certificate's
-   * next request is refused), then its exports and its keys, then its etcd member if it is one. A
-   * host nothing is known of is an error.
+   * next request is refused), then its exports, its mapped kv keys and its keys, then its etcd
+   * member if it is one. A host nothing is known of is an error.
    */
   async revokeHost(name: string): Promise<RevokeResult> {
     checkHostName(name);
@@ -160,7 +175,8 @@ export class ClusterAuthority implements ServerRights {
     const keys = await this.call(`delete the keys of host ${name}`, async (client) => {
       const singles = [...OWN_KEY_PREFIXES, NOMINATED_PREFIX, HOSTS_PREFIX].map((prefix) => client.delete().key(`${prefix}${name}`));
       // One transaction without a condition: all of them go, or none.
-      const success = await Promise.all([client.delete().prefix(`${EXPORTED_PREFIX}${name}/`), ...singles].map((deletion) => deletion.op()));
+      const prefixes = [`${EXPORTED_PREFIX}${name}/`, mappedKeysOf(name)].map((prefix) => client.delete().prefix(prefix));
+      const success = await Promise.all([...prefixes, ...singles].map((deletion) => deletion.op()));
       const result = await client.kv.txn({ compare: [], success });
       return result.responses.reduce((sum, response) => sum + Number(response.response_delete_range?.deleted ?? 0), 0);
     });

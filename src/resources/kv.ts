@@ -8,7 +8,7 @@ export interface KvParams {
   readonly key: string;
   /** The value to hold; undefined (absent or null in YAML) deletes the key. */
   readonly value: string | undefined;
-  /** Use a key of this host's own, `<key>/<hostname>`. */
+  /** Use a key of this host's own, `_mapped/<hostname>/<key>`, that no other host may write. */
   readonly mapped: boolean;
   /** Accept an existing value larger than `value` (unless refreshed): a counter that only grows. */
   readonly skiplessthan: boolean;
@@ -23,11 +23,11 @@ const SKIP_CMP_STRING = 1;
 const INTEGER = /^[+-]?\d+$/;
 
 /**
- * MAPPED_OWNERS prefixes the World string key that names the owner of a mapped key: host h's
- * `mapped: true` kv of key k holds `k/h` and marks `_mapped/k/h` = h, so no kv of another host
- * writes `k/h` (without etcd authority this binds only the agents, not other etcd clients).
+ * MAPPED_PREFIX starts the World keys of mapped kvs: host h's `mapped: true` kv of key k holds
+ * `_mapped/h/k`. Host first, so each host's mapped keys are one etcd prefix that its role alone may
+ * write (cluster/authority.ts); no other kv may name a key under it.
  */
-export const MAPPED_OWNERS = '_mapped/';
+export const MAPPED_PREFIX = '_mapped/';
 /** FIGHT_WRITES rewrites of a key someone else changed, within FIGHT_WINDOW_MS, are a fight: no more writes. */
 export const FIGHT_WRITES = 5;
 /** FIGHT_WINDOW_MS is the window FIGHT_WRITES counts in. */
@@ -40,7 +40,7 @@ export const kv: ResourceKind<KvParams> = {
   params: {
     key: { type: 'string', doc: 'the key; defaults to the name' },
     value: { type: 'string', doc: 'the value; unset deletes the key' },
-    mapped: { type: 'bool', doc: 'use the per-host key <key>/<hostname>' },
+    mapped: { type: 'bool', doc: 'use the per-host key _mapped/<hostname>/<key>, which only this host writes' },
     skiplessthan: { type: 'bool', doc: 'leave a larger existing value alone unless notified' },
     skipcmpstyle: { type: 'int', doc: 'skiplessthan compares as integers (0) or strings (1)' },
   },
@@ -51,6 +51,9 @@ export const kv: ResourceKind<KvParams> = {
   validate(p) {
     const problems: ParamProblem[] = [];
     if (p.key === '') problems.push({ param: 'key', reason: 'must not be empty' });
+    else if (!p.mapped && p.key.startsWith(MAPPED_PREFIX)) {
+      problems.push({ param: 'key', reason: `${JSON.stringify(p.key)} is refused: keys under ${MAPPED_PREFIX} are the hosts' mapped keys; use mapped: true for this host's own` });
+    }
     if (p.skipcmpstyle !== SKIP_CMP_INT && p.skipcmpstyle !== SKIP_CMP_STRING) {
       problems.push({ param: 'skipcmpstyle', reason: `must be 0 (integer compare) or 1 (string compare), got ${JSON.stringify(p.skipcmpstyle)}` });
     } else if (p.skiplessthan && p.skipcmpstyle === SKIP_CMP_INT && p.value !== undefined && !INTEGER.test(p.value)) {
@@ -63,21 +66,12 @@ export const kv: ResourceKind<KvParams> = {
   },
 
   init(p, ctx) {
-    const key = p.mapped ? `${p.key}/${ctx.hostname}` : p.key;
-    const owner = ownerKey(key);
+    const key = p.mapped ? mappedKey(ctx.hostname, p.key) : p.key;
     // When this instance wrote its key (refreshes aside): more than once means someone else changed it.
     const rewrites: number[] = [];
-    let marked = false;
 
-    /** mayWrite refuses to write another host's mapped key, or to go on fighting another writer. */
-    async function mayWrite(world: World): Promise<void> {
-      if (key.startsWith(MAPPED_OWNERS)) throw new Error(`${ctx.id}: key ${key} is refused: keys under ${MAPPED_OWNERS} name the owners of mapped keys`);
-      if (!p.mapped) {
-        const mappedBy = await world.strGet(owner);
-        if (mappedBy !== undefined && mappedBy !== ctx.hostname) {
-          throw new Error(`${ctx.id}: key ${key} is host ${mappedBy}'s mapped key (its kv with mapped: true); only ${mappedBy} writes it`);
-        }
-      }
+    /** mayWrite refuses to go on fighting another writer of the key. */
+    function mayWrite(): void {
       // The first write sets the key; each later one (refreshes aside) undoes another writer's change.
       if (ctx.refreshPending()) return;
       const now = Date.now();
@@ -91,13 +85,6 @@ export const kv: ResourceKind<KvParams> = {
       rewrites.push(now);
     }
 
-    /** markOwner records this host as the owner of its mapped key, once per instance. */
-    async function markOwner(world: World): Promise<void> {
-      if (marked) return;
-      if ((await world.strGet(owner)) !== ctx.hostname) await world.strSet(owner, ctx.hostname);
-      marked = true;
-    }
-
     return {
       watch: () => defer(() => worldOf(ctx).strWatch(key)),
 
@@ -109,9 +96,8 @@ export const kv: ResourceKind<KvParams> = {
         if (current === p.value) return true;
         if (p.value === undefined) {
           if (apply) {
-            await mayWrite(world);
+            mayWrite();
             await world.strDel(key);
-            if (p.mapped) await world.strDel(owner);
             ctx.log.info(`deleted key ${key}`);
           }
           return false;
@@ -121,8 +107,7 @@ export const kv: ResourceKind<KvParams> = {
           return true;
         }
         if (apply) {
-          await mayWrite(world);
-          if (p.mapped) await markOwner(world);
+          mayWrite();
           await world.strSet(key, p.value);
           ctx.log.info(`set key ${key} to ${JSON.stringify(p.value)}`);
         }
@@ -132,9 +117,9 @@ export const kv: ResourceKind<KvParams> = {
   },
 };
 
-/** ownerKey is the World key that names the host owning the mapped key `key`. */
-function ownerKey(key: string): string {
-  return `${MAPPED_OWNERS}${key}`;
+/** mappedKey is the World key of host `hostname`'s mapped kv of key `key`. */
+export function mappedKey(hostname: string, key: string): string {
+  return `${MAPPED_PREFIX}${hostname}/${key}`;
 }
 
 /** worldOf returns the context's World, or says why kv cannot run without one. */

@@ -50,6 +50,32 @@ describe.skipIf(skipEtcdReason)('cluster authority', { timeout: 90_000 }, () => 
     expect((await etcdctl(h1.clientUrl, h2Prefix, 'get', '--prefix', '/_mgmt/exported/')).output).toContain('mine');
   });
 
+  it('issue 11 point 8: GIVEN h2\'s certificate WHEN etcdctl writes or deletes h1\'s mapped kv key THEN etcd refuses it, and accepts h2\'s own mapped key, shared strings on both sides of the mapped range, and reading h1\'s', async () => {
+    const { h1, admin, h2Prefix } = await bootstrap();
+    await admin.bounded('h1 maps stage', (client) => client.put('/_mgmt/strings/_mapped/h1/stage').value('1').exec());
+    const refused = [
+      ['put', '/_mgmt/strings/_mapped/h1/stage', 'forged'],
+      ['put', '/_mgmt/strings/_mapped/h1/new', 'forged'],
+      ['del', '/_mgmt/strings/_mapped/h1/stage'],
+      // A name that only starts like h2's is another host's.
+      ['put', '/_mgmt/strings/_mapped/h2x/stage', 'forged'],
+      // The range's own first key, and a key of no host, are no host's to write.
+      ['put', '/_mgmt/strings/_mapped/', 'forged'],
+      ['put', '/_mgmt/strings/_mapped//stage', 'forged'],
+    ];
+    for (const write of refused) {
+      expect(await etcdctl(h1.clientUrl, h2Prefix, ...write), write.join(' ')).toMatchObject({ ok: false, output: expect.stringMatching(/permission denied/) });
+    }
+    // Keys just outside the mapped range, sorting before and after it, are shared strings.
+    for (const key of ['/_mgmt/strings/k', '/_mgmt/strings/_mapped', '/_mgmt/strings/_mapped.x', '/_mgmt/strings/_mapped0', '/_mgmt/strings/~', '/_mgmt/strings/_mapped/h2/stage']) {
+      expect(await etcdctl(h1.clientUrl, h2Prefix, 'put', key, 'v'), key).toMatchObject({ ok: true });
+    }
+    expect(await etcdctl(h1.clientUrl, h2Prefix, 'del', '/_mgmt/strings/_mapped/h2/stage')).toMatchObject({ ok: true });
+    expect((await etcdctl(h1.clientUrl, h2Prefix, 'get', '--print-value-only', '/_mgmt/strings/_mapped/h1/stage')).output.trim()).toBe('1');
+    // The role stays small: the strings take three ranges instead of one.
+    expect(await admin.bounded('h2\'s rights', (client) => client.role(hostRole('h2')).permissions())).toHaveLength(10);
+  });
+
   it('issue 11 point 3: GIVEN a client host WHEN it adds a member, sets idealClusterSize, nominates, writes a token or reads /_mgmt-server/ THEN each is refused; AND as a server host each is allowed, and refused again once demoted', async () => {
     const { h1, authority, h2Prefix } = await bootstrap();
     // A learner does not count for quorum: adding one cannot stall this one-member cluster.
@@ -79,7 +105,7 @@ describe.skipIf(skipEtcdReason)('cluster authority', { timeout: 90_000 }, () => 
     expect(await etcdctl(h1.clientUrl, h2Prefix, 'put', '/_mgmt/idealClusterSize', '4')).toMatchObject({ ok: false });
   });
 
-  it('issue 11 point 4: GIVEN h2 connected and exporting WHEN h2 is revoked THEN its very next request is refused, its exports and keys are gone and other hosts\' stay', async () => {
+  it('issue 11 point 4: GIVEN h2 connected and exporting WHEN h2 is revoked THEN its very next request is refused, its exports, mapped kv keys (issue 11 point 8) and keys are gone and other hosts\' stay', async () => {
     const { authority, admin, h2 } = await bootstrap();
     expect(await authority.hostExists('h2')).toBe(true);
     await h2.bounded('export', (client) => client.put('/_mgmt/exported/h2/set').value('x').exec());
@@ -87,16 +113,19 @@ describe.skipIf(skipEtcdReason)('cluster authority', { timeout: 90_000 }, () => 
     await admin.bounded('seed keys', async (client) => {
       await client.put('/_mgmt/nominated/h2').value('https://127.0.0.1:9');
       await client.put('/_mgmt/exported/h1/set').value('kept');
+      await client.put('/_mgmt/strings/_mapped/h2/stage').value('2');
+      await client.put('/_mgmt/strings/_mapped/h1/stage').value('kept');
+      await client.put('/_mgmt/strings/shared').value('kept');
     });
     await authority.recordCertificate('h2', { serial: 'ab', notAfter: new Date('2030-01-01T00:00:00Z') });
 
     const result = await authority.revokeHost('h2');
 
-    expect(result).toEqual({ user: true, keys: 4, member: false });
+    expect(result).toEqual({ user: true, keys: 5, member: false });
     expect(await authority.hostExists('h2')).toBe(false);
     await expect(h2.bounded('read after revoke', (client) => client.get('/_mgmt/exported/h1/set').string())).rejects.toThrow(/permission denied|not found/i);
     const left = await admin.bounded('read', (client) => client.getAll().prefix('/_mgmt/').keys());
-    expect(left).toEqual(['/_mgmt/exported/h1/set']);
+    expect(left).toEqual(['/_mgmt/exported/h1/set', '/_mgmt/strings/_mapped/h1/stage', '/_mgmt/strings/shared']);
     expect((await authority.listHosts()).map((h) => h.host)).toEqual(['h1']);
     // It may not come back by itself: its role is gone too, and a second revoke finds nothing.
     expect((await admin.bounded('roles', (client) => client.auth.roleList())).roles).not.toContain(hostRole('h2'));

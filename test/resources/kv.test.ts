@@ -1,7 +1,9 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { kv, type KvParams } from '../../src/resources/kv.js';
 import { LocalWorld } from '../../src/world/local.js';
+import { runMgmt } from '../helpers/cli.js';
 import { makeContext } from '../helpers/context.js';
 import { useTempDirs } from '../helpers/tmp.js';
 import { record } from '../watchers/recorder.js';
@@ -59,12 +61,16 @@ describe('kv', () => {
     expect(await world.strGet('kv1')).toBe('');
   });
 
-  it('GIVEN mapped WHEN applied THEN the key is <key>/<hostname>', async () => {
+  it('issue 11 point 8: GIVEN mapped WHEN applied THEN the key is _mapped/<hostname>/<key>, host first, and unset deletes it', async () => {
     const world = await newWorld('h7');
     const { live } = start(world, { key: 'stage', value: '1', mapped: true });
     expect(await live.checkApply(true, never)).toBe(false);
-    expect(await world.strGet('stage/h7')).toBe('1');
+    expect(await world.strGet('_mapped/h7/stage')).toBe('1');
     expect(await world.strGet('stage')).toBeUndefined();
+    expect(await world.strGet('stage/h7')).toBeUndefined();
+    expect(await live.checkApply(true, never)).toBe(true);
+    expect(await start(world, { key: 'stage', mapped: true }).live.checkApply(true, never)).toBe(false);
+    expect(await world.strGet('_mapped/h7/stage')).toBeUndefined();
   });
 
   it('GIVEN skiplessthan with integer compare WHEN the key holds a larger number THEN it is accepted; a smaller one is raised', async () => {
@@ -125,13 +131,13 @@ describe('kv', () => {
     expect(await world.strGet('kv1')).toBeUndefined();
   });
 
-  it('GIVEN a mapped key WHEN the World key <key>/<hostname> changes THEN the watch fires after its ready event', async () => {
+  it('GIVEN a mapped key WHEN the World key _mapped/<hostname>/<key> changes THEN the watch fires after its ready event', async () => {
     const world = await newWorld('h1');
     const { live } = start(world, { key: 'stage', value: '1', mapped: true });
     const rec = record(live.watch());
     if (rec.count === 0) await rec.next();
     const seen = rec.next();
-    await world.strSet('stage/h1', '5');
+    await world.strSet('_mapped/h1/stage', '5');
     await seen;
     rec.unsubscribe();
   });
@@ -156,5 +162,25 @@ describe('kv', () => {
     expect(kv.validate({ ...base, skiplessthan: true, skipcmpstyle: 1, value: 'abc' })).toEqual([]);
     expect(kv.validate({ ...base, value: 'abc' })).toEqual([]);
     expect(kv.refreshable).toBe(true);
+  });
+
+  it('issue 11 point 8: GIVEN a key under _mapped/ WHEN validated THEN a kv that is not mapped is refused (those are the hosts\' mapped keys); a mapped one, and keys that only look alike, are not', () => {
+    const base = kv.defaults('kv1');
+    expect(kv.validate({ ...base, key: '_mapped/h1/stage', value: 'forged' })).toEqual([
+      { param: 'key', reason: '"_mapped/h1/stage" is refused: keys under _mapped/ are the hosts\' mapped keys; use mapped: true for this host\'s own' },
+    ]);
+    expect(kv.validate({ ...base, key: '_mapped/h1/stage' }).map((p) => p.param)).toEqual(['key']);
+    expect(kv.validate({ ...base, key: '_mapped/stage', mapped: true })).toEqual([]);
+    expect(kv.validate({ ...base, key: '_mapped' })).toEqual([]);
+    expect(kv.validate({ ...base, key: 'stage/_mapped/h1' })).toEqual([]);
+  });
+
+  it('issue 11 point 8: GIVEN a graph whose plain kv names another host\'s mapped key WHEN checked THEN exit 2 with one line naming file:line and kv[forge]', async () => {
+    const yaml = join(await tempDir(), 'g.yaml');
+    await writeFile(yaml, 'graph: g\nresources:\n  kv:\n  - {name: mine, key: stage, value: "1", mapped: true}\n  - {name: forge, key: _mapped/h1/stage, value: "9"}\n');
+    const result = await runMgmt(['check', '--yaml', yaml]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(new RegExp(`${yaml}:5:\\d+: kv\\[forge\\].*"_mapped/h1/stage" is refused: keys under _mapped/ are the hosts' mapped keys`));
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
