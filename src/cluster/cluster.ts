@@ -246,6 +246,8 @@ export class Cluster {
     this.closed = true;
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     await Promise.race([this.leased.close(), delay(REVOKE_TIMEOUT_MS)]);
+    // A join under way finishes first (it removes its new member when it sees the close).
+    await Promise.race([this.transition, delay(LEAVE_TIMEOUT_MS)]);
     const server = this.server;
     if (!server) return;
     await this.options.joinService?.stop().catch(() => undefined);
@@ -369,30 +371,32 @@ export class Cluster {
   }
 
   /** removeSelf removes this host's member (not the last one); it says whether the member is gone. */
-  private async removeSelf(server: EtcdServer, timeoutMs: number, attempts: number): Promise<boolean> {
+  private async removeSelf(server: EtcdServer, timeoutMs: number, attempts: number, lockHeld = false): Promise<boolean> {
     let gone = false;
+    const leave = async (): Promise<boolean> => {
+      const members = await this.memberList();
+      const me = members.find((m) => m.name === this.me);
+      // The leader may have removed it already (it saw this host's lease go).
+      if (!me) {
+        gone = true;
+        return true;
+      }
+      // The last member stays: removing it would end the cluster (and crash etcd).
+      if (members.length < 2) return false;
+      await this.handOverLeadership(server, me, members);
+      await this.removeMember(me.id, 'remove this member');
+      gone = true;
+      this.emit({ level: 'info', action: 'member-remove', host: this.me, reason: 'left' });
+      return true;
+    };
     const watching = new AbortController();
     // When the other members leave at the same time (a whole cluster stopped), this one is soon the
     // last: there is then nothing to leave, and no other member left to take the lock from.
     const lastMember = this.untilLastMember(server, watching.signal).then(() => 'last' as const);
     try {
       const outcome = await Promise.race([lastMember, this.retrying('remove this host from the etcd cluster', attempts, () => withTimeout(
-        this.changeMembership('remove this member', timeoutMs, async () => {
-          const members = await this.memberList();
-          const me = members.find((m) => m.name === this.me);
-          // The leader may have removed it already (it saw this host's lease go).
-          if (!me) {
-            gone = true;
-            return true;
-          }
-          // The last member stays: removing it would end the cluster (and crash etcd).
-          if (members.length < 2) return false;
-          await this.handOverLeadership(server, me, members);
-          await this.removeMember(me.id, 'remove this member');
-          gone = true;
-          this.emit({ level: 'info', action: 'member-remove', host: this.me, reason: 'left' });
-          return true;
-        }),
+        // (A join that is stopped removes its member under the lock the join holds.)
+        lockHeld ? leave() : this.changeMembership('remove this member', timeoutMs, leave),
         timeoutMs,
       ))]);
       if (outcome !== 'last') return outcome;
@@ -463,7 +467,12 @@ export class Cluster {
       throw state === 'new' && err instanceof EtcdStartError && err.removedMember ? this.removedError(err) : err;
     }
     if (this.closed) {
+      // Stopped while joining: the new member leaves as a started one does, while its etcd still
+      // counts for the quorum the removal needs; left behind, it would cost the others theirs (a
+      // one-member cluster that added it could then write nothing).
+      const left = state === 'existing' && (await this.removeSelf(server, LEAVE_TIMEOUT_MS, 1, true));
       await server.stop();
+      if (left) await rm(server.dataDir, { recursive: true, force: true }).catch(() => undefined);
       return;
     }
     this.server = server;

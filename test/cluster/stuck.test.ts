@@ -113,6 +113,20 @@ describe.skipIf(skipEtcdReason !== undefined)('stuck clusters', () => {
     expect(existsSync(join(last[0]!.prefix, 'etcd', 'member'))).toBe(true);
   });
 
+  it('issue 11 point 7: GIVEN a one-member cluster WHEN a joining host is stopped right after its member was added (its etcd starting) THEN it removes that member before it exits, and the first host keeps its quorum', async () => {
+    const root = await tempDir();
+    const h1 = await startHost('h1', { yaml: await graphOf(root, 'h1'), extraArgs: ['--ideal-cluster-size', '3'] });
+    await h1.waitForCluster('server-start');
+    const h2 = await startHost('h2', { yaml: await graphOf(root, 'h2'), seeds: [h1.clientUrl] });
+    await h2.waitForCluster('member-add', 'h2');
+    h2.proc.child.kill('SIGTERM');
+    expect((await h2.proc.exited).code).toBe(0);
+    expect(await memberNames([h1.clientUrl])).toEqual(['h1']);
+    // A member of two with one dead would have no quorum: this write would time out.
+    await etcdctl(h1.clientUrl, '--command-timeout', '3s', 'put', '/_mgmt/strings/quorum', 'kept');
+    expect(h1.proc.child.exitCode).toBeNull();
+  });
+
   it('issue 11 point 7: GIVEN a running agent WHEN a second agent is started on the same client and peer ports THEN it exits 1 naming the ports, and the first runs on', async () => {
     const root = await tempDir();
     const h1 = await startHost('h1', { yaml: await graphOf(root, 'h1') });
