@@ -124,18 +124,24 @@ export class ClusterAuthority implements ServerRights {
    * with its certificate) holding the role `mgmt-host:<name>`. An existing user is refused unless
    * `replace` (a token bound to that host): then its role's rights are set again and its roles kept.
    */
-  async admitHost(name: string, options: { readonly replace?: boolean } = {}): Promise<void> {
+  async admitHost(name: string, options: { readonly replace?: boolean; readonly exists?: boolean } = {}): Promise<void> {
     checkHostName(name);
     const role = hostRole(name);
-    // Independent steps go at once: a join waits for all of them (etcd orders them itself).
-    const [exists, roleExists] = await Promise.all([this.userExists(name), this.roleExists(role)]);
+    // Every auth call of etcd 3.4 is a raft entry: independent ones go at once, in two rounds, as a
+    // join waits for all of them. (`exists` spares the caller's lookup being made twice.)
+    const exists = options.exists ?? (await this.userExists(name));
     if (exists && options.replace !== true) throw new AuthorityError(`host ${name} is refused: an etcd user of that name exists already (revoke it first, or use a token made for it with --host ${name})`);
-    if (!roleExists) await this.call(`create etcd role ${role}`, (client) => client.auth.roleAdd({ name: role }));
     await Promise.all([
-      ...hostPermissions(name).map((permission) => this.call(`grant etcd role ${role} its rights`, (client) => client.role(role).grant(permission))),
+      // A role left by an interrupted admission or an earlier life is reused.
+      this.call(`create etcd role ${role}`, (client) => client.auth.roleAdd({ name: role })).catch((err: unknown) => {
+        if (!/role name already exists/i.test(causeMessages(err))) throw err;
+      }),
       exists ? undefined : this.call(`create etcd user ${name}`, (client) => client.auth.userAdd({ name, password: '', options: { no_password: true } })),
     ]);
-    await this.call(`grant etcd user ${name} the role ${role}`, (client) => client.auth.userGrantRole({ user: name, role }));
+    await Promise.all([
+      ...hostPermissions(name).map((permission) => this.call(`grant etcd role ${role} its rights`, (client) => client.role(role).grant(permission))),
+      this.call(`grant etcd user ${name} the role ${role}`, (client) => client.auth.userGrantRole({ user: name, role })),
+    ]);
   }
 
   /** setServer grants host `name` etcd's root role (a server host) or revokes it (a client host). */
@@ -157,9 +163,9 @@ export class ClusterAuthority implements ServerRights {
 
   /** serverHosts are the hosts holding the root role, sorted. */
   async serverHosts(): Promise<string[]> {
-    const servers: string[] = [];
-    for (const host of await this.hostUsers()) if ((await this.rolesOf(host))?.includes(ROOT)) servers.push(host);
-    return servers;
+    const hosts = await this.hostUsers();
+    const roles = await Promise.all(hosts.map((host) => this.rolesOf(host)));
+    return hosts.filter((_, i) => roles[i]?.includes(ROOT));
   }
 
   /**

@@ -50,7 +50,7 @@ export class Signer {
       throw new JoinRefused(`host ${request.hostname} already has a certificate; revoke it first, or make a token for it with mgmt token create --host ${request.hostname}`);
     }
     const certPem = await this.sign(request.hostname, request.csrPem);
-    await Promise.all([authority.admitHost(request.hostname, { replace }), authority.recordCertificate(request.hostname, certInfo(certPem))]);
+    await Promise.all([authority.admitHost(request.hostname, { replace, exists }), authority.recordCertificate(request.hostname, certInfo(certPem))]);
     return { certPem };
   }
 
