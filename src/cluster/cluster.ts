@@ -124,7 +124,7 @@ export class Cluster {
   private lastEndpoints = '';
   private lastIdeal: number | undefined;
   private nominationFailures = 0;
-  private rightsCheckedFor = '';
+  private rightsCheckedFor: ReadonlySet<string> = new Set();
   private rightsCheckedAt = 0;
 
   constructor(options: ClusterOptions) {
@@ -605,14 +605,16 @@ export class Cluster {
   /**
    * reconcileRights gives server rights to the nominated and serving hosts and takes them back from
    * the others: a host keeps them while it is a member (it needs them to remove itself), and a host
-   * that stopped serving loses them. Checked when the view changes, else every RIGHTS_RECHECK_MS.
+   * that stopped serving loses them. Checked when a host stops serving, else every
+   * RIGHTS_RECHECK_MS: a nominated host got them with its nomination, and every check is several
+   * raft entries (etcd 3.4's auth calls) that a growing cluster need not wait behind.
    */
   private async reconcileRights(view: ClusterView): Promise<void> {
     const rights = this.options.serverRights;
     if (!rights) return;
     const servers = new Set<string>([this.me, ...view.nominated.keys(), ...view.members.map((m) => m.name).filter((name) => name !== '')]);
-    const key = [...servers].sort().join(',');
-    if (key === this.rightsCheckedFor && Date.now() - this.rightsCheckedAt < RIGHTS_RECHECK_MS) return;
+    const shrank = [...this.rightsCheckedFor].some((host) => !servers.has(host));
+    if (!shrank && Date.now() - this.rightsCheckedAt < RIGHTS_RECHECK_MS) return;
     const holders = new Set(await rights.serverHosts());
     for (const host of servers) {
       if (holders.has(host)) continue;
@@ -625,7 +627,7 @@ export class Cluster {
       await rights.setServer(host, false);
       this.emit({ level: 'info', action: 'server-rights', host, granted: false });
     }
-    this.rightsCheckedFor = key;
+    this.rightsCheckedFor = servers;
     this.rightsCheckedAt = Date.now();
   }
 
