@@ -136,6 +136,7 @@ export class Cluster {
       connection: options.connection,
       ttlSeconds: options.leaseTtlSeconds,
       onError: (message) => this.error(message),
+      onRetry: (message) => this.emit({ level: 'warn', action: 'retry', host: this.me, message }),
     });
   }
 

@@ -15,9 +15,13 @@ export interface LeasedKeysOptions {
   /** The lease TTL in seconds (etcd's minimum is a few election timeouts). */
   readonly ttlSeconds: number;
   readonly onError: (message: string) => void;
+  /** Told of a failure that is retried (a membership change can stall writes for seconds); errors start after RETRIES_BEFORE_ERROR in a row. */
+  readonly onRetry?: (message: string) => void;
 }
 
 const REGRANT_DELAY_MS = 200;
+// Failed grants in a row that are reported as retries before they count as errors.
+const RETRIES_BEFORE_ERROR = 5;
 
 /** LeasedKeys keeps a set of keys on this agent's lease, across lost leases and endpoint changes. */
 export class LeasedKeys {
@@ -29,6 +33,7 @@ export class LeasedKeys {
   private subscription: Subscription | undefined;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  private failuresInARow = 0;
 
   constructor(options: LeasedKeysOptions) {
     this.options = options;
@@ -91,10 +96,13 @@ export class LeasedKeys {
       }
     } catch (err) {
       lease.release();
-      this.options.onError((err as Error).message);
+      this.failuresInARow++;
+      const report = this.failuresInARow > RETRIES_BEFORE_ERROR || !this.options.onRetry ? this.options.onError : this.options.onRetry;
+      report(`${(err as Error).message} (granting a new lease again in ${REGRANT_DELAY_MS} ms)`);
       this.scheduleRegrant(client);
       return;
     }
+    this.failuresInARow = 0;
     if (this.closed) {
       await lease.revoke().catch(() => undefined);
       return;

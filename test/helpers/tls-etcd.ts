@@ -1,5 +1,5 @@
 // A real etcd with the TLS flags of issue 11 (client and peer certificates of a test CA required),
-// spawned directly until EtcdServer learns them, and clients that connect with a host's
+// spawned directly with the agent's TLS flags (tests start and stop members at will), and clients that connect with a host's
 // certificate: with etcd's auth on, the certificate's CN is the etcd user.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { EtcdConnection } from '../../src/etcd/connection.js';
+import { etcdTlsFiles, tlsArgs } from '../../src/etcd/server.js';
 import type { HostCredentials } from '../../src/tls/files.js';
 import { freePorts } from './ports.js';
 import { makeTestPki, type TestPki } from './tls.js';
@@ -71,7 +72,6 @@ export function useTlsCluster(): () => Promise<TlsCluster> {
       const prefix = await tempDir();
       const { clientUrl, peerUrl } = joining ?? (await urls());
       const credentials = await pki.writeHost(prefix, name, { urls: [clientUrl, peerUrl] });
-      const tls = join(prefix, 'tls');
       const args = [
         `--name=${name}`,
         `--data-dir=${join(prefix, 'etcd')}`,
@@ -81,14 +81,8 @@ export function useTlsCluster(): () => Promise<TlsCluster> {
         `--initial-advertise-peer-urls=${peerUrl}`,
         `--initial-cluster=${joining?.initialCluster ?? `${name}=${peerUrl}`}`,
         `--initial-cluster-state=${joining ? 'existing' : 'new'}`,
-        `--cert-file=${join(tls, 'host.crt')}`,
-        `--key-file=${join(tls, 'host.key')}`,
-        `--trusted-ca-file=${join(tls, 'ca.crt')}`,
-        '--client-cert-auth',
-        `--peer-cert-file=${join(tls, 'host.crt')}`,
-        `--peer-key-file=${join(tls, 'host.key')}`,
-        `--peer-trusted-ca-file=${join(tls, 'ca.crt')}`,
-        '--peer-client-cert-auth',
+        // The agent's own TLS flags (src/etcd/server.ts), so these tests see the etcd it runs.
+        ...tlsArgs(etcdTlsFiles(prefix)),
         '--heartbeat-interval=10',
         '--election-timeout=100',
         '--strict-reconfig-check=false',
