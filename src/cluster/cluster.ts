@@ -577,11 +577,14 @@ export class Cluster {
       const status = await this.connection.bounded('read the etcd status', (client) => client.maintenance.status({}));
       if (status.leader !== this.memberId) return;
       const view = await this.readView();
-      for (const action of this.chooser.choose(view, Date.now())) {
+      const actions = this.chooser.choose(view, Date.now());
+      for (const action of actions) {
         if (this.closed) return;
         await this.act(action);
       }
-      await this.reconcileRights(view);
+      // Rights follow a view that holds no changes of this pass (a host just nominated is not in
+      // it, and would lose the rights it was just given): the change's own watch brings the next pass.
+      if (actions.length === 0) await this.reconcileRights(view);
     } catch (err) {
       this.error(errorMessage(err));
     }
@@ -622,9 +625,12 @@ export class Cluster {
       await rights.setServer(host, true);
       this.emit({ level: 'info', action: 'server-rights', host, granted: true });
     }
-    for (const host of holders) {
-      // etcd's own `root` user keeps its role: etcd needs it while authentication is on.
-      if (servers.has(host) || host === 'root') continue;
+    const leavers = [...holders].filter((host) => !servers.has(host) && host !== 'root'); // etcd's own root user keeps its role
+    // Taken back only from hosts that are still neither nominated nor members now.
+    const now = leavers.length > 0 ? await this.readView() : view;
+    const stillServing = new Set([...now.nominated.keys(), ...now.members.map((m) => m.name)]);
+    for (const host of leavers) {
+      if (stillServing.has(host)) continue;
       await rights.setServer(host, false);
       this.emit({ level: 'info', action: 'server-rights', host, granted: false });
     }
