@@ -90,3 +90,13 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * causesOf lists an error and the errors it wraps (`cause`), outermost first, at most `max` of them
+ * (a wrapped library error says what the wrapper's one line leaves out).
+ */
+export function causesOf(err: unknown, max = 5): Error[] {
+  const causes: Error[] = [];
+  for (let e = err; e instanceof Error && causes.length < max; e = e.cause) causes.push(e);
+  return causes;
+}

@@ -6,7 +6,7 @@
 
 import { join } from 'node:path';
 import type { Cluster, ClusterEvent } from '../cluster/cluster.js';
-import { defaultJoinUrls, splitUrls } from '../cluster/keys.js';
+import { defaultJoinUrls, HOSTNAME_PATTERN, splitUrls } from '../cluster/keys.js';
 import { readKnownEndpoints, saveKnownEndpoints } from '../cluster/known-endpoints.js';
 import { resolveEtcdBinary } from '../etcd/binary.js';
 import type { EtcdConnection } from '../etcd/connection.js';
@@ -113,7 +113,7 @@ export function parseUrls(values: readonly string[], flag: string, insecure = fa
  * (`/_mgmt/exported/$host/...`) and file names (the temporary prefix).
  */
 export function checkHostname(hostname: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(hostname)) {
+  if (!HOSTNAME_PATTERN.test(hostname)) {
     throw new UsageError(`mgmt run: hostname ${JSON.stringify(hostname)} is not usable: use letters, digits, '.', '_' and '-', starting with a letter or digit (--hostname)`);
   }
 }

@@ -7,12 +7,12 @@
 import { randomBytes } from 'node:crypto';
 import { Range, type Etcd3, type IPermissionRequest } from 'etcd3';
 import type { EtcdConnection } from '../etcd/connection.js';
-import { MgmtError } from '../errors.js';
+import { causesOf, MgmtError } from '../errors.js';
 import { MAPPED_PREFIX } from '../resources/kv.js';
 import type { CertInfo } from '../tls/certs.js';
 import { EXPORTED_PREFIX, STRINGS_PREFIX } from '../world/etcd.js';
 import type { ServerRights } from './cluster.js';
-import { CONVERGED_PREFIX, ENDPOINTS_PREFIX, HOSTS_PREFIX, JOIN_PREFIX, NOMINATED_PREFIX, SEEN_PREFIX, VOLUNTEERS_PREFIX } from './keys.js';
+import { CONVERGED_PREFIX, ENDPOINTS_PREFIX, HOSTS_PREFIX, JOIN_PREFIX, NOMINATED_PREFIX, SEEN_PREFIX, valuesByHost, VOLUNTEERS_PREFIX } from './keys.js';
 
 /** ROOT is etcd's administrator: the user etcd needs before auth is on, and the role server hosts hold. */
 export const ROOT = 'root';
@@ -163,9 +163,8 @@ export class ClusterAuthority implements ServerRights {
 
   /** serverHosts are the hosts holding the root role, sorted. */
   async serverHosts(): Promise<string[]> {
-    const hosts = await this.hostUsers();
-    const roles = await Promise.all(hosts.map((host) => this.rolesOf(host)));
-    return hosts.filter((_, i) => roles[i]?.includes(ROOT));
+    const roles = await this.hostRoles();
+    return [...roles.keys()].filter((host) => roles.get(host)?.includes(ROOT));
   }
 
   /**
@@ -201,8 +200,8 @@ export class ClusterAuthority implements ServerRights {
 
   /** listHosts is the inventory: every host user with its role, certificate, last sight and membership, sorted by name. */
   async listHosts(): Promise<HostEntry[]> {
-    const hosts = await this.hostUsers();
-    const [certs, seen, volunteers, converged, members] = await Promise.all([
+    const [roles, certs, seen, volunteers, converged, members] = await Promise.all([
+      this.hostRoles(),
       this.under(HOSTS_PREFIX),
       this.under(SEEN_PREFIX),
       this.under(VOLUNTEERS_PREFIX),
@@ -211,12 +210,12 @@ export class ClusterAuthority implements ServerRights {
     ]);
     const memberNames = new Set(members.map((m) => m.name));
     const entries: HostEntry[] = [];
-    for (const host of hosts) {
+    for (const [host, hostRoles] of roles) {
       const cert = parseCertificateRecord(certs.get(host));
       const online = volunteers.has(host) || converged.has(host);
       entries.push({
         host,
-        role: (await this.rolesOf(host))?.includes(ROOT) ? 'server' : 'client',
+        role: hostRoles?.includes(ROOT) ? 'server' : 'client',
         ...(cert ? { certExpires: cert.notAfter, certSerial: cert.serial } : {}),
         ...(online ? { lastSeen: 'online' } : seen.has(host) ? { lastSeen: seen.get(host) } : {}),
         member: memberNames.has(host),
@@ -225,9 +224,13 @@ export class ClusterAuthority implements ServerRights {
     return entries;
   }
 
-  private async hostUsers(): Promise<string[]> {
+  // Each host user (every user but root), sorted, with its roles (undefined: gone meanwhile); the
+  // reads go at once, as each is a raft entry in etcd 3.4.
+  private async hostRoles(): Promise<Map<string, string[] | undefined>> {
     const { users } = await this.call('list etcd users', (client) => client.auth.userList());
-    return (users ?? []).filter((user) => user !== ROOT).sort();
+    const hosts = (users ?? []).filter((user) => user !== ROOT).sort();
+    const roles = await Promise.all(hosts.map((host) => this.rolesOf(host)));
+    return new Map(hosts.map((host, i) => [host, roles[i]]));
   }
 
   private async userExists(name: string): Promise<boolean> {
@@ -253,15 +256,9 @@ export class ClusterAuthority implements ServerRights {
     return (await this.call('list etcd members', (client) => client.cluster.memberList({}))).members;
   }
 
-  // host → value of each `prefix + host` key (keys with a further `/` are not a host's).
+  // host → value of each `prefix + host` key.
   private async under(prefix: string): Promise<Map<string, string>> {
-    const values = await this.call(`read ${prefix}`, (client) => client.getAll().prefix(prefix).strings());
-    const byHost = new Map<string, string>();
-    for (const [key, value] of Object.entries(values)) {
-      const host = key.slice(prefix.length);
-      if (host !== '' && !host.includes('/')) byHost.set(host, value);
-    }
-    return byHost;
+    return valuesByHost(prefix, await this.call(`read ${prefix}`, (client) => client.getAll().prefix(prefix).strings()));
   }
 
   private call<T>(what: string, operation: (client: Etcd3) => Promise<T>): Promise<T> {
@@ -276,9 +273,7 @@ export function isPermissionDenied(err: unknown): boolean {
 
 // The messages of an error and its causes (EtcdConnection.bounded wraps etcd's own error).
 function causeMessages(err: unknown): string {
-  const messages: string[] = [];
-  for (let e: unknown = err; e instanceof Error && messages.length < 5; e = e.cause) messages.push(e.message);
-  return messages.join('\n');
+  return causesOf(err).map((e) => e.message).join('\n');
 }
 
 // A record is written by a server host, but etcd data is read as untrusted: anything odd is ignored.

@@ -104,7 +104,7 @@ const MEMBERSHIP_ATTEMPTS = 5;
 const RETRY_LOG_EVERY = 20;
 const RETRY_INITIAL_MS = 50;
 const RETRY_MAX_MS = 2000;
-// The leader re-checks who holds server rights at least this often (and whenever the view changes).
+// The leader re-checks who holds server rights at least this often (and when a host stops serving).
 const RIGHTS_RECHECK_MS = 10_000;
 
 /** Cluster runs this agent's volunteering, serving and (when leader) nominating. */

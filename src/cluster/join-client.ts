@@ -8,11 +8,11 @@ import { X509Certificate } from 'node:crypto';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { errorMessage, MgmtError } from '../errors.js';
 import type { LogEvent } from '../log/events.js';
-import { escapeControl } from '../log/escape.js';
+import { escapeControl, firstLine } from '../log/escape.js';
 import { credentialsProblem, readCredentials, writeCredentials, writeHostCert, type HostCredentials } from '../tls/files.js';
 import { caPin, certInfo, CLOCK_SKEW_MS, createCsr, createKey } from '../tls/certs.js';
 import { parseToken } from '../tls/token.js';
-import { joinUrlFor } from './keys.js';
+import { defaultJoinUrls } from './keys.js';
 
 /** JoinError is a join or renewal that did not happen, with one line that says why (exit 1). */
 export class JoinError extends MgmtError {}
@@ -44,9 +44,9 @@ const MAX_ANSWER_BYTES = 64 * 1024;
  */
 export async function joinCluster(options: JoinOptions): Promise<HostCredentials> {
   const token = parseToken(options.token);
-  const keyPem = await createKey();
-  const csrPem = await createCsr(keyPem, options.hostname, options.sans);
-  const joinUrls = options.joinUrl !== undefined ? [options.joinUrl] : [...new Set(options.seeds.map(joinUrlFor))];
+  const keyPem = createKey();
+  const csrPem = createCsr(keyPem, options.hostname, options.sans);
+  const joinUrls = options.joinUrl !== undefined ? [options.joinUrl] : defaultJoinUrls(options.seeds);
   if (joinUrls.length === 0) throw new JoinError('cannot join: no seed to join through (--seeds)');
   const failures: string[] = [];
   for (const joinUrl of joinUrls) {
@@ -73,7 +73,7 @@ export async function joinCluster(options: JoinOptions): Promise<HostCredentials
     try {
       answer = await call(joinUrl, '/v1/join', { ca: caPem }, { token: `${token.id}.${token.secret}`, hostname: options.hostname, csr: csrPem });
     } catch (err) {
-      failures.push(isCertificateError(err) ? `${where} presents a certificate the pinned CA did not issue for that address (${oneLine(errorMessage(err))}): a machine in the middle, or the seed's certificate lacks this address; the token was not sent` : unreachable(where, err, false));
+      failures.push(isCertificateError(err) ? `${where} presents a certificate the pinned CA did not issue for that address (${peerLine(errorMessage(err))}): a machine in the middle, or the seed's certificate lacks this address; the token was not sent` : unreachable(where, err, false));
       continue;
     }
     // A refusal is the cluster's answer: another seed would give the same (and a token's uses are counted).
@@ -108,7 +108,7 @@ export interface RenewOptions {
  */
 export async function renewCertificate(options: RenewOptions): Promise<HostCredentials> {
   const { credentials, hostname } = options;
-  const csrPem = await createCsr(credentials.keyPem, hostname, certInfo(credentials.certPem).sans);
+  const csrPem = createCsr(credentials.keyPem, hostname, certInfo(credentials.certPem).sans);
   const failures: string[] = [];
   for (const joinUrl of options.joinUrls) {
     const where = `the join service at ${joinUrl}`;
@@ -268,7 +268,7 @@ function call(baseUrl: string, path: string, tls: Pick<RequestOptions, 'ca' | 'c
 
 function unreachable(where: string, err: unknown, byPortRule: boolean): string {
   const code = (err as NodeJS.ErrnoException).code;
-  const reason = oneLine(code && !errorMessage(err).includes(code) ? `${code}: ${errorMessage(err)}` : errorMessage(err));
+  const reason = peerLine(code && !errorMessage(err).includes(code) ? `${code}: ${errorMessage(err)}` : errorMessage(err));
   const hint = byPortRule ? ' (a server host serves it on its client URL\'s port - 1, e.g. 2378 beside 2379; name another with --join-url)' : '';
   return `cannot reach ${where}: ${reason}${hint}`;
 }
@@ -287,7 +287,7 @@ function answerError(answer: Answer): string {
   } catch {
     message = undefined;
   }
-  return typeof message === 'string' ? oneLine(message) : 'no reason given';
+  return typeof message === 'string' ? peerLine(message) : 'no reason given';
 }
 
 function stringField(answer: Answer, name: string): string | undefined {
@@ -304,7 +304,7 @@ function problemOf(credentials: HostCredentials, hostname: string): string | und
     if (certInfo(credentials.certPem).notAfter.getTime() <= Date.now()) return 'it has expired already';
     return credentialsProblem(credentials, hostname);
   } catch (err) {
-    return oneLine(errorMessage(err));
+    return peerLine(errorMessage(err));
   }
 }
 
@@ -319,6 +319,7 @@ function singleCertificate(text: string): string | undefined {
   }
 }
 
-function oneLine(text: string): string {
-  return escapeControl(text.split('\n')[0]!.slice(0, 300));
+// What a join service or the network says, printed as one escaped, bounded line.
+function peerLine(text: string): string {
+  return escapeControl(firstLine(text, 300));
 }

@@ -13,10 +13,12 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, isIPv6, type Server as NetServer, type Socket } from 'node:net';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { errorMessage, MgmtError } from '../errors.js';
+import { firstLine } from '../log/escape.js';
 import type { LogEvent } from '../log/events.js';
 import { tlsPaths } from '../tls/files.js';
-import { certInfo, isIssuedBy } from '../tls/certs.js';
-import type { JoinToken } from '../tls/token.js';
+import { certInfo, ipv6Groups, isIssuedBy } from '../tls/certs.js';
+import { parseTokenCredential, type JoinToken } from '../tls/token.js';
+import { HOSTNAME_PATTERN } from './keys.js';
 
 /** JOIN_BODY_LIMIT_BYTES is the largest request body the service reads (a CSR is about 1 KiB). */
 export const JOIN_BODY_LIMIT_BYTES = 64 * 1024;
@@ -30,8 +32,6 @@ export const JOIN_FAILURE_WINDOW_MS = 60_000;
 const MAX_CONNECTIONS = 256;
 // The failure counts kept at once: an attacker with many addresses cannot grow them without bound.
 const MAX_TRACKED_ADDRESSES = 10_000;
-const TOKEN = /^([0-9a-f]{12})\.([A-Za-z0-9_-]{43})$/;
-const HOSTNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 
 /** JoinRefused is a signer's "no" (bad token, unknown host, bad CSR): answered 403 with its one-line message. */
 export class JoinRefused extends MgmtError {}
@@ -83,7 +83,7 @@ export interface JoinServiceOptions {
 
 /** isJoinableHostname says whether a host may join by that name: letters, digits, '.', '_', '-' (starting with a letter or digit), not `root`. */
 export function isJoinableHostname(hostname: string): boolean {
-  return HOSTNAME.test(hostname) && hostname !== 'root';
+  return HOSTNAME_PATTERN.test(hostname) && hostname !== 'root';
 }
 
 /** JoinService is a running join service; close() stops it. */
@@ -210,11 +210,11 @@ async function handle(request: IncomingMessage, response: ServerResponse, contex
     try {
       if (route === '/v1/join') {
         const fields = await readFields(request, ['token', 'hostname', 'csr']);
-        const token = TOKEN.exec(fields.token!);
+        const token = parseTokenCredential(fields.token!);
         if (!token) throw new Refusal(400, 'the token field is not <id>.<secret> of a join token');
         checkHostnameField(fields.hostname!);
         hostname = fields.hostname!;
-        const signed = await context.options.signJoin({ token: { id: token[1]!, secret: token[2]! }, hostname, csrPem: fields.csr!, remoteAddress });
+        const signed = await context.options.signJoin({ token, hostname, csrPem: fields.csr!, remoteAddress });
         respondJson(response, 200, { cert: signed.certPem, ca: context.credentials.caPem });
       } else {
         hostname = clientHostname(request.socket as TLSSocket, context.credentials.caPem);
@@ -228,7 +228,7 @@ async function handle(request: IncomingMessage, response: ServerResponse, contex
       throw err;
     }
   } catch (err) {
-    const refusal = err instanceof Refusal ? err : err instanceof JoinRefused ? new Refusal(403, oneLine(err.message)) : undefined;
+    const refusal = err instanceof Refusal ? err : err instanceof JoinRefused ? new Refusal(403, firstLine(err.message, 500)) : undefined;
     if (refusal) {
       context.emit({ level: 'warn', event: 'refused', message: `join service: refused ${request.method} ${route ?? '(unknown path)'} from ${remoteAddress}${hostname ? ` for ${hostname}` : ''}: ${refusal.message}`, route, remoteAddress, status: refusal.status, ...(hostname ? { host: hostname } : {}) });
       respondJson(response, refusal.status, { error: refusal.message });
@@ -306,10 +306,6 @@ function respond(response: ServerResponse, status: number, contentType: string, 
   response.end(body);
 }
 
-function oneLine(message: string): string {
-  return message.split('\n')[0]!.slice(0, 500);
-}
-
 function parseListenUrl(text: string): { hostname: string; port: number } {
   let url: URL;
   try {
@@ -336,11 +332,7 @@ function normalizeAddress(address: string): string {
 
 function limiterKey(address: string): string {
   if (!isIPv6(address)) return address;
-  const [head = '', tail = ''] = address.split('::');
-  const headGroups = head === '' ? [] : head.split(':');
-  const tailGroups = tail === '' ? [] : tail.split(':');
-  const groups = address.includes('::') ? [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups] : headGroups;
-  return `${groups.slice(0, 4).map((group) => Number.parseInt(group, 16).toString(16)).join(':')}::/64`;
+  return `${ipv6Groups(address).slice(0, 4).map((group) => Number.parseInt(group, 16).toString(16)).join(':')}::/64`;
 }
 
 /** FailureLimiter counts refused requests per source address in fixed windows. */

@@ -14,6 +14,12 @@ export const ENDPOINTS_PREFIX = '/_mgmt/endpoints/';
 /** CONVERGED_PREFIX + host = `true` or `false`, on the host's lease. */
 export const CONVERGED_PREFIX = '/_mgmt/converged/';
 
+/**
+ * HOSTNAME_PATTERN is a host name that fits one segment of its keys (`/_mgmt/exported/$host/...`),
+ * a file name and a certificate's CN: letters, digits, '.', '_' and '-', starting with a letter or digit.
+ */
+export const HOSTNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+
 /** JOIN_PREFIX + host = the URLs of the host's join service (a server host's), on the host's lease. */
 export const JOIN_PREFIX = '/_mgmt/join/';
 /** SEEN_PREFIX + host = when the host last started or stopped (ISO time), written by the host. */
@@ -50,15 +56,20 @@ export function sameUrls(a: readonly string[], b: readonly string[]): boolean {
   return [...a].sort().every((url, i) => url === y[i]);
 }
 
-/** hostsUnder maps each `prefix + host` key of a range read to its URL list. */
-export function hostsUnder(prefix: string, entries: Readonly<Record<string, string>>): Map<string, string[]> {
-  const hosts = new Map<string, string[]>();
+/** valuesByHost maps each `prefix + host` key of a range read to its value (keys with a further `/` are not a host's). */
+export function valuesByHost(prefix: string, entries: Readonly<Record<string, string>>): Map<string, string> {
+  const hosts = new Map<string, string>();
   for (const [key, value] of Object.entries(entries)) {
     const host = key.slice(prefix.length);
     if (!key.startsWith(prefix) || host === '' || host.includes('/')) continue;
-    hosts.set(host, splitUrls(value));
+    hosts.set(host, value);
   }
   return hosts;
+}
+
+/** hostsUnder maps each `prefix + host` key of a range read to its URL list. */
+export function hostsUnder(prefix: string, entries: Readonly<Record<string, string>>): Map<string, string[]> {
+  return new Map([...valuesByHost(prefix, entries)].map(([host, value]) => [host, splitUrls(value)]));
 }
 
 /**

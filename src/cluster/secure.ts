@@ -56,8 +56,8 @@ export async function obtainCredentials(settings: CredentialSettings): Promise<O
   // loaded by hosts that sign only: a joining host makes its key and CSR with node:crypto.)
   const { createCa, signCsr } = await import('../tls/pki.js');
   const ca = await createCa();
-  const keyPem = await createKey();
-  const certPem = await signCsr(ca, await createCsr(keyPem, settings.hostname, sans), { hostname: settings.hostname, lifetimeMs: settings.certLifetimeMs });
+  const keyPem = createKey();
+  const certPem = await signCsr(ca, createCsr(keyPem, settings.hostname, sans), { hostname: settings.hostname, lifetimeMs: settings.certLifetimeMs });
   await writeCaKey(settings.prefix, ca.keyPem);
   const credentials = { caPem: ca.certPem, certPem, keyPem };
   await writeCredentials(settings.prefix, credentials);
@@ -125,16 +125,17 @@ export interface SecureHostOptions {
 export function secureHost(options: SecureHostOptions): SecuredHost {
   const { connection, prefix, hostname, settings, onEvent } = options;
   const authority = new ClusterAuthority(connection);
-  const report = (event: LogEvent): void => {
+  // The join service's and the renewal's events are cluster events named `<actionPrefix><event>`.
+  const reportAs = (actionPrefix: string) => (event: LogEvent): void => {
     const { level, event: what, message, ...fields } = event as LogEvent & { message?: string };
-    onEvent({ ...fields, level: level === 'error' || level === 'warn' || level === 'debug' ? level : 'info', action: `join-service-${String(what)}`, message });
+    onEvent({ ...fields, level: level === 'error' || level === 'warn' || level === 'debug' ? level : 'info', action: `${actionPrefix}${String(what)}`, message });
   };
   const renewal = new RenewalTimer({
     prefix,
     hostname,
     joinUrls: () => publishedJoinUrls(connection),
     onRenewed: (credentials) => connection.setCredentials(credentials),
-    onEvent: (event) => onEvent({ ...event, level: event.level === 'error' ? 'error' : event.level === 'warn' ? 'warn' : 'info', action: String(event.event) }),
+    onEvent: reportAs(''),
   }).start();
   let service: JoinService | undefined;
   const joinUrls = settings.joinUrls.length > 0 ? settings.joinUrls : defaultJoinUrls(settings.clientUrls);
@@ -149,7 +150,7 @@ export function secureHost(options: SecureHostOptions): SecuredHost {
         prefix,
         signJoin: (request) => signer.signJoin(request),
         signRenewal: (request) => signer.signRenewal(request),
-        onEvent: report,
+        onEvent: reportAs('join-service-'),
       });
       return service.urls;
     },

@@ -4,14 +4,12 @@
 // disarms the alarm. The agents' etcd compacts by itself (storeArgs in server.ts); this is the way
 // out when the quota was reached anyway, e.g. by an etcd the agent does not run.
 
+import { causesOf } from '../errors.js';
 import type { EtcdConnection } from './connection.js';
 
 /** isNoSpace says whether an error (or its cause) is etcd refusing a write for lack of space. */
 export function isNoSpace(err: unknown): boolean {
-  for (let e = err; e instanceof Error; e = e.cause) {
-    if (/database space exceeded|alarm:NOSPACE/.test(e.message)) return true;
-  }
-  return false;
+  return causesOf(err).some((e) => /database space exceeded|alarm:NOSPACE/.test(e.message));
 }
 
 /** SpaceRecovery is what recoverSpace did, for the agent's log. */

@@ -2,6 +2,8 @@
 // followed by OpenSSL's or node's text. An operator needs to know which side's certificate was
 // wrong (issue 11 point 1): these are the failures that can be told apart, in one line each.
 
+import { causesOf } from '../errors.js';
+
 // The first matching pattern wins; the server's refusals arrive as TLS alerts.
 const FAILURES: readonly (readonly [RegExp, string])[] = [
   [/alert certificate expired|SSL alert number 45\b/, "the server refused this host's certificate (host.crt): it has expired; the agent renews it before that, so check the clock"],
@@ -21,7 +23,7 @@ const FAILURES: readonly (readonly [RegExp, string])[] = [
 
 /** tlsFailure says in one line what went wrong in a TLS handshake with etcd, or undefined when `err` (or its causes) is no TLS failure it recognises. */
 export function tlsFailure(err: unknown): string | undefined {
-  for (let e = err; e instanceof Error; e = e.cause) {
+  for (const e of causesOf(err)) {
     const found = FAILURES.find(([pattern]) => pattern.test(e.message));
     if (found) return found[1];
   }

@@ -17,3 +17,8 @@ export function escapeControl(text: string): string {
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });
 }
+
+/** firstLine is the first line of `text`, cut at `maxChars`: another party's message, bounded to one line. */
+export function firstLine(text: string, maxChars: number): string {
+  return text.split('\n')[0]!.slice(0, maxChars);
+}

@@ -123,12 +123,16 @@ function generalName(san: string): Buffer {
 
 function ipBytes(address: string): Buffer {
   if (isIP(address) === 4) return Buffer.from(address.split('.').map(Number));
+  return Buffer.concat(ipv6Groups(address).map((group) => Buffer.from(group.padStart(4, '0'), 'hex')));
+}
+
+/** ipv6Groups spells an IPv6 address (without an embedded IPv4 part) as its eight groups, `::` filled with zeros. */
+export function ipv6Groups(address: string): string[] {
   const [head = '', tail = ''] = address.split('::');
   const groups = (part: string): string[] => (part === '' ? [] : part.split(':'));
   const left = groups(head);
   const right = groups(tail);
-  const all = address.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
-  return Buffer.concat(all.map((group) => Buffer.from(group.padStart(4, '0'), 'hex')));
+  return address.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
 }
 
 function tlv(tag: number, ...contents: Buffer[]): Buffer {

@@ -41,6 +41,12 @@ export function parseToken(text: string): JoinToken {
   return { id, secret, pin };
 }
 
+/** parseTokenCredential reads the `<id>.<secret>` a joining host sends (the pin stays with it); undefined when malformed. */
+export function parseTokenCredential(text: string): Pick<JoinToken, 'id' | 'secret'> | undefined {
+  const [id = '', secret = '', ...rest] = text.split('.');
+  return rest.length === 0 && ID.test(id) && SECRET.test(secret) ? { id, secret } : undefined;
+}
+
 /** hashSecret is what etcd keeps of a token's secret: hex SHA-256. */
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');

@@ -359,7 +359,7 @@ describe('renewing a host certificate (issue 11 point 2)', () => {
     expect(keyMatchesCert(credentials.keyPem, renewed.certPem)).toBe(true);
     expect(await readCredentials(prefix, 'h2')).toEqual({ ...credentials, certPem: renewed.certPem });
 
-    const csr = JSON.stringify({ csr: await createCsr(credentials.keyPem, 'h2', []) });
+    const csr = JSON.stringify({ csr: createCsr(credentials.keyPem, 'h2', []) });
     const without = await rawCall(seed, '/v1/renew', { body: csr });
     expect(without.status).toBe(403);
     expect(without.body).toContain('a renewal needs the host\'s current certificate of this cluster (mutual TLS)');
@@ -382,7 +382,7 @@ describe('renewing a host certificate (issue 11 point 2)', () => {
     expect(before).toBe(certInfo((await readCredentials(seed.prefix, 'seed'))!.certPem).serial);
     // Renewed the way the agent does it: same key, a new host.crt renamed into place.
     const current = (await readCredentials(seed.prefix, 'seed'))!;
-    const renewed = await signCsr(seed.pki.ca, await createCsr(current.keyPem, 'seed', certInfo(current.certPem).sans), { hostname: 'seed' });
+    const renewed = await signCsr(seed.pki.ca, createCsr(current.keyPem, 'seed', certInfo(current.certPem).sans), { hostname: 'seed' });
     await writeHostCert(seed.prefix, renewed);
     expect(await servedSerial(seed)).toBe(certInfo(renewed).serial);
     expect(certInfo(renewed).serial).not.toBe(before);

@@ -197,7 +197,7 @@ describe.skipIf(skipEtcdReason !== undefined)(`etcd over mutual TLS with real et
     expect(await presented(etcd.clientUrl)).toBe(serialOf(etcd.credentials.certPem));
     // GIVEN a renewal: the same key, a new certificate, written atomically over host.crt
     const urls = [etcd.clientUrl, ...etcd.server.peerUrls];
-    const renewed = await signCsr(pki.ca, await createCsr(etcd.credentials.keyPem, 'test', sansForUrls(urls)), { hostname: 'test' });
+    const renewed = await signCsr(pki.ca, createCsr(etcd.credentials.keyPem, 'test', sansForUrls(urls)), { hostname: 'test' });
     expect(serialOf(renewed)).not.toBe(serialOf(etcd.credentials.certPem));
     await writeHostCert(etcd.prefix, renewed);
     // WHEN clients and peers connect anew THEN the running etcd presents the new certificate on both ports
@@ -214,7 +214,7 @@ describe.skipIf(skipEtcdReason !== undefined)(`etcd over mutual TLS with real et
     const pki = await makeTestPki();
     const etcd = await makeEtcd({ pki });
     const urls = [etcd.clientUrl, ...etcd.server.peerUrls];
-    const sign = async (lifetimeMs?: number): Promise<string> => signCsr(pki.ca, await createCsr(etcd.credentials!.keyPem, 'test', sansForUrls(urls)), { hostname: 'test', lifetimeMs });
+    const sign = async (lifetimeMs?: number): Promise<string> => signCsr(pki.ca, createCsr(etcd.credentials!.keyPem, 'test', sansForUrls(urls)), { hostname: 'test', lifetimeMs });
     // GIVEN an etcd started with a certificate that lasts 3 s
     const shortLived = await sign(3000);
     await writeHostCert(etcd.prefix, shortLived);
@@ -250,7 +250,7 @@ describe.skipIf(skipEtcdReason !== undefined)(`etcd over mutual TLS with real et
       await connection.bounded('put', (client) => client.put('/k').value('2').exec());
       await reached(2);
       // WHEN the certificate is renewed (same key) and handed over
-      const renewed = await signCsr(pki.ca, await createCsr(etcd.credentials.keyPem, 'test', sansForUrls([etcd.clientUrl])), { hostname: 'test' });
+      const renewed = await signCsr(pki.ca, createCsr(etcd.credentials.keyPem, 'test', sansForUrls([etcd.clientUrl])), { hostname: 'test' });
       connection.setCredentials({ ...etcd.credentials, certPem: renewed });
       expect(connection.credentials?.certPem).toBe(renewed);
       // THEN the watch is made again on the new client, and sees the next change

@@ -20,8 +20,8 @@ export interface TestPki {
 export async function makeTestPki(): Promise<TestPki> {
   const ca = await createCa('mgmt test CA');
   const hostCredentials = async (hostname: string, urls: readonly string[] = ['https://127.0.0.1:1'], lifetimeMs?: number): Promise<HostCredentials> => {
-    const keyPem = await createKey();
-    const certPem = await signCsr(ca, await createCsr(keyPem, hostname, sansForUrls(urls)), { hostname, lifetimeMs });
+    const keyPem = createKey();
+    const certPem = await signCsr(ca, createCsr(keyPem, hostname, sansForUrls(urls)), { hostname, lifetimeMs });
     return { caPem: ca.certPem, certPem, keyPem };
   };
   return {

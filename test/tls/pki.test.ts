@@ -12,8 +12,8 @@ describe('cluster PKI (issue 11 point 1)', () => {
 
   it('issue 11 point 1: a CA signs a host CSR into a short-lived client+server certificate for that host only', async () => {
     const ca = await createCa();
-    const key = await createKey();
-    const csr = await createCsr(key, 'h1', sansForUrls(['https://127.0.0.1:2379', 'https://db.example:2380']));
+    const key = createKey();
+    const csr = createCsr(key, 'h1', sansForUrls(['https://127.0.0.1:2379', 'https://db.example:2380']));
     const certPem = await signCsr(ca, csr, { hostname: 'h1', lifetimeMs: 90_000 });
     const info = certInfo(certPem);
     expect(info.commonName).toBe('h1');
@@ -31,8 +31,8 @@ describe('cluster PKI (issue 11 point 1)', () => {
 
   it('issue 11 point 2: a CSR for another host, or one asking for other kinds of names, is not signed', async () => {
     const ca = await createCa();
-    const key = await createKey();
-    await expect(signCsr(ca, await createCsr(key, 'h1', []), { hostname: 'h2' })).rejects.toThrow(/not CN=h2/);
+    const key = createKey();
+    await expect(signCsr(ca, createCsr(key, 'h1', []), { hostname: 'h2' })).rejects.toThrow(/not CN=h2/);
     await expect(signCsr(ca, 'garbage', { hostname: 'h1' })).rejects.toThrow(/not a PEM PKCS#10/);
     expect(() => createCsr(key, 'h1', ['email:a@b'])).toThrow(/not a SAN/);
   });
@@ -72,8 +72,8 @@ describe('cluster PKI (issue 11 point 1)', () => {
     const prefix = await tempDir();
     expect(await readCredentials(prefix, 'h1')).toBeUndefined();
     const ca = await createCa();
-    const keyPem = await createKey();
-    const certPem = await signCsr(ca, await createCsr(keyPem, 'h1', []), { hostname: 'h1' });
+    const keyPem = createKey();
+    const certPem = await signCsr(ca, createCsr(keyPem, 'h1', []), { hostname: 'h1' });
     await writeCredentials(prefix, { caPem: ca.certPem, certPem, keyPem });
     await writeCaKey(prefix, ca.keyPem);
     const paths = tlsPaths(prefix);
@@ -82,6 +82,6 @@ describe('cluster PKI (issue 11 point 1)', () => {
     expect((await stat(paths.caKey)).mode & 0o777).toBe(0o600);
     expect(await readCredentials(prefix, 'h1')).toEqual({ caPem: ca.certPem, certPem, keyPem });
     await expect(readCredentials(prefix, 'h2')).rejects.toThrow(/for "h1", not this host "h2"/);
-    expect(credentialsProblem({ caPem: ca.certPem, certPem, keyPem: await createKey() }, 'h1')).toMatch(/not the key/);
+    expect(credentialsProblem({ caPem: ca.certPem, certPem, keyPem: createKey() }, 'h1')).toMatch(/not the key/);
   });
 });
