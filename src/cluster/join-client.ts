@@ -5,7 +5,7 @@
 // writes its credentials only then: a refused join leaves nothing behind.
 
 import { X509Certificate } from 'node:crypto';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { httpCall, type HttpCallOptions, type HttpGetResponse } from '../etcd/http-get.js';
 import { errorMessage, MgmtError } from '../errors.js';
 import type { LogEvent } from '../log/events.js';
 import { escapeControl, firstLine } from '../log/escape.js';
@@ -35,8 +35,6 @@ export interface JoinOptions {
 
 /** JOIN_CALL_TIMEOUT_MS bounds each call to a join service (connect, TLS, answer). */
 export const JOIN_CALL_TIMEOUT_MS = 15_000;
-// A CA certificate or a signed certificate is a few KiB: an answer larger than this is not one.
-const MAX_ANSWER_BYTES = 64 * 1024;
 
 /**
  * joinCluster gets this host its certificate with a join token and writes ca.crt, host.key and
@@ -55,7 +53,7 @@ export async function joinCluster(options: JoinOptions): Promise<HostCredentials
     try {
       // Read without trusting anyone: what comes back is only believed if it hashes to the pin.
       const served = await call(joinUrl, '/v1/ca', { rejectUnauthorized: false });
-      const pinned = served.status === 200 ? singleCertificate(served.text) : undefined;
+      const pinned = served.status === 200 ? singleCertificate(served.body) : undefined;
       if (pinned === undefined) {
         failures.push(`${where} did not answer /v1/ca with one CA certificate (HTTP ${served.status}): is it a join service?`);
         continue;
@@ -69,7 +67,7 @@ export async function joinCluster(options: JoinOptions): Promise<HostCredentials
       failures.push(unreachable(where, err, options.joinUrl === undefined));
       continue;
     }
-    let answer: Answer;
+    let answer: HttpGetResponse;
     try {
       answer = await call(joinUrl, '/v1/join', { ca: caPem }, { token: `${token.id}.${token.secret}`, hostname: options.hostname, csr: csrPem });
     } catch (err) {
@@ -112,7 +110,7 @@ export async function renewCertificate(options: RenewOptions): Promise<HostCrede
   const failures: string[] = [];
   for (const joinUrl of options.joinUrls) {
     const where = `the join service at ${joinUrl}`;
-    let answer: Answer;
+    let answer: HttpGetResponse;
     try {
       answer = await call(joinUrl, '/v1/renew', { ca: credentials.caPem, cert: credentials.certPem, key: credentials.keyPem }, { csr: csrPem });
     } catch (err) {
@@ -230,40 +228,9 @@ export class RenewalTimer {
   }
 }
 
-interface Answer {
-  readonly status: number;
-  readonly text: string;
-}
-
 // One HTTPS call with its own connection (no pooling across trust settings), bounded in time and size.
-function call(baseUrl: string, path: string, tls: Pick<RequestOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized'>, body?: object): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const request = httpsRequest(
-      new URL(path, baseUrl),
-      {
-        method: payload === undefined ? 'GET' : 'POST',
-        agent: false,
-        timeout: JOIN_CALL_TIMEOUT_MS,
-        headers: payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
-        ...tls,
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_ANSWER_BYTES) request.destroy(new Error(`the answer is larger than ${MAX_ANSWER_BYTES / 1024} KiB`));
-          else chunks.push(chunk);
-        });
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        response.on('error', reject);
-      },
-    );
-    request.on('timeout', () => request.destroy(new Error(`no answer in ${JOIN_CALL_TIMEOUT_MS / 1000} s`)));
-    request.on('error', reject);
-    request.end(payload);
-  });
+function call(baseUrl: string, path: string, tls: HttpCallOptions['https'], body?: object): Promise<HttpGetResponse> {
+  return httpCall(new URL(path, baseUrl), { method: body === undefined ? 'GET' : 'POST', body, timeoutMs: JOIN_CALL_TIMEOUT_MS, https: tls });
 }
 
 function unreachable(where: string, err: unknown, byPortRule: boolean): string {
@@ -280,19 +247,19 @@ function isCertificateError(err: unknown): boolean {
 }
 
 // What a join service answers is network data: one escaped, bounded line.
-function answerError(answer: Answer): string {
+function answerError(answer: HttpGetResponse): string {
   let message: unknown;
   try {
-    message = (JSON.parse(answer.text) as { error?: unknown }).error;
+    message = (JSON.parse(answer.body) as { error?: unknown }).error;
   } catch {
     message = undefined;
   }
   return typeof message === 'string' ? peerLine(message) : 'no reason given';
 }
 
-function stringField(answer: Answer, name: string): string | undefined {
+function stringField(answer: HttpGetResponse, name: string): string | undefined {
   try {
-    const value = (JSON.parse(answer.text) as Record<string, unknown>)[name];
+    const value = (JSON.parse(answer.body) as Record<string, unknown>)[name];
     return typeof value === 'string' ? value : undefined;
   } catch {
     return undefined;
