@@ -103,8 +103,16 @@ async function processesNaming(word: string): Promise<string[]> {
   return stdout.split('\n').filter((line) => line.includes(word));
 }
 
-/** dpkgAudit is what `dpkg --audit` finds wrong with dpkg's database (empty when nothing). */
+/**
+ * dpkgAudit is what `dpkg --audit` finds wrong with dpkg's database (empty when nothing). While
+ * another test file's transaction holds dpkg's lock, its packages are half-installed on purpose
+ * (dpkg says so): the audit is read again once that lock is free (up to a minute).
+ */
 async function dpkgAudit(): Promise<string> {
-  const { stdout } = await promisify(execFile)('dpkg', ['--audit']).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? 'dpkg --audit failed' }));
-  return stdout.trim();
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const { stdout } = await promisify(execFile)('dpkg', ['--audit']).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? 'dpkg --audit failed' }));
+    if (!stdout.includes('Another process has locked the database') || Date.now() > deadline) return stdout.trim();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
