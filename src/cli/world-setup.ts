@@ -20,6 +20,9 @@ import type { SecuredHost } from '../cluster/secure.js';
 import { LocalWorld } from '../world/local.js';
 import type { World } from '../world/types.js';
 
+/** How long a joining host keeps asking a cluster that answers late before it gives up. */
+const FIRST_REACH_PATIENCE_MS = 20_000;
+
 /** ClusterSettings are the etcd and clustering flags of `mgmt run`. */
 export interface ClusterSettings {
   readonly seeds: readonly string[];
@@ -174,7 +177,7 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
   // etcd3 (gRPC, protobufs) costs ~150 ms to load: only hosts that use etcd load it, and a
   // bootstrapping host only once its first graph runs (start()).
   const openCluster = async (): Promise<{ cluster: Cluster; etcdWorld: EtcdWorld; connection: EtcdConnection; started: Promise<void>; secured?: SecuredHost }> => {
-    const [{ Cluster }, { EtcdConnection }, { EtcdServer, etcdTlsFiles }, { EtcdWorld }, secure] = await Promise.all([
+    const [{ Cluster }, { EtcdConnection, answeredLate }, { EtcdServer, etcdTlsFiles }, { EtcdWorld }, secure] = await Promise.all([
       import('../cluster/cluster.js'),
       import('../etcd/connection.js'),
       import('../etcd/server.js'),
@@ -190,13 +193,23 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
     };
     // The seeds must answer; a secure host's first write is its seen key, which also stops a host
     // whose certificate the cluster no longer honours (revoked) here, before it exports.
+    // A refusal is final at once; a cluster that answers late (electing a leader after losing a
+    // member, or on a loaded host) is asked again for FIRST_REACH_PATIENCE_MS.
     const connect = async (): Promise<EtcdConnection> => {
       const connection = new EtcdConnection({ endpoints: joinThrough ?? settings.clientUrls, tls: obtained?.credentials });
       if (!seeded && !(secure && joinThrough)) return connection;
+      const giveUpAt = Date.now() + FIRST_REACH_PATIENCE_MS;
       try {
-        if (secure) await secure.sayHere(connection, hostname, prefix);
-        else await connection.bounded('reach the seeds', (client) => client.maintenance.status({}));
-        return connection;
+        for (;;) {
+          try {
+            if (secure) await secure.sayHere(connection, hostname, prefix);
+            else await connection.bounded('reach the seeds', (client) => client.maintenance.status({}));
+            return connection;
+          } catch (err) {
+            if (!answeredLate(err) || Date.now() + connection.timeoutMs > giveUpAt) throw err;
+            onEvent({ level: 'warn', action: 'retry', host: hostname, message: `${errorMessage(err)} (asking again)` });
+          }
+        }
       } catch (err) {
         connection.close();
         throw err instanceof MgmtError || !seeded ? err : new MgmtError(`mgmt run: --seeds: ${errorMessage(err)}`);

@@ -8,6 +8,7 @@ import { ConstantBackoff, ExponentialBackoff, handleWhen, noop, retry, wrap } fr
 import { Etcd3, isRecoverableError, type Watcher } from 'etcd3';
 import { BehaviorSubject, defer, distinctUntilChanged, Observable, ReplaySubject, switchMap, takeUntil } from 'rxjs';
 import type { HostCredentials } from '../tls/files.js';
+import { causesOf } from '../errors.js';
 import { oneLine } from './log-reason.js';
 import { tlsFailure } from './tls-failure.js';
 
@@ -32,6 +33,17 @@ process.emitWarning = function (this: NodeJS.Process, warning: string | Error, .
 } as typeof process.emitWarning;
 
 const DEFAULT_TIMEOUT_MS = 5000;
+
+/** EtcdTimeout is a bounded call that got no answer in time (not a refusal). */
+export class EtcdTimeout extends Error {}
+
+/**
+ * answeredLate tells a cluster that is slow to answer (a bounded call's timeout, or etcd's own
+ * while it elects a leader) from one that refused: the first is worth asking again.
+ */
+export function answeredLate(err: unknown): boolean {
+  return causesOf(err).some((cause) => cause instanceof EtcdTimeout || /etcdserver: (request timed out|leader changed|no leader)/.test(cause.message));
+}
 // A replaced client may still be finishing a call; it is closed once such calls are surely over.
 const RETIRE_AFTER_MS = 2 * DEFAULT_TIMEOUT_MS;
 
@@ -117,7 +129,7 @@ export class EtcdConnection {
     this.checkOpen();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+      timer = setTimeout(() => reject(new EtcdTimeout(`timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
     });
     try {
       return await Promise.race([operation(this.clients.value), timeout]);

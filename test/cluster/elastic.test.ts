@@ -95,6 +95,8 @@ collect:
     const three = await waitForMembers(endpoints, startedCount(3), undefined, tls);
     const spare = hosts.find((h) => !three.includes(h.name))!;
     const victim = hosts.find((h) => h.name !== 'h1' && three.includes(h.name))!;
+    // The spare is a volunteer before the kill (a join meeting the failure is another story).
+    await spare.waitForCluster('volunteer', spare.name);
 
     victim.proc.child.kill('SIGKILL');
     await victim.proc.exited;

@@ -78,6 +78,28 @@ describe.skipIf(skipEtcdReason !== undefined)('a secure cluster (issue 11)', () 
     expect(errorsOf(again)).toEqual([]);
   }, TEST_TIMEOUT_MS);
 
+  it('GIVEN a joined host WHEN it restarts while its seed\'s etcd is frozen past one call\'s timeout THEN it asks again instead of exiting, and carries on once etcd answers', async () => {
+    const root = await tempDir();
+    const { host: a } = await bootstrap(root);
+    const { host: b, files: filesB } = await join(root, 'b', a, await createToken(a));
+    await b.proc.waitForEvent((e) => e.event === 'cluster' && e.action === 'endpoints', 'b to join', 60_000);
+    b.proc.child.kill('SIGTERM');
+    await b.proc.exited;
+
+    // SIGSTOP: a real etcd that accepts connections and answers nothing, as one electing a leader does.
+    const etcdPid = a.proc.events.find((e) => e.event === 'cluster' && e.action === 'server-start')?.pid as number;
+    process.kill(etcdPid, 'SIGSTOP');
+    let again: ClusterHost;
+    try {
+      again = await startHost('b', { secure: true, prefix: b.prefix, joinVia: a, seeds: [a.clientUrl], yaml: await writeExchangeGraph(root, 'b', filesB), extraArgs: ['--no-server'] });
+      await again.proc.waitForEvent((e) => e.action === 'retry' && /timed out/.test(String(e.message)), 'b to ask again', 60_000);
+    } finally {
+      process.kill(etcdPid, 'SIGCONT');
+    }
+    await again.proc.waitForEvent((e) => e.event === 'cluster' && e.action === 'endpoints', 'b to carry on', 60_000);
+    expect(again.proc.child.exitCode).toBeNull();
+  }, TEST_TIMEOUT_MS);
+
   it('issue 11 point 2: GIVEN no token, a wrong, an expired, a used-up or another host\'s token WHEN a host joins THEN it exits 1 with one line, writes no credentials and exports nothing', async () => {
     const root = await tempDir();
     const { host: a } = await bootstrap(root);
