@@ -196,7 +196,9 @@ export async function setupWorld(settings: ClusterSettings, hostname: string, pr
     // A refusal is final at once; a cluster that answers late (electing a leader after losing a
     // member, or on a loaded host) is asked again for FIRST_REACH_PATIENCE_MS.
     const connect = async (): Promise<EtcdConnection> => {
-      const connection = new EtcdConnection({ endpoints: joinThrough ?? settings.clientUrls, tls: obtained?.credentials });
+      // A host that just joined connects to every server its join service named, as it would once it follows the endpoints.
+      const endpoints = obtained?.endpoints?.length ? obtained.endpoints : (joinThrough ?? settings.clientUrls);
+      const connection = new EtcdConnection({ endpoints, tls: obtained?.credentials });
       if (!seeded && !(secure && joinThrough)) return connection;
       const giveUpAt = Date.now() + FIRST_REACH_PATIENCE_MS;
       try {

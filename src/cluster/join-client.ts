@@ -33,6 +33,16 @@ export interface JoinOptions {
   readonly prefix: string;
 }
 
+/** JoinedHost is what a join brings: the credentials, and where the cluster's etcd servers are. */
+export interface JoinedHost {
+  readonly credentials: HostCredentials;
+  /** The server hosts' etcd client URLs the join service named (https only; empty when it named none). */
+  readonly endpoints: readonly string[];
+}
+
+/** At most this many endpoints are taken from a join answer (a cluster has a handful of servers). */
+const MAX_JOIN_ENDPOINTS = 64;
+
 /** JOIN_CALL_TIMEOUT_MS bounds each call to a join service (connect, TLS, answer). */
 export const JOIN_CALL_TIMEOUT_MS = 15_000;
 
@@ -40,7 +50,7 @@ export const JOIN_CALL_TIMEOUT_MS = 15_000;
  * joinCluster gets this host its certificate with a join token and writes ca.crt, host.key and
  * host.crt under PREFIX/tls; it throws a JoinError (nothing written) when no seed signs it.
  */
-export async function joinCluster(options: JoinOptions): Promise<HostCredentials> {
+export async function joinCluster(options: JoinOptions): Promise<JoinedHost> {
   const token = parseToken(options.token);
   const keyPem = createKey();
   const csrPem = createCsr(keyPem, options.hostname, options.sans);
@@ -85,7 +95,7 @@ export async function joinCluster(options: JoinOptions): Promise<HostCredentials
     const problem = certPem === undefined ? 'no certificate in the answer' : problemOf(credentials, options.hostname);
     if (problem) throw new JoinError(`${where} answered with a certificate this host cannot use: ${problem}`);
     await writeCredentials(options.prefix, credentials);
-    return credentials;
+    return { credentials, endpoints: endpointsField(answer) };
   }
   throw new JoinError(`cannot join: ${failures.join('; ')}`);
 }
@@ -264,6 +274,28 @@ function stringField(answer: HttpGetResponse, name: string): string | undefined 
   } catch {
     return undefined;
   }
+}
+
+// The join answer's endpoints: https URLs of a host and port only; anything else is dropped (an
+// etcd the pinned CA did not certify is refused by the TLS handshake anyway).
+function endpointsField(answer: HttpGetResponse): string[] {
+  let value: unknown;
+  try {
+    value = (JSON.parse(answer.body) as Record<string, unknown>).endpoints;
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(value)) return [];
+  const urls = value.slice(0, MAX_JOIN_ENDPOINTS).flatMap((item: unknown) => {
+    if (typeof item !== 'string' || item.length > 2048) return [];
+    try {
+      const url = new URL(item);
+      return url.protocol === 'https:' && url.port !== '' && url.username === '' && url.password === '' && url.pathname === '/' && url.search === '' && url.hash === '' ? [url.origin] : [];
+    } catch {
+      return [];
+    }
+  });
+  return [...new Set(urls)].sort();
 }
 
 function problemOf(credentials: HostCredentials, hostname: string): string | undefined {

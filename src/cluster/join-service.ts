@@ -59,6 +59,12 @@ export interface RenewalRequest {
 /** SignedCertificate is the signer's answer. */
 export interface SignedCertificate {
   readonly certPem: string;
+  /**
+   * The etcd client URLs of every server host (a join's answer): the joiner connects to all of
+   * them at once, instead of to its seed and then again to all (a second TLS client, and every
+   * watch made anew, while its first exports go out).
+   */
+  readonly endpoints?: readonly string[];
 }
 
 /** JoinServiceOptions configure one join service. */
@@ -215,7 +221,7 @@ async function handle(request: IncomingMessage, response: ServerResponse, contex
         checkHostnameField(fields.hostname!);
         hostname = fields.hostname!;
         const signed = await context.options.signJoin({ token, hostname, csrPem: fields.csr!, remoteAddress });
-        respondJson(response, 200, { cert: signed.certPem, ca: context.credentials.caPem });
+        respondJson(response, 200, { cert: signed.certPem, ca: context.credentials.caPem, ...(signed.endpoints ? { endpoints: signed.endpoints } : {}) });
       } else {
         hostname = clientHostname(request.socket as TLSSocket, context.credentials.caPem);
         const fields = await readFields(request, ['csr']);

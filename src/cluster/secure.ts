@@ -35,6 +35,8 @@ export interface CredentialSettings {
 export interface ObtainedCredentials {
   readonly credentials: HostCredentials;
   readonly how: 'kept' | 'new-ca' | 'joined';
+  /** After a join: the server hosts' etcd client URLs, to connect to at once (empty: the seeds). */
+  readonly endpoints?: readonly string[];
 }
 
 /** obtainCredentials returns this host's credentials, making or fetching them when it has none; it fails with one line (exit 1) when it cannot. */
@@ -49,8 +51,8 @@ export async function obtainCredentials(settings: CredentialSettings): Promise<O
         `mgmt run: this host has no certificate of the cluster (${tlsPaths(settings.prefix).hostCert}): pass --token-file FILE or --token TOKEN, made with mgmt token create on a server host, to join it`,
       );
     }
-    const credentials = await joinCluster({ seeds: settings.seeds, joinUrl: settings.joinUrl, token: settings.token, hostname: settings.hostname, sans, prefix: settings.prefix });
-    return { credentials, how: 'joined' };
+    const { credentials, endpoints } = await joinCluster({ seeds: settings.seeds, joinUrl: settings.joinUrl, token: settings.token, hostname: settings.hostname, sans, prefix: settings.prefix });
+    return { credentials, how: 'joined', endpoints };
   }
   // A new cluster: its CA, and this host's certificate signed by it. (The certificate library is
   // loaded by hosts that sign only: a joining host makes its key and CSR with node:crypto.)

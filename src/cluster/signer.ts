@@ -11,7 +11,7 @@ import { certInfo } from '../tls/certs.js';
 import { signCsr } from '../tls/pki.js';
 import type { Authority } from './authority.js';
 import { JoinRefused, type JoinRequest, type RenewalRequest, type SignedCertificate } from './join-service.js';
-import { CA_KEY_KEY } from './keys.js';
+import { CA_KEY_KEY, ENDPOINTS_PREFIX, hostsUnder } from './keys.js';
 import { consumeToken, TokenRefused } from './tokens.js';
 
 /** SignerOptions: where the CA is and how long certificates last. */
@@ -38,8 +38,9 @@ export class Signer {
     const { authority, connection } = this.options;
     let record;
     let exists;
+    let endpoints;
     try {
-      [record, exists] = await Promise.all([consumeToken(connection, request.token, request.hostname), authority.hostExists(request.hostname)]);
+      [record, exists, endpoints] = await Promise.all([consumeToken(connection, request.token, request.hostname), authority.hostExists(request.hostname), this.endpoints()]);
     } catch (err) {
       if (err instanceof TokenRefused) throw new JoinRefused(err.message);
       throw err;
@@ -51,7 +52,7 @@ export class Signer {
     }
     const certPem = await this.sign(request.hostname, request.csrPem);
     await Promise.all([authority.admitHost(request.hostname, { replace, exists }), authority.recordCertificate(request.hostname, certInfo(certPem))]);
-    return { certPem };
+    return { certPem, endpoints };
   }
 
   /** signRenewal signs a new certificate for a host that proved its current one, unless it was revoked. */
@@ -69,6 +70,12 @@ export class Signer {
     } catch (err) {
       throw new JoinRefused(errorMessage(err));
     }
+  }
+
+  // Every server's client URLs, as a host following /_mgmt/endpoints/ would connect to them.
+  private async endpoints(): Promise<string[]> {
+    const entries = await this.options.connection.bounded('read endpoints', (client) => client.getAll().prefix(ENDPOINTS_PREFIX).strings());
+    return [...new Set([...hostsUnder(ENDPOINTS_PREFIX, entries).values()].flat())].sort();
   }
 
   private async caKey(): Promise<string> {

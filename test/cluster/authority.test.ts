@@ -2,6 +2,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { AuthorityError, ClusterAuthority, hostRole } from '../../src/cluster/authority.js';
+import { Signer } from '../../src/cluster/signer.js';
+import { createToken } from '../../src/cluster/tokens.js';
+import { caPin, certInfo, createCsr, createKey } from '../../src/tls/certs.js';
 import type { EtcdConnection } from '../../src/etcd/connection.js';
 import { skipEtcdReason } from '../helpers/etcd.js';
 import { useTlsCluster, waitServing, type TlsCluster, type TlsEtcd } from '../helpers/tls-etcd.js';
@@ -171,5 +174,18 @@ describe.skipIf(skipEtcdReason)('cluster authority', { timeout: 90_000 }, () => 
       { host: 'h2', role: 'client', certExpires: '2031-02-03T04:05:06.000Z', certSerial: '0a1b', lastSeen: 'online', member: false },
       { host: 'h3', role: 'client', lastSeen: '2026-12-01T10:00:00.000Z', member: false },
     ]);
+  });
+  it('issue 11 point 2: GIVEN two servers publishing endpoints WHEN the signer admits a host with a token THEN it signs its CSR, makes its user, and names every server\'s client URL for it to connect to', async () => {
+    const { cluster, admin } = await bootstrap();
+    const h1 = await cluster.host('h1');
+    await cluster.pki.writeHost(h1.prefix, 'h1', { withCaKey: true });
+    await admin.bounded('publish endpoints', (client) => client.put('/_mgmt/endpoints/h1').value('https://127.0.0.1:2379').exec());
+    await admin.bounded('publish endpoints', (client) => client.put('/_mgmt/endpoints/h2').value('https://127.0.0.2:2379,https://127.0.0.1:2379').exec());
+    const token = await createToken(admin, caPin(cluster.pki.ca.certPem), { ttlMs: 60_000, uses: 1 });
+    const signer = new Signer({ connection: admin, authority: new ClusterAuthority(admin), prefix: h1.prefix, caPem: cluster.pki.ca.certPem, lifetimeMs: 3_600_000 });
+    const signed = await signer.signJoin({ token, hostname: 'h3', csrPem: createCsr(createKey(), 'h3', ['ip:127.0.0.1']), remoteAddress: '127.0.0.1' });
+    expect(certInfo(signed.certPem).commonName).toBe('h3');
+    expect(signed.endpoints).toEqual(['https://127.0.0.1:2379', 'https://127.0.0.2:2379']);
+    expect(await new ClusterAuthority(admin).hostExists('h3')).toBe(true);
   });
 });

@@ -96,7 +96,9 @@ async function startSeed(options: SeedOptions = {}): Promise<Seed> {
       record.uses--;
       signed.push({ route: 'join', hostname, csrPem });
       hosts.add(hostname);
-      return sign(hostname, csrPem);
+      // Endpoints as a hostile or broken service could name them: only the https host:port ones count.
+      const endpoints = ['https://127.0.0.1:2379', 'https://127.0.0.1:2379/', 'http://127.0.0.1:2381', 'https://user:pw@127.0.0.1:2382', 'https://127.0.0.1:2383/path', 'not a url', 'https://[::1]:2384'];
+      return { ...(await sign(hostname, csrPem)), endpoints };
     },
     signRenewal: async ({ hostname, csrPem }) => {
       if (!hosts.has(hostname)) throw new JoinRefused(`no host ${hostname} in this cluster`);
@@ -163,8 +165,10 @@ describe('joining a cluster with a token (issue 11 point 2)', () => {
   it('issue 11 point 2: GIVEN a token WHEN a host joins THEN it gets a certificate of the cluster CA for its key, made locally, written under PREFIX/tls; the token is then used up', async () => {
     const seed = await startSeed();
     const prefix = await tempDir();
-    const credentials = await joinCluster(joinOptions(seed, prefix));
+    const { credentials, endpoints } = await joinCluster(joinOptions(seed, prefix));
     expect(await readCredentials(prefix, 'h2')).toEqual(credentials);
+    // The servers the service named, to connect to at once: https host:port URLs only.
+    expect(endpoints).toEqual(['https://127.0.0.1:2379', 'https://[::1]:2384']);
     expect(caPin(credentials.caPem)).toBe(caPin(seed.pki.ca.certPem));
     expect(isIssuedBy(credentials.certPem, seed.pki.ca.certPem)).toBe(true);
     expect(keyMatchesCert(credentials.keyPem, credentials.certPem)).toBe(true);
@@ -348,7 +352,7 @@ describe('the join service takes hostile requests (issue 11 point 2)', () => {
 describe('renewing a host certificate (issue 11 point 2)', () => {
   async function joined(seed: Seed, hostname = 'h2'): Promise<{ prefix: string; credentials: HostCredentials }> {
     const prefix = await tempDir();
-    return { prefix, credentials: await joinCluster(joinOptions(seed, prefix, { hostname })) };
+    return { prefix, credentials: (await joinCluster(joinOptions(seed, prefix, { hostname }))).credentials };
   }
 
   it('issue 11 point 2: GIVEN a joined host WHEN it renews with its certificate THEN it gets a new certificate for the same key; without one, or with a foreign CA\'s, it is refused', async () => {

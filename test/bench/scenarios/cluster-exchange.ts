@@ -280,6 +280,11 @@ async function runOnce(root: string, count: number, secure: boolean): Promise<Ru
       spawnSpreadMs: last.spawnedAt - agents[1]!.spawnedAt,
       serversAtConverge: agents.filter((a) => a.events.some((e) => e.at <= Math.min(convergedAt, performance.now()) && isCluster('server-start')(e.event))).length,
     };
+    if (process.env.BENCH_TIMELINE) {
+      console.error(`TL RUN ${secure}`);
+      for (const agent of agents) for (const e of agent.events) if (e.at >= last.spawnedAt - 5) console.error(`TL ${(e.at - last.spawnedAt).toFixed(0).padStart(5)} ${agent.plan.name} ${JSON.stringify(e.event).slice(0, 260)}`);
+      for (const [path, at] of files.seenAt) if (at >= last.spawnedAt) console.error(`TL ${(at - last.spawnedAt).toFixed(0).padStart(5)} file ${path.slice(root.length)}`);
+    }
     checkDirectories(plans);
   } catch (err) {
     failure = err;
