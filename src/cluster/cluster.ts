@@ -260,7 +260,7 @@ export class Cluster {
       left = await this.removeSelf(server, LEAVE_TIMEOUT_MS, 1);
     }
     this.server = undefined;
-    await server.stop();
+    await server.stop({ discard: left });
     // A member that left must start afresh if it comes back (member add needs an empty data dir).
     if (left) await rm(server.dataDir, { recursive: true, force: true }).catch(() => undefined);
   }
@@ -363,8 +363,8 @@ export class Cluster {
     // Stopping counts as the expected end of the process, not a crash to restart.
     this.server = undefined;
     // Under load a removal can time out; if it never succeeds the leader removes this departing member.
-    await this.removeSelf(server, 5000, MEMBERSHIP_ATTEMPTS);
-    await server.stop();
+    const left = await this.removeSelf(server, 5000, MEMBERSHIP_ATTEMPTS);
+    await server.stop({ discard: left });
     await rm(server.dataDir, { recursive: true, force: true }).catch(() => undefined);
     this.memberId = undefined;
     this.emit({ level: 'info', action: 'server-stop', host: this.me });
@@ -472,7 +472,7 @@ export class Cluster {
       // counts for the quorum the removal needs; left behind, it would cost the others theirs (a
       // one-member cluster that added it could then write nothing).
       const left = state === 'existing' && (await this.removeSelf(server, LEAVE_TIMEOUT_MS, 1, true));
-      await server.stop();
+      await server.stop({ discard: left });
       if (left) await rm(server.dataDir, { recursive: true, force: true }).catch(() => undefined);
       return;
     }

@@ -210,8 +210,12 @@ export class EtcdServer {
     }
   }
 
-  /** stop sends SIGTERM, waits up to stopTimeoutMs, then SIGKILLs; it never restarts afterwards and is safe to call twice. */
-  async stop(): Promise<void> {
+  /**
+   * stop sends SIGTERM, waits up to stopTimeoutMs, then SIGKILLs; it never restarts afterwards and
+   * is safe to call twice. `discard`: the member was removed and its data is deleted next, so there
+   * is nothing to shut down gracefully (etcd with TLS waits for its clients' connections to end).
+   */
+  async stop(options: { readonly discard?: boolean } = {}): Promise<void> {
     const wasStopped = this.state === 'stopped';
     this.state = 'stopped';
     if (this.restartTimer) clearTimeout(this.restartTimer);
@@ -223,7 +227,7 @@ export class EtcdServer {
       return;
     }
     child.kill('SIGTERM');
-    const timeout = this.options.stopTimeoutMs ?? 5000;
+    const timeout = options.discard ? 0 : (this.options.stopTimeoutMs ?? 5000);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
       exited.then(() => false),

@@ -80,6 +80,19 @@ describe.skipIf(skipEtcdReason !== undefined)(`EtcdServer with a real etcd${skip
     expect(etcd.events.map((e) => e.type)).toEqual(['started', 'stopped']);
   });
 
+  it('stop({ discard }) of a removed member does not wait out the grace a graceful stop gets', { timeout: 20_000 }, async () => {
+    // GIVEN an etcd that would be given a minute to stop gracefully, frozen so that SIGTERM does nothing
+    const etcd = await makeEtcd({ stopTimeoutMs: 60_000 });
+    await etcd.server.start();
+    const pid = etcd.server.pid!;
+    process.kill(pid, 'SIGSTOP');
+    // WHEN it is stopped as a member whose data is discarded
+    await etcd.server.stop({ discard: true });
+    // THEN it is gone at once (SIGKILL), reported stopped
+    expect(processAlive(pid)).toBe(false);
+    expect(etcd.events.map((e) => e.type)).toEqual(['started', 'stopped']);
+  });
+
   it('restarts etcd after a crash, healthy again with its data intact', async () => {
     // GIVEN a running server holding a key
     const etcd = await makeEtcd();
