@@ -1,21 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { describeExit, runToExit, startProcess } from '../../src/os/process.js';
-import { isAlive } from '../helpers/pids.js';
+import { isAlive, pidPairIn } from '../helpers/pids.js';
 import { waitFor } from '../helpers/log.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const SPAWN_GRANDCHILD = fileURLToPath(new URL('../fixtures/scripts/spawn-grandchild.sh', import.meta.url));
 const IGNORE_TERM = fileURLToPath(new URL('../fixtures/scripts/ignore-term.sh', import.meta.url));
 const tempDir = useTempDirs();
-
-// pidsOf waits for a fixture to record "<own pid> <grandchild pid>" in `file` and returns both.
-async function pidsOf(file: string): Promise<[number, number]> {
-  await waitFor(() => existsSync(file), 'the fixture to record its pids');
-  return readFileSync(file, 'utf8').trim().split(' ').map(Number) as [number, number];
-}
 
 describe('runToExit', () => {
   it('GIVEN arguments a shell would expand THEN the program gets them as they are', async () => {
@@ -53,7 +47,7 @@ describe('runToExit', () => {
     const pids = join(await tempDir(), 'pids');
     const controller = new AbortController();
     const running = runToExit({ file: SPAWN_GRANDCHILD, args: [pids] }, { signal: controller.signal });
-    const [parent, grandchild] = await pidsOf(pids);
+    const [parent, grandchild] = await pidPairIn(pids);
     expect(isAlive(parent) && isAlive(grandchild)).toBe(true);
     controller.abort(new Error('test abort'));
     await expect(running).rejects.toThrow('test abort');
@@ -81,7 +75,7 @@ describe('runToExit', () => {
     const pids = join(await tempDir(), 'pids');
     const controller = new AbortController();
     const running = runToExit({ file: IGNORE_TERM, args: [pids] }, { signal: controller.signal });
-    const [parent, grandchild] = await pidsOf(pids);
+    const [parent, grandchild] = await pidPairIn(pids);
     controller.abort(new Error('test abort'));
     await expect(running).rejects.toThrow('test abort');
     // The SIGKILL has been sent when the run returns; the kernel ends the process right after.
