@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { MgmtError } from '../errors.js';
 import { startProcess, type RunningProcess } from '../os/process.js';
 import { OutputTail } from '../os/tail.js';
-import { delay } from '../os/time.js';
+import { delay, withTimeout } from '../os/time.js';
 import { tlsPaths, type HostCredentials } from '../tls/files.js';
 import { findOnPath, resolveEtcdBinary } from './binary.js';
 import { httpGetJson } from './http-get.js';
@@ -232,12 +232,10 @@ export class EtcdServer {
     }
     child.signal('SIGTERM');
     const timeout = options.discard ? 0 : (this.options.stopTimeoutMs ?? 5000);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      exited.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeout))),
-    ]);
-    clearTimeout(timer);
+    const timedOut = await withTimeout(exited, timeout).then(
+      () => false,
+      () => true,
+    );
     if (timedOut) {
       child.signal('SIGKILL');
       await exited;
