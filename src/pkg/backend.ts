@@ -5,7 +5,7 @@
 // UpdatePackages, RemovePackages, GetFiles, UpdatesChanged) as well as over apt-get and dpkg.
 
 import type { Observable } from 'rxjs';
-import { abortable } from '../dbus/connection.js';
+import { abortable } from '../os/time.js';
 import type { PkgBackendChoice, ResourceContext } from '../resources/types.js';
 
 /** PkgInfo is what a backend knows of one package name. */
