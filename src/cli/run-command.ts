@@ -7,7 +7,7 @@ import { closeInheritedDescriptors, setCommandLimit } from '../resources/exec-pr
 import type { PkgBackendChoice } from '../resources/types.js';
 import { run } from './run.js';
 import { checkTransport } from './transport-policy.js';
-import { checkClusterSettings, parseUrls, type ClusterSettings } from './world-setup.js';
+import { checkClusterSettings, parseUrls, type ClusterSettings } from '../agent/world-setup.js';
 
 /**
  * readToken takes the join token from --token, --token-file or MGMT_TOKEN (one of them); the

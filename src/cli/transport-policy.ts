@@ -3,7 +3,7 @@
 
 import { isIPv4 } from 'node:net';
 import { UsageError } from '../errors.js';
-import type { ClusterSettings } from './world-setup.js';
+import type { ClusterSettings } from '../agent/world-setup.js';
 
 /** INSECURE_HINT is what a refused plaintext URL tells the operator to do instead. */
 export const INSECURE_HINT = 'use https:// (the default), or --insecure for a plaintext lab cluster';
