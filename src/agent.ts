@@ -43,6 +43,8 @@ export interface AgentOptions {
    * waits short. One made before the first graph is read is acted on once it is (replay it).
    */
   readonly stops: Observable<string>;
+  /** Requests to read the input again (SIGHUP), passed on to the frontend. */
+  readonly reloads: Observable<void>;
 }
 
 /** AgentIO is where the agent writes: the event log, and warnings of the first graph on stderr. */
@@ -161,7 +163,7 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
   const firstSwapped = new Promise<void>((done) => (markSwapped = done));
   let markLaterHandled!: () => void;
   const laterHandled = new Promise<void>((done) => (markLaterHandled = done));
-  const context: FrontendContext = { world, log, watchPath: (path) => watcher.watchPath(path), firstExported };
+  const context: FrontendContext = { world, log, reloads: options.reloads, watchPath: (path) => watcher.watchPath(path), firstExported };
   let received = false;
   const firstInput = new Promise<GraphInput>((resolve, reject) => {
     const events = options.frontend(context).pipe(

@@ -1,17 +1,17 @@
-import { resolve } from 'node:path';
 import { hostname as systemHostname } from 'node:os';
 import { ReplaySubject, Subject } from 'rxjs';
 import { checkHostname, type ClusterSettings } from '../agent/world-setup.js';
 import { runAgent } from '../agent.js';
 import { UsageError } from '../errors.js';
-import { yamlFrontend } from '../frontend/yaml.js';
+import type { Frontend } from '../frontend/types.js';
 import type { PkgBackendChoice } from '../resources/types.js';
-import { DEFAULT_RELOAD_QUIET_MS } from './flags.js';
-import type { CommandIO } from './main.js';
+import type { CommandIO } from './command.js';
 
-/** RunOptions are the settings of one `mgmt run`. */
+/** RunOptions are the settings of one `mgmt run`; what it runs comes from `frontend`. */
 export interface RunOptions {
-  readonly yaml: string;
+  readonly frontend: Frontend;
+  /** What the frontend reads, for the start event (e.g. `{ yaml: path }`). */
+  readonly origin: Readonly<Record<string, string>>;
   /** Seconds converged before exiting; -1 = never exit. */
   readonly convergedTimeout: number;
   readonly graphviz?: string;
@@ -20,11 +20,6 @@ export interface RunOptions {
   readonly prefix?: string;
   readonly tmpPrefix: boolean;
   readonly noop: boolean;
-  readonly sema: number;
-  readonly noWatch: boolean;
-  readonly noAutoedges: boolean;
-  readonly noAutogroup: boolean;
-  readonly strict: boolean;
   readonly logFormat: 'text' | 'json';
   readonly verbose: boolean;
   /** `--pkg-backend`: auto (PackageKit when it answers on the system bus, else apt), packagekit or apt. */
@@ -33,17 +28,15 @@ export interface RunOptions {
   readonly cluster?: ClusterSettings;
   /** Warnings logged at every start, before the World is set up (e.g. `--insecure` on a network). */
   readonly startWarnings?: readonly string[];
-  /** Milliseconds a changed graph file must stay unchanged (and closed by its writers) before a reload. */
-  readonly reloadQuietMs?: number;
   /** Install SIGINT/SIGTERM/SIGHUP handlers (the CLI does; tests driving run() in-process may not). */
   readonly handleSignals?: boolean;
 }
 
-// The signals that stop a run; SIGHUP reloads the graph file instead.
+// The signals that stop a run; SIGHUP reloads the graph instead.
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 /**
- * run applies the graph in `options.yaml` and keeps applying it until converged (with a timeout),
+ * run applies the frontend's graphs and keeps applying them until converged (with a timeout),
  * stopped, or signalled. It resolves to the exit code: 0 all OK, 1 a resource failed, 2 bad input.
  */
 export async function run(options: RunOptions, io: CommandIO): Promise<number> {
@@ -67,21 +60,8 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     }
     const hostname = options.hostname || systemHostname();
     checkHostname(hostname);
-    const yaml = resolve(options.yaml);
-    const frontend = yamlFrontend({
-      path: yaml,
-      strict: options.strict,
-      noop: options.noop,
-      sema: options.sema,
-      noAutoedges: options.noAutoedges,
-      noAutogroup: options.noAutogroup,
-      pkgBackend: options.pkgBackend,
-      noWatch: options.noWatch,
-      reloadQuietMs: options.reloadQuietMs ?? DEFAULT_RELOAD_QUIET_MS,
-      // SIGHUP reads the graph file again, as an edit would.
-      reloads: hangups,
-    });
-    return await runAgent({ ...options, hostname, frontend, origin: { yaml }, stops }, io);
+    // SIGHUP reads the graph again, as an edit would.
+    return await runAgent({ ...options, hostname, stops, reloads: hangups }, io);
   } finally {
     if (options.handleSignals) for (const signal of [...STOP_SIGNALS, 'SIGHUP'] as const) process.off(signal, onSignal);
   }

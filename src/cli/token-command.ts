@@ -7,7 +7,7 @@ import { caPin } from '../tls/certs.js';
 import { formatToken } from '../tls/token.js';
 import { parseDuration } from './duration.js';
 import { asServerHost, hostNameArgument, withAdminConnection } from './admin-connection.js';
-import type { CommandHandler } from './main.js';
+import type { CommandHandler } from './command.js';
 
 /** tokenCommand runs `mgmt token create`. */
 export const tokenCommand: CommandHandler = async (flags, positional, io) => {

@@ -4,6 +4,7 @@
 import type { Observable } from 'rxjs';
 import type { Graph } from '../graph/graph.js';
 import type { EventLog } from '../log/events.js';
+import type { PkgBackendChoice } from '../resources/types.js';
 import type { ExportSpec, World } from '../world/types.js';
 
 /** GraphInput is one graph a frontend hands the agent: compiled and validated whole, with its exports. */
@@ -34,6 +35,8 @@ export interface FrontendContext {
   readonly world: World;
   /** The agent's event log, for what a frontend reports besides its graphs (what it collected). */
   readonly log: EventLog;
+  /** Requests to read the input again, as a change would (SIGHUP). */
+  readonly reloads: Observable<void>;
   /** watchPath watches a file through the agent's shared watcher; its first emission says "ready". */
   watchPath(path: string): Observable<void>;
   /**
@@ -49,3 +52,28 @@ export interface FrontendContext {
  * later one a new graph or an error event.
  */
 export type Frontend = (context: FrontendContext) => Observable<FrontendEvent>;
+
+/** FrontendFlags are a frontend command's parsed flags by name, defaults filled in. */
+export type FrontendFlags = Readonly<Record<string, string | number | boolean | string[] | undefined>>;
+
+/** RunSettings are the run-wide settings `mgmt run` hands every frontend besides its own flags. */
+export interface RunSettings {
+  /** `--noop`: check only, change nothing. */
+  readonly noop: boolean;
+  /** `--sema`: at most N checkApply runs at once (-1 = no limit). */
+  readonly sema: number;
+  /** `--pkg-backend`, for what the frontend compiles (automatic edges of packages). */
+  readonly pkgBackend?: PkgBackendChoice;
+}
+
+/** FrontendSetup is a frontend made from its flags, and what it reads (for the agent's start event). */
+export interface FrontendSetup {
+  readonly frontend: Frontend;
+  readonly origin: Readonly<Record<string, string>>;
+}
+
+/**
+ * FrontendFactory makes a frontend from its command's flags and positional arguments; a bad one
+ * throws a UsageError before anything runs. Each frontend module exports one (docs/adding-a-frontend.md).
+ */
+export type FrontendFactory = (flags: FrontendFlags, positional: readonly string[], settings: RunSettings) => FrontendSetup;

@@ -1,10 +1,12 @@
+import { resolve } from 'node:path';
 import { concatMap, debounceTime, defer, EMPTY, filter, finalize, from, merge, type Observable, of } from 'rxjs';
 import { retryWithBackoff } from '../../streams/retry-with-backoff.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, UsageError } from '../errors.js';
 import type { PkgBackendChoice } from '../resources/types.js';
 import { exportsOf } from '../world/collect.js';
 import { fileSettled } from './file-settled.js';
-import type { Frontend, FrontendContext, FrontendEvent, GraphInput } from './types.js';
+import type { Frontend, FrontendContext, FrontendEvent, FrontendFactory, GraphInput } from './types.js';
+import { graphFileArgument } from './yaml-args.js';
 import { createCollector } from './yaml-collect.js';
 import { loadGraph, type LoadOptions } from './yaml-load.js';
 
@@ -22,12 +24,10 @@ export interface YamlFrontendOptions {
   readonly noAutogroup: boolean;
   /** `--pkg-backend`: automatic edges of packages read their file lists through the backend the resources use. */
   readonly pkgBackend?: PkgBackendChoice;
-  /** `--no-watch`: read the file again only when asked (`reloads`), and never for World changes. */
+  /** `--no-watch`: read the file again only when asked (the context's reloads), and never for World changes. */
   readonly noWatch: boolean;
   /** Milliseconds a changed file must stay unchanged (and closed by its writers) before it is read. */
   readonly reloadQuietMs: number;
-  /** Requests to read the file again as an edit would (SIGHUP). */
-  readonly reloads: Observable<void>;
 }
 
 /**
@@ -39,6 +39,24 @@ export interface YamlFrontendOptions {
 export function yamlFrontend(options: YamlFrontendOptions): Frontend {
   return (context) => defer(() => graphs(options, context));
 }
+
+/** yamlFromFlags makes the YAML frontend of `mgmt run --yaml FILE` from its flags. */
+export const yamlFromFlags: FrontendFactory = (flags, positional, settings) => {
+  const yaml = graphFileArgument(flags, positional, 'run');
+  const reloadQuietMs = flags['reload-quiet'] as number;
+  if (reloadQuietMs < 0 || reloadQuietMs > 60_000) throw new UsageError(`mgmt run: --reload-quiet must be from 0 to 60000 ms, not ${reloadQuietMs}`);
+  const path = resolve(yaml);
+  const frontend = yamlFrontend({
+    ...settings,
+    path,
+    strict: flags.strict === true,
+    noAutoedges: flags['no-autoedges'] === true,
+    noAutogroup: flags['no-autogroup'] === true,
+    noWatch: flags['no-watch'] === true,
+    reloadQuietMs,
+  });
+  return { frontend, origin: { yaml: path } };
+};
 
 function graphs(options: YamlFrontendOptions, context: FrontendContext): Observable<FrontendEvent> {
   const { world, log } = context;
@@ -57,7 +75,7 @@ function graphs(options: YamlFrontendOptions, context: FrontendContext): Observa
     path: options.path,
     quietMs: options.reloadQuietMs,
     watchPath: options.noWatch ? undefined : (path) => context.watchPath(path),
-    reloads: options.reloads,
+    reloads: context.reloads,
     log,
   });
   const load = async (): Promise<GraphInput> => {
