@@ -1,15 +1,9 @@
 import type { FrontendFactory } from '../frontend/types.js';
 import type { Command } from './command.js';
-import type { FlagSpec } from './flags.js';
 import { AGENT_FLAGS } from './run-flags.js';
 
-/** FrontendRow declares a command that runs the agent on one frontend. */
-export interface FrontendRow {
-  readonly name: string;
-  readonly summary: string;
-  readonly usage: string;
-  /** The frontend's own flags; the agent's (AGENT_FLAGS) follow them. */
-  readonly flags: readonly FlagSpec[];
+/** FrontendRow declares a command that runs the agent on one frontend; its flags are the frontend's own. */
+export interface FrontendRow extends Omit<Command, 'load'> {
   /** Lazily imports the frontend's module and returns its factory. */
   readonly frontend: () => Promise<FrontendFactory>;
 }

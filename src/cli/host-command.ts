@@ -1,4 +1,4 @@
-// `mgmt host list` and `mgmt host revoke NAME` (issue 11 point 4), run on a server host: the
+// `mgmt host list` and `mgmt host revoke NAME`, run on a server host: the
 // inventory of the hosts etcd knows, and the removal of one host's every right at once.
 
 import { createInterface } from 'node:readline/promises';

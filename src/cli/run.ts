@@ -1,33 +1,17 @@
 import { hostname as systemHostname } from 'node:os';
 import { ReplaySubject, Subject } from 'rxjs';
-import { checkHostname, type ClusterSettings } from '../agent/world-setup.js';
-import { runAgent } from '../agent.js';
+import { checkHostname } from '../agent/world-setup.js';
+import { runAgent, type AgentOptions } from '../agent.js';
 import { UsageError } from '../errors.js';
-import type { Frontend } from '../frontend/types.js';
-import type { PkgBackendChoice } from '../resources/types.js';
 import type { CommandIO } from './command.js';
 
-/** RunOptions are the settings of one `mgmt run`; what it runs comes from `frontend`. */
-export interface RunOptions {
-  readonly frontend: Frontend;
-  /** What the frontend reads, for the start event (e.g. `{ yaml: path }`). */
-  readonly origin: Readonly<Record<string, string>>;
-  /** Seconds converged before exiting; -1 = never exit. */
-  readonly convergedTimeout: number;
-  readonly graphviz?: string;
-  readonly graphvizFilter: string;
+/**
+ * RunOptions are the settings of one `mgmt run`: the agent's (what it runs comes from `frontend`),
+ * with the hostname optional; run adds the signals.
+ */
+export interface RunOptions extends Omit<AgentOptions, 'hostname' | 'stops' | 'reloads'> {
+  /** This host's name (default: the system hostname). */
   readonly hostname?: string;
-  readonly prefix?: string;
-  readonly tmpPrefix: boolean;
-  readonly noop: boolean;
-  readonly logFormat: 'text' | 'json';
-  readonly verbose: boolean;
-  /** `--pkg-backend`: auto (PackageKit when it answers on the system bus, else apt), packagekit or apt. */
-  readonly pkgBackend?: PkgBackendChoice;
-  /** etcd and clustering; absent = the local World (as with --no-server and no seeds). */
-  readonly cluster?: ClusterSettings;
-  /** Warnings logged at every start, before the World is set up (e.g. `--insecure` on a network). */
-  readonly startWarnings?: readonly string[];
   /** Install SIGINT/SIGTERM/SIGHUP handlers (the CLI does; tests driving run() in-process may not). */
   readonly handleSignals?: boolean;
 }

@@ -1,4 +1,4 @@
-// `mgmt token create`: on a server host, a join token for a new host (issue 11 point 2). stdout gets
+// `mgmt token create`: on a server host, a join token for a new host. stdout gets
 // the token line alone, so `TOKEN=$(mgmt token create ...)` works; the note about it goes to stderr.
 
 import { createToken } from '../cluster/tokens.js';

@@ -1,4 +1,4 @@
-// Which transports `mgmt run` accepts (issue 11 point 6): TLS (https://) by default; plaintext
+// Which transports `mgmt run` accepts: TLS (https://) by default; plaintext
 // (http://) only when asked for with --insecure, and then loudly on anything but loopback.
 
 import { isIPv4 } from 'node:net';

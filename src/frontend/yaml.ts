@@ -2,10 +2,9 @@ import { resolve } from 'node:path';
 import { concatMap, debounceTime, defer, EMPTY, filter, finalize, from, merge, type Observable, of } from 'rxjs';
 import { retryWithBackoff } from '../../streams/retry-with-backoff.js';
 import { errorMessage, UsageError } from '../errors.js';
-import type { PkgBackendChoice } from '../resources/types.js';
 import { exportsOf } from '../world/collect.js';
 import { fileSettled } from './file-settled.js';
-import type { Frontend, FrontendContext, FrontendEvent, FrontendFactory, GraphInput } from './types.js';
+import type { Frontend, FrontendContext, FrontendEvent, FrontendFactory, GraphInput, RunSettings } from './types.js';
 import { graphFileArgument } from './yaml-args.js';
 import { createCollector } from './yaml-collect.js';
 import { loadGraph, type LoadOptions } from './yaml-load.js';
@@ -14,16 +13,12 @@ import { loadGraph, type LoadOptions } from './yaml-load.js';
 const RELOAD_DEBOUNCE_MS = 50;
 
 /** YamlFrontendOptions are the settings of the YAML frontend (`mgmt run --yaml FILE`). */
-export interface YamlFrontendOptions {
+export interface YamlFrontendOptions extends RunSettings {
   /** The graph file, as an absolute path. */
   readonly path: string;
   readonly strict: boolean;
-  readonly noop: boolean;
-  readonly sema: number;
   readonly noAutoedges: boolean;
   readonly noAutogroup: boolean;
-  /** `--pkg-backend`: automatic edges of packages read their file lists through the backend the resources use. */
-  readonly pkgBackend?: PkgBackendChoice;
   /** `--no-watch`: read the file again only when asked (the context's reloads), and never for World changes. */
   readonly noWatch: boolean;
   /** Milliseconds a changed file must stay unchanged (and closed by its writers) before it is read. */

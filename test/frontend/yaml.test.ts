@@ -1,10 +1,10 @@
 import { rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Subject, type Subscription } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.js';
-import type { FrontendContext, FrontendEvent } from '../../src/frontend/types.js';
-import { yamlFrontend, type YamlFrontendOptions } from '../../src/frontend/yaml.js';
+import { InputError, UsageError } from '../../src/errors.js';
+import type { FrontendContext, FrontendEvent, FrontendFlags } from '../../src/frontend/types.js';
+import { yamlFromFlags, yamlFrontend, type YamlFrontendOptions } from '../../src/frontend/yaml.js';
 import { createFsWatcher } from '../../src/watchers/fs.js';
 import { LocalWorld } from '../../src/world/local.js';
 import { collectLog, waitFor } from '../helpers/log.js';
@@ -111,5 +111,24 @@ describe('yamlFrontend', () => {
     if (!('graph' in second)) throw new Error('expected a graph');
     expect([...second.graph.graph.vertices.keys()]).toEqual(['file[f1]']);
     expect(run.logged.filter((e) => e.event === 'collect').map((e) => e.count)).toEqual([0, 1]);
+  });
+});
+
+describe('yamlFromFlags', () => {
+  const settings = { noop: false, sema: -1 };
+  const flags = { 'reload-quiet': 300 };
+
+  it('GIVEN --yaml or one positional graph file THEN the frontend reads it by its absolute path', () => {
+    expect(yamlFromFlags({ ...flags, yaml: 'g.yaml' }, [], settings).origin).toEqual({ yaml: resolve('g.yaml') });
+    expect(yamlFromFlags(flags, ['g.yaml'], settings).origin).toEqual({ yaml: resolve('g.yaml') });
+  });
+
+  it.each<[string, Record<string, unknown>, string[], string]>([
+    ['no graph file', flags, [], 'mgmt run: --yaml FILE is required'],
+    ['a second graph file', { ...flags, yaml: 'g.yaml' }, ['h.yaml'], 'mgmt run: unexpected argument "h.yaml" (one graph: --yaml FILE)'],
+    ['--reload-quiet over a minute', { yaml: 'g.yaml', 'reload-quiet': 60_001 }, [], 'mgmt run: --reload-quiet must be from 0 to 60000 ms, not 60001'],
+    ['a negative --reload-quiet', { yaml: 'g.yaml', 'reload-quiet': -1 }, [], 'mgmt run: --reload-quiet must be from 0 to 60000 ms, not -1'],
+  ])('GIVEN %s THEN a UsageError says so', (_what, given, positional, message) => {
+    expect(() => yamlFromFlags(given as FrontendFlags, positional, settings)).toThrow(new UsageError(message));
   });
 });
