@@ -165,6 +165,7 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
   const laterHandled = new Promise<void>((done) => (markLaterHandled = done));
   const context: FrontendContext = { world, log, reloads: options.reloads, watchPath: (path) => watcher.watchPath(path), firstExported };
   let received = false;
+  let running = false;
   const firstInput = new Promise<GraphInput>((resolve, reject) => {
     const events = options.frontend(context).pipe(
       concatMap(async (event) => {
@@ -174,6 +175,7 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
         }
         received = true;
         if ('error' in event) throw event.error;
+        running = true;
         resolve(event.graph);
         await firstSwapped;
       }),
@@ -181,9 +183,11 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
     subscriptions.push(
       events.subscribe({
         error: (err: unknown) => {
-          reject(err);
-          // After the first graph (a frontend that broke): the running graph stays.
-          if (received) log.emit({ level: 'error', event: 'error', phase: 'frontend', message: errorMessage(err) });
+          // After the first graph (a frontend that broke): the running graph stays, and no second
+          // pass is waited for.
+          if (!running) return reject(err);
+          log.emit({ level: 'error', event: 'error', phase: 'frontend', message: errorMessage(err) });
+          markLaterHandled();
         },
         complete: () => reject(new MgmtError('mgmt run: the frontend ended without a graph')),
       }),

@@ -101,6 +101,16 @@ describe('runAgent', () => {
     expect(events.at(-1)).toMatchObject({ event: 'exit', code: 0 });
   });
 
+  it('GIVEN a frontend that breaks after its first graph THEN the break is logged and the first graph runs to convergence', async () => {
+    const dir = await tempDir();
+    const first = await fileGraph(dir, 'one', { [join(dir, 'a')]: 'first' }, { usesWorld: true, recollects: true });
+    const { code, events } = await runWith(afterFirst(first, () => throwError(() => new Error('the source is gone'))));
+    expect(code).toBe(0);
+    expect(events.find((e) => e.event === 'error')).toMatchObject({ level: 'error', phase: 'frontend', message: 'the source is gone' });
+    expect(readFileSync(join(dir, 'a'), 'utf8')).toBe('first');
+    expect(events.at(-1)).toMatchObject({ event: 'exit', code: 0, reason: 'converged' });
+  });
+
   it('GIVEN a frontend whose first notification is an error THEN runAgent throws it, nothing applied, the temporary prefix removed', async () => {
     const broken = new InputError({ message: 'not a graph' });
     const stdout = new Lines();
