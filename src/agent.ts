@@ -1,7 +1,8 @@
 import { rm } from 'node:fs/promises';
-import { combineLatest, concatMap, debounceTime, filter, from, identity, map, NEVER, type Observable, race, startWith, type Subscription, take, timer } from 'rxjs';
-import { convergedAfter } from '../streams/converged-after.js';
+import { concatMap, debounceTime, filter, NEVER, type Observable, race, type Subscription, take, timer } from 'rxjs';
+import { convergedStates } from './agent/converged.js';
 import { DEFAULT_CLUSTER_SETTINGS, setupWorld, type ClusterSettings, type WorldSetup } from './agent/world-setup.js';
+import { createExporter } from './agent/exporter.js';
 import { makePrefix } from './agent/prefix.js';
 import { Engine } from './engine/engine.js';
 import { isIdleStatus } from './engine/worker.js';
@@ -11,7 +12,6 @@ import type { CompileTimings, Graph } from './graph/graph.js';
 import { createEventLog, roundMs } from './log/events.js';
 import type { PkgBackendChoice } from './resources/types.js';
 import { createFsWatcher } from './watchers/fs.js';
-import type { ExportSpec } from './world/types.js';
 
 /** AgentOptions are the settings of one agent run; what it runs comes from `frontend`. */
 export interface AgentOptions {
@@ -107,24 +107,7 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
     await Promise.race([closed, hurried.then(() => delay(HURRIED_CLOSE_MS))]);
     await removeTmpPrefix();
   };
-  let lastExport: string | undefined;
-  const exportFrom = async (exports: readonly ExportSpec[]): Promise<void> => {
-    if (options.noop) return; // like upstream: a noop run exports nothing
-    const encoded = JSON.stringify(exports);
-    // Our own export changes the store and wakes our watch: an unchanged set is not written again.
-    if (encoded === lastExport || stopping) return;
-    try {
-      await world.exportResources(exports);
-      lastExport = encoded;
-      log.emit({ level: 'info', event: 'export', count: exports.length });
-    } catch (err) {
-      // A write cut short by our own shutdown (the prefix removed, etcd stopped) is no failure.
-      if (stopping) return;
-      // Other hosts keep the previous set; the next graph change tries again.
-      worldFailed = true;
-      log.emit({ level: 'error', event: 'error', phase: 'export', message: errorMessage(err) });
-    }
-  };
+  const exporter = createExporter({ world, log, noop: options.noop, stopping: () => stopping });
 
   const watcher = createFsWatcher();
   const engine = new Engine({ log, hostname, prefix, watcher, world, pkgBackend: options.pkgBackend });
@@ -150,7 +133,7 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
       if ('error' in event) throw event.error;
       if (event.graph.usesWorld) setup.start(); // a graph that starts to use the World
       await applyGraph(event.graph.graph, event.graph.warnings);
-      await exportFrom(event.graph.exports);
+      await exporter.exportSet(event.graph.exports);
     } catch (err) {
       log.emit({ level: 'error', event: 'error', phase: 'reload', message: `graph not swapped: ${errorMessage(err)}` });
     }
@@ -221,7 +204,7 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
     // All OK is exit 0 however the run was stopped; a resource still at work when the run
     // stopped (aborted, retrying, waiting) is not known to be OK.
     const unfinished = [...engine.statuses()].filter(([, status]) => !isIdleStatus(status)).map(([id]) => id);
-    const code = failures.length > 0 || unfinished.length > 0 || worldFailed ? 1 : 0;
+    const code = failures.length > 0 || unfinished.length > 0 || worldFailed || exporter.failed ? 1 : 0;
     const why = secondSignal === undefined ? reason : `${reason}, then ${secondSignal}`;
     // The last event of a run, whatever a stopped resource still says after it.
     log.emit({ level: code === 0 ? 'info' : 'error', event: 'exit', code, reason: why, failed: failures.map((f) => f.resource), unfinished: unfinished.length > 0 ? unfinished : undefined });
@@ -264,24 +247,17 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
   }
   // The first export may wait for our own etcd to come up: the graph runs meanwhile (and a graph
   // that exports counts as converged only once it is written); the frontend reloads nothing before.
-  const firstPass = Promise.all([exportFrom(first.exports), setup.settled]).then(() => {
+  const firstPass = Promise.all([exporter.exportSet(first.exports), setup.settled]).then(() => {
     markExported();
     // The frontend collects the first graph again now that its exports are written.
     return first.recollects && !stopping ? laterHandled : undefined;
   });
 
   if (options.convergedTimeout >= 0) {
-    // A graph that exports or collects is not converged before the World is up (its exports written).
-    const worldSettled = first.usesWorld ? Promise.all([setup.settled, firstPass]) : Promise.resolve();
-    const worldSettled$ = from(worldSettled.then(() => true)).pipe(startWith(!first.usesWorld));
+    // A graph that exports or collects is not converged before the World is up and its first pass done.
+    const worldSettled = first.usesWorld ? Promise.all([setup.settled, firstPass]) : undefined;
     subscriptions.push(
-      combineLatest([engine.idle$, worldSettled$])
-        .pipe(
-          map(([idle, settled]) => idle && settled),
-          // With a zero timeout, a momentary idle between two microtasks must not count: settle first.
-          options.convergedTimeout === 0 ? debounceTime(0) : identity,
-          convergedAfter(options.convergedTimeout * 1000),
-        )
+      convergedStates(engine.idle$, worldSettled, options.convergedTimeout)
         .subscribe((converged) => {
           log.emit({ level: 'info', event: converged ? 'converged' : 'unconverged', timeout: options.convergedTimeout });
           // Published before a converged exit, so whoever waits on the key sees it (classic converger).
