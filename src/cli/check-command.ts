@@ -1,6 +1,6 @@
+import { graphFileArgument } from '../frontend/yaml-args.js';
 import { check } from './check.js';
-import { graphFileArgument } from './flags.js';
-import type { CommandHandler } from './main.js';
+import type { CommandHandler } from './command.js';
 
 /** checkCommand adapts `mgmt check` flags to the check function. */
 export const checkCommand: CommandHandler = (flags, positional, io) => {

@@ -1,9 +1,7 @@
-import { performance } from 'node:perf_hooks';
 import { formatDiagnostic, InputError, type Diagnostic } from '../errors.js';
-import { compileGraph, prefetchAutoEdges } from '../graph/compile.js';
+import { loadGraph } from '../frontend/yaml-load.js';
 import type { CompileTimings, Graph } from '../graph/graph.js';
-import { defaultRegistry, type Registry } from '../resources/index.js';
-import { loadGraphFile } from '../yamlgraph/parse.js';
+import type { Registry } from '../resources/index.js';
 
 /** CheckOptions are the inputs of `mgmt check`. */
 export interface CheckOptions {
@@ -27,22 +25,17 @@ export interface CheckOptions {
  * Warnings go to stderr in both cases; only the summary or the JSON document goes to stdout.
  */
 export async function check(options: CheckOptions): Promise<number> {
-  const registry = options.registry ?? defaultRegistry;
   const warnings: Diagnostic[] = [];
   let graph: Graph;
   try {
-    const started = performance.now();
-    const spec = await loadGraphFile(options.yaml, registry, { strict: options.strict === true });
-    const parseMs = performance.now() - started;
-    warnings.push(...spec.warnings);
-    await prefetchAutoEdges(spec, registry, { noAutoedges: options.noAutoedges === true });
-    graph = compileGraph(spec, registry, {
+    // The same load as `mgmt run`'s first: what run would refuse, check refuses.
+    ({ graph } = await loadGraph(options.yaml, {
+      registry: options.registry,
       strict: options.strict === true,
       noAutoedges: options.noAutoedges === true,
       noAutogroup: options.noAutogroup === true,
-      parseMs,
       onWarning: (warning) => warnings.push(warning),
-    });
+    }));
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
     writeWarnings(options.stderr, warnings);

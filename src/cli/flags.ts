@@ -1,8 +1,5 @@
 import { UsageError } from '../errors.js';
 
-/** DEFAULT_RELOAD_QUIET_MS is how long (`--reload-quiet`) a changed graph file must stay unchanged before it is read. */
-export const DEFAULT_RELOAD_QUIET_MS = 300;
-
 /** FlagSpec declares one command-line flag. */
 export interface FlagSpec {
   /** Long name without dashes, e.g. `converged-timeout`. */
@@ -99,21 +96,4 @@ export function formatFlagHelp(specs: readonly FlagSpec[]): string {
       return `  ${(names + value).padEnd(36)} ${spec.doc}${def}`;
     })
     .join('\n');
-}
-
-/**
- * graphFileArgument is the graph file of `run` and `check`: `--yaml FILE`, or one positional
- * argument instead of it. Anything else on the line is an error, not silently ignored: a second
- * file may be what the operator meant to run.
- */
-export function graphFileArgument(flags: ParsedFlags, positional: readonly string[], command: string): string {
-  const yaml = flags.yaml as string | undefined;
-  const extra = yaml === undefined ? positional.slice(1) : positional;
-  if (extra.length > 0) {
-    const quoted = extra.map((arg) => JSON.stringify(arg)).join(' ');
-    throw new UsageError(`mgmt ${command}: unexpected argument${extra.length > 1 ? 's' : ''} ${quoted} (one graph: --yaml FILE)`);
-  }
-  const file = yaml ?? positional[0];
-  if (!file) throw new UsageError(`mgmt ${command}: --yaml FILE is required`);
-  return file;
 }

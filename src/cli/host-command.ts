@@ -1,4 +1,4 @@
-// `mgmt host list` and `mgmt host revoke NAME` (issue 11 point 4), run on a server host: the
+// `mgmt host list` and `mgmt host revoke NAME`, run on a server host: the
 // inventory of the hosts etcd knows, and the removal of one host's every right at once.
 
 import { createInterface } from 'node:readline/promises';
@@ -6,7 +6,7 @@ import { ClusterAuthority, type HostEntry, type RevokeResult } from '../cluster/
 import { UsageError } from '../errors.js';
 import { escapeControl } from '../log/escape.js';
 import { asServerHost, hostNameArgument, withAdminConnection } from './admin-connection.js';
-import type { CommandIO, CommandHandler } from './main.js';
+import type { CommandIO, CommandHandler } from './command.js';
 
 const USAGE = 'mgmt host: usage: mgmt host list --prefix DIR [--format text|json] | mgmt host revoke NAME --prefix DIR [--yes]';
 

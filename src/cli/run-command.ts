@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { errorMessage, UsageError } from '../errors.js';
 import { parseDuration } from './duration.js';
-import { graphFileArgument } from './flags.js';
-import type { CommandHandler } from './main.js';
+import type { FrontendFactory } from '../frontend/types.js';
+import type { CommandIO } from './command.js';
+import type { ParsedFlags } from './flags.js';
 import { closeInheritedDescriptors, setCommandLimit } from '../resources/exec-process.js';
 import type { PkgBackendChoice } from '../resources/types.js';
 import { run } from './run.js';
+import { checkClusterSettings, parseUrls, type ClusterSettings } from '../agent/world-setup.js';
 import { checkTransport } from './transport-policy.js';
-import { checkClusterSettings, parseUrls, type ClusterSettings } from './world-setup.js';
 
 /**
  * readToken takes the join token from --token, --token-file or MGMT_TOKEN (one of them); the
@@ -26,12 +27,15 @@ function readToken(flag: string | undefined, file: string | undefined, env = pro
   return flag ?? (env === '' ? undefined : env);
 }
 
-/** runCommand adapts `mgmt run` flags to the run function. */
-export const runCommand: CommandHandler = (flags, positional, io) => {
-  const yaml = graphFileArgument(flags, positional, 'run');
+/**
+ * runCommand adapts `mgmt run` flags to the run function: the frontend's own flags go to its
+ * factory (checked first), the agent's are checked and handed to run.
+ */
+export async function runCommand(factory: FrontendFactory, flags: ParsedFlags, positional: string[], io: CommandIO): Promise<number> {
   const sema = flags.sema as number;
-  const reloadQuietMs = flags['reload-quiet'] as number;
-  if (reloadQuietMs < 0 || reloadQuietMs > 60_000) throw new UsageError(`mgmt run: --reload-quiet must be from 0 to 60000 ms, not ${reloadQuietMs}`);
+  const noop = flags.noop === true;
+  const pkgBackend = flags['pkg-backend'] as PkgBackendChoice;
+  const { frontend, origin } = factory(flags, positional, { noop, sema, pkgBackend });
   // -1 (the default) is no limit; 0 would let nothing run and hang the run forever.
   if (sema === 0 || sema < -1) throw new UsageError(`mgmt run: --sema must be a number above 0 (or -1 for no limit), not ${sema}`);
   const insecure = flags.insecure === true;
@@ -60,27 +64,22 @@ export const runCommand: CommandHandler = (flags, positional, io) => {
   closeInheritedDescriptors();
   return run(
     {
-      yaml,
+      frontend,
+      origin,
       convergedTimeout: flags['converged-timeout'] as number,
       graphviz: flags.graphviz as string | undefined,
       graphvizFilter: flags['graphviz-filter'] as string,
       hostname: flags.hostname as string | undefined,
       prefix: flags.prefix as string | undefined,
       tmpPrefix: flags['tmp-prefix'] === true,
-      noop: flags.noop === true,
-      sema,
-      noWatch: flags['no-watch'] === true,
-      reloadQuietMs,
-      noAutoedges: flags['no-autoedges'] === true,
-      noAutogroup: flags['no-autogroup'] === true,
-      strict: flags.strict === true,
+      noop,
       logFormat: flags['log-format'] as 'text' | 'json',
       verbose: flags.verbose === true,
       cluster,
       startWarnings: transportWarnings,
-      pkgBackend: flags['pkg-backend'] as PkgBackendChoice,
+      pkgBackend,
       handleSignals: true,
     },
     io,
   );
-};
+}

@@ -1,4 +1,4 @@
-// `mgmt token create`: on a server host, a join token for a new host (issue 11 point 2). stdout gets
+// `mgmt token create`: on a server host, a join token for a new host. stdout gets
 // the token line alone, so `TOKEN=$(mgmt token create ...)` works; the note about it goes to stderr.
 
 import { createToken } from '../cluster/tokens.js';
@@ -7,7 +7,7 @@ import { caPin } from '../tls/certs.js';
 import { formatToken } from '../tls/token.js';
 import { parseDuration } from './duration.js';
 import { asServerHost, hostNameArgument, withAdminConnection } from './admin-connection.js';
-import type { CommandHandler } from './main.js';
+import type { CommandHandler } from './command.js';
 
 /** tokenCommand runs `mgmt token create`. */
 export const tokenCommand: CommandHandler = async (flags, positional, io) => {

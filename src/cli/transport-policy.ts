@@ -1,9 +1,9 @@
-// Which transports `mgmt run` accepts (issue 11 point 6): TLS (https://) by default; plaintext
+// Which transports `mgmt run` accepts: TLS (https://) by default; plaintext
 // (http://) only when asked for with --insecure, and then loudly on anything but loopback.
 
 import { isIPv4 } from 'node:net';
 import { UsageError } from '../errors.js';
-import type { ClusterSettings } from './world-setup.js';
+import type { ClusterSettings } from '../agent/world-setup.js';
 
 /** INSECURE_HINT is what a refused plaintext URL tells the operator to do instead. */
 export const INSECURE_HINT = 'use https:// (the default), or --insecure for a plaintext lab cluster';

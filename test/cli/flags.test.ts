@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseFlags } from '../../src/cli/flags.js';
-import { CHECK_FLAGS, RUN_FLAGS } from '../../src/cli/main.js';
+import { CHECK_FLAGS, RUN_FLAGS } from '../../src/cli/run-flags.js';
 import { UsageError } from '../../src/errors.js';
 
 describe('parseFlags (mgmt run)', () => {

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkTransport, INSECURE_HINT, isLoopbackHost, type TransportSettings } from '../../src/cli/transport-policy.js';
-import { parseUrls } from '../../src/cli/world-setup.js';
+import { parseUrls } from '../../src/agent/world-setup.js';
 import { UsageError } from '../../src/errors.js';
 import type { LogEvent } from '../../src/log/events.js';
 import { runMgmt } from '../helpers/cli.js';

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadGraph } from '../../src/cli/load-graph.js';
+import { loadGraph } from '../../src/frontend/yaml-load.js';
 import { REPO_ROOT, runMgmt, startMgmt } from '../helpers/cli.js';
 import { waitFor } from '../helpers/log.js';
 import { useTempDirs } from '../helpers/tmp.js';

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadGraph } from '../../src/cli/load-graph.js';
+import { loadGraph } from '../../src/frontend/yaml-load.js';
 import { svc, type SvcParams } from '../../src/resources/svc.js';
 import type { LiveResource } from '../../src/resources/types.js';
 import { makeContext, type TestContext } from '../helpers/context.js';

@@ -1,4 +1,4 @@
-// Which World `mgmt run` uses (DESIGN section 6):
+// Which World `mgmt run` uses:
 //   --seeds URL...            join that etcd cluster as a client (and volunteer, unless --no-server)
 //   --no-server, no seeds     the local World under --prefix
 //   no seeds, etcd found      start and supervise our own etcd (a new cluster); resources do not wait

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { loadGraph } from '../../src/cli/load-graph.js';
+import { loadGraph } from '../../src/frontend/yaml-load.js';
 import { formatDiagnostic, InputError, type Diagnostic } from '../../src/errors.js';
 import { compileGraph } from '../../src/graph/compile.js';
 import type { Graph } from '../../src/graph/graph.js';
 import { parseGraph } from '../../src/yamlgraph/parse.js';
 import { useTempDirs } from '../helpers/tmp.js';
-import { testRegistry, writeYaml } from './test-kinds.js';
+import { testRegistry, writeYaml } from '../yamlgraph/test-kinds.js';
 
-// These test src/cli/load-graph.ts, the one caller that compiles fast-path specs: they live with
+// These test src/frontend/yaml-load.ts, the one caller that compiles fast-path specs: they live with
 // the YAML frontend's tests because they are about how the fast path falls back.
 
 /** graphYaml writes a graph of noop resources and edges `[from, to]`, one edge per entry, named e1, e2... */

@@ -22,6 +22,11 @@ export interface LoadOptions {
   readonly prepare?: (spec: GraphSpec) => Promise<GraphSpec>;
   /** `--pkg-backend`: where automatic edges of packages read their file lists (auto when absent). */
   readonly pkgBackend?: PkgBackendChoice;
+  /**
+   * onWarning hears each warning of the reading the graph is compiled from as it is found, also
+   * when the load then fails (`mgmt check` prints them before the error).
+   */
+  readonly onWarning?: (warning: Diagnostic) => void;
 }
 
 /** LoadedGraph is a compiled graph with the input's warnings, formatted for people. */
@@ -34,7 +39,10 @@ export interface LoadedGraph {
   readonly spec: GraphSpec;
 }
 
-/** loadGraph reads, validates and compiles a YAML graph file; any problem throws an InputError. */
+/**
+ * loadGraph reads, validates and compiles a YAML graph file; any problem throws an InputError. It is
+ * the YAML frontend's one-shot load, shared by `mgmt run` and `mgmt check`.
+ */
 export async function loadGraph(path: string, options: LoadOptions = {}): Promise<LoadedGraph> {
   const registry = options.registry ?? defaultRegistry;
   const started = performance.now();
@@ -42,14 +50,20 @@ export async function loadGraph(path: string, options: LoadOptions = {}): Promis
   const parsed = parseGraphFast(text, path, registry, { strict: options.strict });
   // The exact re-read below holds the same resources: what the fast path prefetched serves it too.
   let prefetched: Promise<void> | undefined;
-  const compile = async (parsedSpec: GraphSpec): Promise<{ graph: Graph; warnings: Diagnostic[]; spec: GraphSpec }> => {
+  // Only the exact reading reports its warnings: a fast one with warnings is read again exactly.
+  const compile = async (parsedSpec: GraphSpec, report?: (warning: Diagnostic) => void): Promise<{ graph: Graph; warnings: Diagnostic[]; spec: GraphSpec }> => {
     const spec = options.prepare ? await options.prepare(parsedSpec) : parsedSpec;
+    const warnings: Diagnostic[] = [];
+    const warn = (warning: Diagnostic): void => {
+      warnings.push(warning);
+      report?.(warning);
+    };
+    spec.warnings.forEach(warn);
     await (prefetched ??= prefetchAutoEdges(spec, registry, options));
-    const warnings = [...spec.warnings];
     const graph = compileGraph(spec, registry, {
       ...options,
       parseMs: performance.now() - started,
-      onWarning: (warning) => warnings.push(warning),
+      onWarning: warn,
     });
     return { graph, warnings, spec };
   };
@@ -64,6 +78,6 @@ export async function loadGraph(path: string, options: LoadOptions = {}): Promis
     // edge) should name their line: read the file again exactly and compile that.
   }
   const exact = parsed.path === 'fast' ? parseGraph(text, path, registry, { strict: options.strict }) : parsed.spec;
-  const compiled = await compile(exact);
+  const compiled = await compile(exact, options.onWarning);
   return { graph: compiled.graph, warnings: compiled.warnings.map(formatDiagnostic), parsePath: 'exact', spec: compiled.spec };
 }

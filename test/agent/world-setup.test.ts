@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkClusterSettings, DEFAULT_CLUSTER_SETTINGS, parseUrls, type ClusterSettings } from '../../src/cli/world-setup.js';
+import { checkClusterSettings, DEFAULT_CLUSTER_SETTINGS, parseUrls, type ClusterSettings } from '../../src/agent/world-setup.js';
 import { UsageError } from '../../src/errors.js';
 import { runMgmt } from '../helpers/cli.js';
 import { freePort } from '../helpers/etcd.js';
