@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { formatDiagnostic, InputError, type Diagnostic } from '../errors.js';
 import { compileGraph, prefetchAutoEdges } from '../graph/compile.js';
 import type { CompileTimings, Graph } from '../graph/graph.js';
-import { defaultRegistry, type Registry } from '../resources/index.js';
+import type { Registry } from '../core/registry.js';
+import { defaultRegistry } from '../resources/index.js';
 import { loadGraphFile } from '../yamlgraph/parse.js';
 
 /** CheckOptions are the inputs of `mgmt check`. */

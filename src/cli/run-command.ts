@@ -4,7 +4,7 @@ import { parseDuration } from './duration.js';
 import { graphFileArgument } from './flags.js';
 import type { CommandHandler } from './main.js';
 import { closeInheritedDescriptors, setCommandLimit } from '../resources/exec-process.js';
-import type { PkgBackendChoice } from '../resources/types.js';
+import type { PkgBackendChoice } from '../pkg/select.js';
 import { run } from './run.js';
 import { checkTransport } from './transport-policy.js';
 import { checkClusterSettings, parseUrls, type ClusterSettings } from './world-setup.js';

@@ -13,8 +13,8 @@ import { createEventLog, roundMs } from '../log/events.js';
 import { createFsWatcher } from '../watchers/fs.js';
 import { writersOf } from '../watchers/open-writers.js';
 import type { GraphSpec } from '../graph/spec.js';
-import { defaultRegistry } from '../resources/index.js';
-import type { PkgBackendChoice } from '../resources/types.js';
+import { builtinRegistry } from '../resources/index.js';
+import type { PkgBackendChoice } from '../pkg/select.js';
 import { exportsOf, withCollected } from '../world/collect.js';
 import { ensurePrivateDir } from '../world/private-dir.js';
 import type { ExportedResource } from '../world/types.js';
@@ -118,8 +118,8 @@ async function runGraph(options: RunOptions, io: CommandIO, signals: RunSignals)
     sema: options.sema,
     noAutoedges: options.noAutoedges,
     noAutogroup: options.noAutogroup,
-    // Automatic edges of packages read their file lists through the same backend the resources use.
-    pkgBackend: options.pkgBackend,
+    // The kinds close over the run's options (the pkg backend, for resources and automatic edges alike).
+    registry: builtinRegistry({ pkgBackend: options.pkgBackend }),
   };
 
   const prefix = await makePrefix(options, hostname);
@@ -194,7 +194,7 @@ async function runGraph(options: RunOptions, io: CommandIO, signals: RunSignals)
       // A refusal is reported once while it stands: every reload (and a one-shot run's second
       // pass) collects the same exports again.
       const refusedNow = new Set<string>();
-      const merged = withCollected(spec, collected, defaultRegistry, ({ from, reason, field, allow }) => {
+      const merged = withCollected(spec, collected, compileOptions.registry, ({ from, reason, field, allow }) => {
         const message = `refused: ${from}: ${reason}`;
         if (!standingRefusals.has(message) && !refusedNow.has(message)) log.emit({ level: 'warn', event: 'collect', message, from, field, allow });
         refusedNow.add(message);
@@ -235,7 +235,7 @@ async function runGraph(options: RunOptions, io: CommandIO, signals: RunSignals)
   for (const warning of first.warnings) io.stderr.write(`warning: ${warning}\n`);
 
   const watcher = createFsWatcher();
-  const engine = new Engine({ log, hostname, prefix, watcher, world, pkgBackend: options.pkgBackend });
+  const engine = new Engine({ log, hostname, prefix, watcher, world });
   const subscriptions: Subscription[] = [];
 
   let finish!: (code: number) => void;

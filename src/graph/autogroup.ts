@@ -1,4 +1,4 @@
-import type { GroupTrait } from '../resources/types.js';
+import type { GroupTrait } from '../core/group.js';
 import { clearBit, FamilyClosure, isSet, orInto } from './autogroup-closure.js';
 import { groupOrder, type Family, type GroupKey } from './autogroup-families.js';
 import { GroupSurgery } from './autogroup-merge.js';

@@ -17,7 +17,7 @@
 // pkg/file/user/group → exec; unit file → svc; pkg → svc and pkg → file (not reversed);
 // group → user when the user must exist, user → group when it must be absent.
 
-import type { AutoEdgeSearch, ResourceUid, WantedUid } from './types.js';
+import type { AutoEdgeSearch, ResourceUid, WantedUid } from '../core/autoedge.js';
 
 /** UID_TYPES names every uid type, so kinds and tests never spell one differently. */
 export const UID_TYPES = {

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { file, filePath, type FileParams, type FileState } from '../../src/resources/file.js';
 import { removePath } from '../../src/resources/file-io.js';
-import type { LiveResource } from '../../src/resources/types.js';
+import type { LiveResource } from '../../src/core/kind.js';
 import { makeContext, type TestContext } from '../helpers/context.js';
 import { useTempDirs } from '../helpers/tmp.js';
 import { record } from '../watchers/recorder.js';

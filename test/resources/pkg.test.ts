@@ -4,9 +4,10 @@ import { errorMessage, type Diagnostic } from '../../src/errors.js';
 import { compileGraph, prefetchAutoEdges } from '../../src/graph/compile.js';
 import type { PkgBackend, PkgInfo } from '../../src/pkg/backend.js';
 import { file } from '../../src/resources/file.js';
-import { createRegistry } from '../../src/resources/index.js';
+import { createRegistry } from '../../src/core/registry.js';
 import { createPkgKind, pkg, type PkgParams } from '../../src/resources/pkg.js';
-import type { GroupLiveResource, LiveResource, ResourceKind } from '../../src/resources/types.js';
+import type { GroupLiveResource } from '../../src/core/group.js';
+import type { LiveResource, ResourceKind } from '../../src/core/kind.js';
 import { oneRound, svcUid } from '../../src/resources/uids.js';
 import { parseGraph } from '../../src/yamlgraph/parse.js';
 import { aptHistoryMark, aptHistorySince, createAptRepo, testPackage, useAptConfig, type AptRepo } from '../helpers/apt-repo.js';
@@ -200,6 +201,7 @@ describe.skipIf(!isRoot)('pkg on apt and dpkg', () => {
   const N = testPackage('res-n');
   const NOPE = testPackage('res-nope');
   const lives: Array<LiveResource | GroupLiveResource> = [];
+  const aptPkg = createPkgKind({ backend: 'apt' });
 
   beforeAll(async () => {
     repo = await createAptRepo([{ name: A }, { name: B }, { name: C }, { name: N, version: '1.0' }, { name: N, version: '2.0' }]);
@@ -215,15 +217,15 @@ describe.skipIf(!isRoot)('pkg on apt and dpkg', () => {
   });
 
   function start(name: string, overrides: Partial<PkgParams> = {}): { live: LiveResource; ctx: TestContext } {
-    const ctx = makeContext('pkg', name, { pkgBackend: 'apt' });
-    const live = pkg.init(params(overrides), ctx);
+    const ctx = makeContext('pkg', name);
+    const live = aptPkg.init(params(overrides), ctx);
     lives.push(live);
     return { live, ctx };
   }
 
   function startGroup(names: readonly string[], overrides: Partial<PkgParams> = {}): { group: GroupLiveResource; ctxs: TestContext[] } {
-    const ctxs = names.map((name) => makeContext('pkg', name, { pkgBackend: 'apt' }));
-    const group = pkg.group!.init!(names.map((name, i) => ({ name, params: params(overrides), ctx: ctxs[i]! })));
+    const ctxs = names.map((name) => makeContext('pkg', name));
+    const group = aptPkg.group!.init!(names.map((name, i) => ({ name, params: params(overrides), ctx: ctxs[i]! })));
     lives.push(group);
     return { group, ctxs };
   }

@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { of } from 'rxjs';
-import { createRegistry, type Registry } from '../../src/resources/index.js';
+import { createRegistry, type Registry } from '../../src/core/registry.js';
 import { noop } from '../../src/resources/noop.js';
-import type { ResourceKind } from '../../src/resources/types.js';
+import type { ResourceKind } from '../../src/core/kind.js';
 
 /** ThingParams use every ParamType, so the frontend's type checks are tested independently of real kinds. */
 export interface ThingParams {
