@@ -29,6 +29,8 @@ export type Rehomed<P> = { readonly params: P } | { readonly refused: string; re
  * pattern a resource keeps its own place only with `allow: [anypath]`.
  */
 export interface RehomeRule<P> {
+  /** field is the parameter that says where a resource lands (a file's `path`), named in refusals. */
+  readonly field: string;
   /** pattern says what a collect entry's `pattern` is for this kind, for messages ("the directory collected files land in"). */
   readonly pattern: string;
   /** patternProblems lists what is wrong with a pattern (a directory the kind itself would refuse). */

@@ -127,6 +127,13 @@ export const exec: ResourceKind<ExecParams> = {
       return oneRound(wanted);
     },
   },
+
+  // A command runs as root unless it names a user, and a user name is only resolved when it runs:
+  // no collected exec is harmless enough to need no opt-in.
+  collect: {
+    allowances: ['exec'],
+    privileges: () => [{ field: 'cmd', allowance: 'exec', reason: 'it would run a command on this host' }],
+  },
 };
 
 /** Command is one of the commands an exec resource runs, with the role it plays. */

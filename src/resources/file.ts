@@ -27,6 +27,8 @@ import { SafeDirs, type SafeDir } from './safe-path.js';
 import type { ResourceContext } from '../core/context.js';
 import type { ResourceKind } from '../core/kind.js';
 import { defaultsOf, paramTable, type ParamProblem, type ParamsOf } from '../core/params.js';
+import { fileCollect } from './file-collect.js';
+import { filePath, filePathProblem } from './file-path.js';
 import { fileUid, parentDirSearch } from './uids.js';
 import { accountRefProblem, pathLengthProblem } from './values.js';
 
@@ -58,13 +60,6 @@ export type FileParams = ParamsOf<typeof fileParams>;
 
 const STATES: readonly string[] = ['exists', 'absent', ''];
 
-/** filePath computes the managed path from `path`, `dirname` and `basename` (a directory ends with `/`). */
-export function filePath(params: Pick<FileParams, 'path' | 'dirname' | 'basename'>): string {
-  if (params.dirname === '' && params.basename === '') return params.path;
-  const [dir, base] = splitPath(params.path);
-  return (params.dirname || dir) + (params.basename || base);
-}
-
 /** file manages a file or directory: existence, content (inline or copied), owner, group and mode. */
 export const file: ResourceKind<FileParams> = {
   kind: 'file',
@@ -85,13 +80,8 @@ export const file: ResourceKind<FileParams> = {
       problem('dirname', `dirname "${params.dirname}" must end with "/"`);
     }
     if (params.basename.startsWith('/')) problem('basename', `basename "${params.basename}" must not start with "/"`);
-    if (path === '') problem('path', 'path is empty');
-    else if (!path.startsWith('/')) problem('path', `path "${path}" must be absolute`);
-    else if (!isNormalized(path)) problem('path', `path "${path}" must not contain ".", ".." or empty segments`);
-    else {
-      const tooLong = pathLengthProblem(path);
-      if (tooLong !== undefined) problem('path', `path ${tooLong}`);
-    }
+    const pathProblem = filePathProblem(path);
+    if (pathProblem !== undefined) problem('path', pathProblem);
     if (!STATES.includes(params.state)) {
       problem('state', `state "${params.state}" must be "exists", "absent" or "" (existence unmanaged)`);
     }
@@ -128,6 +118,8 @@ export const file: ResourceKind<FileParams> = {
     uids: (params) => [fileUid(filePath(params))],
     search: (params) => parentDirSearch(filePath(params)),
   },
+
+  collect: fileCollect(),
 };
 
 // The directories of managed files, held open after a safe walk (shared by every file resource).
@@ -448,18 +440,6 @@ interface Ids {
 }
 
 const UNMANAGED_IDS: Ids = { uid: undefined, gid: undefined };
-
-/** splitPath splits like upstream: "/a/b" → ["/a/", "b"], "/a/b/" → ["/a/", "b/"]. */
-function splitPath(path: string): [string, string] {
-  const trimmed = path.endsWith('/') ? path.slice(0, -1) : path;
-  const cut = trimmed.lastIndexOf('/') + 1;
-  return [trimmed.slice(0, cut), path.slice(cut)];
-}
-
-function isNormalized(path: string): boolean {
-  const inner = path.slice(1, path.endsWith('/') ? -1 : undefined);
-  return inner === '' || inner.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
-}
 
 /** FileStepError is a failed fs call of a check, prefixed with what failed; its cause is the fs error. */
 class FileStepError extends Error {}

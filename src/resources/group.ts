@@ -1,4 +1,4 @@
-import { ACCOUNT_STATES, GROUP_FILE, readGroups, runAccountTool, type AccountTool } from './accounts.js';
+import { accountCollect, ACCOUNT_STATES, GROUP_FILE, readGroups, runAccountTool, type AccountTool } from './accounts.js';
 import type { ResourceContext } from '../core/context.js';
 import type { LiveResource, ResourceKind } from '../core/kind.js';
 import { defaultsOf, paramTable, type ParamProblem, type ParamsOf } from '../core/params.js';
@@ -48,6 +48,8 @@ export const group: ResourceKind<GroupParams> = {
     uids: (p, name) => [groupUid(name), ...(p.gid === undefined ? [] : [groupUid(String(p.gid))])],
     search: () => oneRound([]),
   },
+
+  collect: accountCollect('group'),
 };
 
 function createLiveGroup(p: GroupParams, ctx: ResourceContext): LiveResource {

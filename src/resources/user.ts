@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { whenAllReady } from '../../streams/when-all-ready.js';
-import { ACCOUNT_STATES, GROUP_FILE, PASSWD_FILE, findGroup, readGroups, readUsers, runAccountTool, type GroupEntry, type PasswdEntry } from './accounts.js';
+import { accountCollect, ACCOUNT_STATES, GROUP_FILE, PASSWD_FILE, findGroup, readGroups, readUsers, runAccountTool, type GroupEntry, type PasswdEntry } from './accounts.js';
 import type { ResourceContext } from '../core/context.js';
 import type { LiveResource, ResourceKind } from '../core/kind.js';
 import { defaultsOf, paramTable, type ParamProblem, type ParamsOf } from '../core/params.js';
@@ -90,6 +90,8 @@ export const user: ResourceKind<UserParams> = {
     uids: (p, name) => [userUid(name), ...(p.uid === undefined ? [] : [userUid(String(p.uid))])],
     search: (p) => oneRound(groupRefs(p).map((ref) => want(groupUid(ref), p.state === 'exists'))),
   },
+
+  collect: accountCollect('user'),
 };
 
 /** Change is one field of the account that is not as wanted, with the tool options that set it. */
