@@ -5,6 +5,7 @@ import { compileGraph, prefetchAutoEdges } from '../../src/graph/compile.js';
 import type { PkgBackend, PkgInfo } from '../../src/pkg/backend.js';
 import { file } from '../../src/resources/file.js';
 import { createRegistry } from '../../src/core/registry.js';
+import { builtinRegistry } from '../../src/resources/index.js';
 import { createPkgKind, pkg, type PkgParams } from '../../src/resources/pkg.js';
 import type { GroupLiveResource } from '../../src/core/group.js';
 import type { LiveResource, ResourceKind } from '../../src/core/kind.js';
@@ -188,6 +189,27 @@ resources:
     const warnings: Diagnostic[] = [];
     compileGraph(spec, reg, { onWarning: (w) => warnings.push(w) });
     expect(warnings.map((w) => w.message)).toEqual(['automatic edges skipped: cannot list the files of package drbd: no package manager here']);
+  });
+});
+
+describe('pkg backend choice (--pkg-backend)', () => {
+  // A choice no backend answers to fails at selection, before any package manager runs: what it
+  // says shows which choice reached the resource.
+  const yum = 'yum' as never;
+
+  it('GIVEN the registry of a run made with a backend choice THEN its pkg resources select that backend', async () => {
+    const def = builtinRegistry({ pkgBackend: yum }).get('pkg')!;
+    const live = def.init(def.defaults('vim'), makeContext('pkg', 'vim'));
+    await expect(live.checkApply(false, never)).rejects.toThrow('unknown package backend "yum" (string)');
+  });
+
+  it('GIVEN the registry of a run made with a backend choice THEN its autoedge prefetch selects that backend too', async () => {
+    const reg = builtinRegistry({ pkgBackend: yum });
+    const spec = parseGraph('graph: g\nresources:\n  pkg:\n  - name: drbd\n  file:\n  - name: conf\n    path: /etc/drbd.conf\n', 't.yaml', reg);
+    await prefetchAutoEdges(spec, reg);
+    const warnings: Diagnostic[] = [];
+    compileGraph(spec, reg, { onWarning: (w) => warnings.push(w) });
+    expect(warnings.map((w) => w.message)).toEqual([expect.stringContaining('cannot list the files of package drbd: unknown package backend "yum"')]);
   });
 });
 
