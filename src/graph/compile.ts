@@ -49,7 +49,7 @@ export function compileGraph(spec: GraphSpec, registry: Registry, options: Compi
   for (const vertex of vertices.values()) graph.addVertex(vertex);
   for (const edge of edges.values()) graph.setEdge(edge);
 
-  // Autoedges and autogroup run here, in this order, before the sort (reference 3.1 steps 4-5),
+  // Autoedges and autogroup run here, in this order, before the sort,
   // so an automatic edge that closes a cycle is caught like a declared one. Each is skipped when
   // its `no*` option is set and records its time in `timings`.
   let autoedges = 0;
@@ -146,7 +146,7 @@ function inSchemaOrder(params: Readonly<Record<string, unknown>>, schema: Readon
   return ordered;
 }
 
-/** globalMeta applies `--noop` and `--sema N` (reference 3.1 step 3) over a resource's own meta. */
+/** globalMeta applies `--noop` and `--sema N` over a resource's own meta. */
 function globalMeta(meta: Meta, options: CompileOptions): Meta {
   const noop = options.noop === true && !meta.noop;
   const sema = options.sema !== undefined && Number.isSafeInteger(options.sema) && options.sema > 0;

@@ -109,7 +109,7 @@ export const exec: ResourceKind<ExecParams> = {
   init: (params, ctx) => createLiveExec(params, ctx),
 
   // An exec comes after whatever provides its programs (the file, or the package shipping it) and
-  // the user and group it runs as (reference 2.2). A bare program name is found through PATH
+  // the user and group it runs as. A bare program name is found through PATH
   // only at run time, so it names nothing to order after.
   autoedge: {
     uids: (p) => [execUid(p.cmd)],

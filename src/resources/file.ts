@@ -35,7 +35,7 @@ import { accountRefProblem, pathLengthProblem } from './values.js';
 /** FileState is what `state` may say: the path exists, is absent, or its existence is unmanaged (""). */
 export type FileState = 'exists' | 'absent' | '';
 
-/** fileParams declares the parameters of a file resource (reference 2.1, classic defaults). */
+/** fileParams declares the parameters of a file resource (classic defaults). */
 export const fileParams = paramTable({
   path: { type: 'string', doc: 'absolute path; a trailing / makes it a directory (default: the name)', default: (name) => name },
   // Collect patterns set it.
@@ -113,7 +113,7 @@ export const file: ResourceKind<FileParams> = {
   },
 
   // A file comes after its nearest managed parent directory only: that directory already comes
-  // after the ones above it, so further edges would add nothing but work (reference 2.1).
+  // after the ones above it, so further edges would add nothing but work.
   autoedge: {
     uids: (params) => [fileUid(filePath(params))],
     search: (params) => parentDirSearch(filePath(params)),

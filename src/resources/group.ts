@@ -5,7 +5,7 @@ import { defaultsOf, paramTable, type ParamProblem, type ParamsOf } from '../cor
 import { groupUid, oneRound } from './uids.js';
 import { accountNameProblem, idProblem } from './values.js';
 
-/** groupParams declares the parameters of a group resource (reference 2.13). */
+/** groupParams declares the parameters of a group resource. */
 export const groupParams = paramTable({
   // Required, as upstream: '' until set.
   state: { type: 'string', doc: 'exists or absent (required)', default: '' },

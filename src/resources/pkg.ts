@@ -10,7 +10,7 @@ import { isChange, isVersionState, needsAvailable, reached, transactionOf, verdi
 import { selectBackend, type PkgBackendChoice } from '../pkg/select.js';
 import { oneRound, packageSearch, pkgFileUid, pkgUid } from './uids.js';
 
-/** pkgParams declares the parameters of a pkg resource (reference 2.3); the name is the package. */
+/** pkgParams declares the parameters of a pkg resource; the name is the package. */
 export const pkgParams = paramTable({
   // newest installs the candidate, and upgrades when a new one comes.
   state: { type: 'string', doc: 'installed, uninstalled, newest, or an exact version', default: 'installed' },
@@ -78,7 +78,7 @@ export function createPkgKind(options: PkgKindOptions = {}): ResourceKind<PkgPar
 
     init: (params, ctx) => single(new PkgRunner([{ name: ctx.name, params, ctx }], select)),
 
-    // Grouped packages run as one transaction (reference 2.3 and 4): the same kind of change, and
+    // Grouped packages run as one transaction: the same kind of change, and
     // the same allow* flags, since one transaction has one set of them. installed and newest both
     // install (the candidate), so they share a group; each member is still checked for its own state.
     group: {
@@ -144,7 +144,7 @@ export function createPkgKind(options: PkgKindOptions = {}): ResourceKind<PkgPar
 /** pkg is the pkg kind with the auto backend (its parameters and checks are every run's). */
 export const pkg: ResourceKind<PkgParams> = createPkgKind();
 
-/** groupKey buckets packages that may share a transaction; undefined for a version, which never groups (reference 2.3). */
+/** groupKey buckets packages that may share a transaction; undefined for a version, which never groups. */
 function groupKey(p: PkgParams): string | undefined {
   if (isVersionState(p.state)) return undefined;
   const change = p.state === 'uninstalled' ? 'remove' : 'install';

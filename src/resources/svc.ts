@@ -55,7 +55,7 @@ export const svc: ResourceKind<SvcParams> = {
   init: (params, ctx) => createLiveSvc(params, ctx),
 
   // A service comes after the unit file that defines it, the first of systemd's places that is
-  // managed (reference 2.4); a package shipping the unit finds the service by its uid.
+  // managed; a package shipping the unit finds the service by its uid.
   autoedge: {
     uids: (p, name) => [svcUid(name, p.session)],
     search: (p, name) => svcSearch(name, p.session, userDirsOf(process.env, homedir())),

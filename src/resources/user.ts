@@ -7,7 +7,7 @@ import { defaultsOf, paramTable, type ParamProblem, type ParamsOf } from '../cor
 import { groupUid, oneRound, userUid, want } from './uids.js';
 import { accountNameProblem, accountRefProblem, controlCharProblem, idProblem, pathLengthProblem, shorten } from './values.js';
 
-/** userParams declares the parameters of a user resource (reference 2.12); unset = unmanaged. */
+/** userParams declares the parameters of a user resource; unset = unmanaged. */
 export const userParams = paramTable({
   // Required, as upstream: '' until set.
   state: { type: 'string', doc: 'exists or absent (required)', default: '' },

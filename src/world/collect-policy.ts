@@ -1,6 +1,6 @@
-// What another host's export may not do here unless the collect entry allows it (issue 10,
-// finding 4). The agent runs as root: each kind's collect trait names the fields of a collected
-// resource that would give any host that can write to the store root power on this one.
+// What another host's export may not do here unless the collect entry allows it. The agent runs
+// as root: each kind's collect trait names the fields of a collected resource that would give any
+// host that can write to the store root power over this one.
 
 import type { CollectAllowance, PrivilegeUse } from '../core/collect.js';
 import type { AnyResourceKind } from '../core/kind.js';

@@ -26,7 +26,7 @@ export function exportsOf(spec: GraphSpec): ExportSpec[] {
 }
 
 /**
- * withCollected adds the collected resources to a spec (reference 1.6): every export of a kind the
+ * withCollected adds the collected resources to a spec: every export of a kind the
  * spec collects, from every host including this one. Another host's export is hostile input:
  * - it is typed and validated like YAML;
  * - a kind that writes somewhere (its collect trait's `rehome`: a file) is re-homed under its

@@ -2,7 +2,7 @@ import { of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { ResourceKind } from '../../src/core/kind.js';
 import { defaultsOf, paramTable, type ParamsOf } from '../../src/core/params.js';
-import { createRegistry } from '../../src/core/registry.js';
+import { createRegistry, type Registry } from '../../src/core/registry.js';
 import { formatDiagnostic, type InputError } from '../../src/errors.js';
 import { defaultRegistry } from '../../src/resources/index.js';
 import { noop } from '../../src/resources/noop.js';
@@ -113,6 +113,16 @@ describe('withCollected', () => {
   });
 });
 
+/** parseProblems lists the errors parsing `yaml` finds, formatted; empty when it parses. */
+function parseProblems(yaml: string, file: string, registry: Registry): string[] {
+  try {
+    parseGraph(yaml, file, registry);
+    return [];
+  } catch (err) {
+    return (err as InputError).diagnostics.map(formatDiagnostic);
+  }
+}
+
 /** collectInto collects `resources` into the graph `yaml` (parsed with the built-in kinds). */
 function collectInto(yaml: string, resources: readonly ExportedResource[]) {
   const problems: CollectProblem[] = [];
@@ -124,14 +134,7 @@ function collectInto(yaml: string, resources: readonly ExportedResource[]) {
 const INTO_SRV = 'graph: c\ncollect:\n- {kind: file, pattern: /srv/in/}\n';
 
 describe('collect entries in YAML (issue 10, finding 4)', () => {
-  const problemsOf = (yaml: string): string[] => {
-    try {
-      parseGraph(yaml, 'c.yaml', defaultRegistry);
-      return [];
-    } catch (err) {
-      return (err as InputError).diagnostics.map(formatDiagnostic);
-    }
-  };
+  const problemsOf = (yaml: string): string[] => parseProblems(yaml, 'c.yaml', defaultRegistry);
 
   it('GIVEN a file collect without a pattern THEN it is an error at its line, unless it allows anypath', () => {
     expect(problemsOf('graph: c\ncollect:\n- kind: file\n')).toEqual([
@@ -248,14 +251,7 @@ describe('withCollected: a kind of its own collect trait (the collector knows no
   };
   const registry = createRegistry([noop, spot]);
   const spotGraph = (collect: string) => `graph: s\nresources:\n  spot:\n  - {name: mine, where: /in/taken}\ncollect:\n- ${collect}\n`;
-  const problemsOf = (yaml: string): string[] => {
-    try {
-      parseGraph(yaml, 's.yaml', registry);
-      return [];
-    } catch (err) {
-      return (err as InputError).diagnostics.map(formatDiagnostic);
-    }
-  };
+  const problemsOf = (yaml: string): string[] => parseProblems(yaml, 's.yaml', registry);
   const collectSpots = (collect: string, resources: readonly ExportedResource[]) => {
     const problems: CollectProblem[] = [];
     const base = parseGraph(spotGraph(collect), 's.yaml', registry);
