@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
-import { rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
-import { tempSuffix } from '../src/resources/file-io.js';
+import { rename, rm } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
+import { tempPathFor, writeFileAtomic } from '../src/os/atomic-write.js';
+import { describeExit, runToExit, type ProcessResult } from '../src/os/process.js';
 import { toDot, type DotGraph, type ToDotOptions } from './to-dot.js';
 
 /** GRAPHVIZ_FILTERS are the graphviz layout programs `--graphviz-filter` accepts, as in mgmt. */
@@ -42,8 +42,8 @@ export interface WriteGraphvizOptions extends ToDotOptions {
 // Image formats chosen by the file's extension; anything else is written as DOT.
 const IMAGE_FORMATS: Readonly<Record<string, string>> = { '.svg': 'svg', '.png': 'png' };
 
-// Enough of the program's stderr to say what went wrong, without holding a runaway log in memory.
-const MAX_STDERR_CHARS = 4000;
+// Enough of the program's stderr (its end) to say what went wrong, without holding a runaway log in memory.
+const MAX_STDERR_BYTES = 4000;
 
 /**
  * writeGraphviz writes the graph as DOT to `file`, or, when `file` ends in `.svg` or `.png`,
@@ -85,50 +85,22 @@ export async function writeGraphviz(graph: DotGraph, file: string, options: Writ
   }
 }
 
-async function writeFileAtomic(file: string, data: string): Promise<void> {
-  const temp = tempPathFor(file);
+async function runFilter(program: GraphvizFilter, args: string[], image: string, signal?: AbortSignal): Promise<void> {
+  let result: ProcessResult;
   try {
-    await writeFile(temp, data, { flag: 'wx' });
-    await rename(temp, file);
-  } finally {
-    await rm(temp, { force: true });
+    result = await runToExit({ file: program, args, stdout: 'ignore', tailBytes: MAX_STDERR_BYTES }, { signal });
+  } catch (error) {
+    // An abort is not graphviz's failure, so it passes as it is.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || signal?.aborted) throw error;
+    throw new GraphvizError(
+      'not-installed',
+      `cannot render ${image}: the graphviz program "${program}" was not found on PATH; ` +
+        'install the Debian package graphviz (apt-get install graphviz)',
+      { cause: error },
+    );
   }
-}
-
-// A hidden, unique name in the target's own directory, so that rename() is atomic (same file system).
-function tempPathFor(file: string): string {
-  return join(dirname(file), `.${basename(file)}.${process.pid}.${tempSuffix()}.tmp`);
-}
-
-function runFilter(program: GraphvizFilter, args: string[], image: string, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(program, args, { stdio: ['ignore', 'ignore', 'pipe'], signal });
-    let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      if (stderr.length < MAX_STDERR_CHARS) stderr += chunk;
-    });
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') {
-        reject(
-          new GraphvizError(
-            'not-installed',
-            `cannot render ${image}: the graphviz program "${program}" was not found on PATH; ` +
-              'install the Debian package graphviz (apt-get install graphviz)',
-            { cause: error },
-          ),
-        );
-      } else {
-        // An abort arrives here too; it is not graphviz's failure, so it passes as it is.
-        reject(error);
-      }
-    });
-    child.on('close', (code, killedBy) => {
-      if (code === 0) return resolvePromise();
-      const how = killedBy ? `was killed by ${killedBy}` : `exited with code ${code}`;
-      const detail = stderr.trim().slice(0, MAX_STDERR_CHARS);
-      const message = `graphviz ${program} failed to render ${image}: it ${how}${detail ? `: ${detail}` : ''}`;
-      reject(new GraphvizError('render-failed', message));
-    });
-  });
+  if (result.code === 0) return;
+  const detail = result.stderr.trim();
+  const message = `graphviz ${program} failed to render ${image}: it ${describeExit(result)}${detail ? `: ${detail}` : ''}`;
+  throw new GraphvizError('render-failed', message);
 }

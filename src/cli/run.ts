@@ -10,6 +10,7 @@ import { isIdleStatus } from '../engine/worker.js';
 import { errorMessage, MgmtError, UsageError } from '../errors.js';
 import type { CompileTimings, Graph } from '../graph/graph.js';
 import { createEventLog, roundMs } from '../log/events.js';
+import { delay } from '../os/time.js';
 import { createFsWatcher } from '../watchers/fs.js';
 import { writersOf } from '../watchers/open-writers.js';
 import type { GraphSpec } from '../graph/spec.js';
@@ -460,8 +461,4 @@ export function defaultPrefix(): string {
 
 function roundTimings(timings: CompileTimings): CompileTimings {
   return { parse: roundMs(timings.parse), autoedges: roundMs(timings.autoedges), autogroup: roundMs(timings.autogroup), toposort: roundMs(timings.toposort) };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((done) => setTimeout(done, ms).unref());
 }

@@ -12,6 +12,8 @@ import { backoffDelay, retryWithBackoff } from '../../streams/retry-with-backoff
 import type { EtcdConnection } from '../etcd/connection.js';
 import { checkEtcdPorts, clusterVersion, EtcdStartError, type EtcdServer, type EtcdServerEvent, type EtcdServerOptions } from '../etcd/server.js';
 import { errorMessage, MgmtError } from '../errors.js';
+import { retryPromise } from '../os/retry.js';
+import { delay, withTimeout } from '../os/time.js';
 import { Chooser, type ClusterAction, type ClusterMember, type ClusterView } from './chooser.js';
 import {
   CONVERGED_PREFIX,
@@ -205,17 +207,15 @@ export class Cluster {
     );
   }
 
-  /** persist retries one setup step until it succeeds or the cluster closes, logging the first failure. */
-  private async persist<T>(what: string, step: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await step();
-      } catch (err) {
-        if (this.closed) throw err;
-        if (attempt % RETRY_LOG_EVERY === 0) this.error(`${what} failed (retrying): ${errorMessage(err)}`);
-        await delay(backoffDelay(attempt + 1, RETRY_INITIAL_MS, RETRY_MAX_MS));
-      }
-    }
+  /** persist retries one setup step until it succeeds or the cluster closes, logging the first failure and every RETRY_LOG_EVERY-th. */
+  private persist<T>(what: string, step: () => Promise<T>): Promise<T> {
+    return retryPromise(step, {
+      pauseMs: (failures) => backoffDelay(failures, RETRY_INITIAL_MS, RETRY_MAX_MS),
+      stop: () => this.closed,
+      onRetry: (err, failures) => {
+        if ((failures - 1) % RETRY_LOG_EVERY === 0) this.error(`${what} failed (retrying): ${errorMessage(err)}`);
+      },
+    });
   }
 
   /** watch is a connection watch that is made again (and emits again) after it fails. */
@@ -714,16 +714,15 @@ export class Cluster {
   }
 
   /** retrying runs a step up to `attempts` times, logging each failure but the last as a warning. */
-  private async retrying<T>(what: string, attempts: number, step: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await step();
-      } catch (err) {
-        if (attempt >= attempts || this.closed) throw err;
-        this.emit({ level: 'warn', action: 'retry', host: this.me, message: `${what} failed (attempt ${attempt} of ${attempts}): ${errorMessage(err)}` });
-        await delay(backoffDelay(attempt, RETRY_INITIAL_MS, RETRY_MAX_MS));
-      }
-    }
+  private retrying<T>(what: string, attempts: number, step: () => Promise<T>): Promise<T> {
+    return retryPromise(step, {
+      attempts,
+      pauseMs: (failures) => backoffDelay(failures, RETRY_INITIAL_MS, RETRY_MAX_MS),
+      stop: () => this.closed,
+      onRetry: (err, failures) => {
+        this.emit({ level: 'warn', action: 'retry', host: this.me, message: `${what} failed (attempt ${failures} of ${attempts}): ${errorMessage(err)}` });
+      },
+    });
   }
 
   private async memberList(): Promise<ClusterMember[]> {
@@ -738,18 +737,4 @@ export class Cluster {
   private error(message: string): void {
     this.options.onEvent({ level: 'error', action: 'error', message });
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((done) => setTimeout(done, ms).unref());
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

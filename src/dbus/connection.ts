@@ -1,6 +1,7 @@
 // One D-Bus connection per bus address per process, shared by everything that talks to that bus
 // (every svc resource of an agent uses one connection to systemd), with method calls that fail
-// instead of hanging when the bus goes away, and refcounted match rules for signals.
+// instead of hanging when the bus goes away, and refcounted match rules for signals; and where
+// the system and user buses are.
 //
 // dbus-next is loaded on first use: it costs ~30 ms to import, which an agent without D-Bus
 // resources (or `mgmt --version`) should not pay.
@@ -8,6 +9,30 @@
 import type { Message, MessageBus } from 'dbus-next';
 import { Observable } from 'rxjs';
 import { errorMessage } from '../errors.js';
+import { abortable } from '../os/time.js';
+
+/** BusKind says which bus: the system bus, or the user's own (where a user manager serves). */
+export type BusKind = 'system' | 'user';
+
+/** Env is the part of the environment the bus addresses come from. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * busAddress returns the D-Bus address of a bus, found as sd-bus finds it: the system bus at
+ * DBUS_SYSTEM_BUS_ADDRESS or /run/dbus/system_bus_socket; the user bus at
+ * DBUS_SESSION_BUS_ADDRESS, else `$XDG_RUNTIME_DIR/bus`, else `/run/user/<uid>/bus`.
+ */
+export function busAddress(bus: BusKind, env: Env = process.env): string {
+  if (bus === 'system') return nonEmpty(env.DBUS_SYSTEM_BUS_ADDRESS) ?? 'unix:path=/run/dbus/system_bus_socket';
+  const session = nonEmpty(env.DBUS_SESSION_BUS_ADDRESS);
+  if (session) return session;
+  const runtime = nonEmpty(env.XDG_RUNTIME_DIR) ?? `/run/user/${process.getuid?.() ?? 0}`;
+  return `unix:path=${runtime}/bus`;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
 
 /** MethodCall names one D-Bus method call: where it goes, what it calls and its arguments. */
 export interface MethodCall {
@@ -232,22 +257,6 @@ export class BusConnection {
       listener(signal);
     }
   }
-}
-
-/** abortable settles like `promise`, or rejects with the signal's reason once it aborts. */
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) {
-    // Nobody waits for the promise now: its own rejection, later, must not go unhandled (a shared
-    // lookup failing after an aborted caller left would crash the agent).
-    promise.catch(() => undefined);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 /** matchRule renders a SignalRule as a D-Bus match rule string. */

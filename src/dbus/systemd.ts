@@ -5,10 +5,11 @@
 
 import { Observable } from 'rxjs';
 import { errorMessage } from '../errors.js';
-import { abortable, busWatch, DBusCallError, leaseBus, type BusConnection, type BusLease, type BusSignal, type MethodCall } from './connection.js';
+import { abortable } from '../os/time.js';
+import { busAddress, busWatch, DBusCallError, leaseBus, type BusConnection, type BusKind, type BusLease, type BusSignal, type Env, type MethodCall } from './connection.js';
 
 /** SystemdBus says which manager to talk to: the system one, or the user manager (`systemd --user`). */
-export type SystemdBus = 'system' | 'user';
+export type SystemdBus = BusKind;
 
 const SERVICE = 'org.freedesktop.systemd1';
 const MANAGER_PATH = '/org/freedesktop/systemd1';
@@ -17,26 +18,6 @@ const UNIT = 'org.freedesktop.systemd1.Unit';
 const PROPERTIES = 'org.freedesktop.DBus.Properties';
 // A unit name is at most 255 characters (systemd's UNIT_NAME_MAX, less its NUL).
 const UNIT_NAME_MAX = 255;
-
-/** Env is the part of the environment the bus addresses come from. */
-export type Env = Readonly<Record<string, string | undefined>>;
-
-/**
- * systemdBusAddress returns the D-Bus address of a manager, found as sd-bus finds it: the system
- * bus at DBUS_SYSTEM_BUS_ADDRESS or /run/dbus/system_bus_socket; the user bus at
- * DBUS_SESSION_BUS_ADDRESS, else `$XDG_RUNTIME_DIR/bus`, else `/run/user/<uid>/bus`.
- */
-export function systemdBusAddress(bus: SystemdBus, env: Env = process.env): string {
-  if (bus === 'system') return nonEmpty(env.DBUS_SYSTEM_BUS_ADDRESS) ?? 'unix:path=/run/dbus/system_bus_socket';
-  const session = nonEmpty(env.DBUS_SESSION_BUS_ADDRESS);
-  if (session) return session;
-  const runtime = nonEmpty(env.XDG_RUNTIME_DIR) ?? `/run/user/${process.getuid?.() ?? 0}`;
-  return `unix:path=${runtime}/bus`;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
-}
 
 /** UnitStatus is what a unit's state is made of, as the Unit interface's properties say. */
 export interface UnitStatus {
@@ -87,7 +68,7 @@ export class SystemdError extends Error {
  * that bus (opened on first use); `release` gives the share back.
  */
 export function openSystemd(bus: SystemdBus, env: Env = process.env): SystemdClient {
-  return new SystemdClient(bus, leaseBus(systemdBusAddress(bus, env)));
+  return new SystemdClient(bus, leaseBus(busAddress(bus, env)));
 }
 
 /** SystemdClient calls one manager's D-Bus API; every method names the unit in its errors. */

@@ -1,18 +1,19 @@
-// The etcd server the agent starts and supervises when it runs without --seeds
-// (DESIGN section 6). It is a child process, never a shell command line: every
-// flag is one element of an argument array, so prefixes and URLs need no quoting.
+// The etcd server the agent starts and supervises when it runs without --seeds. It is a child
+// process started by the OS layer's runner, never a shell command line: every flag is one element
+// of an argument array, so prefixes and URLs need no quoting.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { MgmtError } from '../errors.js';
+import { startProcess, type RunningProcess } from '../os/process.js';
+import { OutputTail } from '../os/tail.js';
+import { delay, withTimeout } from '../os/time.js';
 import { tlsPaths, type HostCredentials } from '../tls/files.js';
 import { findOnPath, resolveEtcdBinary } from './binary.js';
 import { httpGetJson } from './http-get.js';
 import { etcdReason, REMOVED_MEMBER } from './log-reason.js';
 import { takenPorts, takenPortsMessage, type TakenPort } from './port-check.js';
-import { OutputTail } from './tail.js';
 
 /** EtcdServerOptions configures one managed etcd member. */
 export interface EtcdServerOptions {
@@ -36,9 +37,9 @@ export interface EtcdServerOptions {
   readonly initialCluster?: string;
   /** `new` bootstraps a cluster, `existing` joins one after `member add`; default `new`. */
   readonly initialClusterState?: 'new' | 'existing';
-  /** Raft heartbeat in ms; default 100 (etcd's). Tests use 10 (DESIGN section 7). */
+  /** Raft heartbeat in ms; default 100 (etcd's). Tests use 10. */
   readonly heartbeatIntervalMs?: number;
-  /** Raft election timeout in ms; default 1000 (etcd's). Tests use 50 (DESIGN section 7). */
+  /** Raft election timeout in ms; default 1000 (etcd's). Tests use 50. */
   readonly electionTimeoutMs?: number;
   /** Passes `--strict-reconfig-check=false`, so `member add` succeeds right after start; default false. */
   readonly relaxReconfigCheck?: boolean;
@@ -121,6 +122,8 @@ export class EtcdStartError extends MgmtError {
 const DEFAULT_HEARTBEAT_MS = 100;
 const DEFAULT_ELECTION_MS = 1000;
 const HEALTH_POLL_MS = 15;
+// Enough of etcd's log to hold its last words (the reason it stopped).
+const STDERR_TAIL_BYTES = 8192;
 // A run that stayed up this long was not part of a crash loop: the backoff starts over.
 const STABLE_RUN_MS = 10_000;
 
@@ -136,8 +139,9 @@ export class EtcdServer {
   readonly dataDir: string;
 
   private readonly options: EtcdServerOptions;
-  private readonly stderr = new OutputTail(8192);
-  private child: ChildProcess | undefined;
+  // The end of the current (or last) etcd's stderr; a launch starts a new one.
+  private stderr = new OutputTail(STDERR_TAIL_BYTES);
+  private child: RunningProcess | undefined;
   private childExited: Promise<void> | undefined;
   private binary: string | undefined;
   private deathSignalWrapper: string | undefined;
@@ -226,16 +230,14 @@ export class EtcdServer {
       if (!wasStopped) this.emit({ type: 'stopped', pid: undefined });
       return;
     }
-    child.kill('SIGTERM');
+    child.signal('SIGTERM');
     const timeout = options.discard ? 0 : (this.options.stopTimeoutMs ?? 5000);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      exited.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeout))),
-    ]);
-    clearTimeout(timer);
+    const timedOut = await withTimeout(exited, timeout).then(
+      () => false,
+      () => true,
+    );
     if (timedOut) {
-      child.kill('SIGKILL');
+      child.signal('SIGKILL');
       await exited;
     }
     this.emit({ type: 'stopped', pid: child.pid });
@@ -244,29 +246,27 @@ export class EtcdServer {
   // launch spawns one etcd process and waits for it to be healthy. On failure the
   // process is gone (killed if it was still alive) and the error carries its stderr.
   private async launch(): Promise<number> {
-    this.stderr.clear();
+    this.stderr = new OutputTail(STDERR_TAIL_BYTES);
     await checkEtcdPorts(this.name, this.clientUrls, this.peerUrls);
     // etcd must not outlive a SIGKILLed agent (an orphan would keep serving as a member nobody
     // manages): setpriv makes the kernel kill it when its parent dies.
     const [command, args] = this.deathSignalWrapper ? [this.deathSignalWrapper, ['--pdeathsig', 'SIGKILL', '--', this.binary!, ...this.args()]] : [this.binary!, this.args()];
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = startProcess({ file: command, args, stdout: 'ignore', tailBytes: STDERR_TAIL_BYTES });
     this.child = child;
-    child.stderr!.on('data', (chunk: Buffer) => this.stderr.push(chunk));
+    this.stderr = child.stderr;
     let exit: string | undefined;
-    const exited = new Promise<void>((resolve) => {
-      // 'close', not 'exit': etcd's last words are read from its stderr by then.
-      child.once('close', (code, signal) => {
+    // Settles once etcd's last words are read from its stderr.
+    const exited = child.exited.then(
+      (ended) => {
         // etcd that stops by itself says why in its log (a signal is someone else's doing).
-        const reason = signal ? undefined : etcdReason(this.stderr.text());
-        exit = signal ? `killed by ${signal}` : `exited with code ${code}${reason ? `: ${reason}` : ''}`;
-        resolve();
-      });
-      // A spawn failure (EACCES, ENOENT after the PATH check) emits 'error', and may emit no 'close'.
-      child.once('error', (err) => {
+        const reason = ended.signal ? undefined : etcdReason(child.stderr.text());
+        exit = ended.signal ? `killed by ${ended.signal}` : `exited with code ${ended.code}${reason ? `: ${reason}` : ''}`;
+      },
+      // A spawn failure (EACCES, ENOENT after the PATH check) has no exit.
+      (err: Error) => {
         exit ??= `could not be started: ${err.message}`;
-        resolve();
-      });
-    });
+      },
+    );
     this.childExited = exited;
     void exited.then(() => {
       if (this.child === child) this.child = undefined;
@@ -277,7 +277,7 @@ export class EtcdServer {
       // stop() is already terminating the process; it is not a start failure to explain.
       if (this.isStopped()) throw new MgmtError(`etcd server ${this.name}: stopped before etcd became healthy`);
       if (exit === undefined) {
-        child.kill('SIGKILL');
+        child.signal('SIGKILL');
         await exited;
         throw this.startError(`did not answer ${this.healthUrl()} within ${this.startTimeoutMs()} ms`);
       }
@@ -302,12 +302,12 @@ export class EtcdServer {
         () => false,
       );
       if (await Promise.race([probe, exited.then(() => false)])) return !gone;
-      await Promise.race([exited, sleep(HEALTH_POLL_MS)]);
+      await Promise.race([exited, delay(HEALTH_POLL_MS)]);
     }
     return false;
   }
 
-  private onExit(child: ChildProcess, reason: string): void {
+  private onExit(child: RunningProcess, reason: string): void {
     if (this.isStopped() || this.state === 'idle') return;
     const ranFor = Date.now() - this.runStartedAt;
     if (ranFor >= STABLE_RUN_MS) this.restartDelay = this.options.restartDelayMs ?? 100;
@@ -473,8 +473,4 @@ export async function clusterVersion(clientUrl: string, tls?: HostCredentials): 
   } catch {
     return undefined;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,12 +1,13 @@
 // The package backend: what the `pkg` resource needs from a package manager (select.ts makes the
-// choice of `--pkg-backend auto|packagekit|apt`). The resource decides what is right (states, groups, errors);
-// a backend only answers questions about packages and runs transactions. Keep it small: every
-// method here must be implementable over PackageKit's D-Bus API (Resolve, InstallPackages,
-// UpdatePackages, RemovePackages, GetFiles, UpdatesChanged) as well as over apt-get and dpkg.
+// choice of `--pkg-backend auto|packagekit|apt`). The resource decides what is right (states,
+// groups, errors); a backend only answers questions about packages and runs transactions. Keep it
+// small: every method here must be implementable over PackageKit's D-Bus API (Resolve,
+// InstallPackages, UpdatePackages, RemovePackages, GetFiles, UpdatesChanged) as well as over
+// apt-get and dpkg.
 
 import type { Observable } from 'rxjs';
-import { abortable } from '../dbus/connection.js';
 import type { ResourceContext } from '../core/context.js';
+import { abortable } from '../os/time.js';
 
 /** PkgInfo is what a backend knows of one package name. */
 export interface PkgInfo {

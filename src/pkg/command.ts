@@ -1,12 +1,10 @@
 // Running the package manager's programs: argument arrays (never a shell), the whole output kept
 // (apt-cache and dpkg-deb print more than a tail), and a choice of what an abort does.
 
-import { spawn } from 'node:child_process';
+import { describeExit, runToExit, startProcess, type ProcessExit } from '../os/process.js';
 
 /** CommandResult is how a program ended and what it printed. */
-export interface CommandResult {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
+export interface CommandResult extends ProcessExit {
   readonly stdout: string;
   readonly stderr: string;
 }
@@ -20,6 +18,9 @@ export interface RunningCommand {
   kill(): void;
 }
 
+// apt-cache and dpkg-deb print more than a tail: everything is kept.
+const WHOLE_OUTPUT = { tailBytes: Infinity } as const;
+
 /**
  * startCommand runs `file args` with exactly `env`, in a process group of its own, so that a ^C
  * at the agent's terminal does not reach it (a package transaction cut in half leaves dpkg
@@ -27,48 +28,28 @@ export interface RunningCommand {
  * program could not be started.
  */
 export function startCommand(file: string, args: readonly string[], env: NodeJS.ProcessEnv): RunningCommand {
-  const child = spawn(file, [...args], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-  const done = new Promise<CommandResult>((resolve, reject) => {
-    child.once('error', (err) => reject(new Error(`${file} could not be started: ${err.message}`, { cause: err })));
-    child.once('close', (code, signal) => {
-      resolve({ code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
-    });
-  });
-  return {
-    done,
-    pid: child.pid,
-    kill() {
-      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    },
-  };
+  const running = startProcess({ file, args, env, ...WHOLE_OUTPUT });
+  const done = running.exited.then(
+    (exit) => ({ ...exit, stdout: running.stdout.toString(), stderr: running.stderr.toString() }),
+    (err: Error) => Promise.reject(notStarted(file, err)),
+  );
+  return { done, pid: running.pid, kill: () => running.signal('SIGTERM') };
 }
 
 /**
- * runCommand runs a program that only reads (apt-cache, dpkg-deb) to its end; an abort kills it
- * and rejects with the signal's reason.
+ * runCommand runs a program that only reads (apt-cache, dpkg-deb) to its end; an abort kills its
+ * process group and rejects with the signal's reason.
  */
 export async function runCommand(file: string, args: readonly string[], env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<CommandResult> {
-  signal?.throwIfAborted();
-  const running = startCommand(file, args, env);
-  if (signal === undefined) return running.done;
-  const onAbort = (): void => running.kill();
-  signal.addEventListener('abort', onAbort, { once: true });
   try {
-    const result = await running.done;
-    signal.throwIfAborted();
-    return result;
-  } finally {
-    signal.removeEventListener('abort', onAbort);
+    return await runToExit({ file, args, env, ...WHOLE_OUTPUT }, { signal });
+  } catch (err) {
+    throw signal?.aborted ? err : notStarted(file, err as Error);
   }
+}
+
+function notStarted(file: string, err: Error): Error {
+  return new Error(`${file} could not be started: ${err.message}`, { cause: err });
 }
 
 /** commandLine renders a program and its arguments for people, quoting what a shell would split. */
@@ -83,7 +64,7 @@ export function commandLine(file: string, args: readonly string[]): string {
 export function failureReason(result: CommandResult): string {
   const lines = result.stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '');
   const errors = lines.filter((line) => line.startsWith('E: '));
-  const ended = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code ?? 'unknown'}`;
+  const ended = describeExit(result);
   const why = (errors.length > 0 ? errors : lines.slice(-3)).join(' ');
   return why === '' ? ended : `${ended}: ${why}`;
 }

@@ -38,9 +38,9 @@
 import { dirname } from 'node:path';
 import { Observable } from 'rxjs';
 import { whenAllReady } from '../../streams/when-all-ready.js';
-import { busWatch, leaseBus, type BusConnection, type BusLease } from '../dbus/connection.js';
-import { systemdBusAddress } from '../dbus/systemd.js';
+import { busAddress, busWatch, leaseBus, type BusConnection, type BusLease } from '../dbus/connection.js';
 import { errorMessage } from '../errors.js';
+import { delay } from '../os/time.js';
 import { createFsWatcher } from '../watchers/fs.js';
 import type { BackendEnv, PkgBackend, PkgInfo, PkgRequest, QueryOptions, Transaction, TransactionFlags, TransactionReport } from './backend.js';
 import { awaitTransaction, isEmptyTransaction, RefusedPackagesError, UntrustedPackagesError } from './backend.js';
@@ -55,7 +55,7 @@ import { compareVersions, sameVersion } from './version.js';
 
 /** PackageKitBackendOptions are a BackendEnv plus where the bus and dpkg's database are. */
 export interface PackageKitBackendOptions extends BackendEnv {
-  /** busAddress is the system bus; default DBUS_SYSTEM_BUS_ADDRESS, else /run/dbus/system_bus_socket. */
+  /** busAddress is the system bus; default busAddress('system') of dbus/connection.ts. */
   readonly busAddress?: string;
   /** dpkgStatus is dpkg's status file, watched for changes made behind PackageKit's back. */
   readonly dpkgStatus?: string;
@@ -89,7 +89,7 @@ export class PackageKitBackend implements PkgBackend {
   private ownWatcher: ReturnType<typeof createFsWatcher> | undefined;
 
   constructor(private readonly options: PackageKitBackendOptions = {}) {
-    this.lease = leaseBus(options.busAddress ?? systemdBusAddress('system'));
+    this.lease = leaseBus(options.busAddress ?? busAddress('system'));
     this.dpkgStatus = options.dpkgStatus ?? DPKG_STATUS;
     this.lockTimeoutMs = options.lockTimeoutMs ?? LOCK_TIMEOUT_MS;
   }
@@ -385,18 +385,4 @@ const FLAG_NAMES: Readonly<Record<number, string>> = { [PK_TRANSACTION_FLAG.only
 function summaryOf(call: TransactionCall, bits: readonly number[]): string {
   const flags = bits.map((bit) => FLAG_NAMES[bit]).join(',');
   return `PackageKit ${call.member} [${flags || 'none'}] ${(call.body[1] as string[]).join(' ')}`;
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,30 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
-
-/** OUTPUT_TAIL_BYTES is how much of a command's stdout and stderr we keep: the end, where errors are. */
-export const OUTPUT_TAIL_BYTES = 64 * 1024;
-
-/** TailBuffer keeps the last `limit` bytes written to it, so a chatty command cannot exhaust memory. */
-export class TailBuffer {
-  private chunks: Buffer[] = [];
-  private size = 0;
-
-  constructor(private readonly limit: number = OUTPUT_TAIL_BYTES) {}
-
-  /** push appends a chunk and forgets whole chunks that fall out of the window. */
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    while (this.chunks.length > 1 && this.size - this.chunks[0]!.length >= this.limit) {
-      this.size -= this.chunks.shift()!.length;
-    }
-  }
-
-  /** toString decodes the kept tail as UTF-8 (a character cut at the window's edge becomes U+FFFD). */
-  toString(): string {
-    const all = Buffer.concat(this.chunks);
-    return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
-  }
-}
+import { OUTPUT_TAIL_BYTES } from '../os/tail.js';
 
 /** LineSplitter turns a byte stream into lines (without `\n` or `\r\n`), decoding UTF-8 across chunk edges. */
 export class LineSplitter {

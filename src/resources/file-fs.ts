@@ -19,17 +19,8 @@ export const lstat = (path: string): Promise<fs.Stats> => promised((done) => fs.
 /** stat returns the stats of `path`, following symlinks. */
 export const stat = (path: string): Promise<fs.Stats> => promised((done) => fs.stat(path, done));
 
-/** pathExists says whether `path` exists, following symlinks (like Go's os.Stat: a dangling link does not count). */
-export async function pathExists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
-    throw err;
-  }
-}
+// pathExists lives in the OS layer; the kinds find it here beside the other file calls.
+export { pathExists } from '../os/path-exists.js';
 
 /** openRead opens `path` for reading and returns the descriptor. */
 export const openRead = (path: string): Promise<number> => promised((done) => fs.open(path, 'r', done));

@@ -2,8 +2,8 @@
 // /etc/group (cached, re-read when they change), and ask `getent` for names they do not list
 // (LDAP, sssd and other NSS sources).
 
-import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
+import { runToExit } from '../os/process.js';
 import { isNumericId, MAX_ID } from './values.js';
 
 /** IdKind says which database a name is looked up in. */
@@ -85,12 +85,13 @@ async function load(kind: IdKind): Promise<IdTable> {
   return { ids, checkedAt: Date.now(), version: before };
 }
 
-function getent(kind: IdKind, name: string): Promise<number | undefined> {
-  return new Promise((resolve) => {
+async function getent(kind: IdKind, name: string): Promise<number | undefined> {
+  try {
     // `--` ends getent's options: a name is only ever a name, never `--service=files`.
-    execFile('getent', [DATABASES[kind], '--', name], { timeout: 5000 }, (err, stdout) => {
-      const id = err ? undefined : stdout.split(':')[2];
-      resolve(id !== undefined && isNumericId(id) ? Number(id) : undefined);
-    });
-  });
+    const result = await runToExit({ file: 'getent', args: [DATABASES[kind], '--', name], stderr: 'ignore' }, { timeoutMs: 5000 });
+    const id = result.code === 0 ? result.stdout.split(':')[2] : undefined;
+    return id !== undefined && isNumericId(id) ? Number(id) : undefined;
+  } catch {
+    return undefined; // no getent: the name is unknown
+  }
 }

@@ -7,6 +7,7 @@ import { constants, readFileSync, type Stats } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { close, fchmod, fchown, fstat, lstat, openFd, readAt, readlink, rename, stat, writeAll } from './file-fs.js';
+import { tempSuffix } from '../os/atomic-write.js';
 import { entryPath, O_DIR } from './safe-path.js';
 
 const CHUNK = 1 << 20; // compare big files 1 MiB at a time
@@ -304,15 +305,6 @@ export function tempPath(path: string): string {
 /** tempBase is the part of a file's name that its temp files carry (`.<tempBase>.mgmt-<random>`). */
 export function tempBase(name: string): string {
   return name.slice(0, MAX_TEMP_BASE);
-}
-
-/**
- * tempSuffix is 8 random characters for a temp file's name. Not crypto-grade on purpose
- * (randomBytes showed in the profile of 10,000 writes, and loading node:crypto costs a one-shot
- * run ~2.5 ms): temp files are created with O_EXCL, so a guessed name only makes a write fail.
- */
-export function tempSuffix(): string {
-  return Math.random().toString(36).slice(2, 10).padEnd(8, '0');
 }
 
 async function copyInto(fd: number, from: string): Promise<void> {

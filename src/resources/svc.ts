@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { defer, filter, from, switchMap } from 'rxjs';
 import { whenAllReady } from '../../streams/when-all-ready.js';
-import { abortable } from '../dbus/connection.js';
+import { abortable } from '../os/time.js';
 import { openSystemd, SystemdError, unitNameProblem, type SystemdClient, type UnitStatus } from '../dbus/systemd.js';
 import type { ResourceContext } from '../core/context.js';
 import type { LiveResource, ResourceKind } from '../core/kind.js';

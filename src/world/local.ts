@@ -9,11 +9,11 @@
 // key can name `.`, `..` or a hidden file.
 
 import { constants, readdirSync, unlinkSync } from 'node:fs';
-import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defer, type Observable, ReplaySubject, takeUntil } from 'rxjs';
-import { pathExists } from '../resources/file-fs.js';
-import { tempSuffix } from '../resources/file-io.js';
+import { writeFileAtomic } from '../os/atomic-write.js';
+import { pathExists } from '../os/path-exists.js';
 import { createFsWatcher, type FsWatcher } from '../watchers/fs.js';
 import { ensurePrivateDir } from './private-dir.js';
 import type { ExportedResource, ExportSpec, World } from './types.js';
@@ -143,22 +143,8 @@ export class LocalWorld implements World {
   }
 
   /** writeAtomic replaces `target` with `data` so readers see the old or the new bytes, never a mix. */
-  private async writeAtomic(target: string, data: string): Promise<void> {
-    const tmp = join(this.tmpDir, `${process.pid}-${tempSuffix()}.tmp`);
-    try {
-      const handle = await open(tmp, 'wx', 0o600);
-      try {
-        await handle.writeFile(data, 'utf8');
-        // Flushed before the rename, so a crash cannot leave an empty file under the real name.
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, target);
-    } catch (err) {
-      await unlink(tmp).catch(() => {});
-      throw err;
-    }
+  private writeAtomic(target: string, data: string): Promise<void> {
+    return writeFileAtomic(target, data, { tempDir: this.tmpDir, mode: 0o600 });
   }
 
   private checkOpen(): void {

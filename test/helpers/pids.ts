@@ -20,3 +20,12 @@ export async function pidIn(file: string, timeoutMs = 15_000): Promise<number> {
   await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').endsWith('\n'), `a pid in ${file}`, timeoutMs);
   return Number(readFileSync(file, 'utf8').trim());
 }
+
+/**
+ * pidPairIn waits until a fixture such as spawn-grandchild.sh has recorded "<own pid> <grandchild
+ * pid>" in `file` (it renames the file into place, so it is whole once it exists) and returns both.
+ */
+export async function pidPairIn(file: string): Promise<[number, number]> {
+  await waitFor(() => existsSync(file), `the fixture to record its pids in ${file}`);
+  return readFileSync(file, 'utf8').trim().split(' ').map(Number) as [number, number];
+}

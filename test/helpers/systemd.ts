@@ -14,8 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach } from 'vitest';
-import { abortable, BusConnection, leaseBus } from '../../src/dbus/connection.js';
+import { BusConnection, leaseBus } from '../../src/dbus/connection.js';
 import { SystemdClient, type UnitStatus } from '../../src/dbus/systemd.js';
+import { abortable } from '../../src/os/time.js';
 
 const SYSTEMD_BINARIES = ['/usr/lib/systemd/systemd', '/lib/systemd/systemd'];
 const SYSTEMD = SYSTEMD_BINARIES.find((path) => existsSync(path));

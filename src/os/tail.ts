@@ -1,9 +1,15 @@
-/** OutputTail keeps the last `limit` bytes of a stream, so error messages can quote a process's final words. */
+/** OUTPUT_TAIL_BYTES is how much of a process's stdout or stderr is kept by default: the end, where errors are. */
+export const OUTPUT_TAIL_BYTES = 64 * 1024;
+
+/**
+ * OutputTail keeps the last `limit` bytes written to it, so a chatty process cannot exhaust memory
+ * and an error message can still quote its final words; a limit of Infinity keeps everything.
+ */
 export class OutputTail {
   private chunks: Buffer[] = [];
   private size = 0;
 
-  constructor(private readonly limit = 4096) {}
+  constructor(private readonly limit: number = OUTPUT_TAIL_BYTES) {}
 
   /** push appends a chunk, dropping the oldest bytes beyond the limit. */
   push(chunk: Buffer | string): void {
@@ -11,7 +17,7 @@ export class OutputTail {
     this.chunks.push(buf);
     this.size += buf.length;
     // Drop whole chunks first (cheap), then trim the head of the survivor.
-    while (this.size - (this.chunks[0]?.length ?? 0) >= this.limit && this.chunks.length > 1) {
+    while (this.chunks.length > 1 && this.size - this.chunks[0]!.length >= this.limit) {
       this.size -= this.chunks.shift()!.length;
     }
     if (this.size > this.limit) {
@@ -27,9 +33,14 @@ export class OutputTail {
     this.size = 0;
   }
 
-  /** text returns the kept bytes as text, starting at a line boundary when the head was cut. */
+  /** toString decodes the kept bytes as UTF-8 (a character cut at the window's edge becomes U+FFFD). */
+  toString(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+
+  /** text returns the kept bytes as text without trailing blanks, starting at a line boundary when the head was cut. */
   text(): string {
-    const text = Buffer.concat(this.chunks).toString('utf8');
+    const text = this.toString();
     const cut = this.size >= this.limit ? text.indexOf('\n') : -1;
     return (cut >= 0 ? text.slice(cut + 1) : text).trimEnd();
   }
