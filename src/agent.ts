@@ -11,7 +11,6 @@ import type { Frontend, FrontendContext, FrontendEvent, GraphInput } from './fro
 import type { CompileTimings, Graph } from './graph/graph.js';
 import { createEventLog, roundMs } from './log/events.js';
 import { delay } from './os/time.js';
-import type { PkgBackendChoice } from './resources/types.js';
 import { createFsWatcher } from './watchers/fs.js';
 
 /** AgentOptions are the settings of one agent run; what it runs comes from `frontend`. */
@@ -33,8 +32,6 @@ export interface AgentOptions {
   readonly noop: boolean;
   readonly logFormat: 'text' | 'json';
   readonly verbose: boolean;
-  /** `--pkg-backend`, handed to pkg resources. */
-  readonly pkgBackend?: PkgBackendChoice;
   /** etcd and clustering; absent = the local World (as with --no-server and no seeds). */
   readonly cluster?: ClusterSettings;
   /** Warnings logged at every start, before the World is set up (e.g. `--insecure` on a network). */
@@ -111,7 +108,7 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
   const exporter = createExporter({ world, log, noop: options.noop, stopping: () => stopping });
 
   const watcher = createFsWatcher();
-  const engine = new Engine({ log, hostname, prefix, watcher, world, pkgBackend: options.pkgBackend });
+  const engine = new Engine({ log, hostname, prefix, watcher, world });
   const subscriptions: Subscription[] = [];
   const applyGraph = async (graph: Graph, warnings: readonly string[]): Promise<void> => {
     for (const warning of warnings) log.emit({ level: 'warn', event: 'warning', message: warning });

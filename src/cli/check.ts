@@ -1,7 +1,7 @@
 import { formatDiagnostic, InputError, type Diagnostic } from '../errors.js';
 import { loadGraph } from '../frontend/yaml-load.js';
 import type { CompileTimings, Graph } from '../graph/graph.js';
-import type { Registry } from '../resources/index.js';
+import type { Registry } from '../core/registry.js';
 
 /** CheckOptions are the inputs of `mgmt check`. */
 export interface CheckOptions {

@@ -5,7 +5,8 @@ import type { FrontendFactory } from '../frontend/types.js';
 import type { CommandIO } from './command.js';
 import type { ParsedFlags } from './flags.js';
 import { closeInheritedDescriptors, setCommandLimit } from '../resources/exec-process.js';
-import type { PkgBackendChoice } from '../resources/types.js';
+import type { PkgBackendChoice } from '../pkg/select.js';
+import { builtinRegistry } from '../resources/index.js';
 import { run } from './run.js';
 import { checkClusterSettings, parseUrls, type ClusterSettings } from '../agent/world-setup.js';
 import { checkTransport } from './transport-policy.js';
@@ -34,8 +35,9 @@ function readToken(flag: string | undefined, file: string | undefined, env = pro
 export async function runCommand(factory: FrontendFactory, flags: ParsedFlags, positional: string[], io: CommandIO): Promise<number> {
   const sema = flags.sema as number;
   const noop = flags.noop === true;
-  const pkgBackend = flags['pkg-backend'] as PkgBackendChoice;
-  const { frontend, origin } = factory(flags, positional, { noop, sema, pkgBackend });
+  // The run's kinds, built once: run-wide options such as --pkg-backend reach a kind only here.
+  const registry = builtinRegistry({ pkgBackend: flags['pkg-backend'] as PkgBackendChoice });
+  const { frontend, origin } = factory(flags, positional, { noop, sema, registry });
   // -1 (the default) is no limit; 0 would let nothing run and hang the run forever.
   if (sema === 0 || sema < -1) throw new UsageError(`mgmt run: --sema must be a number above 0 (or -1 for no limit), not ${sema}`);
   const insecure = flags.insecure === true;
@@ -77,7 +79,6 @@ export async function runCommand(factory: FrontendFactory, flags: ParsedFlags, p
       verbose: flags.verbose === true,
       cluster,
       startWarnings: transportWarnings,
-      pkgBackend,
       handleSignals: true,
     },
     io,

@@ -3,7 +3,7 @@ import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
 import { sameVertex } from '../graph/canonical.js';
 import { edgeKey, type Edge, type Graph, type Member, type Vertex } from '../graph/graph.js';
 import { roundMs, type EventLog } from '../log/events.js';
-import type { PkgBackendChoice, ResourceContext, WatchPathOptions } from '../resources/types.js';
+import type { ResourceContext, WatchPathOptions } from '../core/context.js';
 import type { World } from '../world/types.js';
 import { Semaphores } from './semaphores.js';
 import { isIdleStatus, isStuckStatus, VertexWorker, type WorkerHost, type WorkerStatus } from './worker.js';
@@ -22,8 +22,6 @@ export interface EngineOptions {
   readonly watcher: PathWatcher;
   /** What hosts share; handed to resources (kv). */
   readonly world?: World;
-  /** `--pkg-backend`, handed to pkg resources. */
-  readonly pkgBackend?: PkgBackendChoice;
 }
 
 /** SwapStats says what a graph swap did. */
@@ -170,10 +168,9 @@ export class Engine {
   }
 
   private makeContext(member: Member, refreshPending: () => boolean): ResourceContext {
-    const { log, hostname, prefix, watcher, world, pkgBackend } = this.options;
+    const { log, hostname, prefix, watcher, world } = this.options;
     return {
       ...(world ? { world } : {}),
-      ...(pkgBackend ? { pkgBackend } : {}),
       id: member.id,
       kind: member.kind,
       name: member.name,

@@ -2,7 +2,9 @@ import { connect, defer, map, merge, skip, take } from 'rxjs';
 import { bufferBurst } from '../../streams/buffer-burst.js';
 import { whenAllReady } from '../../streams/when-all-ready.js';
 import type { Member, Vertex } from '../graph/graph.js';
-import type { GroupLiveResource, LiveResource, ResourceContext } from '../resources/types.js';
+import type { ResourceContext } from '../core/context.js';
+import type { GroupLiveResource } from '../core/group.js';
+import type { LiveResource } from '../core/kind.js';
 
 /** MemberContextFactory builds the context of one member of a vertex (its own id and logger). */
 export type MemberContextFactory = (member: Member) => ResourceContext;

@@ -7,7 +7,7 @@ import { retryWithDelay } from '../../streams/retry-with-delay.js';
 import { errorMessage, resourceId } from '../errors.js';
 import type { Edge, Member, Vertex } from '../graph/graph.js';
 import { roundMs, type EventLog } from '../log/events.js';
-import type { ResourceContext } from '../resources/types.js';
+import type { ResourceContext } from '../core/context.js';
 import { startRunner, type VertexRunner } from './runner.js';
 import type { Semaphores } from './semaphores.js';
 

@@ -4,7 +4,7 @@
 import type { Observable } from 'rxjs';
 import type { Graph } from '../graph/graph.js';
 import type { EventLog } from '../log/events.js';
-import type { PkgBackendChoice } from '../resources/types.js';
+import type { Registry } from '../core/registry.js';
 import type { ExportSpec, World } from '../world/types.js';
 
 /** GraphInput is one graph a frontend hands the agent: compiled and validated whole, with its exports. */
@@ -62,8 +62,8 @@ export interface RunSettings {
   readonly noop: boolean;
   /** `--sema`: at most N checkApply runs at once (-1 = no limit). */
   readonly sema: number;
-  /** `--pkg-backend`, for what the frontend compiles (automatic edges of packages). */
-  readonly pkgBackend?: PkgBackendChoice;
+  /** The run's kinds, built once with its run-wide options (`--pkg-backend`); default: the built-in kinds with auto. */
+  readonly registry?: Registry;
 }
 
 /** FrontendSetup is a frontend made from its flags, and what it reads (for the agent's start event). */

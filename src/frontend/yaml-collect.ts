@@ -3,6 +3,7 @@ import { backoffDelay } from '../../streams/retry-with-backoff.js';
 import { errorMessage } from '../errors.js';
 import type { GraphSpec } from '../graph/spec.js';
 import type { EventLog } from '../log/events.js';
+import type { Registry } from '../core/registry.js';
 import { defaultRegistry } from '../resources/index.js';
 import { exportsOf, withCollected } from '../world/collect.js';
 import type { ExportedResource, World } from '../world/types.js';
@@ -23,7 +24,7 @@ export interface Collector {
  * createCollector makes the collect step of the YAML frontend: a World that cannot be reached keeps
  * the last collected set (and asks again with a backoff), and a refusal is logged once while it stands.
  */
-export function createCollector(world: World, log: EventLog): Collector {
+export function createCollector(world: World, log: EventLog, registry: Registry = defaultRegistry): Collector {
   let collects = false;
   let usesWorld = false;
   let lastCollected: ExportedResource[] = [];
@@ -53,7 +54,7 @@ export function createCollector(world: World, log: EventLog): Collector {
     // A refusal is reported once while it stands: every reload (and a one-shot run's second
     // pass) collects the same exports again.
     const refusedNow = new Set<string>();
-    const merged = withCollected(spec, collected, defaultRegistry, ({ from, reason, field, allow }) => {
+    const merged = withCollected(spec, collected, registry, ({ from, reason, field, allow }) => {
       const message = `refused: ${from}: ${reason}`;
       if (!standingRefusals.has(message) && !refusedNow.has(message)) log.emit({ level: 'warn', event: 'collect', message, from, field, allow });
       refusedNow.add(message);

@@ -2,8 +2,8 @@ import { formatDiagnostic, InputError, type Diagnostic } from '../errors.js';
 import { compileGraph, prefetchAutoEdges } from '../graph/compile.js';
 import type { Graph } from '../graph/graph.js';
 import type { GraphSpec } from '../graph/spec.js';
-import { defaultRegistry, type Registry } from '../resources/index.js';
-import type { PkgBackendChoice } from '../resources/types.js';
+import type { Registry } from '../core/registry.js';
+import { defaultRegistry } from '../resources/index.js';
 import { readGraphText } from '../yamlgraph/input.js';
 import { parseGraph, parseGraphFast, type ParsePath } from '../yamlgraph/parse.js';
 
@@ -20,8 +20,6 @@ export interface LoadOptions {
    * read: with the fast reader it can run twice for one load.
    */
   readonly prepare?: (spec: GraphSpec) => Promise<GraphSpec>;
-  /** `--pkg-backend`: where automatic edges of packages read their file lists (auto when absent). */
-  readonly pkgBackend?: PkgBackendChoice;
   /**
    * onWarning hears each warning of the reading the graph is compiled from as it is found, also
    * when the load then fails (`mgmt check` prints them before the error).

@@ -55,14 +55,14 @@ export const yamlFromFlags: FrontendFactory = (flags, positional, settings) => {
 
 function graphs(options: YamlFrontendOptions, context: FrontendContext): Observable<FrontendEvent> {
   const { world, log } = context;
-  const collector = createCollector(world, log);
+  const collector = createCollector(world, log, options.registry);
   const loadOptions: LoadOptions = {
     strict: options.strict,
     noop: options.noop,
     sema: options.sema,
     noAutoedges: options.noAutoedges,
     noAutogroup: options.noAutogroup,
-    pkgBackend: options.pkgBackend,
+    registry: options.registry,
     // Collecting only reads the World; the agent exports once the graph compiled (nothing half-applied).
     prepare: collector.prepare,
   };

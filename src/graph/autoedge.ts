@@ -1,5 +1,5 @@
 import { errorMessage, type Diagnostic } from '../errors.js';
-import type { AutoEdgeSearch, AutoEdgeTrait, ResourceUid } from '../resources/types.js';
+import type { AutoEdgeSearch, AutoEdgeTrait, ResourceUid } from '../core/autoedge.js';
 import { compareStrings } from './canonical.js';
 import { edgeKey, type Edge } from './graph.js';
 import type { BuildVertex, MutableGraph } from './mutable.js';

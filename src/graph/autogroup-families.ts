@@ -5,7 +5,7 @@ import type { Meta } from './spec.js';
 
 // Who may group with whom, and in which order the parents take their turns.
 //
-// Order (DESIGN section 3): shorter kinds first (a longer hierarchical kind such as `foo:world`
+// Order: shorter kinds first (a longer hierarchical kind such as `foo:world`
 // may only join a shorter one such as `foo`), then the lowest `kind[name]`. Within one kind, which
 // is every real group, the parent is thus the member with the lowest `kind[name]`.
 //

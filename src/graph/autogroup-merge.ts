@@ -4,7 +4,7 @@ import type { BuildVertex, MutableGraph } from './mutable.js';
 import { Reach, type Adjacency } from './reachability.js';
 import type { Meta } from './spec.js';
 
-// The edge surgery of one merge (reference 4.4): the child's edges move to the group, except
+// The edge surgery of one merge: the child's edges move to the group, except
 // those that an existing path already implies, which are folded into every edge of that path
 // instead of becoming a shortcut. Which edges are implied is decided on the graph as it was
 // before the merge, so the result does not depend on the order the child's edges are visited in.

@@ -1,4 +1,4 @@
-import type { GroupTrait } from '../resources/types.js';
+import type { GroupTrait } from '../core/group.js';
 import { clearBit, FamilyClosure, isSet, orInto } from './autogroup-closure.js';
 import { groupOrder, type Family, type GroupKey } from './autogroup-families.js';
 import { GroupSurgery } from './autogroup-merge.js';
@@ -46,7 +46,7 @@ export interface AutoGroupStats {
 }
 
 /**
- * autoGroup merges groupable vertices of `graph` in place (reference 4.3 and 4.4): only vertices
+ * autoGroup merges groupable vertices of `graph` in place: only vertices
  * whose meta agree but for semaphores group (runMetaKey); a merged
  * vertex's members follow its parent's, its semaphores are added to the parent's meta, and its
  * edges are re-attached to the parent or folded into an existing path, so the graph stays acyclic

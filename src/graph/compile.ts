@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { InputError, resourceId, type Diagnostic, type SourcePos } from '../errors.js';
-import type { Registry } from '../resources/index.js';
-import type { AnyResourceKind, AutoEdgeEnv, PkgBackendChoice, PrefetchItem } from '../resources/types.js';
+import type { Registry } from '../core/registry.js';
+import type { PrefetchItem } from '../core/autoedge.js';
+import type { AnyResourceKind } from '../core/kind.js';
 import { canonicalKey, compareStrings, conflictDiagnostic, dedupeResources, stableStringify } from './canonical.js';
 import { edgeKey, type CompileTimings, type Edge, type Graph, type Member, type Vertex } from './graph.js';
 import { addAutoEdges } from './autoedge.js';
@@ -48,7 +49,7 @@ export function compileGraph(spec: GraphSpec, registry: Registry, options: Compi
   for (const vertex of vertices.values()) graph.addVertex(vertex);
   for (const edge of edges.values()) graph.setEdge(edge);
 
-  // Autoedges and autogroup run here, in this order, before the sort (reference 3.1 steps 4-5),
+  // Autoedges and autogroup run here, in this order, before the sort,
   // so an automatic edge that closes a cycle is caught like a declared one. Each is skipped when
   // its `no*` option is set and records its time in `timings`.
   let autoedges = 0;
@@ -82,8 +83,6 @@ export function compileGraph(spec: GraphSpec, registry: Registry, options: Compi
 export interface PrefetchOptions {
   /** `--no-autoedges`: nothing to prefetch. */
   readonly noAutoedges?: boolean;
-  /** `--pkg-backend`: which package manager a package's file list comes from. */
-  readonly pkgBackend?: PkgBackendChoice;
 }
 
 /**
@@ -106,8 +105,7 @@ export async function prefetchAutoEdges(spec: GraphSpec, registry: Registry, opt
     if (items === undefined) byKind.set(def, (items = []));
     items.push({ name: resource.name, params: resource.params });
   }
-  const env: AutoEdgeEnv = options.pkgBackend ? { pkgBackend: options.pkgBackend } : {};
-  await Promise.all([...byKind].map(([def, items]) => def.autoedge!.prefetch!(items, env).catch(() => undefined)));
+  await Promise.all([...byKind].map(([def, items]) => def.autoedge!.prefetch!(items).catch(() => undefined)));
 }
 
 /** buildVertices makes one vertex per local resource, with the global meta switches applied. */
@@ -148,7 +146,7 @@ function inSchemaOrder(params: Readonly<Record<string, unknown>>, schema: Readon
   return ordered;
 }
 
-/** globalMeta applies `--noop` and `--sema N` (reference 3.1 step 3) over a resource's own meta. */
+/** globalMeta applies `--noop` and `--sema N` over a resource's own meta. */
 function globalMeta(meta: Meta, options: CompileOptions): Meta {
   const noop = options.noop === true && !meta.noop;
   const sema = options.sema !== undefined && Number.isSafeInteger(options.sema) && options.sema > 0;

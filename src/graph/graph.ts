@@ -1,5 +1,5 @@
 import type { SourcePos } from '../errors.js';
-import type { AnyResourceKind } from '../resources/types.js';
+import type { AnyResourceKind } from '../core/kind.js';
 import type { Meta } from './spec.js';
 
 /** Member is one declared resource that a vertex stands for (a group has several). */

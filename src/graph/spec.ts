@@ -1,3 +1,4 @@
+import type { CollectAllowance } from '../core/collect.js';
 import type { Diagnostic, SourcePos } from '../errors.js';
 
 /** Meta holds the meta parameters every resource has (classic mgmt defaults in DEFAULT_META). */
@@ -67,32 +68,10 @@ export interface EdgeSpec {
   readonly pos?: SourcePos;
 }
 
-/**
- * COLLECT_ALLOWANCES are what a collect entry's `allow` may lift, each a privilege another host's
- * export does not get by default: `anypath` keeps a collected file's own path (no `pattern`),
- * `source` lets it copy a file of this host, `setuid` lets its mode set set-uid/set-gid bits,
- * `owner` lets it set `owner`/`group`, `exec` lets collected commands run here, and `accounts` lets
- * collected users and groups be created or removed here.
- */
-export const COLLECT_ALLOWANCES = ['anypath', 'source', 'setuid', 'owner', 'exec', 'accounts'] as const;
-
-/** CollectAllowance is one privilege a collect entry grants the resources it collects. */
-export type CollectAllowance = (typeof COLLECT_ALLOWANCES)[number];
-
-/** ALLOWANCE_KINDS names the kinds each allowance concerns; on any other kind it has no effect. */
-export const ALLOWANCE_KINDS: Readonly<Record<CollectAllowance, readonly string[]>> = {
-  anypath: ['file'],
-  source: ['file'],
-  setuid: ['file'],
-  owner: ['file'],
-  exec: ['exec'],
-  accounts: ['user', 'group'],
-};
-
 /** CollectSpec asks for every host's exported resources of one kind. */
 export interface CollectSpec {
   readonly kind: string;
-  /** For files: the directory collected files are re-homed into ("" = keep their paths, only with `allow: [anypath]`). */
+  /** For kinds that are re-homed (files): where collected ones land ("" = keep their place, only with `allow: [anypath]`). */
   readonly pattern: string;
   /** Privileges the collected resources may use (see COLLECT_ALLOWANCES); none by default. */
   readonly allow: readonly CollectAllowance[];

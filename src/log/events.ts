@@ -1,4 +1,4 @@
-import type { ResourceLogger } from '../resources/types.js';
+import type { ResourceLogger } from '../core/logger.js';
 import { escapeControl } from './escape.js';
 
 /** roundMs rounds a duration to 0.01 ms, the precision events report. */

@@ -1,12 +1,13 @@
-// The package backend: what the `pkg` resource needs from a package manager, and the choice of
-// `--pkg-backend auto|packagekit|apt`. The resource decides what is right (states, groups, errors);
-// a backend only answers questions about packages and runs transactions. Keep it small: every
-// method here must be implementable over PackageKit's D-Bus API (Resolve, InstallPackages,
-// UpdatePackages, RemovePackages, GetFiles, UpdatesChanged) as well as over apt-get and dpkg.
+// The package backend: what the `pkg` resource needs from a package manager (select.ts makes the
+// choice of `--pkg-backend auto|packagekit|apt`). The resource decides what is right (states,
+// groups, errors); a backend only answers questions about packages and runs transactions. Keep it
+// small: every method here must be implementable over PackageKit's D-Bus API (Resolve,
+// InstallPackages, UpdatePackages, RemovePackages, GetFiles, UpdatesChanged) as well as over
+// apt-get and dpkg.
 
 import type { Observable } from 'rxjs';
+import type { ResourceContext } from '../core/context.js';
 import { abortable } from '../os/time.js';
-import type { PkgBackendChoice, ResourceContext } from '../resources/types.js';
 
 /** PkgInfo is what a backend knows of one package name. */
 export interface PkgInfo {
@@ -117,47 +118,6 @@ export interface PkgBackend {
 export interface BackendEnv {
   /** watchPath is the agent's shared file watcher; a backend without it watches on its own. */
   readonly watchPath?: ResourceContext['watchPath'];
-}
-
-/** BackendFactory creates one backend. */
-export type BackendFactory = (env: BackendEnv) => Promise<PkgBackend>;
-
-/**
- * BACKENDS are the implementations by name, each imported lazily (apt needs no D-Bus). A build
- * without a `packagekit` factory fails `--pkg-backend packagekit` with "not implemented yet", and
- * its `auto` uses apt without probing the bus.
- */
-export const BACKENDS: { readonly apt: BackendFactory; readonly packagekit: BackendFactory | undefined } = {
-  apt: async (env) => new (await import('./apt.js')).AptBackend(env),
-  packagekit: async (env) => new (await import('./packagekit.js')).PackageKitBackend(env),
-};
-
-/** PACKAGEKIT_PROBE_MS bounds how long `auto` waits for PackageKit to answer on the system bus. */
-export const PACKAGEKIT_PROBE_MS = 1500;
-
-let probed: Promise<boolean> | undefined;
-
-/**
- * selectBackend creates the backend `choice` names: `apt`, `packagekit`, or `auto` = PackageKit
- * when org.freedesktop.PackageKit answers on the system bus within PACKAGEKIT_PROBE_MS, else apt.
- * The probe runs once per process.
- */
-export async function selectBackend(choice: PkgBackendChoice = 'auto', env: BackendEnv = {}): Promise<PkgBackend> {
-  const packagekit = BACKENDS.packagekit;
-  switch (choice) {
-    case 'apt':
-      return BACKENDS.apt(env);
-    case 'packagekit':
-      if (!packagekit) throw new Error('the PackageKit backend is not implemented yet: use --pkg-backend apt (or auto)');
-      return packagekit(env);
-    case 'auto': {
-      if (!packagekit) return BACKENDS.apt(env);
-      probed ??= import('./probe.js').then((probe) => probe.packageKitAnswers(PACKAGEKIT_PROBE_MS));
-      return (await probed) ? packagekit(env) : BACKENDS.apt(env);
-    }
-    default:
-      throw new Error(`unknown package backend ${JSON.stringify(choice)} (${typeof choice}): one of auto, packagekit, apt`);
-  }
 }
 
 /** isUnknown says whether a package is unknown: not installed and, as far as asked, offered by no source. */

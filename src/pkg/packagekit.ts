@@ -1,4 +1,4 @@
-// The PackageKit backend: org.freedesktop.PackageKit on the system bus (reference 2.3).
+// The PackageKit backend: org.freedesktop.PackageKit on the system bus.
 // - a query of installed versions alone reads dpkg's database where there is one (a Debian host:
 //   what PackageKit's apt backend reads itself), without a Resolve, which loads apt's whole cache
 //   (0.6 s here); elsewhere it is a Resolve with filter `installed`. A query of what the sources

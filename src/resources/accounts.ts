@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveProgram } from './exec-cmdline.js';
 import { describeExit, runProcess, withStderr } from './exec-process.js';
 import { isNumericId } from './values.js';
+import type { CollectTrait } from '../core/collect.js';
 
 /** PASSWD_FILE is the user database the user kind reads and watches. */
 export const PASSWD_FILE = '/etc/passwd';
@@ -18,6 +19,18 @@ export type AccountState = 'exists' | 'absent';
 
 /** ACCOUNT_STATES lists the valid states, for validation messages. */
 export const ACCOUNT_STATES: readonly AccountState[] = ['exists', 'absent'];
+
+/**
+ * accountCollect is the collect trait of user and group: an account can take uid 0, join a
+ * privileged group or remove a user, so no field-level line is safe and every collected one needs
+ * `allow: [accounts]`.
+ */
+export function accountCollect<P>(what: 'user' | 'group'): CollectTrait<P> {
+  return {
+    allowances: ['accounts'],
+    privileges: () => [{ field: 'state', allowance: 'accounts', reason: `it would add, change or remove a ${what} of this host` }],
+  };
+}
 
 /** PasswdEntry is one line of /etc/passwd. */
 export interface PasswdEntry {

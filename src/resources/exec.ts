@@ -7,47 +7,44 @@ import { commandLine, resolveProgram, splitCommand } from './exec-cmdline.js';
 import { resolveCredentials, type Credentials } from './exec-credentials.js';
 import { describeExit, runProcess, watchProcess, withStderr, type ProcessResult, type ProcessSpec } from './exec-process.js';
 import { pathExists } from './file-fs.js';
-import type { LiveResource, ParamProblem, ResourceContext, ResourceKind, WantedUid } from './types.js';
+import type { WantedUid } from '../core/autoedge.js';
+import type { ResourceContext } from '../core/context.js';
+import type { LiveResource, ResourceKind } from '../core/kind.js';
+import { defaultsOf, paramTable, type ParamProblem, type ParamsOf } from '../core/params.js';
 import { execUid, fileUid, groupUid, oneRound, pkgFileUid, userUid, want } from './uids.js';
 import { accountRefProblem, argumentProblem, pathLengthProblem } from './values.js';
 
-/** ExecParams are the parameters of an exec resource; an empty string means "not set". */
-export interface ExecParams {
-  /** The command; defaults to the resource name. Without `shell` it is split on whitespace. */
-  readonly cmd: string;
-  /** Extra arguments appended to a single-word `cmd` (only without `shell`). */
-  readonly args: readonly string[];
-  /** Run `shell -c cmd` with this absolute shell path; '' = no shell. */
-  readonly shell: string;
-  /** Working directory of `cmd` (absolute); '' = the agent's. */
-  readonly cwd: string;
-  /** The whole environment of every command: nothing is inherited from the agent. */
-  readonly env: Readonly<Record<string, string>>;
-  /** Seconds after which cmd, ifcmd or nifcmd is killed; 0 = never. */
-  readonly timeout: number;
-  /** A long-running command whose every stdout line means "check again"; its exit is a watch error. */
-  readonly watchcmd: string;
-  readonly watchshell: string;
-  readonly watchcwd: string;
-  /** Run `cmd` only if this command exits with 0. */
-  readonly ifcmd: string;
-  readonly ifshell: string;
-  readonly ifcwd: string;
-  /** Run `cmd` only if this command exits with non-zero. */
-  readonly nifcmd: string;
-  readonly nifshell: string;
-  readonly nifcwd: string;
-  /** Run `cmd` only if this absolute path does not exist; its changes are watched. */
-  readonly creates: string;
-  /** Run every command as this user (name or uid). */
-  readonly user: string;
-  /** Run every command as this group (name or gid); defaults to the user's primary group. */
-  readonly group: string;
-  /** Dead upstream key (0.0.10 polling), accepted and ignored. */
-  readonly pollint?: number;
-  /** Dead upstream key (0.0.10), accepted and ignored. */
-  readonly state?: string;
-}
+/** execParams declares the parameters of an exec resource; an empty string means "not set". */
+export const execParams = paramTable({
+  cmd: { type: 'string', doc: 'the command (default: the name); split on whitespace unless shell is set', default: (name) => name },
+  args: { type: 'stringList', doc: 'arguments appended to a single-word cmd (not with shell)', default: [] },
+  // '' = no shell.
+  shell: { type: 'string', doc: 'absolute path of a shell to run `shell -c cmd` with', default: '' },
+  // '' = the agent's.
+  cwd: { type: 'string', doc: 'absolute working directory of cmd', default: '' },
+  env: { type: 'stringMap', doc: 'the complete environment of the commands (nothing is inherited)', default: {} },
+  timeout: { type: 'uint', doc: 'seconds after which cmd, ifcmd or nifcmd is killed; 0 = never', default: 0 },
+  // A long-running command whose every stdout line means "check again".
+  watchcmd: { type: 'string', doc: 'long-running command: each stdout line re-checks; its exit is a watch error', default: '' },
+  watchshell: { type: 'string', doc: 'absolute path of a shell for watchcmd', default: '' },
+  watchcwd: { type: 'string', doc: 'absolute working directory of watchcmd', default: '' },
+  ifcmd: { type: 'string', doc: 'run cmd only when this exits with 0', default: '' },
+  ifshell: { type: 'string', doc: 'absolute path of a shell for ifcmd', default: '' },
+  ifcwd: { type: 'string', doc: 'absolute working directory of ifcmd', default: '' },
+  nifcmd: { type: 'string', doc: 'run cmd only when this exits with non-zero', default: '' },
+  nifshell: { type: 'string', doc: 'absolute path of a shell for nifcmd', default: '' },
+  nifcwd: { type: 'string', doc: 'absolute working directory of nifcmd', default: '' },
+  // Its changes are watched.
+  creates: { type: 'string', doc: 'absolute path: run cmd only while it does not exist', default: '' },
+  user: { type: 'string', doc: 'run the commands as this user (name or uid)', default: '' },
+  group: { type: 'string', doc: "run the commands as this group (default: the user's primary group)", default: '' },
+  // Dead upstream keys (mgmt 0.0.10), accepted and ignored.
+  pollint: { type: 'int', doc: 'polling interval of mgmt 0.0.10', deprecated: 'exec polling is gone; use meta poll' },
+  state: { type: 'string', doc: 'state of mgmt 0.0.10', deprecated: 'exec has no state; the key is ignored' },
+});
+
+/** ExecParams are the parameters of an exec resource. */
+export type ExecParams = ParamsOf<typeof execParams>;
 
 // setTimeout holds at most 2^31-1 ms; a longer timeout would fire at once.
 const MAX_TIMEOUT_S = Math.floor(0x7fffffff / 1000);
@@ -59,50 +56,10 @@ const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
 export const exec: ResourceKind<ExecParams> = {
   kind: 'exec',
   doc: 'runs a command, guarded by ifcmd, nifcmd and creates; watchcmd output and refreshes re-run it',
-  params: {
-    cmd: { type: 'string', doc: 'the command (default: the name); split on whitespace unless shell is set' },
-    args: { type: 'stringList', doc: 'arguments appended to a single-word cmd (not with shell)' },
-    shell: { type: 'string', doc: 'absolute path of a shell to run `shell -c cmd` with' },
-    cwd: { type: 'string', doc: 'absolute working directory of cmd' },
-    env: { type: 'stringMap', doc: 'the complete environment of the commands (nothing is inherited)' },
-    timeout: { type: 'uint', doc: 'seconds after which cmd, ifcmd or nifcmd is killed; 0 = never' },
-    watchcmd: { type: 'string', doc: 'long-running command: each stdout line re-checks; its exit is a watch error' },
-    watchshell: { type: 'string', doc: 'absolute path of a shell for watchcmd' },
-    watchcwd: { type: 'string', doc: 'absolute working directory of watchcmd' },
-    ifcmd: { type: 'string', doc: 'run cmd only when this exits with 0' },
-    ifshell: { type: 'string', doc: 'absolute path of a shell for ifcmd' },
-    ifcwd: { type: 'string', doc: 'absolute working directory of ifcmd' },
-    nifcmd: { type: 'string', doc: 'run cmd only when this exits with non-zero' },
-    nifshell: { type: 'string', doc: 'absolute path of a shell for nifcmd' },
-    nifcwd: { type: 'string', doc: 'absolute working directory of nifcmd' },
-    creates: { type: 'string', doc: 'absolute path: run cmd only while it does not exist' },
-    user: { type: 'string', doc: 'run the commands as this user (name or uid)' },
-    group: { type: 'string', doc: "run the commands as this group (default: the user's primary group)" },
-    pollint: { type: 'int', doc: 'polling interval of mgmt 0.0.10', deprecated: 'exec polling is gone; use meta poll' },
-    state: { type: 'string', doc: 'state of mgmt 0.0.10', deprecated: 'exec has no state; the key is ignored' },
-  },
+  params: execParams,
   refreshable: true,
 
-  defaults: (name) => ({
-    cmd: name,
-    args: [],
-    shell: '',
-    cwd: '',
-    env: {},
-    timeout: 0,
-    watchcmd: '',
-    watchshell: '',
-    watchcwd: '',
-    ifcmd: '',
-    ifshell: '',
-    ifcwd: '',
-    nifcmd: '',
-    nifshell: '',
-    nifcwd: '',
-    creates: '',
-    user: '',
-    group: '',
-  }),
+  defaults: defaultsOf(execParams),
 
   validate(p) {
     const problems: ParamProblem[] = [];
@@ -152,7 +109,7 @@ export const exec: ResourceKind<ExecParams> = {
   init: (params, ctx) => createLiveExec(params, ctx),
 
   // An exec comes after whatever provides its programs (the file, or the package shipping it) and
-  // the user and group it runs as (reference 2.2). A bare program name is found through PATH
+  // the user and group it runs as. A bare program name is found through PATH
   // only at run time, so it names nothing to order after.
   autoedge: {
     uids: (p) => [execUid(p.cmd)],
@@ -169,6 +126,13 @@ export const exec: ResourceKind<ExecParams> = {
       if (p.group !== '') wanted.push(want(groupUid(p.group), true));
       return oneRound(wanted);
     },
+  },
+
+  // A command runs as root unless it names a user, and a user name is only resolved when it runs:
+  // no collected exec is harmless enough to need no opt-in.
+  collect: {
+    allowances: ['exec'],
+    privileges: () => [{ field: 'cmd', allowance: 'exec', reason: 'it would run a command on this host' }],
   },
 };
 

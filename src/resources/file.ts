@@ -24,47 +24,41 @@ import {
 } from './file-io.js';
 import { formatMode, parseFileMode, type FileMode } from './file-mode.js';
 import { SafeDirs, type SafeDir } from './safe-path.js';
-import type { ParamProblem, ResourceContext, ResourceKind } from './types.js';
+import type { ResourceContext } from '../core/context.js';
+import type { ResourceKind } from '../core/kind.js';
+import { defaultsOf, paramTable, type ParamProblem, type ParamsOf } from '../core/params.js';
+import { fileCollect } from './file-collect.js';
+import { filePath, filePathProblem } from './file-path.js';
 import { fileUid, parentDirSearch } from './uids.js';
 import { accountRefProblem, pathLengthProblem } from './values.js';
 
 /** FileState is what `state` may say: the path exists, is absent, or its existence is unmanaged (""). */
 export type FileState = 'exists' | 'absent' | '';
 
-/** FileParams are the parameters of a file resource (reference 2.1, classic defaults). */
-export interface FileParams {
-  /** Absolute path; a trailing `/` makes it a directory. Defaults to the resource name. */
-  readonly path: string;
-  /** Replaces the directory part of `path`; must end with `/` (collect patterns set it). */
-  readonly dirname: string;
-  /** Replaces the last part of `path`; must not start with `/`. */
-  readonly basename: string;
-  /** `exists` (default), `absent`, or `""` to leave existence alone. */
-  readonly state: FileState;
-  /** The exact content; undefined leaves the content unmanaged. Ignored when absent. */
-  readonly content: string | undefined;
-  /** A file to copy the content from, or a directory to copy recursively (path must end with `/`). */
-  readonly source: string;
-  /** Octal (`0644`) or symbolic with `=` only (`u=rw,go=r`); empty = unmanaged. */
-  readonly mode: string;
-  /** User name or uid; empty = unmanaged. */
-  readonly owner: string;
-  /** Group name or gid; empty = unmanaged. */
-  readonly group: string;
-  /** With `state: absent`, remove a directory with its contents. */
-  readonly recurse: boolean;
-  /** Allow replacing a directory by a file or a file by a directory. */
-  readonly force: boolean;
-}
+/** fileParams declares the parameters of a file resource (classic defaults). */
+export const fileParams = paramTable({
+  path: { type: 'string', doc: 'absolute path; a trailing / makes it a directory (default: the name)', default: (name) => name },
+  // Collect patterns set it.
+  dirname: { type: 'string', doc: 'replaces the directory part of path; ends with /', default: '' },
+  // Must not start with `/`.
+  basename: { type: 'string', doc: 'replaces the last part of path', default: '' },
+  // A FileState.
+  state: { type: 'string', doc: 'exists (default), absent, or "" to leave existence unmanaged', default: 'exists' },
+  content: { type: 'string', doc: 'exact file content (unset = unmanaged; ignored when absent)', optional: true },
+  // A directory is copied only to a path ending with `/`.
+  source: { type: 'string', doc: 'file to copy, or directory to copy recursively', default: '' },
+  // Empty = unmanaged, as for owner and group.
+  mode: { type: 'string', doc: 'octal like 0644, or symbolic like u=rw,go=r (= only)', default: '' },
+  owner: { type: 'string', doc: 'user name or uid', default: '' },
+  group: { type: 'string', doc: 'group name or gid', default: '' },
+  recurse: { type: 'bool', doc: 'with state absent, remove a directory and its contents', default: false },
+  force: { type: 'bool', doc: 'allow replacing a file by a directory or a directory by a file', default: false },
+});
+
+/** FileParams are the parameters of a file resource. */
+export type FileParams = ParamsOf<typeof fileParams>;
 
 const STATES: readonly string[] = ['exists', 'absent', ''];
-
-/** filePath computes the managed path from `path`, `dirname` and `basename` (a directory ends with `/`). */
-export function filePath(params: Pick<FileParams, 'path' | 'dirname' | 'basename'>): string {
-  if (params.dirname === '' && params.basename === '') return params.path;
-  const [dir, base] = splitPath(params.path);
-  return (params.dirname || dir) + (params.basename || base);
-}
 
 /** file manages a file or directory: existence, content (inline or copied), owner, group and mode. */
 export const file: ResourceKind<FileParams> = {
@@ -72,33 +66,9 @@ export const file: ResourceKind<FileParams> = {
   doc: 'manages a file or directory (a path ending in /): existence, content or source copy, owner, group, mode',
   // File I/O queues on libuv's 4 threads: more in flight than this only costs memory (measured).
   parallelism: 32,
-  params: {
-    path: { type: 'string', doc: 'absolute path; a trailing / makes it a directory (default: the name)' },
-    dirname: { type: 'string', doc: 'replaces the directory part of path; ends with /' },
-    basename: { type: 'string', doc: 'replaces the last part of path' },
-    state: { type: 'string', doc: 'exists (default), absent, or "" to leave existence unmanaged' },
-    content: { type: 'string', doc: 'exact file content (unset = unmanaged; ignored when absent)' },
-    source: { type: 'string', doc: 'file to copy, or directory to copy recursively' },
-    mode: { type: 'string', doc: 'octal like 0644, or symbolic like u=rw,go=r (= only)' },
-    owner: { type: 'string', doc: 'user name or uid' },
-    group: { type: 'string', doc: 'group name or gid' },
-    recurse: { type: 'bool', doc: 'with state absent, remove a directory and its contents' },
-    force: { type: 'bool', doc: 'allow replacing a file by a directory or a directory by a file' },
-  },
+  params: fileParams,
 
-  defaults: (name) => ({
-    path: name,
-    dirname: '',
-    basename: '',
-    state: 'exists',
-    content: undefined,
-    source: '',
-    mode: '',
-    owner: '',
-    group: '',
-    recurse: false,
-    force: false,
-  }),
+  defaults: defaultsOf(fileParams),
 
   validate(params) {
     const problems: ParamProblem[] = [];
@@ -110,13 +80,8 @@ export const file: ResourceKind<FileParams> = {
       problem('dirname', `dirname "${params.dirname}" must end with "/"`);
     }
     if (params.basename.startsWith('/')) problem('basename', `basename "${params.basename}" must not start with "/"`);
-    if (path === '') problem('path', 'path is empty');
-    else if (!path.startsWith('/')) problem('path', `path "${path}" must be absolute`);
-    else if (!isNormalized(path)) problem('path', `path "${path}" must not contain ".", ".." or empty segments`);
-    else {
-      const tooLong = pathLengthProblem(path);
-      if (tooLong !== undefined) problem('path', `path ${tooLong}`);
-    }
+    const pathProblem = filePathProblem(path);
+    if (pathProblem !== undefined) problem('path', pathProblem);
     if (!STATES.includes(params.state)) {
       problem('state', `state "${params.state}" must be "exists", "absent" or "" (existence unmanaged)`);
     }
@@ -148,11 +113,13 @@ export const file: ResourceKind<FileParams> = {
   },
 
   // A file comes after its nearest managed parent directory only: that directory already comes
-  // after the ones above it, so further edges would add nothing but work (reference 2.1).
+  // after the ones above it, so further edges would add nothing but work.
   autoedge: {
     uids: (params) => [fileUid(filePath(params))],
     search: (params) => parentDirSearch(filePath(params)),
   },
+
+  collect: fileCollect(),
 };
 
 // The directories of managed files, held open after a safe walk (shared by every file resource).
@@ -473,18 +440,6 @@ interface Ids {
 }
 
 const UNMANAGED_IDS: Ids = { uid: undefined, gid: undefined };
-
-/** splitPath splits like upstream: "/a/b" → ["/a/", "b"], "/a/b/" → ["/a/", "b/"]. */
-function splitPath(path: string): [string, string] {
-  const trimmed = path.endsWith('/') ? path.slice(0, -1) : path;
-  const cut = trimmed.lastIndexOf('/') + 1;
-  return [trimmed.slice(0, cut), path.slice(cut)];
-}
-
-function isNormalized(path: string): boolean {
-  const inner = path.slice(1, path.endsWith('/') ? -1 : undefined);
-  return inner === '' || inner.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
-}
 
 /** FileStepError is a failed fs call of a check, prefixed with what failed; its cause is the fs error. */
 class FileStepError extends Error {}

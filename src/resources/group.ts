@@ -1,26 +1,28 @@
-import { ACCOUNT_STATES, GROUP_FILE, readGroups, runAccountTool, type AccountTool } from './accounts.js';
-import type { LiveResource, ParamProblem, ResourceContext, ResourceKind } from './types.js';
+import { accountCollect, ACCOUNT_STATES, GROUP_FILE, readGroups, runAccountTool, type AccountTool } from './accounts.js';
+import type { ResourceContext } from '../core/context.js';
+import type { LiveResource, ResourceKind } from '../core/kind.js';
+import { defaultsOf, paramTable, type ParamProblem, type ParamsOf } from '../core/params.js';
 import { groupUid, oneRound } from './uids.js';
 import { accountNameProblem, idProblem } from './values.js';
 
-/** GroupParams are the parameters of a group resource (reference 2.13). */
-export interface GroupParams {
-  /** `exists` or `absent`; required, as upstream ('' until set). */
-  readonly state: string;
-  /** The group id; undefined = whatever groupadd picks, and left alone after. */
-  readonly gid: number | undefined;
-}
+/** groupParams declares the parameters of a group resource. */
+export const groupParams = paramTable({
+  // Required, as upstream: '' until set.
+  state: { type: 'string', doc: 'exists or absent (required)', default: '' },
+  // Unset: whatever groupadd picks, and left alone after.
+  gid: { type: 'uint', doc: 'the group id; must not belong to another group', optional: true },
+});
+
+/** GroupParams are the parameters of a group resource. */
+export type GroupParams = ParamsOf<typeof groupParams>;
 
 /** group manages a local group with groupadd, groupmod and groupdel. */
 export const group: ResourceKind<GroupParams> = {
   kind: 'group',
   doc: 'manages a local group (groupadd/groupmod/groupdel) and its gid',
-  params: {
-    state: { type: 'string', doc: 'exists or absent (required)' },
-    gid: { type: 'uint', doc: 'the group id; must not belong to another group' },
-  },
+  params: groupParams,
 
-  defaults: () => ({ state: '', gid: undefined }),
+  defaults: defaultsOf(groupParams),
 
   validate(p) {
     const problems: ParamProblem[] = [];
@@ -46,6 +48,8 @@ export const group: ResourceKind<GroupParams> = {
     uids: (p, name) => [groupUid(name), ...(p.gid === undefined ? [] : [groupUid(String(p.gid))])],
     search: () => oneRound([]),
   },
+
+  collect: accountCollect('group'),
 };
 
 function createLiveGroup(p: GroupParams, ctx: ResourceContext): LiveResource {

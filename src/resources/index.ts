@@ -1,32 +1,33 @@
-import type { AnyResourceKind } from './types.js';
+import { createRegistry, type Registry } from '../core/registry.js';
+import type { AnyResourceKind } from '../core/kind.js';
+import type { PkgBackendChoice } from '../pkg/select.js';
 import { exec } from './exec.js';
 import { file } from './file.js';
 import { group } from './group.js';
 import { kv } from './kv.js';
 import { msg } from './msg.js';
 import { noop } from './noop.js';
-import { pkg } from './pkg.js';
+import { createPkgKind } from './pkg.js';
 import { print } from './print.js';
 import { svc } from './svc.js';
 import { timer } from './timer.js';
 import { user } from './user.js';
 
-/** Registry looks resource kinds up by name. */
-export type Registry = ReadonlyMap<string, AnyResourceKind>;
-
-/** createRegistry builds a registry from an explicit list; an empty or duplicate kind is a bug. */
-export function createRegistry(kinds: readonly AnyResourceKind[]): Registry {
-  const registry = new Map<string, AnyResourceKind>();
-  for (const def of kinds) {
-    if (!def.kind) throw new Error('resource registry: a kind has an empty name');
-    if (registry.has(def.kind)) throw new Error(`resource registry: kind ${def.kind} is registered twice`);
-    registry.set(def.kind, def);
-  }
-  return registry;
+/** KindOptions are the run-wide options kinds close over, given once at start-up. */
+export interface KindOptions {
+  /** `--pkg-backend`: the package manager `pkg` resources and their automatic edges use (auto when absent). */
+  readonly pkgBackend?: PkgBackendChoice;
 }
 
-/** BUILTIN_KINDS lists every kind this agent implements, in the order of DESIGN section 3. */
-export const BUILTIN_KINDS: readonly AnyResourceKind[] = [noop, file, exec, timer, msg, print, kv, svc, pkg, user, group];
+/** builtinKinds lists every kind this agent implements, made for `options` (a fixed order: registries keep it). */
+export function builtinKinds(options: KindOptions = {}): AnyResourceKind[] {
+  return [noop, file, exec, timer, msg, print, kv, svc, createPkgKind({ backend: options.pkgBackend }), user, group];
+}
 
-/** defaultRegistry is the registry of all built-in kinds. */
-export const defaultRegistry: Registry = createRegistry(BUILTIN_KINDS);
+/** builtinRegistry is the registry of all built-in kinds for a run with `options`; the CLI builds it once. */
+export function builtinRegistry(options: KindOptions = {}): Registry {
+  return createRegistry(builtinKinds(options));
+}
+
+/** defaultRegistry is the registry of all built-in kinds with default options (`mgmt check`, tests). */
+export const defaultRegistry: Registry = builtinRegistry();

@@ -1,24 +1,25 @@
 import { defer } from 'rxjs';
-import type { World } from '../world/types.js';
-import type { ParamProblem, ResourceContext, ResourceKind } from './types.js';
-
-/** KvParams are the parameters of a kv resource. */
-export interface KvParams {
-  /** The string key in the World; defaults to the resource name. */
-  readonly key: string;
-  /** The value to hold; undefined (absent or null in YAML) deletes the key. */
-  readonly value: string | undefined;
-  /** Use a key of this host's own, `_mapped/<hostname>/<key>`, that no other host may write. */
-  readonly mapped: boolean;
-  /** Accept an existing value larger than `value` (unless refreshed): a counter that only grows. */
-  readonly skiplessthan: boolean;
-  /** How skiplessthan compares: 0 as integers, 1 as strings. */
-  readonly skipcmpstyle: number;
-}
+import type { ResourceContext, SharedStrings } from '../core/context.js';
+import type { ResourceKind } from '../core/kind.js';
+import { defaultsOf, paramTable, type ParamProblem, type ParamsOf } from '../core/params.js';
 
 // skipcmpstyle's values, as upstream numbers them.
 const SKIP_CMP_INT = 0;
 const SKIP_CMP_STRING = 1;
+
+/** kvParams declares the parameters of a kv resource. */
+export const kvParams = paramTable({
+  key: { type: 'string', doc: 'the key; defaults to the name', default: (name) => name },
+  // Unset (absent or null in YAML) deletes the key.
+  value: { type: 'string', doc: 'the value; unset deletes the key', optional: true },
+  mapped: { type: 'bool', doc: 'use the per-host key _mapped/<hostname>/<key>, which only this host writes', default: false },
+  // A counter that only grows.
+  skiplessthan: { type: 'bool', doc: 'leave a larger existing value alone unless notified', default: false },
+  skipcmpstyle: { type: 'int', doc: 'skiplessthan compares as integers (0) or strings (1)', default: SKIP_CMP_INT },
+});
+
+/** KvParams are the parameters of a kv resource. */
+export type KvParams = ParamsOf<typeof kvParams>;
 
 const INTEGER = /^[+-]?\d+$/;
 
@@ -37,16 +38,10 @@ export const FIGHT_WINDOW_MS = 10_000;
 export const kv: ResourceKind<KvParams> = {
   kind: 'kv',
   doc: 'sets or deletes a string key shared by all hosts (the World)',
-  params: {
-    key: { type: 'string', doc: 'the key; defaults to the name' },
-    value: { type: 'string', doc: 'the value; unset deletes the key' },
-    mapped: { type: 'bool', doc: 'use the per-host key _mapped/<hostname>/<key>, which only this host writes' },
-    skiplessthan: { type: 'bool', doc: 'leave a larger existing value alone unless notified' },
-    skipcmpstyle: { type: 'int', doc: 'skiplessthan compares as integers (0) or strings (1)' },
-  },
+  params: kvParams,
   refreshable: true,
 
-  defaults: (name) => ({ key: name, value: undefined, mapped: false, skiplessthan: false, skipcmpstyle: SKIP_CMP_INT }),
+  defaults: defaultsOf(kvParams),
 
   validate(p) {
     const problems: ParamProblem[] = [];
@@ -123,7 +118,7 @@ export function mappedKey(hostname: string, key: string): string {
 }
 
 /** worldOf returns the context's World, or says why kv cannot run without one. */
-function worldOf(ctx: ResourceContext): World {
+function worldOf(ctx: ResourceContext): SharedStrings {
   if (!ctx.world) throw new Error(`${ctx.id}: kv needs a World (shared string keys), but this agent has none`);
   return ctx.world;
 }

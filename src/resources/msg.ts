@@ -2,7 +2,8 @@ import { stat } from 'node:fs/promises';
 import { of } from 'rxjs';
 import { resolveProgram } from './exec-cmdline.js';
 import { describeExit, runProcess, withStderr } from './exec-process.js';
-import type { ParamProblem, ResourceKind } from './types.js';
+import type { ResourceKind } from '../core/kind.js';
+import { defaultsOf, paramTable, type ParamProblem, type ParamsOf } from '../core/params.js';
 
 /** MSG_PRIORITIES are the syslog priorities a message may have, most severe first (index = level). */
 export const MSG_PRIORITIES = ['Emerg', 'Alert', 'Crit', 'Err', 'Warning', 'Notice', 'Info', 'Debug'] as const;
@@ -10,19 +11,19 @@ export const MSG_PRIORITIES = ['Emerg', 'Alert', 'Crit', 'Err', 'Warning', 'Noti
 /** MsgPriority is one of MSG_PRIORITIES. */
 export type MsgPriority = (typeof MSG_PRIORITIES)[number];
 
+/** msgParams declares the parameters of a msg resource. */
+export const msgParams = paramTable({
+  body: { type: 'string', doc: 'the message text', default: '' },
+  // Upstream requires it; we default to Info because upstream msg1.yaml omits it.
+  priority: { type: 'string', doc: `one of ${MSG_PRIORITIES.join(' ')} (default Info)`, default: 'Info' },
+  fields: { type: 'stringMap', doc: 'extra journal fields (names: upper case, digits and _, starting with a letter)', default: {} },
+  journal: { type: 'bool', doc: 'also send the message to the systemd journal', default: false },
+  // A syslog stub upstream that never sent anything.
+  syslog: { type: 'bool', doc: 'send to syslog', deprecated: 'syslog output was never implemented upstream; use journal' },
+});
+
 /** MsgParams are the parameters of a msg resource. */
-export interface MsgParams {
-  /** The message text. */
-  readonly body: string;
-  /** Its priority; upstream requires it, we default to Info because upstream msg1.yaml omits it. */
-  readonly priority: string;
-  /** Extra journal fields; journald accepts only upper-case names. */
-  readonly fields: Readonly<Record<string, string>>;
-  /** Also send the message to the systemd journal. */
-  readonly journal: boolean;
-  /** Dead upstream key (a syslog stub that never sent anything), accepted and ignored. */
-  readonly syslog?: boolean;
-}
+export type MsgParams = ParamsOf<typeof msgParams>;
 
 // journald's rule for field names: upper-case letters, digits and '_', starting with a letter, at
 // most 64 characters. Upstream validates only [A-Za-z0-9_] and then fails when sending (go-systemd
@@ -36,16 +37,10 @@ const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
 export const msg: ResourceKind<MsgParams> = {
   kind: 'msg',
   doc: 'logs a message (and sends it to the systemd journal) once, and again on refresh',
-  params: {
-    body: { type: 'string', doc: 'the message text' },
-    priority: { type: 'string', doc: `one of ${MSG_PRIORITIES.join(' ')} (default Info)` },
-    fields: { type: 'stringMap', doc: 'extra journal fields (names: upper case, digits and _, starting with a letter)' },
-    journal: { type: 'bool', doc: 'also send the message to the systemd journal' },
-    syslog: { type: 'bool', doc: 'send to syslog', deprecated: 'syslog output was never implemented upstream; use journal' },
-  },
+  params: msgParams,
   refreshable: true,
 
-  defaults: () => ({ body: '', priority: 'Info', fields: {}, journal: false }),
+  defaults: defaultsOf(msgParams),
 
   validate(p) {
     const problems: ParamProblem[] = [];

@@ -1,24 +1,26 @@
 import { of } from 'rxjs';
-import type { ResourceKind } from './types.js';
+import type { ResourceKind } from '../core/kind.js';
+import { defaultsOf, paramTable, type ParamsOf } from '../core/params.js';
+
+/** noopParams declares the parameters of a noop resource. */
+export const noopParams = paramTable({
+  // Shown in logs and graphviz.
+  comment: { type: 'string', doc: 'free text', default: '' },
+});
 
 /** NoopParams are the parameters of a noop resource. */
-export interface NoopParams {
-  /** Free text, shown in logs and graphviz. */
-  readonly comment: string;
-}
+export type NoopParams = ParamsOf<typeof noopParams>;
 
 /** noop is a resource that is always in its desired state; useful as a graph anchor. */
 export const noop: ResourceKind<NoopParams> = {
   kind: 'noop',
   doc: 'does nothing; always converged (a point to hang edges on)',
-  params: {
-    comment: { type: 'string', doc: 'free text' },
-  },
+  params: noopParams,
   refreshable: true,
   // Any noop may share a group with any other: a group of noops is still nothing to do.
   group: { compatible: () => true },
 
-  defaults: () => ({ comment: '' }),
+  defaults: defaultsOf(noopParams),
 
   validate: () => [],
 

@@ -1,42 +1,38 @@
 import { defer, switchMap, type Observable } from 'rxjs';
 import { errorMessage } from '../errors.js';
-import { isUnknown, RefusedPackagesError, selectBackend, type BackendEnv, type PkgBackend, type PkgInfo, type TransactionFlags } from '../pkg/backend.js';
+import type { AutoEdgeSearch, PrefetchItem, ResourceUid } from '../core/autoedge.js';
+import type { ResourceContext } from '../core/context.js';
+import type { GroupLiveResource, GroupMember } from '../core/group.js';
+import type { LiveResource, ResourceKind } from '../core/kind.js';
+import { defaultsOf, paramTable, type ParamProblem, type ParamsOf } from '../core/params.js';
+import { isUnknown, RefusedPackagesError, type BackendEnv, type PkgBackend, type PkgInfo, type TransactionFlags } from '../pkg/backend.js';
 import { isChange, isVersionState, needsAvailable, reached, transactionOf, verdict, type PlanMember, type Verdict } from '../pkg/plan.js';
-import type {
-  AutoEdgeEnv,
-  AutoEdgeSearch,
-  GroupLiveResource,
-  GroupMember,
-  LiveResource,
-  ParamProblem,
-  PkgBackendChoice,
-  PrefetchItem,
-  ResourceContext,
-  ResourceKind,
-  ResourceUid,
-} from './types.js';
+import { selectBackend, type PkgBackendChoice } from '../pkg/select.js';
 import { oneRound, packageSearch, pkgFileUid, pkgUid } from './uids.js';
 
-/** PkgParams are the parameters of a pkg resource (reference 2.3); the name is the package. */
-export interface PkgParams {
-  /** installed (any version), uninstalled, newest (the candidate, upgraded when one comes), or an exact version. */
-  readonly state: string;
-  /** Allow installing an older version than the installed one (a version state). */
-  readonly allowdowngrade: boolean;
-  /** Allow packages from sources that are not authenticated. */
-  readonly allowuntrusted: boolean;
-  /** Allow non-free packages (PackageKit; apt has no such notion and ignores it). */
-  readonly allownonfree: boolean;
-  /** Allow unsupported packages (PackageKit; apt has no such notion and ignores it). */
-  readonly allowunsupported: boolean;
-}
+/** pkgParams declares the parameters of a pkg resource; the name is the package. */
+export const pkgParams = paramTable({
+  // newest installs the candidate, and upgrades when a new one comes.
+  state: { type: 'string', doc: 'installed, uninstalled, newest, or an exact version', default: 'installed' },
+  // For a version state.
+  allowdowngrade: { type: 'bool', doc: 'allow installing an older version than the installed one', default: false },
+  allowuntrusted: { type: 'bool', doc: 'allow packages from sources that are not authenticated', default: false },
+  // apt has no notion of non-free or unsupported packages and ignores these two.
+  allownonfree: { type: 'bool', doc: 'allow non-free packages (PackageKit only)', default: false },
+  allowunsupported: { type: 'bool', doc: 'allow unsupported packages (PackageKit only)', default: false },
+});
 
-/** SelectBackend creates the backend a resource or a prefetch uses (selectBackend, or a test's own). */
-export type SelectBackend = (choice: PkgBackendChoice | undefined, env: BackendEnv) => Promise<PkgBackend>;
+/** PkgParams are the parameters of a pkg resource. */
+export type PkgParams = ParamsOf<typeof pkgParams>;
+
+/** SelectBackend creates the backend a resource or a prefetch uses (selectBackend's choice, or a test's own). */
+export type SelectBackend = (env: BackendEnv) => Promise<PkgBackend>;
 
 /** PkgKindOptions tune createPkgKind. */
 export interface PkgKindOptions {
-  /** selectBackend creates backends; default: the real one of `--pkg-backend`. */
+  /** backend is `--pkg-backend`, the package manager every resource of the kind uses; auto when absent. */
+  readonly backend?: PkgBackendChoice | undefined;
+  /** selectBackend creates backends; default: the real one `backend` names. */
   readonly selectBackend?: SelectBackend;
 }
 
@@ -49,25 +45,21 @@ const VERSION = /^[A-Za-z0-9][A-Za-z0-9.+~:_-]*$/;
 type FetchedFiles = { readonly files: readonly string[] | undefined } | { readonly error: string };
 
 /**
- * createPkgKind builds the pkg kind. Each kind keeps the file lists its autoedge prefetch read, for
- * its synchronous uids and search; the registry holds one (`pkg`), tests make their own.
+ * createPkgKind builds the pkg kind for a run: it closes over the run's backend choice, and keeps
+ * the file lists its autoedge prefetch read, for its synchronous uids and search. The registry
+ * holds one per run (resources/index.ts), tests make their own.
  */
 export function createPkgKind(options: PkgKindOptions = {}): ResourceKind<PkgParams> {
-  const select: SelectBackend = options.selectBackend ?? ((choice, env) => selectBackend(choice ?? 'auto', env));
+  const choice = options.backend ?? 'auto';
+  const select: SelectBackend = options.selectBackend ?? ((env) => selectBackend(choice, env));
   const fetched = new Map<string, FetchedFiles>();
 
   return {
     kind: 'pkg',
     doc: 'installs, upgrades or removes a package (apt/dpkg, or PackageKit); grouped packages share one transaction',
-    params: {
-      state: { type: 'string', doc: 'installed, uninstalled, newest, or an exact version' },
-      allowdowngrade: { type: 'bool', doc: 'allow installing an older version than the installed one' },
-      allowuntrusted: { type: 'bool', doc: 'allow packages from sources that are not authenticated' },
-      allownonfree: { type: 'bool', doc: 'allow non-free packages (PackageKit only)' },
-      allowunsupported: { type: 'bool', doc: 'allow unsupported packages (PackageKit only)' },
-    },
+    params: pkgParams,
 
-    defaults: () => ({ state: 'installed', allowdowngrade: false, allowuntrusted: false, allownonfree: false, allowunsupported: false }),
+    defaults: defaultsOf(pkgParams),
 
     validate(p) {
       const problems: ParamProblem[] = [];
@@ -86,7 +78,7 @@ export function createPkgKind(options: PkgKindOptions = {}): ResourceKind<PkgPar
 
     init: (params, ctx) => single(new PkgRunner([{ name: ctx.name, params, ctx }], select)),
 
-    // Grouped packages run as one transaction (reference 2.3 and 4): the same kind of change, and
+    // Grouped packages run as one transaction: the same kind of change, and
     // the same allow* flags, since one transaction has one set of them. installed and newest both
     // install (the candidate), so they share a group; each member is still checked for its own state.
     group: {
@@ -118,14 +110,14 @@ export function createPkgKind(options: PkgKindOptions = {}): ResourceKind<PkgPar
         return entry.files === undefined ? oneRound([]) : packageSearch(entry.files);
       },
       prefetchUsefulWith: ['file', 'svc', 'exec'],
-      async prefetch(items: readonly PrefetchItem<PkgParams>[], env: AutoEdgeEnv) {
+      async prefetch(items: readonly PrefetchItem<PkgParams>[]) {
         const names = [...new Set(items.map((item) => item.name))];
         const valid = names.filter((name) => PACKAGE_NAME.test(name));
         for (const name of names) if (!PACKAGE_NAME.test(name)) fetched.set(name, { error: invalidName(name) });
         if (valid.length === 0) return;
         let backend: PkgBackend | undefined;
         try {
-          backend = await select(env.pkgBackend, {});
+          backend = await select({});
           const installed = await backend.query(valid);
           // Only a missing package can be unknown; asking the sources is the slow part, so the file lists are read meanwhile.
           const missing = valid.filter((name) => installed.get(name)?.installed === undefined);
@@ -149,10 +141,10 @@ export function createPkgKind(options: PkgKindOptions = {}): ResourceKind<PkgPar
   };
 }
 
-/** pkg is the registered pkg kind. */
+/** pkg is the pkg kind with the auto backend (its parameters and checks are every run's). */
 export const pkg: ResourceKind<PkgParams> = createPkgKind();
 
-/** groupKey buckets packages that may share a transaction; undefined for a version, which never groups (reference 2.3). */
+/** groupKey buckets packages that may share a transaction; undefined for a version, which never groups. */
 function groupKey(p: PkgParams): string | undefined {
   if (isVersionState(p.state)) return undefined;
   const change = p.state === 'uninstalled' ? 'remove' : 'install';
@@ -284,7 +276,7 @@ class PkgRunner implements GroupLiveResource {
 
   private getBackend(): Promise<PkgBackend> {
     if (this.backend === undefined) {
-      const selecting = this.select(this.ctx.pkgBackend, { watchPath: this.ctx.watchPath });
+      const selecting = this.select({ watchPath: this.ctx.watchPath });
       this.backend = selecting;
       // A failed selection (PackageKit gone) is tried again by the next run.
       selecting.catch(() => {

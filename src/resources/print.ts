@@ -1,27 +1,27 @@
 import { of } from 'rxjs';
-import type { ResourceKind } from './types.js';
+import type { ResourceKind } from '../core/kind.js';
+import { defaultsOf, paramTable, type ParamsOf } from '../core/params.js';
+
+/** printParams declares the parameters of a print resource. */
+export const printParams = paramTable({
+  msg: { type: 'string', doc: 'the message to print', default: '' },
+  // Notified over a `notify` edge.
+  refresh_only: { type: 'bool', doc: 'print only when notified, not on start', default: false },
+});
 
 /** PrintParams are the parameters of a print resource. */
-export interface PrintParams {
-  /** The message to print. */
-  readonly msg: string;
-  /** Print only when notified over a `notify` edge, never on start. */
-  readonly refresh_only: boolean;
-}
+export type PrintParams = ParamsOf<typeof printParams>;
 
 /** print logs `Msg: ...` once when it starts (unless refresh_only) and again on every refresh. */
 export const print: ResourceKind<PrintParams> = {
   kind: 'print',
   doc: 'prints a message once, and again whenever it is notified',
-  params: {
-    msg: { type: 'string', doc: 'the message to print' },
-    refresh_only: { type: 'bool', doc: 'print only when notified, not on start' },
-  },
+  params: printParams,
   refreshable: true,
   // Grouped prints print every member in one run; refresh-only prints wait for their own notify.
   group: { compatible: (a, b) => !a.refresh_only && !b.refresh_only, key: (p) => (p.refresh_only ? undefined : '') },
 
-  defaults: () => ({ msg: '', refresh_only: false }),
+  defaults: defaultsOf(printParams),
 
   validate: () => [],
 

@@ -3,20 +3,23 @@ import { defer, filter, from, switchMap } from 'rxjs';
 import { whenAllReady } from '../../streams/when-all-ready.js';
 import { abortable } from '../os/time.js';
 import { openSystemd, SystemdError, unitNameProblem, type SystemdClient, type UnitStatus } from '../dbus/systemd.js';
-import type { LiveResource, ParamProblem, ResourceContext, ResourceKind } from './types.js';
+import type { ResourceContext } from '../core/context.js';
+import type { LiveResource, ResourceKind } from '../core/kind.js';
+import { defaultsOf, paramTable, type ParamProblem, type ParamsOf } from '../core/params.js';
 import { svcSearch, svcUid, userDirsOf } from './uids.js';
 
-/** SvcParams are the parameters of a svc resource; "" leaves that part of the service alone. */
-export interface SvcParams {
-  /** `running` or `stopped`; "" = leave the run state alone. */
-  readonly state: string;
-  /** `enabled` or `disabled` (started at boot or login, or not); "" = leave it alone. */
-  readonly startup: string;
-  /** Manage a unit of the user manager (`systemd --user`, on `$XDG_RUNTIME_DIR/bus`) instead of the system one. */
-  readonly session: boolean;
-  /** The unit, `<name>.service`: set from the resource name, not a YAML key. */
-  readonly unit: string;
-}
+/** svcParams declares the YAML parameters of a svc resource; "" leaves that part of the service alone. */
+export const svcParams = paramTable({
+  state: { type: 'string', doc: 'running or stopped; "" leaves it alone', default: '' },
+  startup: { type: 'string', doc: 'enabled or disabled (started at boot/login or not); "" leaves it alone', default: '' },
+  // The user manager listens on `$XDG_RUNTIME_DIR/bus`.
+  session: { type: 'bool', doc: 'a unit of the user manager (systemd --user) instead of the system manager', default: false },
+});
+
+/** SvcParams are the parameters of a svc resource, with its unit `<name>.service`: set from the resource name, not a YAML key. */
+export type SvcParams = ParamsOf<typeof svcParams> & { readonly unit: string };
+
+const svcDefaults = defaultsOf(svcParams);
 
 const SUFFIX = '.service';
 const STATES = ['running', 'stopped', ''] as const;
@@ -31,14 +34,10 @@ const UNIT = 'org.freedesktop.systemd1.Unit';
 export const svc: ResourceKind<SvcParams> = {
   kind: 'svc',
   doc: 'a systemd service (<name>.service): running or stopped, enabled or disabled; refreshed = reload-or-try-restart',
-  params: {
-    state: { type: 'string', doc: 'running or stopped; "" leaves it alone' },
-    startup: { type: 'string', doc: 'enabled or disabled (started at boot/login or not); "" leaves it alone' },
-    session: { type: 'bool', doc: 'a unit of the user manager (systemd --user) instead of the system manager' },
-  },
+  params: svcParams,
   refreshable: true,
 
-  defaults: (name) => ({ state: '', startup: '', session: false, unit: name + SUFFIX }),
+  defaults: (name) => ({ ...svcDefaults(name), unit: name + SUFFIX }),
 
   validate(p) {
     const problems: ParamProblem[] = [];
@@ -56,7 +55,7 @@ export const svc: ResourceKind<SvcParams> = {
   init: (params, ctx) => createLiveSvc(params, ctx),
 
   // A service comes after the unit file that defines it, the first of systemd's places that is
-  // managed (reference 2.4); a package shipping the unit finds the service by its uid.
+  // managed; a package shipping the unit finds the service by its uid.
   autoedge: {
     uids: (p, name) => [svcUid(name, p.session)],
     search: (p, name) => svcSearch(name, p.session, userDirsOf(process.env, homedir())),

@@ -1,11 +1,15 @@
 import { Subject, interval, map, merge, of, startWith, switchMap, tap } from 'rxjs';
-import type { ResourceKind } from './types.js';
+import type { ResourceKind } from '../core/kind.js';
+import { defaultsOf, paramTable, type ParamsOf } from '../core/params.js';
+
+/** timerParams declares the parameters of a timer resource. */
+export const timerParams = paramTable({
+  // 0 until set: validate requires a positive interval.
+  interval: { type: 'uint', doc: 'seconds between ticks (> 0)', default: 0 },
+});
 
 /** TimerParams are the parameters of a timer resource. */
-export interface TimerParams {
-  /** Seconds between ticks; must be > 0. */
-  readonly interval: number;
-}
+export type TimerParams = ParamsOf<typeof timerParams>;
 
 // rxjs interval uses setInterval, which holds at most 2^31-1 ms; a longer period would fire at once.
 const MAX_INTERVAL_S = Math.floor(0x7fffffff / 1000);
@@ -17,13 +21,11 @@ const MAX_INTERVAL_S = Math.floor(0x7fffffff / 1000);
 export const timer: ResourceKind<TimerParams> = {
   kind: 'timer',
   doc: 'ticks every interval seconds; each tick re-runs the resources it points at',
-  params: {
-    interval: { type: 'uint', doc: 'seconds between ticks (> 0)' },
-  },
+  params: timerParams,
   refreshable: true,
   notifiesAllEdges: true,
 
-  defaults: () => ({ interval: 0 }),
+  defaults: defaultsOf(timerParams),
 
   validate(p) {
     if (Number.isInteger(p.interval) && p.interval > 0 && p.interval <= MAX_INTERVAL_S) return [];

@@ -17,7 +17,7 @@
 // pkg/file/user/group → exec; unit file → svc; pkg → svc and pkg → file (not reversed);
 // group → user when the user must exist, user → group when it must be absent.
 
-import type { AutoEdgeSearch, ResourceUid, WantedUid } from './types.js';
+import type { AutoEdgeSearch, ResourceUid, WantedUid } from '../core/autoedge.js';
 
 /** UID_TYPES names every uid type, so kinds and tests never spell one differently. */
 export const UID_TYPES = {
@@ -153,7 +153,7 @@ export function dirname(path: string): string {
   return cut < 0 ? '' : path.slice(0, cut + 1);
 }
 
-// Where systemd looks for system units, first match wins (reference 2.4); `/lib` is Debian's
+// Where systemd looks for system units, first match wins; `/lib` is Debian's
 // location for units shipped by packages before the /usr merge.
 const SYSTEM_UNIT_DIRS = ['/etc/systemd/system/', '/usr/lib/systemd/system/'] as const;
 const PACKAGE_UNIT_DIRS: ReadonlySet<string> = new Set(['/usr/lib/systemd/system/', '/lib/systemd/system/']);
@@ -208,7 +208,7 @@ export function shippedUnit(path: string): string | undefined {
 }
 
 /**
- * packageSearch is a package's search over the files it ships (reference 5, pkg): first, in one
+ * packageSearch is a package's search over the files it ships: first, in one
  * round, the services whose unit files it ships; then its files, reduced to the deepest ones, and
  * round after round the directories of those not found (minus the directories of those found),
  * until none is left. Nothing is reversed: the package comes before its services and files. A

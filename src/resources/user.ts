@@ -1,55 +1,37 @@
 import { isAbsolute } from 'node:path';
 import { whenAllReady } from '../../streams/when-all-ready.js';
-import { ACCOUNT_STATES, GROUP_FILE, PASSWD_FILE, findGroup, readGroups, readUsers, runAccountTool, type GroupEntry, type PasswdEntry } from './accounts.js';
-import type { LiveResource, ParamProblem, ResourceContext, ResourceKind } from './types.js';
+import { accountCollect, ACCOUNT_STATES, GROUP_FILE, PASSWD_FILE, findGroup, readGroups, readUsers, runAccountTool, type GroupEntry, type PasswdEntry } from './accounts.js';
+import type { ResourceContext } from '../core/context.js';
+import type { LiveResource, ResourceKind } from '../core/kind.js';
+import { defaultsOf, paramTable, type ParamProblem, type ParamsOf } from '../core/params.js';
 import { groupUid, oneRound, userUid, want } from './uids.js';
 import { accountNameProblem, accountRefProblem, controlCharProblem, idProblem, pathLengthProblem, shorten } from './values.js';
 
-/** UserParams are the parameters of a user resource (reference 2.12); undefined = unmanaged. */
-export interface UserParams {
-  /** `exists` or `absent`; required, as upstream ('' until set). */
-  readonly state: string;
-  /** The user id; must be free unless allowduplicateuid. */
-  readonly uid: number | undefined;
-  /** The primary group by id (exclusive with `group`). */
-  readonly gid: number | undefined;
-  /** The primary group by name, or by id in decimal (exclusive with `gid`). */
-  readonly group: string | undefined;
-  /** The exact list of supplementary groups (names or ids); [] = none. */
-  readonly groups: readonly string[] | undefined;
-  /** The home directory recorded for the user; ends with `/`. The directory itself is not created. */
-  readonly homedir: string | undefined;
-  /** The login shell, an absolute path. */
-  readonly shell: string | undefined;
-  /** Allow a uid another user already has. */
-  readonly allowduplicateuid: boolean;
-}
+/** userParams declares the parameters of a user resource; unset = unmanaged. */
+export const userParams = paramTable({
+  // Required, as upstream: '' until set.
+  state: { type: 'string', doc: 'exists or absent (required)', default: '' },
+  uid: { type: 'uint', doc: 'the user id; must be free unless allowduplicateuid', optional: true },
+  gid: { type: 'uint', doc: 'the primary group by id (not with group)', optional: true },
+  // By name, or by id in decimal.
+  group: { type: 'string', doc: 'the primary group by name (not with gid)', optional: true },
+  // Names or ids.
+  groups: { type: 'stringList', doc: 'the exact supplementary groups; [] = none', optional: true },
+  homedir: { type: 'string', doc: 'the home directory recorded for the user, ending in / (not created)', optional: true },
+  shell: { type: 'string', doc: 'the login shell (absolute path)', optional: true },
+  allowduplicateuid: { type: 'bool', doc: 'allow a uid another user already has', default: false },
+});
+
+/** UserParams are the parameters of a user resource; undefined = unmanaged. */
+export type UserParams = ParamsOf<typeof userParams>;
 
 /** user manages a local user account with useradd, usermod and userdel. */
 export const user: ResourceKind<UserParams> = {
   kind: 'user',
   doc: 'manages a local user account (useradd/usermod/userdel): uid, primary and supplementary groups, home, shell',
-  params: {
-    state: { type: 'string', doc: 'exists or absent (required)' },
-    uid: { type: 'uint', doc: 'the user id; must be free unless allowduplicateuid' },
-    gid: { type: 'uint', doc: 'the primary group by id (not with group)' },
-    group: { type: 'string', doc: 'the primary group by name (not with gid)' },
-    groups: { type: 'stringList', doc: 'the exact supplementary groups; [] = none' },
-    homedir: { type: 'string', doc: 'the home directory recorded for the user, ending in / (not created)' },
-    shell: { type: 'string', doc: 'the login shell (absolute path)' },
-    allowduplicateuid: { type: 'bool', doc: 'allow a uid another user already has' },
-  },
+  params: userParams,
 
-  defaults: () => ({
-    state: '',
-    uid: undefined,
-    gid: undefined,
-    group: undefined,
-    groups: undefined,
-    homedir: undefined,
-    shell: undefined,
-    allowduplicateuid: false,
-  }),
+  defaults: defaultsOf(userParams),
 
   validate(p) {
     const problems: ParamProblem[] = [];
@@ -108,6 +90,8 @@ export const user: ResourceKind<UserParams> = {
     uids: (p, name) => [userUid(name), ...(p.uid === undefined ? [] : [userUid(String(p.uid))])],
     search: (p) => oneRound(groupRefs(p).map((ref) => want(groupUid(ref), p.state === 'exists'))),
   },
+
+  collect: accountCollect('user'),
 };
 
 /** Change is one field of the account that is not as wanted, with the tool options that set it. */

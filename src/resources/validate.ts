@@ -1,4 +1,5 @@
-import type { AnyResourceKind, ParamProblem } from './types.js';
+import type { AnyResourceKind } from '../core/kind.js';
+import type { ParamProblem } from '../core/params.js';
 import { nulProblems } from './values.js';
 
 /**

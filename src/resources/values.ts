@@ -2,7 +2,7 @@
 // useradd, an id handed to chown. Each kind's validate() applies them, so `mgmt check` refuses what
 // the system would refuse (or, worse, misread) at run time.
 
-import type { ParamProblem } from './types.js';
+import type { ParamProblem } from '../core/params.js';
 
 /** MAX_ID is the largest usable uid or gid: 2^32-1 means "no id" to the kernel (chown's -1). */
 export const MAX_ID = 0xfffffffe;

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { Observable, type Subscriber } from 'rxjs';
-import type { WatchPathOptions } from '../resources/types.js';
+import type { WatchPathOptions } from '../core/context.js';
 import { DirWatches, type DirListener } from './fs-dir.js';
 import { watchTree } from './fs-tree.js';
 

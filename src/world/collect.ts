@@ -1,10 +1,10 @@
-import { posix } from 'node:path';
+import type { Claim, CollectAllowance } from '../core/collect.js';
+import type { Registry } from '../core/registry.js';
 import { resourceId } from '../errors.js';
 import { canonicalKey } from '../graph/canonical.js';
-import { DEFAULT_META, type CollectAllowance, type CollectSpec, type GraphSpec, type ResourceSpec } from '../graph/spec.js';
-import { filePath, type FileParams } from '../resources/file.js';
-import type { Registry } from '../resources/index.js';
-import type { AnyResourceKind, ParamType } from '../resources/types.js';
+import { DEFAULT_META, type CollectSpec, type GraphSpec, type ResourceSpec } from '../graph/spec.js';
+import type { AnyResourceKind } from '../core/kind.js';
+import type { ParamType } from '../core/params.js';
 import { validateResource } from '../resources/validate.js';
 import { refusedPrivileges } from './collect-policy.js';
 import type { ExportedResource, ExportSpec } from './types.js';
@@ -26,17 +26,15 @@ export function exportsOf(spec: GraphSpec): ExportSpec[] {
 }
 
 /**
- * withCollected adds the collected resources to a spec (reference 1.6): every export of a kind the
+ * withCollected adds the collected resources to a spec: every export of a kind the
  * spec collects, from every host including this one. Another host's export is hostile input:
  * - it is typed and validated like YAML;
- * - a `file` is re-homed into its entry's pattern directory under the base name of the path it
- *   names (`path`, `dirname` and `basename` together), so no field can place it elsewhere; a path
- *   with no base name (`..`, `/`) is refused; without a pattern (only with `allow: [anypath]`) it
- *   keeps its path;
+ * - a kind that writes somewhere (its collect trait's `rehome`: a file) is re-homed under its
+ *   entry's pattern; without a pattern (only with `allow: [anypath]`) it keeps its place;
  * - a field that needs a privilege the entry does not `allow` (collect-policy.ts) refuses it.
- * A collected resource may not take the name or (for a file) the path of one of this host's own
- * resources. Two exports that clash with each other (the same name declared differently, or the
- * same path) are both refused, naming both hosts: no host can displace another's by sorting
+ * A collected resource may not take the name or the claim (a file's path) of one of this host's
+ * own resources. Two exports that clash with each other (the same name declared differently, or
+ * the same claim) are both refused, naming both hosts: no host can displace another's by sorting
  * earlier. Exports identical to each other are kept for the compile to collapse.
  * Refusals go to `onProblem`; they never fail the graph.
  */
@@ -48,7 +46,7 @@ export function withCollected(
 ): GraphSpec {
   if (spec.collect.length === 0) return spec;
   const own = new Claims();
-  for (const resource of spec.resources) if (!resource.exported) own.claim(resource);
+  for (const resource of spec.resources) if (!resource.exported) own.claim(resource, claimOf(registry, resource));
   const candidates: Candidate[] = [];
   for (const resource of collected) {
     const entry = spec.collect.find((e) => e.kind === resource.kind);
@@ -70,9 +68,9 @@ export function withCollected(
       refuse(typed);
       continue;
     }
-    const params = confine(resource.kind, { ...def.defaults(resource.name), ...typed }, entry, refuse);
+    const params = confine(def, { ...def.defaults(resource.name), ...typed }, entry, refuse);
     if (!params) continue;
-    const refused = refusedPrivileges(resource.kind, params, entry.allow);
+    const refused = refusedPrivileges(def, params, entry.allow);
     for (const use of refused) refuse(`\`${use.field}\` refused: ${use.reason} (the collect entry may \`allow: [${use.allowance}]\`)`, { field: use.field, allow: use.allowance });
     if (refused.length > 0) continue;
     const problems = validateResource(def, resource.name, params);
@@ -80,8 +78,13 @@ export function withCollected(
       refuse(problems.map((problem) => `\`${problem.param}\`: ${problem.reason}`).join('; '), { field: problems[0]!.param });
       continue;
     }
-    const candidate: Candidate = { from, refuse, spec: { kind: resource.kind, name: resource.name, params, meta: DEFAULT_META, exported: false } };
-    const clash = own.clash(candidate.spec);
+    const candidate: Candidate = {
+      from,
+      refuse,
+      spec: { kind: resource.kind, name: resource.name, params, meta: DEFAULT_META, exported: false },
+      claim: def.collect?.claim?.(params),
+    };
+    const clash = own.clash(candidate.spec, candidate.claim);
     if (clash !== undefined) refuse(clash);
     else candidates.push(candidate);
   }
@@ -93,6 +96,7 @@ interface Candidate {
   /** `host:kind[name]` of the export. */
   readonly from: string;
   readonly spec: ResourceSpec;
+  readonly claim: Claim | undefined;
   readonly refuse: (reason: string) => void;
 }
 
@@ -102,22 +106,23 @@ interface Candidate {
  * with. Which host sorts first never matters.
  */
 function withoutClashes(candidates: readonly Candidate[]): ResourceSpec[] {
-  const groups = new Map<string, Candidate[]>();
-  const join = (key: string, candidate: Candidate): void => {
-    const group = groups.get(key);
-    if (group) group.push(candidate);
-    else groups.set(key, [candidate]);
+  // key -> what it is, for messages, and the candidates that hold it
+  const groups = new Map<string, { what: string; group: Candidate[] }>();
+  const join = (key: string, what: string, candidate: Candidate): void => {
+    const entry = groups.get(key);
+    if (entry) entry.group.push(candidate);
+    else groups.set(key, { what, group: [candidate] });
   };
   for (const candidate of candidates) {
-    join(`id ${resourceId(candidate.spec.kind, candidate.spec.name)}`, candidate);
-    const path = pathOf(candidate.spec);
-    if (path !== undefined) join(`path ${path}`, candidate);
+    const id = resourceId(candidate.spec.kind, candidate.spec.name);
+    join(`id ${id}`, `${id} is`, candidate);
+    const claim = candidate.claim;
+    if (claim !== undefined) join(claimKey(claim), `the ${claim.what} "${claim.key}" is`, candidate);
   }
   const refused = new Set<Candidate>();
-  for (const [key, group] of groups) {
+  for (const { what, group } of groups.values()) {
     // Only differing declarations clash: alike exports are one resource.
     if (new Set(group.map((c) => keyOf(c.spec))).size < 2) continue;
-    const what = key.startsWith('id ') ? `${key.slice(3)} is` : `the path "${key.slice(5)}" is`;
     for (const candidate of group) {
       if (refused.has(candidate)) continue;
       refused.add(candidate);
@@ -128,28 +133,27 @@ function withoutClashes(candidates: readonly Candidate[]): ResourceSpec[] {
   return candidates.filter((c) => !refused.has(c)).map((c) => c.spec);
 }
 
-/** Claims are the names and file paths this host's own resources hold, for spotting a collected one that takes one. */
+/** Claims are the names and claims (file paths) this host's own resources hold, for spotting a collected one that takes one. */
 class Claims {
   // resource id -> equality key (as the compile's dedupe compares them)
   private readonly ids = new Map<string, string>();
-  // file path (without a trailing `/`) -> id of the file resource that manages it
-  private readonly paths = new Map<string, string>();
+  // claimKey -> id of the resource that holds it
+  private readonly claims = new Map<string, string>();
 
-  claim(spec: ResourceSpec): void {
+  claim(spec: ResourceSpec, claim: Claim | undefined): void {
     const id = resourceId(spec.kind, spec.name);
     if (!this.ids.has(id)) this.ids.set(id, keyOf(spec));
-    const path = pathOf(spec);
-    if (path !== undefined && !this.paths.has(path)) this.paths.set(path, id);
+    if (claim !== undefined && !this.claims.has(claimKey(claim))) this.claims.set(claimKey(claim), id);
   }
 
   /** clash says why `spec` may not join the graph, or undefined when it may (an identical duplicate may: the compile collapses it). */
-  clash(spec: ResourceSpec): string | undefined {
+  clash(spec: ResourceSpec, claim: Claim | undefined): string | undefined {
     const id = resourceId(spec.kind, spec.name);
     const key = this.ids.get(id);
     if (key !== undefined) return key === keyOf(spec) ? undefined : `${id} is already in the graph, declared differently`;
-    const path = pathOf(spec);
-    const holder = path === undefined ? undefined : this.paths.get(path);
-    return holder === undefined ? undefined : `its path "${path}" is already managed by ${holder}`;
+    if (claim === undefined) return undefined;
+    const holder = this.claims.get(claimKey(claim));
+    return holder === undefined ? undefined : `its ${claim.what} "${claim.key}" is already managed by ${holder}`;
   }
 }
 
@@ -157,10 +161,13 @@ function keyOf(spec: ResourceSpec): string {
   return canonicalKey(spec.kind, spec.name, spec.params, spec.meta, []);
 }
 
-function pathOf(spec: ResourceSpec): string | undefined {
-  if (spec.kind !== 'file') return undefined;
-  const path = filePath(spec.params as unknown as FileParams);
-  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+function claimKey(claim: Claim): string {
+  return `${claim.what} ${claim.key}`;
+}
+
+/** claimOf is what one of this host's own resources claims; a kind unknown here claims nothing. */
+function claimOf(registry: Registry, spec: ResourceSpec): Claim | undefined {
+  return registry.get(spec.kind)?.collect?.claim?.(spec.params);
 }
 
 const TYPE_CHECKS: Record<ParamType, (value: unknown) => boolean> = {
@@ -189,37 +196,29 @@ function typedParams(params: unknown, def: AnyResourceKind): Record<string, unkn
 }
 
 /**
- * confine places a collected resource where its collect entry allows: a `file` lands in the
- * entry's pattern directory under the base name of the path its fields name together, or keeps
- * that path only with `allow: [anypath]` (the parser refuses a pattern-less file collect without
- * it; this refuses it again for a spec made elsewhere). Other kinds are unchanged.
+ * confine places a collected resource where its collect entry allows: a kind with a rehome rule
+ * (a file) lands under the entry's pattern, or keeps its own place only with `allow: [anypath]`
+ * (the parser refuses a pattern-less collect of it without that; this refuses it again for a spec
+ * made elsewhere). Other kinds are unchanged.
  */
 function confine(
-  kind: string,
+  def: AnyResourceKind,
   params: Readonly<Record<string, unknown>>,
   entry: CollectSpec,
   refuse: (reason: string, detail?: Pick<CollectProblem, 'field'>) => void,
 ): Readonly<Record<string, unknown>> | undefined {
-  if (kind !== 'file') return params;
-  // Typed and merged over the defaults: path, dirname and basename are strings.
-  const path = filePath(params as unknown as FileParams);
+  const rehome = def.collect?.rehome;
+  if (rehome === undefined) return params;
   if (entry.pattern === '') {
     if (entry.allow.includes('anypath')) return params;
-    refuse('a `file` collect without a `pattern` would let it write anywhere (the collect entry may `allow: [anypath]`)', { field: 'path' });
+    refuse(`a \`${def.kind}\` collect without a \`pattern\` would let it write anywhere (the collect entry may \`allow: [anypath]\`)`, { field: rehome.field });
     return undefined;
   }
-  const isDirectory = path.endsWith('/');
-  const base = posix.basename(path);
-  if (base === '' || base === '.' || base === '..' || base.includes('\0')) {
-    refuse(`its path "${path}" has no file name to re-home into ${entry.pattern}`, { field: 'path' });
+  // Typed and merged over the defaults: the rule reads its own parameters with their types.
+  const placed = rehome.place(params, entry.pattern);
+  if ('refused' in placed) {
+    refuse(placed.refused, { field: placed.field });
     return undefined;
   }
-  const directory = posix.normalize(entry.pattern.endsWith('/') ? entry.pattern : `${entry.pattern}/`);
-  const rehomed = posix.normalize(directory + base + (isDirectory ? '/' : ''));
-  // normalize cannot climb out with a plain base name, but the check keeps the promise explicit.
-  if (!rehomed.startsWith(directory) || rehomed === directory) {
-    refuse(`its path "${path}" would leave ${entry.pattern}`, { field: 'path' });
-    return undefined;
-  }
-  return { ...params, path: rehomed, dirname: '', basename: '' };
+  return placed.params;
 }

@@ -1,4 +1,4 @@
-import type { Registry } from '../resources/index.js';
+import type { Registry } from '../core/registry.js';
 
 /**
  * UPSTREAM_KINDS are the resource kinds upstream mgmt has (0.0.15 through HEAD): a graph naming

@@ -1,5 +1,5 @@
 import { DEFAULT_META, type Meta } from '../graph/spec.js';
-import type { ParamType } from '../resources/types.js';
+import type { ParamType } from '../core/params.js';
 import { quote, type ParseContext } from './context.js';
 import { decodeValue } from './values.js';
 

@@ -1,9 +1,10 @@
 import { LineCounter, parseAllDocuments, type Node } from 'yaml';
 import { InputError, resourceId } from '../errors.js';
 import { conflictDiagnostic, dedupeResources } from '../graph/canonical.js';
-import { ALLOWANCE_KINDS, COLLECT_ALLOWANCES, DEFAULT_META, type CollectAllowance, type CollectSpec, type EdgeSpec, type GraphSpec, type Meta, type ResourceSpec, type VertexRef } from '../graph/spec.js';
-import type { Registry } from '../resources/index.js';
-import type { AnyResourceKind } from '../resources/types.js';
+import { COLLECT_ALLOWANCES, type CollectAllowance, type RehomeRule } from '../core/collect.js';
+import { DEFAULT_META, type CollectSpec, type EdgeSpec, type GraphSpec, type Meta, type ResourceSpec, type VertexRef } from '../graph/spec.js';
+import type { Registry } from '../core/registry.js';
+import type { AnyResourceKind } from '../core/kind.js';
 import { validateResource } from '../resources/validate.js';
 import { escapeControl } from '../resources/values.js';
 import { aliasProblem } from './aliases.js';
@@ -353,9 +354,10 @@ function parseRef<N>(entry: Entry<N>, ctx: ParseContext<N>, label: string): Vert
 
 /**
  * parseCollect reads `collect:`, a list of `{kind, pattern, allow}` asking for other hosts'
- * exported resources. Collected resources are hostile input, so a `file` collect must name the
- * directory they land in (`pattern`) unless it opts out with `allow: [anypath]`, and each kind is
- * collected by one entry only (so which privileges apply is never in doubt).
+ * exported resources. Collected resources are hostile input, so a collect of a kind that is
+ * re-homed (a file) must name where they land (`pattern`) unless it opts out with `allow:
+ * [anypath]`, and each kind is collected by one entry only (so which privileges apply is never in
+ * doubt).
  */
 function parseCollect<N>(node: N | null, ctx: ParseContext<N>, registry: Registry): CollectSpec[] {
   if (ctx.isNull(node)) return [];
@@ -401,12 +403,13 @@ function parseCollect<N>(node: N | null, ctx: ParseContext<N>, registry: Registr
     const earlier = labels.get(kind);
     if (earlier !== undefined) ctx.error(entryNode, `${label}: kind \`${kind}\` is already collected by ${earlier}; collect each kind once`);
     labels.set(kind, label);
+    const collect = registry.get(kind)?.collect;
     for (const allowance of allow) {
-      if (!ALLOWANCE_KINDS[allowance].includes(kind)) {
-        ctx.warn(allowNode ?? entryNode, `${label}: \`allow: [${allowance}]\` has no effect on kind \`${kind}\` (it concerns ${ALLOWANCE_KINDS[allowance].join(', ')})`);
+      if (!(collect?.allowances ?? []).includes(allowance)) {
+        ctx.warn(allowNode ?? entryNode, `${label}: \`allow: [${allowance}]\` has no effect on kind \`${kind}\` (${concerns(allowance, registry)})`);
       }
     }
-    if (kind === 'file') checkFilePattern(pattern, allow, ctx, label, patternNode ?? entryNode, registry);
+    if (collect?.rehome) checkPattern(kind, collect.rehome, pattern, allow, ctx, label, patternNode ?? entryNode);
     const pos = ctx.pos(entryNode);
     out.push({ kind, pattern, allow, ...(pos ? { pos } : {}) });
   });
@@ -432,25 +435,26 @@ function parseAllowances<N>(field: Entry<N>, ctx: ParseContext<N>, label: string
   return out;
 }
 
+/** concerns names the kinds of the registry an allowance concerns, for a warning that it has no effect. */
+function concerns(allowance: CollectAllowance, registry: Registry): string {
+  const kinds = [...registry.values()].filter((def) => def.collect?.allowances.includes(allowance)).map((def) => def.kind);
+  return kinds.length === 0 ? 'it concerns no kind here' : `it concerns ${kinds.join(', ')}`;
+}
+
 /**
- * checkFilePattern says what is wrong with a `file` collect's pattern: none without `anypath`
- * (another host's export would choose any path on this one), or one that is not a directory
- * path the file kind itself would accept.
+ * checkPattern says what is wrong with the pattern of a collect of a kind that is re-homed (a
+ * file): none without `anypath` (another host's export would choose any place on this one), or
+ * one the kind's rule refuses (a directory path the file kind itself would not accept).
  */
-function checkFilePattern<N>(pattern: string, allow: readonly CollectAllowance[], ctx: ParseContext<N>, label: string, at: N, registry: Registry): void {
+function checkPattern<N, P>(kind: string, rehome: RehomeRule<P>, pattern: string, allow: readonly CollectAllowance[], ctx: ParseContext<N>, label: string, at: N): void {
   if (pattern === '') {
     if (!allow.includes('anypath')) {
-      ctx.error(at, `${label}: a \`file\` collect needs a \`pattern\`, the directory collected files land in (or \`allow: [anypath]\` to write wherever other hosts' exports say)`);
+      ctx.error(at, `${label}: a \`${kind}\` collect needs a \`pattern\`, ${rehome.pattern} (or \`allow: [anypath]\` to write wherever other hosts' exports say)`);
     }
     return;
   }
   if (allow.includes('anypath')) ctx.error(at, `${label}: \`allow: [anypath]\` and a \`pattern\` exclude each other`);
-  const file = registry.get('file');
-  if (!file) return;
-  const directory = pattern.endsWith('/') ? pattern : `${pattern}/`;
-  for (const problem of file.validate({ ...file.defaults(directory), path: directory })) {
-    if (problem.param === 'path') ctx.error(at, `${label} \`pattern\`: ${problem.reason.replace(/^path /, '')}`);
-  }
+  for (const problem of rehome.patternProblems(pattern)) ctx.error(at, `${label} \`pattern\`: ${problem}`);
 }
 
 /** requiredString reads a non-empty string value, reporting anything else as `what`. */

@@ -1,4 +1,4 @@
-import type { ParamType } from '../resources/types.js';
+import type { ParamType } from '../core/params.js';
 import { quote, type ParseContext } from './context.js';
 
 /** Decoded is a YAML value checked against a ParamType: the value, or why it does not fit. */

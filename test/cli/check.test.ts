@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { check, type CheckOptions } from '../../src/cli/check.js';
-import { createRegistry } from '../../src/resources/index.js';
+import { createRegistry } from '../../src/core/registry.js';
 import { useTempDirs } from '../helpers/tmp.js';
 import { testRegistry, thing, writeYaml } from '../yamlgraph/test-kinds.js';
 

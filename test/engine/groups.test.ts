@@ -1,6 +1,6 @@
 import { of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { ResourceKind } from '../../src/resources/types.js';
+import type { ResourceKind } from '../../src/core/kind.js';
 import { buildGraph, makeProbeWorld } from '../helpers/graph.js';
 import { idle, useEngines } from '../helpers/engine.js';
 import { waitFor } from '../helpers/log.js';

@@ -6,7 +6,8 @@ import type { Meta } from '../../src/graph/spec.js';
 import { topoSort } from '../../src/graph/toposort.js';
 import { exec } from '../../src/resources/exec.js';
 import { file } from '../../src/resources/file.js';
-import type { AnyResourceKind, AutoEdgeSearch, ResourceKind } from '../../src/resources/types.js';
+import type { AutoEdgeSearch } from '../../src/core/autoedge.js';
+import type { AnyResourceKind, ResourceKind } from '../../src/core/kind.js';
 import { fileUid, groupUid, oneRound, packageSearch, pkgFileUid, pkgUid, svcSearch, svcUid, userUid, want } from '../../src/resources/uids.js';
 import { autoedgeVertex, fileGraph, treePaths } from '../bench/scenarios/autoedge.js';
 

@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogEvent } from '../../src/log/events.js';
-import type { ResourceContext, ResourceLogger } from '../../src/resources/types.js';
+import type { ResourceContext } from '../../src/core/context.js';
+import type { ResourceLogger } from '../../src/core/logger.js';
 import { createFsWatcher } from '../../src/watchers/fs.js';
 
 /** TestContext is a ResourceContext that records what the resource logged. */

@@ -3,7 +3,7 @@ import { canonicalKey } from '../../src/graph/canonical.js';
 import { vertexId } from '../../src/graph/compile.js';
 import type { Edge, Graph, Vertex } from '../../src/graph/graph.js';
 import { DEFAULT_META, type Meta } from '../../src/graph/spec.js';
-import type { AnyResourceKind, ResourceKind } from '../../src/resources/types.js';
+import type { AnyResourceKind, ResourceKind } from '../../src/core/kind.js';
 
 /** ProbeCall records one checkApply of a probe resource. */
 export interface ProbeCall {

@@ -3,8 +3,10 @@
 
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { errorMessage } from '../../src/errors.js';
-import { pkg, type PkgParams } from '../../src/resources/pkg.js';
-import type { GroupLiveResource, LiveResource, PkgBackendChoice } from '../../src/resources/types.js';
+import { createPkgKind, type PkgParams } from '../../src/resources/pkg.js';
+import type { GroupLiveResource } from '../../src/core/group.js';
+import type { LiveResource } from '../../src/core/kind.js';
+import type { PkgBackendChoice } from '../../src/pkg/select.js';
 import { createAptRepo, useAptConfig, type AptRepo, type AptRepoOptions, type DebSpec } from './apt-repo.js';
 import { makeContext, type TestContext } from './context.js';
 import { startPackageKit, type TestPackageKit } from './packagekit.js';
@@ -12,24 +14,27 @@ import { startPackageKit, type TestPackageKit } from './packagekit.js';
 /** PkgResources starts pkg resources and groups on one backend and cleans them up. */
 export class PkgResources {
   private readonly lives: Array<LiveResource | GroupLiveResource> = [];
+  private readonly pkg: ReturnType<typeof createPkgKind>;
 
   constructor(
-    private readonly backend: PkgBackendChoice,
+    backend: PkgBackendChoice,
     // Parameters every resource gets (PackageKit tests: allowunsupported, for the local repository).
     private readonly base: Partial<PkgParams> = {},
-  ) {}
+  ) {
+    this.pkg = createPkgKind({ backend });
+  }
 
   start(name: string, overrides: Partial<PkgParams> = {}): { live: LiveResource; ctx: TestContext } {
-    const ctx = makeContext('pkg', name, { pkgBackend: this.backend });
-    const live = pkg.init({ ...pkg.defaults(name), ...this.base, ...overrides }, ctx);
+    const ctx = makeContext('pkg', name);
+    const live = this.pkg.init({ ...this.pkg.defaults(name), ...this.base, ...overrides }, ctx);
     this.lives.push(live);
     return { live, ctx };
   }
 
   /** startGroup starts a group of `names`; ctx is its first member's, where the group logs. */
   startGroup(names: readonly string[], overrides: Partial<PkgParams> = {}): { group: GroupLiveResource; ctx: TestContext } {
-    const members = names.map((name) => ({ name, params: { ...pkg.defaults(name), ...this.base, ...overrides }, ctx: makeContext('pkg', name, { pkgBackend: this.backend }) }));
-    const group = pkg.group!.init!(members);
+    const members = names.map((name) => ({ name, params: { ...this.pkg.defaults(name), ...this.base, ...overrides }, ctx: makeContext('pkg', name) }));
+    const group = this.pkg.group!.init!(members);
     this.lives.push(group);
     return { group, ctx: members[0]!.ctx };
   }

@@ -18,7 +18,7 @@ import {
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { file, type FileParams } from '../../src/resources/file.js';
-import type { LiveResource } from '../../src/resources/types.js';
+import type { LiveResource } from '../../src/core/kind.js';
 import { startMgmt } from '../helpers/cli.js';
 import { makeContext } from '../helpers/context.js';
 import { useTempDirs } from '../helpers/tmp.js';

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PkgBackend, QueryOptions } from '../../src/pkg/backend.js';
 import { createPkgKind, pkg, type PkgParams } from '../../src/resources/pkg.js';
-import type { LiveResource } from '../../src/resources/types.js';
+import type { LiveResource } from '../../src/core/kind.js';
 import { testPackage } from '../helpers/apt-repo.js';
 import { makeContext } from '../helpers/context.js';
 import { skipPackageKitReason } from '../helpers/packagekit.js';

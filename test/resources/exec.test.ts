@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { exec, type ExecParams } from '../../src/resources/exec.js';
 import { DEFAULT_COMMAND_LIMIT, runProcess, setCommandLimit } from '../../src/resources/exec-process.js';
 import { defaultRegistry } from '../../src/resources/index.js';
-import type { LiveResource } from '../../src/resources/types.js';
+import type { LiveResource } from '../../src/core/kind.js';
 import { makeContext, type TestContext } from '../helpers/context.js';
 import { waitFor } from '../helpers/log.js';
 import { isAlive } from '../helpers/pids.js';

@@ -17,9 +17,10 @@ import {
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { file, filePath, type FileParams, type FileState } from '../../src/resources/file.js';
+import { file, type FileParams, type FileState } from '../../src/resources/file.js';
+import { filePath } from '../../src/resources/file-path.js';
 import { removePath } from '../../src/resources/file-io.js';
-import type { LiveResource } from '../../src/resources/types.js';
+import type { LiveResource } from '../../src/core/kind.js';
 import { makeContext, type TestContext } from '../helpers/context.js';
 import { useTempDirs } from '../helpers/tmp.js';
 import { record } from '../watchers/recorder.js';

@@ -4,9 +4,11 @@ import { errorMessage, type Diagnostic } from '../../src/errors.js';
 import { compileGraph, prefetchAutoEdges } from '../../src/graph/compile.js';
 import type { PkgBackend, PkgInfo } from '../../src/pkg/backend.js';
 import { file } from '../../src/resources/file.js';
-import { createRegistry } from '../../src/resources/index.js';
+import { createRegistry } from '../../src/core/registry.js';
+import { builtinRegistry } from '../../src/resources/index.js';
 import { createPkgKind, pkg, type PkgParams } from '../../src/resources/pkg.js';
-import type { GroupLiveResource, LiveResource, ResourceKind } from '../../src/resources/types.js';
+import type { GroupLiveResource } from '../../src/core/group.js';
+import type { LiveResource, ResourceKind } from '../../src/core/kind.js';
 import { oneRound, svcUid } from '../../src/resources/uids.js';
 import { parseGraph } from '../../src/yamlgraph/parse.js';
 import { aptHistoryMark, aptHistorySince, createAptRepo, testPackage, useAptConfig, type AptRepo } from '../helpers/apt-repo.js';
@@ -190,6 +192,27 @@ resources:
   });
 });
 
+describe('pkg backend choice (--pkg-backend)', () => {
+  // A choice no backend answers to fails at selection, before any package manager runs: what it
+  // says shows which choice reached the resource.
+  const yum = 'yum' as never;
+
+  it('GIVEN the registry of a run made with a backend choice THEN its pkg resources select that backend', async () => {
+    const def = builtinRegistry({ pkgBackend: yum }).get('pkg')!;
+    const live = def.init(def.defaults('vim'), makeContext('pkg', 'vim'));
+    await expect(live.checkApply(false, never)).rejects.toThrow('unknown package backend "yum" (string)');
+  });
+
+  it('GIVEN the registry of a run made with a backend choice THEN its autoedge prefetch selects that backend too', async () => {
+    const reg = builtinRegistry({ pkgBackend: yum });
+    const spec = parseGraph('graph: g\nresources:\n  pkg:\n  - name: drbd\n  file:\n  - name: conf\n    path: /etc/drbd.conf\n', 't.yaml', reg);
+    await prefetchAutoEdges(spec, reg);
+    const warnings: Diagnostic[] = [];
+    compileGraph(spec, reg, { onWarning: (w) => warnings.push(w) });
+    expect(warnings.map((w) => w.message)).toEqual([expect.stringContaining('cannot list the files of package drbd: unknown package backend "yum"')]);
+  });
+});
+
 // The rest drives the real apt-get and dpkg on a local repository (DESIGN section 7).
 describe.skipIf(!isRoot)('pkg on apt and dpkg', () => {
   let repo: AptRepo;
@@ -200,6 +223,7 @@ describe.skipIf(!isRoot)('pkg on apt and dpkg', () => {
   const N = testPackage('res-n');
   const NOPE = testPackage('res-nope');
   const lives: Array<LiveResource | GroupLiveResource> = [];
+  const aptPkg = createPkgKind({ backend: 'apt' });
 
   beforeAll(async () => {
     repo = await createAptRepo([{ name: A }, { name: B }, { name: C }, { name: N, version: '1.0' }, { name: N, version: '2.0' }]);
@@ -215,15 +239,15 @@ describe.skipIf(!isRoot)('pkg on apt and dpkg', () => {
   });
 
   function start(name: string, overrides: Partial<PkgParams> = {}): { live: LiveResource; ctx: TestContext } {
-    const ctx = makeContext('pkg', name, { pkgBackend: 'apt' });
-    const live = pkg.init(params(overrides), ctx);
+    const ctx = makeContext('pkg', name);
+    const live = aptPkg.init(params(overrides), ctx);
     lives.push(live);
     return { live, ctx };
   }
 
   function startGroup(names: readonly string[], overrides: Partial<PkgParams> = {}): { group: GroupLiveResource; ctxs: TestContext[] } {
-    const ctxs = names.map((name) => makeContext('pkg', name, { pkgBackend: 'apt' }));
-    const group = pkg.group!.init!(names.map((name, i) => ({ name, params: params(overrides), ctx: ctxs[i]! })));
+    const ctxs = names.map((name) => makeContext('pkg', name));
+    const group = aptPkg.group!.init!(names.map((name, i) => ({ name, params: params(overrides), ctx: ctxs[i]! })));
     lives.push(group);
     return { group, ctxs };
   }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadGraph } from '../../src/frontend/yaml-load.js';
 import { svc, type SvcParams } from '../../src/resources/svc.js';
-import type { LiveResource } from '../../src/resources/types.js';
+import type { LiveResource } from '../../src/core/kind.js';
 import { makeContext, type TestContext } from '../helpers/context.js';
 import { simpleService, skipSystemdReason, useUserManager, type UserManager } from '../helpers/systemd.js';
 import { useTempDirs } from '../helpers/tmp.js';

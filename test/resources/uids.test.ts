@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { exec } from '../../src/resources/exec.js';
 import { file } from '../../src/resources/file.js';
-import type { AutoEdgeSearch, WantedUid } from '../../src/resources/types.js';
+import type { AutoEdgeSearch, WantedUid } from '../../src/core/autoedge.js';
 import {
   deepestPaths,
   dirname,

@@ -1,6 +1,11 @@
+import { of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import type { ResourceKind } from '../../src/core/kind.js';
+import { defaultsOf, paramTable, type ParamsOf } from '../../src/core/params.js';
+import { createRegistry, type Registry } from '../../src/core/registry.js';
 import { formatDiagnostic, type InputError } from '../../src/errors.js';
 import { defaultRegistry } from '../../src/resources/index.js';
+import { noop } from '../../src/resources/noop.js';
 import { exportsOf, withCollected, type CollectProblem } from '../../src/world/collect.js';
 import type { ExportedResource } from '../../src/world/types.js';
 import { parseGraph } from '../../src/yamlgraph/parse.js';
@@ -108,6 +113,16 @@ describe('withCollected', () => {
   });
 });
 
+/** parseProblems lists the errors parsing `yaml` finds, formatted; empty when it parses. */
+function parseProblems(yaml: string, file: string, registry: Registry): string[] {
+  try {
+    parseGraph(yaml, file, registry);
+    return [];
+  } catch (err) {
+    return (err as InputError).diagnostics.map(formatDiagnostic);
+  }
+}
+
 /** collectInto collects `resources` into the graph `yaml` (parsed with the built-in kinds). */
 function collectInto(yaml: string, resources: readonly ExportedResource[]) {
   const problems: CollectProblem[] = [];
@@ -119,14 +134,7 @@ function collectInto(yaml: string, resources: readonly ExportedResource[]) {
 const INTO_SRV = 'graph: c\ncollect:\n- {kind: file, pattern: /srv/in/}\n';
 
 describe('collect entries in YAML (issue 10, finding 4)', () => {
-  const problemsOf = (yaml: string): string[] => {
-    try {
-      parseGraph(yaml, 'c.yaml', defaultRegistry);
-      return [];
-    } catch (err) {
-      return (err as InputError).diagnostics.map(formatDiagnostic);
-    }
-  };
+  const problemsOf = (yaml: string): string[] => parseProblems(yaml, 'c.yaml', defaultRegistry);
 
   it('GIVEN a file collect without a pattern THEN it is an error at its line, unless it allows anypath', () => {
     expect(problemsOf('graph: c\ncollect:\n- kind: file\n')).toEqual([
@@ -214,5 +222,79 @@ describe('withCollected: what a collected resource may do (issue 10, finding 4)'
     const allowed = collectInto(`graph: c\ncollect:\n- {kind: ${kind}, allow: [${allowance}]}\n`, [hostile]);
     expect(allowed.problems).toEqual([]);
     expect(allowed.added.map((r) => r.name)).toEqual(['x']);
+  });
+});
+
+describe('withCollected: a kind of its own collect trait (the collector knows no kind by name)', () => {
+  const spotParams = paramTable({
+    where: { type: 'string', doc: 'where the spot is', default: (name) => `/spots/${name}` },
+    loud: { type: 'bool', doc: 'whether it makes noise', default: false },
+  });
+  const spot: ResourceKind<ParamsOf<typeof spotParams>> = {
+    kind: 'spot',
+    doc: 'a test kind re-homed under its collect pattern',
+    params: spotParams,
+    defaults: defaultsOf(spotParams),
+    validate: () => [],
+    init: () => ({ watch: () => of(undefined), checkApply: async () => true }),
+    collect: {
+      allowances: ['exec'],
+      privileges: (p) => (p.loud ? [{ field: 'loud', allowance: 'exec', reason: 'it would make noise here' }] : []),
+      rehome: {
+        field: 'where',
+        pattern: 'the place collected spots land in',
+        patternProblems: (pattern) => (pattern.startsWith('/') ? [] : [`"${pattern}" must be absolute`]),
+        place: (p, pattern) => (p.where.includes('!') ? { refused: 'a spot may not shout', field: 'where' } : { params: { ...p, where: `${pattern}/${p.where.split('/').pop()}` } }),
+      },
+      claim: (p) => ({ what: 'place', key: p.where }),
+    },
+  };
+  const registry = createRegistry([noop, spot]);
+  const spotGraph = (collect: string) => `graph: s\nresources:\n  spot:\n  - {name: mine, where: /in/taken}\ncollect:\n- ${collect}\n`;
+  const problemsOf = (yaml: string): string[] => parseProblems(yaml, 's.yaml', registry);
+  const collectSpots = (collect: string, resources: readonly ExportedResource[]) => {
+    const problems: CollectProblem[] = [];
+    const base = parseGraph(spotGraph(collect), 's.yaml', registry);
+    const result = withCollected(base, resources, registry, (problem) => problems.push(problem));
+    return { added: result.resources.slice(base.resources.length), problems: problems.map((p) => [p.from, p.field, p.reason]) };
+  };
+
+  it('GIVEN a collect of it without a pattern, or with one its rule refuses THEN errors say so in its own words', () => {
+    expect(problemsOf(spotGraph('{kind: spot}'))).toEqual([
+      "s.yaml:6:3: collect #1: a `spot` collect needs a `pattern`, the place collected spots land in (or `allow: [anypath]` to write wherever other hosts' exports say)",
+    ]);
+    expect(problemsOf(spotGraph('{kind: spot, pattern: in}'))).toEqual(['s.yaml:6:25: collect #1 `pattern`: "in" must be absolute']);
+  });
+
+  it('GIVEN allowances THEN only those the trait names have an effect; one no kind names says so', () => {
+    const spec = parseGraph(spotGraph('{kind: spot, pattern: /in, allow: [exec, setuid]}'), 's.yaml', registry);
+    expect(spec.warnings.map(formatDiagnostic)).toEqual(['s.yaml:6:37: collect #1: `allow: [setuid]` has no effect on kind `spot` (it concerns no kind here)']);
+  });
+
+  it('GIVEN exports THEN each is re-homed by its rule, refused by it, refused for a privilege, or for taking a claim of this host', () => {
+    const { added, problems } = collectSpots('{kind: spot, pattern: /in}', [
+      exported('b', 'far', { where: '/elsewhere/far' }, 'spot'),
+      exported('b', 'bang', { where: '/x/bang!' }, 'spot'),
+      exported('b', 'noisy', { loud: true }, 'spot'),
+      exported('b', 'thief', { where: '/x/taken' }, 'spot'),
+    ]);
+    expect(added.map((r) => [r.name, r.params.where])).toEqual([['far', '/in/far']]);
+    expect(problems).toEqual([
+      ['b:spot[bang]', 'where', 'a spot may not shout'],
+      ['b:spot[noisy]', 'loud', '`loud` refused: it would make noise here (the collect entry may `allow: [exec]`)'],
+      ['b:spot[thief]', undefined, 'its place "/in/taken" is already managed by spot[mine]'],
+    ]);
+  });
+
+  it('GIVEN two exports claiming one place differently THEN both are refused, each naming the other', () => {
+    const { added, problems } = collectSpots('{kind: spot, pattern: /in, allow: [exec]}', [
+      exported('b', 'one', { where: '/b/same' }, 'spot'),
+      exported('c', 'two', { where: '/c/same', loud: true }, 'spot'),
+    ]);
+    expect(added).toEqual([]);
+    expect(problems.map(([from, , reason]) => [from, reason])).toEqual([
+      ['b:spot[one]', 'the place "/in/same" is also exported differently as c:spot[two]: none of them is collected'],
+      ['c:spot[two]', 'the place "/in/same" is also exported differently as b:spot[one]: none of them is collected'],
+    ]);
   });
 });

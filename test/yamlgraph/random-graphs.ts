@@ -1,7 +1,7 @@
 import { of } from 'rxjs';
-import { createRegistry, type Registry } from '../../src/resources/index.js';
+import { createRegistry, type Registry } from '../../src/core/registry.js';
 import { noop } from '../../src/resources/noop.js';
-import type { ResourceKind } from '../../src/resources/types.js';
+import type { ResourceKind } from '../../src/core/kind.js';
 
 /** loose is a test-only kind with one parameter of each type and no validation, so any well-typed value is accepted. */
 export const loose: ResourceKind<Record<string, unknown>> = {

@@ -1,38 +1,33 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { of } from 'rxjs';
-import { createRegistry, type Registry } from '../../src/resources/index.js';
+import { createRegistry, type Registry } from '../../src/core/registry.js';
 import { noop } from '../../src/resources/noop.js';
-import type { ResourceKind } from '../../src/resources/types.js';
+import type { ResourceKind } from '../../src/core/kind.js';
+import { defaultsOf, paramTable, type ParamsOf } from '../../src/core/params.js';
 
-/** ThingParams use every ParamType, so the frontend's type checks are tested independently of real kinds. */
-export interface ThingParams {
-  readonly path: string;
-  readonly mode: string;
-  readonly count: number;
-  readonly size: number;
-  readonly ratio: number;
-  readonly enabled: boolean;
-  readonly tags: readonly string[];
-  readonly labels: Readonly<Record<string, string>>;
-}
+/** thingParams use every ParamType, so the frontend's type checks are tested independently of real kinds. */
+export const thingParams = paramTable({
+  path: { type: 'string', doc: 'an absolute path (default: the name)', default: (name) => name },
+  mode: { type: 'string', doc: 'an octal mode, kept as written', default: '' },
+  count: { type: 'int', doc: 'any integer', default: 0 },
+  size: { type: 'uint', doc: 'a whole number >= 0', default: 0 },
+  ratio: { type: 'number', doc: 'any number', default: 1 },
+  enabled: { type: 'bool', doc: 'on or off', default: true },
+  tags: { type: 'stringList', doc: 'labels', default: [] },
+  labels: { type: 'stringMap', doc: 'key/value labels', default: {} },
+  old: { type: 'int', doc: 'a key of an older version', deprecated: 'it was removed; nothing replaces it' },
+});
+
+/** ThingParams are the parameters of a thing. */
+export type ThingParams = ParamsOf<typeof thingParams>;
 
 /** thing is a test-only kind: `path` defaults to the name and must be absolute; `old` is a dead key. */
 export const thing: ResourceKind<ThingParams> = {
   kind: 'thing',
   doc: 'a test kind with one parameter of each type',
-  params: {
-    path: { type: 'string', doc: 'an absolute path (default: the name)' },
-    mode: { type: 'string', doc: 'an octal mode, kept as written' },
-    count: { type: 'int', doc: 'any integer' },
-    size: { type: 'uint', doc: 'a whole number >= 0' },
-    ratio: { type: 'number', doc: 'any number' },
-    enabled: { type: 'bool', doc: 'on or off' },
-    tags: { type: 'stringList', doc: 'labels' },
-    labels: { type: 'stringMap', doc: 'key/value labels' },
-    old: { type: 'int', doc: 'a key of an older version', deprecated: 'it was removed; nothing replaces it' },
-  },
-  defaults: (name) => ({ path: name, mode: '', count: 0, size: 0, ratio: 1, enabled: true, tags: [], labels: {} }),
+  params: thingParams,
+  defaults: defaultsOf(thingParams),
   validate(params) {
     const problems = [];
     if (!params.path.startsWith('/')) problems.push({ param: 'path', reason: `must be absolute, got "${params.path}"` });

@@ -11,7 +11,7 @@ import { addAutoEdges } from '../../../src/graph/autoedge.js';
 import { MutableGraph, type BuildVertex } from '../../../src/graph/mutable.js';
 import { DEFAULT_META, type Meta } from '../../../src/graph/spec.js';
 import { file } from '../../../src/resources/file.js';
-import type { AnyResourceKind } from '../../../src/resources/types.js';
+import type { AnyResourceKind } from '../../../src/core/kind.js';
 import { makeResult, type Scenario, type ScenarioResult } from '../lib/scenario.js';
 import { median, percentile, repeat, round } from '../lib/stats.js';
 
