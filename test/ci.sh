@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages from Debian: graphviz renders --graphviz .svg/.png; etcd-server is the managed
-# etcd of the cluster tests, etcd-client their etcdctl (the seed's walk-through commands); systemd
+# etcd of the cluster tests, etcd-client their etcdctl (docs/cluster.md's walk-through commands); systemd
 # and dbus run the svc tests (a user manager in a private mount namespace, a private system bus),
 # packagekit and apt-utils (apt-ftparchive) the pkg tests against a local apt repository.
 debian_packages=(graphviz etcd-server etcd-client systemd dbus packagekit apt-utils)

@@ -34,7 +34,7 @@ export function hostRole(host: string): string {
   return `mgmt-host:${host}`;
 }
 
-/** hostPermissions are exactly the rights of a host's role (DESIGN: issue 11's tls design). */
+/** hostPermissions are exactly the rights of a host's role (issue 11; docs/cluster.md). */
 export function hostPermissions(host: string): IPermissionRequest[] {
   return [
     { permission: 'Read', range: CLUSTER_KEYS },

@@ -1,5 +1,4 @@
-// The etcd leader's decision: who to nominate as a server and who to unnominate (DESIGN section 6,
-// reference section 6.2). Pure apart from the first-seen times it keeps for slow joins and
+// The etcd leader's decision: who to nominate as a server and who to unnominate (docs/cluster.md). Pure apart from the first-seen times it keeps for slow joins and
 // departures, so every rule is testable with a made-up clock.
 
 import { sameUrls } from './keys.js';

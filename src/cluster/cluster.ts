@@ -1,4 +1,4 @@
-// Elastic clustering (DESIGN section 6, reference section 6.2, classic key names with 1.0.x leases).
+// Elastic clustering (docs/cluster.md; classic key names with 1.0.x leases).
 // Every agent with etcd follows `/_mgmt/endpoints/`; one that may serve volunteers (a leased key);
 // a nominated one `member add`s itself and starts etcd with `--initial-cluster-state existing`;
 // an unnominated one removes itself and stops; and the agent whose etcd is the raft leader runs

@@ -1,4 +1,4 @@
-// The cluster's keys in etcd (DESIGN section 6): the classic `/_mgmt` names, so the seed's
+// The cluster's keys in etcd (docs/cluster.md): the classic `/_mgmt` names, so upstream's
 // `etcdctl put /_mgmt/idealClusterSize 5` works as written.
 
 import { MgmtError } from '../errors.js';

@@ -1,5 +1,5 @@
 // One etcd client over a set of endpoints that may change while the agent runs: clients follow
-// `/_mgmt/endpoints/` (DESIGN section 6), so a host that joined through a seed keeps working when
+// `/_mgmt/endpoints/` (docs/cluster.md), so a host that joined through a seed keeps working when
 // that seed dies. etcd3 fixes its host list at construction, so a new endpoint set means a new
 // client; watches are built over `client$` and move to the new client by themselves. The same
 // goes for its TLS credentials (issue 11 point 1): a renewed certificate means a new client.

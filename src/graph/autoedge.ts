@@ -27,7 +27,7 @@ export interface AutoEdgeStats {
 const MAX_ROUNDS = 10_000;
 
 /**
- * addAutoEdges adds the edges resources imply (reference section 5): each participant's wanted
+ * addAutoEdges adds the edges resources imply: each participant's wanted
  * uids are looked up in a hash index of every participant's offered uids, so the stage costs
  * O(uids + lookups) rather than upstream's pairwise scan. Participants run in id order and the
  * lowest id offering a uid is the one found, so the result is deterministic. A pair that already

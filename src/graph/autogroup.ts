@@ -5,7 +5,7 @@ import { GroupSurgery } from './autogroup-merge.js';
 import type { BuildVertex, MutableGraph } from './mutable.js';
 import { Adjacency, hasCycle } from './reachability.js';
 
-// Automatic grouping (reference section 4): the non-reachability grouper. Vertices whose kinds
+// Automatic grouping: the non-reachability grouper. Vertices whose kinds
 // can group are taken in a fixed order (autogroup-families.ts); each in turn becomes a group
 // parent and takes in every later vertex of its family that its kind calls compatible and that
 // is, at that moment, neither reachable from the group nor able to reach it. Merging such a pair

@@ -1,4 +1,4 @@
-// The identities resources offer and look for in automatic edges (reference section 5), and the
+// The identities resources offer and look for in automatic edges, and the
 // search shapes the kinds share. A uid is a `type` and a `key` matched exactly through a hash
 // index, so every convention below is about building the same key on both sides.
 //

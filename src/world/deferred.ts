@@ -1,5 +1,5 @@
 // The World of an agent whose own etcd is still starting: local resources must not wait for it
-// (DESIGN section 6), so until the real World is ready collecting finds nothing, exports are kept
+// (docs/cluster.md), so until the real World is ready collecting finds nothing, exports are kept
 // and written once it is, and string keys wait. When it becomes ready the resource watch fires, so
 // a collecting graph is rebuilt with what the cluster holds.
 

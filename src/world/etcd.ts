@@ -1,5 +1,5 @@
 // The etcd World: what hosts share, kept in an etcd cluster under the classic `/_mgmt` keys
-// (DESIGN section 6):
+// (docs/cluster.md):
 //   /_mgmt/exported/$host/set                          the host's export set: a pointer to one generation
 //   /_mgmt/exported/$host/chunks/$generation/$kind/$i  that generation's resources (export-set.ts)
 //   /_mgmt/exported/$host/resources/$kind/$name        one resource written by hand (etcdctl), as before

@@ -1,4 +1,4 @@
-// A host's export set as etcd stores it (DESIGN section 6): chunks of one generation, then a pointer
+// A host's export set as etcd stores it (docs/cluster.md): chunks of one generation, then a pointer
 // to that generation switched in one transaction. etcd allows 128 operations per transaction and
 // 1.5 MiB per request, so 20,000 resources cannot be one key each in one transaction, nor one value.
 //   /_mgmt/exported/$host/set                          {"generation", "chunks": {$kind: n}, "count"}

@@ -17,7 +17,7 @@ export type ExportSpec = Omit<ExportedResource, 'host'>;
 /**
  * World is what hosts share: exported resources, string keys, and (with etcd) cluster membership.
  * Two implementations: local (in-process, persisted under --prefix; the embedded default) and etcd.
- * Key layout in etcd (DESIGN section 6): a host's export set is `/_mgmt/exported/$host/set`, a pointer
+ * Key layout in etcd (docs/cluster.md): a host's export set is `/_mgmt/exported/$host/set`, a pointer
  * to chunks `/_mgmt/exported/$host/chunks/$generation/$kind/$i` switched in one transaction (a
  * hand-written `/_mgmt/exported/$host/resources/$kind/$name` is collected too), and strings are
  * `/_mgmt/strings/$key`.

@@ -25,7 +25,7 @@ export interface ParseOptions {
 }
 
 /**
- * parseGraph reads mgmt's classic YAML graph format (reference section 1.7) into a validated
+ * parseGraph reads mgmt's classic YAML graph format into a validated
  * GraphSpec. It collects every problem in the file and throws them together as one InputError,
  * each with its file:line:column and, where it concerns a resource, its `kind[name]`. Every
  * resource, edge and collect entry of the spec carries its position.

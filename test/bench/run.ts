@@ -1,4 +1,4 @@
-// `npm run bench [-- NAME...]`: runs the scenarios of DESIGN section 8 (all, or those named),
+// `npm run bench [-- NAME...]`: runs the scenarios of test/bench/scenarios/ (all, or those named),
 // prints one JSON line per scenario on stdout and a summary table on stderr. It exits 0 when every
 // scenario ran (targets met or not: see `pass`), 1 when a scenario failed to run, 2 on bad usage.
 

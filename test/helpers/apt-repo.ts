@@ -1,4 +1,4 @@
-// A local apt repository for the package tests (DESIGN section 7): tiny .debs built with
+// A local apt repository for the package tests: tiny .debs built with
 // `dpkg-deb --build`, indexed with `apt-ftparchive`, served as `deb [trusted=yes] file:DIR ./`.
 // An untrusted one (`untrusted: true`, for allowuntrusted) is served as
 // `deb [allow-insecure=yes] file:DIR ./` instead: a flat repository has no Release file, which apt

@@ -1,5 +1,5 @@
 // Clusters of real mgmt agents with real etcd servers on loopback, for the clustering tests: each
-// host gets free client/peer ports, its own prefix, the fast etcd flags of DESIGN section 7 and a
+// host gets free client/peer ports, its own prefix, the fast etcd flags and a
 // short lease, and everything is killed after the test. Hosts run `--insecure` (plaintext) unless
 // started with `secure: true`.
 
@@ -15,7 +15,7 @@ import { runMgmt, startMgmt, type MgmtProcess } from './cli.js';
 import { freePort } from './etcd.js';
 import { useTempDirs } from './tmp.js';
 
-/** FAST_ETCD_FLAGS are the etcd timings of DESIGN section 7 and a 2 s lease for dead hosts. */
+/** FAST_ETCD_FLAGS are fast etcd timings and a 2 s lease for dead hosts. */
 export const FAST_ETCD_FLAGS = ['--etcd-heartbeat-interval', '10', '--etcd-election-timeout', '50', '--lease-ttl', '2'];
 
 /** ClusterHost is one agent of a test cluster. */

@@ -35,7 +35,7 @@ export type TestEtcdOptions = Partial<EtcdServerOptions> & {
 };
 
 /**
- * useEtcd returns a factory of EtcdServers on fresh loopback ports in temp dirs with the fast flags of DESIGN section 7, all stopped after each test;
+ * useEtcd returns a factory of EtcdServers on fresh loopback ports in temp dirs with fast etcd flags, all stopped after each test;
  * the factory does not start them. Given a `pki`, the etcd is a TLS one (issue 11 point 1).
  */
 export function useEtcd(): (options?: TestEtcdOptions) => Promise<TestEtcd> {

@@ -16,12 +16,12 @@ export interface ExchangeFiles {
   readonly exports: readonly string[];
 }
 
-/** seedFiles are the seed's four files of a host: f1 and f2 kept, f3 and f4 exported. */
+/** seedFiles are upstream's exchange demo's four files of a host: f1 and f2 kept, f3 and f4 exported. */
 export function seedFiles(host: string): ExchangeFiles {
   return { locals: [`f1${host}`, `f2${host}`], exports: [`f3${host}`, `f4${host}`] };
 }
 
-/** exchangeDir is the directory a host keeps its files in and collects into (the seed's /tmp/mgmtA). */
+/** exchangeDir is the directory a host keeps its files in and collects into (upstream's /tmp/mgmtA). */
 export function exchangeDir(root: string, host: string): string {
   return join(root, `mgmt${host}`);
 }

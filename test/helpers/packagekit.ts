@@ -1,4 +1,4 @@
-// Real PackageKit for the package tests (DESIGN section 7): the system bus at its standard
+// Real PackageKit for the package tests: the system bus at its standard
 // address (started here with `dbus-daemon --system --fork` when none answers, reused when one
 // does), packagekitd started by the bus on demand, and the test's local apt repository made
 // visible to it.

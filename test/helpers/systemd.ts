@@ -1,4 +1,4 @@
-// A real `systemd --user` for tests, started as DESIGN section 7 describes: systemd refuses to run
+// A real `systemd --user` for tests: systemd refuses to run
 // a user manager on a host it did not boot, so it runs in a private mount namespace with a tmpfs
 // on /run/systemd holding /run/systemd/system (the "booted by systemd" mark), in a cgroup of its
 // own, with HOME and XDG_RUNTIME_DIR in a temp dir. It serves org.freedesktop.systemd1 on

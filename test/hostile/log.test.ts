@@ -63,7 +63,7 @@ describe('finding 10: a noop run in text mode', () => {
   });
 
   it('finding 10: --noop reports what would change once, not again when a parent runs after it', async () => {
-    // GIVEN a file after a noop anchor (the seed's hello world): its parent's run pokes it
+    // GIVEN a file after a noop anchor (examples/hello.yaml): its parent's run pokes it
     const dir = await tempDir();
     const yaml = join(dir, 'noop.yaml');
     const path = join(dir, 'absent');

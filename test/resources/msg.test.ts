@@ -47,7 +47,7 @@ describe('msg', () => {
   });
 
   // Runs where a journald listens: a systemd host, or a private mount namespace with
-  // systemd-journald started on a tmpfs /run/systemd (DESIGN section 7).
+  // systemd-journald started on a tmpfs /run/systemd.
   it.runIf(existsSync('/run/systemd/journal/socket'))('sends body, priority and fields to the journal', async () => {
     const tag = randomUUID().replaceAll('-', '');
     const { ctx, live } = start({ body: 'to the journal\nsecond line', priority: 'Warning', journal: true, fields: { MGMT_TEST: tag } });

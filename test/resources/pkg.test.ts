@@ -213,7 +213,7 @@ describe('pkg backend choice (--pkg-backend)', () => {
   });
 });
 
-// The rest drives the real apt-get and dpkg on a local repository (DESIGN section 7).
+// The rest drives the real apt-get and dpkg on a local repository.
 describe.skipIf(!isRoot)('pkg on apt and dpkg', () => {
   let repo: AptRepo;
   let restoreAptConfig = (): void => {};

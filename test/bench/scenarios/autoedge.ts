@@ -1,6 +1,6 @@
 // autoedge-<shape>-<n>: the autoedge stage on the shapes of upstream's BenchmarkAutoEdge
 // (engine/resources/autoedge_bench_test.go), in process, against the figures mgmt 1.1.0 published
-// for them (reference section 9). Like upstream, one run builds a fresh graph of the prepared
+// for them. Like upstream, one run builds a fresh graph of the prepared
 // vertices and adds the automatic edges; the figure is the median run. Target: ratio < 1.
 //
 // tree/N: N files /tmp/bench/dX/dY/fZ (ten per dY, a hundred per dX) plus a resource for every

@@ -1,7 +1,6 @@
 // autogroup-*: the autogroup stage on upstream's BenchmarkAutoGroup shapes
 // (engine/graph/autogroup/autogroup_bench_test.go), each against the figure mgmt 1.1.0 published
-// for it (reference section 9), plus a 10,000-vertex mixed graph against the compile target of
-// DESIGN section 8. Like upstream's benchmark, a shape's figure includes building its graph
+// for it, plus a 10,000-vertex mixed graph against the compile target (< 1 s). Like upstream's benchmark, a shape's figure includes building its graph
 // (upstream rebuilds the graph each iteration and times both); the grouping alone is a detail.
 //
 //   group/1000     1,000 isolated vertices that all group together           published 1,310 ms

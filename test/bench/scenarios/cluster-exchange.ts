@@ -1,7 +1,7 @@
-// cluster-exchange-N (N = 3, 5): the seed's exchange of exported files on real etcd (issue 4, item
-// 8; DESIGN section 8 "cluster"). h1 starts with no --seeds and bootstraps its own etcd server;
+// cluster-exchange-N (N = 3, 5): upstream's exchange of exported files on real etcd (issue 4, item
+// 8). h1 starts with no --seeds and bootstraps its own etcd server;
 // once it logs `cluster server-start`, h2..hN start one after the other with `--seeds <h1 client
-// URL>`, each once the hosts before it have exchanged their files (the seed's A, then B, then C).
+// URL>`, each once the hosts before it have exchanged their files (upstream's A, then B, then C).
 // Each host's graph is graph3a.yaml's shape (test/helpers/exchange.ts, as in the exchange tests):
 // two unexported and two exported (`@@`) files in its own directory, and a collect of every host's
 // files into that directory. Figure: the time from the spawn of the LAST host until every host's
@@ -39,7 +39,7 @@ const CONVERGE_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 10_000;
 /** An exit slower than this after SIGTERM is worth a note (drift-10000 holds the agent to 1 s). */
 const SLOW_STOP_MS = 1000;
-// The fast etcd timings of DESIGN section 7 and a 2 s lease, as test/helpers/cluster.ts's
+// Fast etcd timings and a 2 s lease, as test/helpers/cluster.ts's
 // FAST_ETCD_FLAGS (which the bench cannot import: that module imports vitest).
 const FAST_ETCD_FLAGS = ['--etcd-heartbeat-interval', '10', '--etcd-election-timeout', '50', '--lease-ttl', '2'];
 
@@ -253,7 +253,7 @@ async function runOnce(root: string, count: number, secure: boolean): Promise<Ru
     const serverStartAt = await racing(agents, h1.until(isCluster('server-start')), SERVER_START_TIMEOUT_MS, 'h1 to log cluster server-start');
     // A secure h1 makes tokens once its join service serves.
     if (secure) await racing(agents, h1.until(isCluster('join-service')), SERVER_START_TIMEOUT_MS, 'h1 to log cluster join-service');
-    // As in the seed's demo: each host starts once the hosts before it have exchanged their files
+    // As in upstream's demo: each host starts once the hosts before it have exchanged their files
     // ("run node B, it converges almost instantly"), and the clock runs from the last one's start.
     for (const [i, plan] of plans.slice(1).entries()) {
       await racing(agents, heldBy(files, plans.slice(0, i + 1)), CONVERGE_TIMEOUT_MS, `${plans.slice(0, i + 1).map((p) => p.name).join(', ')} to exchange their files`);

@@ -25,7 +25,7 @@ const SAMPLE_TIMEOUT_MS = 5_000;
 const SETTLE_MS = 1_000;
 const GAP_MS = 25;
 const SEED = 0x5eed;
-const RSS_TARGET_MB = 250; // DESIGN section 8 "memory": RSS with 10,000 watched files
+const RSS_TARGET_MB = 250; // RSS with 10,000 watched files
 
 /** DriftMode is how a sample damages its file. */
 type DriftMode = 'delete' | 'overwrite';

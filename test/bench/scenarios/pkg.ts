@@ -1,4 +1,4 @@
-// pkg: the seed's package experiment ("Automatic grouping in mgmt") on a local apt repository of
+// pkg: upstream's package autogroup experiment on a local apt repository of
 // three tiny packages (test/helpers/apt-repo.ts), so it is offline and the host keeps its own
 // packages. Needs root; it purges only its own mgmt-test-bench-* packages.
 // - pkg-install-3: install three packages with the grouped resource (one transaction), one by one
@@ -37,7 +37,7 @@ const CHECK_TARGET_MS = 100;
 // Another apt user on the machine (a test run) makes apt-get wait rather than fail; such a round is slow, not lost.
 const WAIT_FOR_LOCK = ['-o', 'DPkg::Lock::Timeout=120'];
 
-/** pkgYaml is the seed's autogroup2.yaml on the bench's packages. */
+/** pkgYaml is upstream's autogroup2.yaml on the bench's packages. */
 function pkgYaml(): string {
   return ['graph: bench-pkg', 'resources:', '  pkg:', ...PACKAGES.flatMap((name) => [`  - name: ${name}`, '    state: installed'])].join('\n') + '\n';
 }

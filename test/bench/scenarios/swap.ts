@@ -1,6 +1,6 @@
 // swap-10000: a running 10,000-file graph swapped for one where a single resource changed; the
 // other 9,999 must keep running untouched. Published figure: mgmt 1.1.0's GraphSync of a
-// 10,000-node graph, 16 ms (reference section 9).
+// 10,000-node graph, 16 ms.
 
 import { join } from 'node:path';
 import { filter, firstValueFrom } from 'rxjs';
