@@ -72,20 +72,21 @@ describe('docs/adding-a-kind.md', () => {
     expect(await readFile(path, 'utf8')).toBe('keep\nalso\n');
   });
 
+  /** liveLine makes a file holding `text` and a live line resource that wants `hello` in it, driven directly. */
+  async function liveLine(text: string) {
+    const path = join(await tempDir(), 'motd');
+    await writeFile(path, text);
+    return { path, live: line.init({ ...line.defaults(path), line: 'hello' }, makeContext('line', path)) };
+  }
+
   it('GIVEN noop WHEN the line is missing THEN checkApply reports it and changes nothing', async () => {
-    const dir = await tempDir();
-    const path = join(dir, 'motd');
-    await writeFile(path, 'first\n');
-    const live = line.init({ ...line.defaults(path), line: 'hello' }, makeContext('line', path));
+    const { path, live } = await liveLine('first\n');
     expect(await live.checkApply(false, new AbortController().signal)).toBe(false);
     expect(await readFile(path, 'utf8')).toBe('first\n');
   });
 
   it('GIVEN an aborted signal THEN checkApply throws before it writes', async () => {
-    const dir = await tempDir();
-    const path = join(dir, 'motd');
-    await writeFile(path, 'first\n');
-    const live = line.init({ ...line.defaults(path), line: 'hello' }, makeContext('line', path));
+    const { path, live } = await liveLine('first\n');
     await expect(live.checkApply(true, AbortSignal.abort())).rejects.toThrow();
     expect(await readFile(path, 'utf8')).toBe('first\n');
   });
