@@ -1,5 +1,6 @@
-import { defer, Observable, type Subscription } from 'rxjs';
+import { defer, from, lastValueFrom, Observable, Subject, takeUntil, throwError, type Subscription } from 'rxjs';
 import { onceTick } from '../../streams/once-tick.js';
+import { parentGate } from '../../streams/parent-gate.js';
 import { pollTicks } from '../../streams/poll-ticks.js';
 import { rateLimit } from '../../streams/rate-limit.js';
 import { backoffDelay } from '../../streams/retry-with-backoff.js';
@@ -123,7 +124,15 @@ export class VertexWorker {
   private newsSinceAttempt = false;
   private refreshNow = false;
   private retriesLeft: number;
+  /** The wait before the next attempt of a vertex failing in a row (deferAfterFailure). */
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Ends the wait of a checkApply retry (meta `delay`) while one is due; undefined otherwise. */
+  private retryWait: Subject<void> | undefined;
+  /** Each pass of the run loop is offered here; the parent gate lets through those that may process. */
+  private readonly passes = new Subject<void>();
+  private readonly gateSubscription: Subscription;
+  /** The processing of the pass the gate just let through. */
+  private passing: Promise<void> | undefined;
   private inflight: AbortController | undefined;
   /** The resource's own checkApply while it runs, even past an abort that settled the attempt. */
   private resourceRun: Promise<unknown> | undefined;
@@ -136,6 +145,29 @@ export class VertexWorker {
     const { parallelism } = vertex.def;
     // The kind's own cap is one more semaphore; NUL keeps its id apart from any user's.
     this.semaphoreIds = parallelism ? [...vertex.meta.sema, `\0kind ${vertex.kind}:${parallelism}`] : vertex.meta.sema;
+    this.gateSubscription = this.passes
+      .pipe(
+        parentGate<void, Edge>({
+          parents: () => host.incoming(vertex.id),
+          isSettled: (edge) => {
+            const parent = host.worker(edge.from);
+            return !parent || parent.timestamp > this.timestamp;
+          },
+          isDead: (edge) => {
+            const parent = host.worker(edge.from)!;
+            return parent.failed || parent.status === 'blocked' || parent.status === 'stopped';
+          },
+          poke: (edge) => host.worker(edge.from)?.poke(),
+          onHeld: (blocked) => this.held(blocked),
+        }),
+      )
+      .subscribe({
+        next: () => {
+          this.passing = this.process();
+        },
+        // The gate's callbacks are the engine's own: a throw there is an engine bug, reported loudly.
+        error: (err: unknown) => this.failForGood('checkApply', err),
+      });
   }
 
   /** start creates the live resource and subscribes to its watch stream. */
@@ -194,13 +226,14 @@ export class VertexWorker {
 
   private schedule(): void {
     if (this.stopped || this.dead) return;
+    if (this.retryWait) return; // a checkApply retry is due; it will process
     if (this.running) {
       this.rerun = true;
       // The loop may have published idle already; it will run again, so this is activity.
       if (isIdleStatus(this.status)) this.setStatus('pending');
       return;
     }
-    if (this.retryTimer) return; // a retry is already due; it will process
+    if (this.retryTimer) return; // an attempt after a failure is already due; it will process
     // A failed vertex tries again on news only (not on its children's back-pokes), and not in a spin.
     if (this.failed && (!this.newsSinceAttempt || this.deferAfterFailure())) return;
     this.running = true;
@@ -228,13 +261,31 @@ export class VertexWorker {
     }
   }
 
+  /** processOnce is one pass of the run loop; a failed checkApply is retried as meta `retry` and `delay` say. */
   private async processOnce(): Promise<void> {
+    try {
+      await this.passGate();
+    } catch (err) {
+      if (!(err instanceof CheckApplyFailure)) throw err;
+      await this.retryAfter(err);
+    }
+  }
+
+  /** passGate offers a pass to the parent gate and waits for its processing, if the gate let it through. */
+  private async passGate(): Promise<void> {
     if (!this.started) {
       this.setStatus('starting');
       return;
     }
-    if (this.waitForParents()) return;
+    this.passing = undefined;
+    this.passes.next();
+    const passing = this.passing;
+    this.passing = undefined;
+    await passing;
+  }
 
+  /** process runs a pass the parent gate let through; it rejects with a CheckApplyFailure when checkApply fails. */
+  private async process(): Promise<void> {
     const { vertex, host } = this;
     const { meta } = vertex;
     const refreshable = vertex.def.refreshable === true;
@@ -262,8 +313,7 @@ export class VertexWorker {
       }
     } catch (err) {
       if (this.stopped) return;
-      this.checkApplyFailed(err);
-      return;
+      throw new CheckApplyFailure(err);
     }
     if (this.stopped) return;
     const ms = roundMs(performance.now() - started);
@@ -283,29 +333,17 @@ export class VertexWorker {
     this.succeeded(!checkOK && !meta.noop);
   }
 
-  /** waitForParents back-pokes parents that have not run since this vertex did; true = must wait. */
-  private waitForParents(): boolean {
+  /** held records that the parent gate held a pass back: the vertex waits for its parents, or is blocked by them. */
+  private held(blocked: boolean): void {
     const { host } = this;
-    let mustWait = false;
-    let allHardBlocked = true;
-    for (const edge of host.incoming(this.vertex.id)) {
-      const parent = host.worker(edge.from);
-      if (!parent || parent.timestamp > this.timestamp) continue;
-      mustWait = true;
-      if (parent.failed || parent.status === 'blocked' || parent.status === 'stopped') continue;
-      allHardBlocked = false;
-      queueMicrotask(() => parent.poke());
-    }
-    if (!mustWait) return false;
-    this.setStatus(allHardBlocked ? 'blocked' : 'waiting');
-    if (allHardBlocked) {
+    this.setStatus(blocked ? 'blocked' : 'waiting');
+    if (blocked) {
       // Children waiting on us would wait forever: let them see that they are blocked too.
       for (const edge of host.outgoing(this.vertex.id)) {
         const child = host.worker(edge.to);
         if (child?.status === 'waiting') queueMicrotask(() => child.poke());
       }
     }
-    return true;
   }
 
   /** reportResults emits each member's own check or apply event (a group reports every member). */
@@ -327,9 +365,16 @@ export class VertexWorker {
     const runner = this.runner;
     if (!runner) throw new Error('resource was not initialised');
     const { meta } = this.vertex;
-    const semaRelease = await this.host.semaphores.acquire(this.semaphoreIds);
     const controller = new AbortController();
     this.inflight = controller;
+    let semaRelease: () => void;
+    try {
+      // A stop or a shutdown while the vertex waits for its semaphores ends the wait.
+      semaRelease = await this.host.semaphores.acquire(this.semaphoreIds, controller.signal);
+    } catch (err) {
+      this.inflight = undefined;
+      throw err;
+    }
     let timer: NodeJS.Timeout | undefined;
     if (meta.timeout > 0) {
       timer = setTimeout(() => controller.abort(new Error(`timeout after ${meta.timeout} ms`)), meta.timeout);
@@ -387,29 +432,59 @@ export class VertexWorker {
     }
   }
 
-  private checkApplyFailed(err: unknown): void {
+  /**
+   * retryAfter handles a failed checkApply: retryWithDelay (the operator that restarts a failed watch)
+   * waits meta `delay` ms and runs the pass again, while the vertex's budget of meta `retry` lasts.
+   * The budget is the worker's, not the operator's: like mgmt's persisted counter it spans runs, and
+   * an event after a failure refills it; an exhausted budget ends the retries by throwing in onRetry.
+   */
+  private async retryAfter(failure: CheckApplyFailure): Promise<void> {
     const { meta } = this.vertex;
-    const message = errorMessage(err);
-    this.lastError = message;
-    if (this.retriesLeft === 0) {
-      this.failUntilEvent(message);
-      return;
-    }
-    if (this.retriesLeft > 0) this.retriesLeft--;
-    this.emit('error', 'error', { phase: 'checkApply', message, permanent: false });
-    this.emit('warn', 'retry', {
-      phase: 'checkApply',
-      message: `retrying checkApply in ${meta.delay} ms`,
-      left: this.retriesLeft,
-      delayMs: meta.delay,
+    const halt = new Subject<void>();
+    // The first attempt was this run's pass: the retried stream starts with its failure.
+    let first: CheckApplyFailure | undefined = failure;
+    const attempts = defer(() => {
+      if (!first) return from(this.retryPass());
+      const failed = first;
+      first = undefined;
+      return throwError(() => failed);
     });
-    this.setStatus('retrying');
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      // A retry of `retry` is an attempt of its own, even for a vertex still failed from before.
-      this.newsSinceAttempt = true;
-      this.schedule();
-    }, meta.delay);
+    const onRetry = (err: unknown): void => {
+      if (!(err instanceof CheckApplyFailure)) throw err;
+      this.lastError = err.message;
+      if (this.retriesLeft === 0) throw err;
+      if (this.retriesLeft > 0) this.retriesLeft--;
+      this.emit('error', 'error', { phase: 'checkApply', message: err.message, permanent: false });
+      this.emit('warn', 'retry', {
+        phase: 'checkApply',
+        message: `retrying checkApply in ${meta.delay} ms`,
+        left: this.retriesLeft,
+        delayMs: meta.delay,
+      });
+      this.setStatus('retrying');
+      this.retryWait = halt;
+    };
+    try {
+      await lastValueFrom(attempts.pipe(retryWithDelay({ count: -1, delayMs: meta.delay, onRetry }), takeUntil(halt)), {
+        defaultValue: undefined,
+      });
+    } catch (err) {
+      if (!(err instanceof CheckApplyFailure)) throw err;
+      this.failUntilEvent(err.message);
+    } finally {
+      if (this.retryWait === halt) this.retryWait = undefined;
+    }
+  }
+
+  /** retryPass is a retry of `retry` once its delay is over: an attempt of its own, even for a vertex still failed from before. */
+  private async retryPass(): Promise<void> {
+    this.retryWait = undefined;
+    this.rerun = false;
+    this.newsSinceAttempt = true;
+    if (this.stopped || this.dead) return;
+    if (this.failed && this.deferAfterFailure()) return;
+    this.setStatus('pending');
+    await this.passGate();
   }
 
   /**
@@ -433,6 +508,7 @@ export class VertexWorker {
     this.watchSubscription?.unsubscribe();
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    this.retryWait?.next();
     this.markFailed(phase, errorMessage(err));
   }
 
@@ -464,7 +540,9 @@ export class VertexWorker {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    this.retryWait?.next();
     this.watchSubscription?.unsubscribe();
+    this.gateSubscription.unsubscribe();
     this.inflight?.abort(new Error('stopping'));
     await this.runDone;
     if (this.resourceRun) await settledWithin(this.resourceRun, STOP_SETTLE_MS);
@@ -492,6 +570,13 @@ export class VertexWorker {
   private emit(level: 'debug' | 'info' | 'warn' | 'error', event: string, fields: Record<string, unknown>): void {
     const { vertex } = this;
     this.host.log.emit({ level, event, resource: vertex.id, kind: vertex.kind, name: vertex.name, ...fields });
+  }
+}
+
+/** CheckApplyFailure carries a resource's checkApply error from a pass to the retries (an engine bug is not one). */
+class CheckApplyFailure extends Error {
+  constructor(cause: unknown) {
+    super(errorMessage(cause), { cause });
   }
 }
 

@@ -309,6 +309,25 @@ describe('engine scheduling', () => {
     expect(most).toBe(1);
   });
 
+  it('GIVEN b waits for the semaphore a holds WHEN a swap removes b THEN its wait ends: the swap does not wait for a', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    const slowA = deferred();
+    world.probe('a').script.push(() => slowA.promise);
+    const lock = { sema: ['lock:1'] };
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind, meta: lock }, { name: 'b', def: world.kind, meta: lock }]));
+    await waitFor(() => callsOf(world, 'a').length === 1, 'a to take the lock');
+    // WHEN b, waiting for the lock, is removed while a still holds it
+    const stats = await engine.swap(buildGraph([{ name: 'a', def: world.kind, meta: lock }]));
+    // THEN the swap is done without a having released the lock, and b never ran
+    expect(stats.removed).toBe(1);
+    expect(callsOf(world, 'b')).toHaveLength(0);
+    expect(world.probe('b').cleanedUp).toBe(true);
+    slowA.resolve(true);
+    await idle(engine);
+    expect(callsOf(world, 'a')).toHaveLength(1);
+  });
+
   it('GIVEN a kind with parallelism 2 THEN at most two of its checkApplys run at once', async () => {
     const world = makeProbeWorld({ parallelism: 2 });
     const { engine } = makeEngine();
