@@ -89,7 +89,8 @@ export type WorkerContextFactory = (member: Member, refreshPending: () => boolea
  * VertexWorker runs one vertex: its watch stream dirties it, pokes from parents and children
  * schedule it, and processing follows classic mgmt: wait until every parent ran more recently than
  * this vertex, skip checkApply when the state is known OK and no refresh waits, else checkApply,
- * then stamp a new timestamp, refresh children over notify edges, and poke children.
+ * then stamp a new timestamp, refresh children over notify edges, and poke children. The parent
+ * gate and checkApply retries are operators of streams/ (docs/engine-gating.md).
  */
 export class VertexWorker {
   readonly vertex: Vertex;
