@@ -156,6 +156,18 @@ describe('engine scheduling', () => {
     expect(engine.failures()).toEqual([{ resource: 'probe[a]', message: 'two' }]);
   });
 
+  it('GIVEN a checkApply retry due in a minute WHEN the engine stops THEN it stops without waiting for it, and the retry never runs', async () => {
+    const world = makeProbeWorld();
+    const { engine, eventsOf } = makeEngine();
+    world.probe('a').script.push(new Error('one'));
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind, meta: { retry: 1, delay: 60_000 } }]));
+    await waitFor(() => engine.statuses().get('probe[a]') === 'retrying', 'a to wait for its retry');
+    expect(eventsOf('retry', 'probe[a]')).toMatchObject([{ left: 0, delayMs: 60_000 }]);
+    await engine.stop();
+    expect(engine.statuses().get('probe[a]')).toBe('stopped');
+    expect(callsOf(world, 'a')).toHaveLength(1);
+  });
+
   /** withFailedParent runs a -> b (retry 0) until idle, a's first checkApply failing with `message`. */
   async function withFailedParent(message: string) {
     const world = makeProbeWorld();
