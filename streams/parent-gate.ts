@@ -1,67 +1,64 @@
-import { asapScheduler, filter, Observable, Subscription, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
+import { asapScheduler, filter, Observable, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
 
-/** ParentGateConfig is how parentGate reads a node's parents in a dependency graph, and what it tells them. */
-export interface ParentGateConfig<P> {
-  /** parents lists the node's parents as they are now (the graph may have been swapped since the last value). */
-  readonly parents: () => Iterable<P>;
-  /** isSettled says whether a parent has run successfully since this node last did (its timestamp is newer). */
-  readonly isSettled: (parent: P) => boolean;
+/** ParentGateConfig is how parentGate reads the nodes of a dependency graph, and what it tells them. */
+export interface ParentGateConfig<T, P> {
+  /** parents lists a node's parents as they are now (the graph may have been swapped since its last run). */
+  readonly parents: (node: T) => Iterable<P>;
+  /** isSettled says whether a parent has run successfully since the node last did (its timestamp is newer). */
+  readonly isSettled: (parent: P, node: T) => boolean;
   /** isDead says whether an unsettled parent cannot settle by being poked (it failed, is blocked, or stopped). */
   readonly isDead: (parent: P) => boolean;
   /** poke asks an unsettled, live parent to run (mgmt's BackPoke); it is called on the scheduler. */
   readonly poke: (parent: P) => void;
   /**
-   * onHeld is told, for each value held back, whether the node is blocked (every unsettled parent is
+   * onHeld is told of each node held back, and whether it is blocked (every unsettled parent is
    * dead: nothing will open the gate but a change of the graph) or only waits for its parents.
    */
-  readonly onHeld: (blocked: boolean) => void;
+  readonly onHeld: (node: T, blocked: boolean) => void;
 }
 
 /**
- * parentGate passes a value only while every parent has settled since this node last did, the
- * dependency edges of classic mgmt expressed as a gate on the node's runs.
+ * parentGate is the dependency edges of classic mgmt expressed as a gate on runs: each value is a
+ * node that asks to run, and it passes only when every parent of the node has settled since the
+ * node last ran. One gate serves a whole graph.
  *
- * - A value that finds every parent settled (or no parent) passes at once, in the same call.
- * - A value that finds one unsettled is dropped, not kept: it back-pokes every unsettled parent that
+ * - A node whose parents have all settled (or that has none) passes at once, in the same call.
+ * - A node with an unsettled parent is dropped, not kept: it back-pokes every unsettled parent that
  *   is not dead, each on the scheduler (after the current call, as mgmt pokes them in parallel), and
- *   `onHeld` says whether the node waits or is blocked. A parent that then runs pokes the node again,
- *   which sends a new value; mgmt's equal timestamps count as unsettled, so at start everything waits
- *   for its parents.
- * - Completion and errors pass at once; unsubscribing cancels the pokes not yet made.
+ *   `onHeld` says whether the node waits or is blocked. A parent that then runs pokes the node,
+ *   which asks again; mgmt's equal timestamps count as unsettled, so at start everything waits for
+ *   its parents.
+ * - Completion and errors pass at once; a poke due after the subscriber left is not made.
  * - A callback that throws errors the output with what it threw.
  */
-export function parentGate<T, P>(config: ParentGateConfig<P>, scheduler: SchedulerLike = asapScheduler): MonoTypeOperatorFunction<T> {
+export function parentGate<T, P>(config: ParentGateConfig<T, P>, scheduler: SchedulerLike = asapScheduler): MonoTypeOperatorFunction<T> {
   const { parents, isSettled, isDead, poke, onHeld } = config;
   return (source) =>
     new Observable<T>((subscriber) => {
-      const pokes = new Subscription();
-      subscriber.add(pokes);
+      // A poke due after the subscriber left is not made. Checking at poke time costs nothing per
+      // poke, where keeping each pending action in a Subscription to cancel it made every removal
+      // a search: quadratic when a whole graph waits for its parents at start.
       const schedulePoke = (parent: P): void => {
-        // A scheduler that runs the action at once calls it before `action` is set: then there is nothing to keep.
-        let ran = false;
-        let action: Subscription | undefined = undefined;
-        action = scheduler.schedule(() => {
-          ran = true;
-          if (action) pokes.remove(action);
+        scheduler.schedule(() => {
+          if (subscriber.closed) return;
           try {
             poke(parent);
           } catch (err) {
             subscriber.error(err);
           }
         });
-        if (!ran) pokes.add(action);
       };
-      const isOpen = (): boolean => {
+      const isOpen = (node: T): boolean => {
         let open = true;
         let blocked = true;
-        for (const parent of parents()) {
-          if (isSettled(parent)) continue;
+        for (const parent of parents(node)) {
+          if (isSettled(parent, node)) continue;
           open = false;
           if (isDead(parent)) continue;
           blocked = false;
           schedulePoke(parent);
         }
-        if (!open) onHeld(blocked);
+        if (!open) onHeld(node, blocked);
         return open;
       };
       subscriber.add(

@@ -1,6 +1,5 @@
 import { defer, from, lastValueFrom, Observable, Subject, takeUntil, throwError, type Subscription } from 'rxjs';
 import { onceTick } from '../../streams/once-tick.js';
-import { parentGate } from '../../streams/parent-gate.js';
 import { pollTicks } from '../../streams/poll-ticks.js';
 import { rateLimit } from '../../streams/rate-limit.js';
 import { backoffDelay } from '../../streams/retry-with-backoff.js';
@@ -80,6 +79,8 @@ export interface WorkerHost {
   hasRefresh(edge: Edge): boolean;
   setRefresh(edge: Edge, pending: boolean): void;
   statusChanged(worker: VertexWorker, from: WorkerStatus, to: WorkerStatus): void;
+  /** offerPass offers a pass of the worker to the graph's parent gate (run-gate.ts); true = it may process. */
+  offerPass(worker: VertexWorker): boolean;
 }
 
 /** WorkerContextFactory builds the ResourceContext of one member of a vertex (the engine owns shared watchers). */
@@ -129,11 +130,6 @@ export class VertexWorker {
   private retryTimer: NodeJS.Timeout | undefined;
   /** Ends the wait of a checkApply retry (meta `delay`) while one is due; undefined otherwise. */
   private retryWait: Subject<void> | undefined;
-  /** Each pass of the run loop is offered here; the parent gate lets through those that may process. */
-  private readonly passes = new Subject<void>();
-  private readonly gateSubscription: Subscription;
-  /** The processing of the pass the gate just let through. */
-  private passing: Promise<void> | undefined;
   private inflight: AbortController | undefined;
   /** The resource's own checkApply while it runs, even past an abort that settled the attempt. */
   private resourceRun: Promise<unknown> | undefined;
@@ -146,29 +142,6 @@ export class VertexWorker {
     const { parallelism } = vertex.def;
     // The kind's own cap is one more semaphore; NUL keeps its id apart from any user's.
     this.semaphoreIds = parallelism ? [...vertex.meta.sema, `\0kind ${vertex.kind}:${parallelism}`] : vertex.meta.sema;
-    this.gateSubscription = this.passes
-      .pipe(
-        parentGate<void, Edge>({
-          parents: () => host.incoming(vertex.id),
-          isSettled: (edge) => {
-            const parent = host.worker(edge.from);
-            return !parent || parent.timestamp > this.timestamp;
-          },
-          isDead: (edge) => {
-            const parent = host.worker(edge.from)!;
-            return parent.failed || parent.status === 'blocked' || parent.status === 'stopped';
-          },
-          poke: (edge) => host.worker(edge.from)?.poke(),
-          onHeld: (blocked) => this.held(blocked),
-        }),
-      )
-      .subscribe({
-        next: () => {
-          this.passing = this.process();
-        },
-        // The gate's callbacks are the engine's own: a throw there is an engine bug, reported loudly.
-        error: (err: unknown) => this.failForGood('checkApply', err),
-      });
   }
 
   /** start creates the live resource and subscribes to its watch stream. */
@@ -278,11 +251,7 @@ export class VertexWorker {
       this.setStatus('starting');
       return;
     }
-    this.passing = undefined;
-    this.passes.next();
-    const passing = this.passing;
-    this.passing = undefined;
-    await passing;
+    if (this.host.offerPass(this)) await this.process();
   }
 
   /** process runs a pass the parent gate let through; it rejects with a CheckApplyFailure when checkApply fails. */
@@ -335,7 +304,7 @@ export class VertexWorker {
   }
 
   /** held records that the parent gate held a pass back: the vertex waits for its parents, or is blocked by them. */
-  private held(blocked: boolean): void {
+  held(blocked: boolean): void {
     const { host } = this;
     this.setStatus(blocked ? 'blocked' : 'waiting');
     if (blocked) {
@@ -543,7 +512,6 @@ export class VertexWorker {
     this.retryTimer = undefined;
     this.retryWait?.next();
     this.watchSubscription?.unsubscribe();
-    this.gateSubscription.unsubscribe();
     this.inflight?.abort(new Error('stopping'));
     await this.runDone;
     if (this.resourceRun) await settledWithin(this.resourceRun, STOP_SETTLE_MS);

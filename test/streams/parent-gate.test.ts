@@ -11,16 +11,19 @@ interface Parent {
   dead: boolean;
 }
 
-/** gateOver builds a gate over `parents`, recording each poke (with its frame) and each held value. */
-function gateOver(parents: Parent[], scheduler: TestScheduler, overrides: Partial<ParentGateConfig<Parent>> = {}) {
+/**
+ * gateOver builds a gate over a graph where every node (a marble value) has `parents`, recording
+ * each poke (with its frame) and whether each held node was blocked.
+ */
+function gateOver(parents: Parent[], scheduler: TestScheduler, overrides: Partial<ParentGateConfig<string, Parent>> = {}) {
   const pokes: string[] = [];
   const held: boolean[] = [];
-  const config: ParentGateConfig<Parent> = {
+  const config: ParentGateConfig<string, Parent> = {
     parents: () => parents,
     isSettled: (parent) => parent.settled,
     isDead: (parent) => parent.dead,
     poke: (parent) => pokes.push(`${parent.name}@${scheduler.now()}`),
-    onHeld: (blocked) => held.push(blocked),
+    onHeld: (_node, blocked) => held.push(blocked),
     ...overrides,
   };
   return { gate: parentGate<string, Parent>(config, scheduler), pokes, held };
@@ -109,6 +112,36 @@ describe('parentGate', () => {
     expect(held).toEqual([false]);
   });
 
+  it('GIVEN one gate for a graph THEN each node is gated on its own parents, and told apart when held', () => {
+    const scheduler = newScheduler();
+    const graph: Record<string, Parent[]> = { x: [parent('a', false)], y: [], z: [parent('b', true)] };
+    const heldNodes: string[] = [];
+    const { gate, pokes } = gateOver([], scheduler, {
+      parents: (node) => graph[node]!,
+      onHeld: (node, blocked) => heldNodes.push(`${node}:${blocked ? 'blocked' : 'waiting'}`),
+    });
+    scheduler.run(({ cold, expectObservable }) => {
+      expectObservable(cold('xyzx|').pipe(gate)).toBe('-yz-|');
+    });
+    expect(pokes).toEqual(['a@0', 'a@3']);
+    expect(heldNodes).toEqual(['x:waiting', 'x:waiting']);
+  });
+
+  it('asks isSettled about each parent with the node that asks to run', () => {
+    const scheduler = newScheduler();
+    const asked: string[] = [];
+    const { gate } = gateOver([parent('a', true)], scheduler, {
+      isSettled: (p, node) => {
+        asked.push(`${p.name} for ${node}`);
+        return true;
+      },
+    });
+    scheduler.run(({ cold, expectObservable }) => {
+      expectObservable(cold('xy|').pipe(gate)).toBe('xy|');
+    });
+    expect(asked).toEqual(['a for x', 'a for y']);
+  });
+
   it('reads the parents anew for each value (the graph may have been swapped)', () => {
     const scheduler = newScheduler();
     let parents = [parent('a', false)];
@@ -180,7 +213,7 @@ describe('parentGate', () => {
     ['onHeld', { onHeld: () => { throw new Error('boom'); } }],
   ] as const)('errors with what %s throws', (_name, override) => {
     const scheduler = newScheduler();
-    const { gate } = gateOver([parent('a', false)], scheduler, override as Partial<ParentGateConfig<Parent>>);
+    const { gate } = gateOver([parent('a', false)], scheduler, override as Partial<ParentGateConfig<string, Parent>>);
     scheduler.run(({ cold, expectObservable }) => {
       expectObservable(cold('x-y|').pipe(gate)).toBe('#', undefined, new Error('boom'));
     });
