@@ -2,6 +2,7 @@
 export { bufferBurst } from './buffer-burst.js';
 export { convergedAfter } from './converged-after.js';
 export { onceTick } from './once-tick.js';
+export { parentGate, type ParentGateConfig } from './parent-gate.js';
 export { pollTicks } from './poll-ticks.js';
 export { rateLimit } from './rate-limit.js';
 export { backoffDelay, retryWithBackoff, type RetryWithBackoffConfig } from './retry-with-backoff.js';

@@ -5,6 +5,7 @@ import { edgeKey, type Edge, type Graph, type Member, type Vertex } from '../gra
 import { roundMs, type EventLog } from '../log/events.js';
 import type { ResourceContext, WatchPathOptions } from '../core/context.js';
 import type { World } from '../world/types.js';
+import { RunGate } from './run-gate.js';
 import { Semaphores } from './semaphores.js';
 import { isIdleStatus, isStuckStatus, VertexWorker, type WorkerHost, type WorkerStatus } from './worker.js';
 
@@ -80,7 +81,9 @@ export class Engine {
         else this.refreshPending.delete(key);
       },
       statusChanged: (_worker, from, to) => this.statusChanged(from, to),
+      offerPass: (worker) => gate.offer(worker),
     };
+    const gate = new RunGate(this.host);
   }
 
   /**

@@ -17,11 +17,14 @@ class Semaphore {
     this.free = size;
   }
 
+  /** acquire takes one unit, waiting for a release while none is free; an abort ends the wait and takes nothing. */
   acquire(signal?: AbortSignal): Promise<void> {
     if (this.free > 0) {
       this.free--;
       return Promise.resolve();
     }
+    // An abort listener added to an already aborted signal never fires: the wait would never end.
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const grant = (): void => {
         signal?.removeEventListener('abort', onAbort);
@@ -50,9 +53,11 @@ export class Semaphores {
 
   /**
    * acquire takes every semaphore in `ids` (sorted, each once) and resolves to a function that
-   * releases them all. An abort while waiting releases what was taken and rejects.
+   * releases them all. An abort while waiting (or before) releases what was taken, only that, and
+   * rejects with the signal's reason.
    */
   async acquire(ids: readonly string[], signal?: AbortSignal): Promise<() => void> {
+    signal?.throwIfAborted();
     const sorted = [...new Set(ids)].sort();
     const held: Semaphore[] = [];
     const releaseAll = (): void => {

@@ -1,4 +1,4 @@
-import { defer, Observable, type Subscription } from 'rxjs';
+import { defer, from, lastValueFrom, Observable, Subject, takeUntil, throwError, type Subscription } from 'rxjs';
 import { onceTick } from '../../streams/once-tick.js';
 import { pollTicks } from '../../streams/poll-ticks.js';
 import { rateLimit } from '../../streams/rate-limit.js';
@@ -79,6 +79,8 @@ export interface WorkerHost {
   hasRefresh(edge: Edge): boolean;
   setRefresh(edge: Edge, pending: boolean): void;
   statusChanged(worker: VertexWorker, from: WorkerStatus, to: WorkerStatus): void;
+  /** offerPass offers a pass of the worker to the graph's parent gate (run-gate.ts); true = it may process. */
+  offerPass(worker: VertexWorker): boolean;
 }
 
 /** WorkerContextFactory builds the ResourceContext of one member of a vertex (the engine owns shared watchers). */
@@ -88,7 +90,8 @@ export type WorkerContextFactory = (member: Member, refreshPending: () => boolea
  * VertexWorker runs one vertex: its watch stream dirties it, pokes from parents and children
  * schedule it, and processing follows classic mgmt: wait until every parent ran more recently than
  * this vertex, skip checkApply when the state is known OK and no refresh waits, else checkApply,
- * then stamp a new timestamp, refresh children over notify edges, and poke children.
+ * then stamp a new timestamp, refresh children over notify edges, and poke children. The parent
+ * gate and checkApply retries are operators of streams/ (docs/engine-gating.md).
  */
 export class VertexWorker {
   readonly vertex: Vertex;
@@ -123,7 +126,10 @@ export class VertexWorker {
   private newsSinceAttempt = false;
   private refreshNow = false;
   private retriesLeft: number;
+  /** The wait before the next attempt of a vertex failing in a row (deferAfterFailure). */
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Ends the wait of a checkApply retry (meta `delay`) while one is due; undefined otherwise. */
+  private retryWait: Subject<void> | undefined;
   private inflight: AbortController | undefined;
   /** The resource's own checkApply while it runs, even past an abort that settled the attempt. */
   private resourceRun: Promise<unknown> | undefined;
@@ -194,13 +200,14 @@ export class VertexWorker {
 
   private schedule(): void {
     if (this.stopped || this.dead) return;
+    if (this.retryWait) return; // a checkApply retry is due; it will process
     if (this.running) {
       this.rerun = true;
       // The loop may have published idle already; it will run again, so this is activity.
       if (isIdleStatus(this.status)) this.setStatus('pending');
       return;
     }
-    if (this.retryTimer) return; // a retry is already due; it will process
+    if (this.retryTimer) return; // an attempt after a failure is already due; it will process
     // A failed vertex tries again on news only (not on its children's back-pokes), and not in a spin.
     if (this.failed && (!this.newsSinceAttempt || this.deferAfterFailure())) return;
     this.running = true;
@@ -213,10 +220,15 @@ export class VertexWorker {
     try {
       do {
         this.rerun = false;
-        await this.processOnce();
+        try {
+          await this.passGate();
+        } catch (err) {
+          if (!(err instanceof CheckApplyFailure)) throw err;
+          await this.retryAfter(err);
+        }
       } while (this.rerun && !this.stopped && !this.dead && !this.failed && !this.retryTimer);
     } catch (err) {
-      // processOnce guards every resource call; reaching here is an engine bug, reported loudly.
+      // process guards every resource call; reaching here is an engine bug, reported loudly.
       this.failForGood('checkApply', err);
     } finally {
       this.running = false;
@@ -228,13 +240,21 @@ export class VertexWorker {
     }
   }
 
-  private async processOnce(): Promise<void> {
+  /**
+   * passGate offers one pass of the run loop to the parent gate and returns its processing, if the
+   * gate let it through. Not async: each await between the loop and process is one more microtask
+   * hop per pass, which kept 10,000 loops alive past the graph's idle and raised the peak RSS.
+   */
+  private passGate(): Promise<void> | undefined {
     if (!this.started) {
       this.setStatus('starting');
-      return;
+      return undefined;
     }
-    if (this.waitForParents()) return;
+    return this.host.offerPass(this) ? this.process() : undefined;
+  }
 
+  /** process runs a pass the parent gate let through; it rejects with a CheckApplyFailure when checkApply fails. */
+  private async process(): Promise<void> {
     const { vertex, host } = this;
     const { meta } = vertex;
     const refreshable = vertex.def.refreshable === true;
@@ -262,8 +282,7 @@ export class VertexWorker {
       }
     } catch (err) {
       if (this.stopped) return;
-      this.checkApplyFailed(err);
-      return;
+      throw new CheckApplyFailure(err);
     }
     if (this.stopped) return;
     const ms = roundMs(performance.now() - started);
@@ -283,29 +302,17 @@ export class VertexWorker {
     this.succeeded(!checkOK && !meta.noop);
   }
 
-  /** waitForParents back-pokes parents that have not run since this vertex did; true = must wait. */
-  private waitForParents(): boolean {
+  /** held records that the parent gate held a pass back: the vertex waits for its parents, or is blocked by them. */
+  held(blocked: boolean): void {
     const { host } = this;
-    let mustWait = false;
-    let allHardBlocked = true;
-    for (const edge of host.incoming(this.vertex.id)) {
-      const parent = host.worker(edge.from);
-      if (!parent || parent.timestamp > this.timestamp) continue;
-      mustWait = true;
-      if (parent.failed || parent.status === 'blocked' || parent.status === 'stopped') continue;
-      allHardBlocked = false;
-      queueMicrotask(() => parent.poke());
-    }
-    if (!mustWait) return false;
-    this.setStatus(allHardBlocked ? 'blocked' : 'waiting');
-    if (allHardBlocked) {
+    this.setStatus(blocked ? 'blocked' : 'waiting');
+    if (blocked) {
       // Children waiting on us would wait forever: let them see that they are blocked too.
       for (const edge of host.outgoing(this.vertex.id)) {
         const child = host.worker(edge.to);
         if (child?.status === 'waiting') queueMicrotask(() => child.poke());
       }
     }
-    return true;
   }
 
   /** reportResults emits each member's own check or apply event (a group reports every member). */
@@ -327,9 +334,16 @@ export class VertexWorker {
     const runner = this.runner;
     if (!runner) throw new Error('resource was not initialised');
     const { meta } = this.vertex;
-    const semaRelease = await this.host.semaphores.acquire(this.semaphoreIds);
     const controller = new AbortController();
     this.inflight = controller;
+    let semaRelease: () => void;
+    try {
+      // A stop or a shutdown while the vertex waits for its semaphores ends the wait.
+      semaRelease = await this.host.semaphores.acquire(this.semaphoreIds, controller.signal);
+    } catch (err) {
+      this.inflight = undefined;
+      throw err;
+    }
     let timer: NodeJS.Timeout | undefined;
     if (meta.timeout > 0) {
       timer = setTimeout(() => controller.abort(new Error(`timeout after ${meta.timeout} ms`)), meta.timeout);
@@ -387,29 +401,59 @@ export class VertexWorker {
     }
   }
 
-  private checkApplyFailed(err: unknown): void {
+  /**
+   * retryAfter handles a failed checkApply: retryWithDelay (the operator that restarts a failed watch)
+   * waits meta `delay` ms and runs the pass again, while the vertex's budget of meta `retry` lasts.
+   * The budget is the worker's, not the operator's: like mgmt's persisted counter it spans runs, and
+   * an event after a failure refills it; an exhausted budget ends the retries by throwing in onRetry.
+   */
+  private async retryAfter(failure: CheckApplyFailure): Promise<void> {
     const { meta } = this.vertex;
-    const message = errorMessage(err);
-    this.lastError = message;
-    if (this.retriesLeft === 0) {
-      this.failUntilEvent(message);
-      return;
-    }
-    if (this.retriesLeft > 0) this.retriesLeft--;
-    this.emit('error', 'error', { phase: 'checkApply', message, permanent: false });
-    this.emit('warn', 'retry', {
-      phase: 'checkApply',
-      message: `retrying checkApply in ${meta.delay} ms`,
-      left: this.retriesLeft,
-      delayMs: meta.delay,
+    const halt = new Subject<void>();
+    // The first attempt was this run's pass: the retried stream starts with its failure.
+    let first: CheckApplyFailure | undefined = failure;
+    const attempts = defer(() => {
+      if (!first) return from(this.retryPass());
+      const failed = first;
+      first = undefined;
+      return throwError(() => failed);
     });
-    this.setStatus('retrying');
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      // A retry of `retry` is an attempt of its own, even for a vertex still failed from before.
-      this.newsSinceAttempt = true;
-      this.schedule();
-    }, meta.delay);
+    const onRetry = (err: unknown): void => {
+      if (!(err instanceof CheckApplyFailure)) throw err;
+      this.lastError = err.message;
+      if (this.retriesLeft === 0) throw err;
+      if (this.retriesLeft > 0) this.retriesLeft--;
+      this.emit('error', 'error', { phase: 'checkApply', message: err.message, permanent: false });
+      this.emit('warn', 'retry', {
+        phase: 'checkApply',
+        message: `retrying checkApply in ${meta.delay} ms`,
+        left: this.retriesLeft,
+        delayMs: meta.delay,
+      });
+      this.setStatus('retrying');
+      this.retryWait = halt;
+    };
+    try {
+      await lastValueFrom(attempts.pipe(retryWithDelay({ count: -1, delayMs: meta.delay, onRetry }), takeUntil(halt)), {
+        defaultValue: undefined,
+      });
+    } catch (err) {
+      if (!(err instanceof CheckApplyFailure)) throw err;
+      this.failUntilEvent(err.message);
+    } finally {
+      if (this.retryWait === halt) this.retryWait = undefined;
+    }
+  }
+
+  /** retryPass is a retry of `retry` once its delay is over: an attempt of its own, even for a vertex still failed from before. */
+  private async retryPass(): Promise<void> {
+    this.retryWait = undefined;
+    this.rerun = false;
+    this.newsSinceAttempt = true;
+    if (this.stopped || this.dead) return;
+    if (this.failed && this.deferAfterFailure()) return;
+    this.setStatus('pending');
+    await this.passGate();
   }
 
   /**
@@ -433,6 +477,7 @@ export class VertexWorker {
     this.watchSubscription?.unsubscribe();
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    this.retryWait?.next();
     this.markFailed(phase, errorMessage(err));
   }
 
@@ -464,6 +509,7 @@ export class VertexWorker {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    this.retryWait?.next();
     this.watchSubscription?.unsubscribe();
     this.inflight?.abort(new Error('stopping'));
     await this.runDone;
@@ -492,6 +538,13 @@ export class VertexWorker {
   private emit(level: 'debug' | 'info' | 'warn' | 'error', event: string, fields: Record<string, unknown>): void {
     const { vertex } = this;
     this.host.log.emit({ level, event, resource: vertex.id, kind: vertex.kind, name: vertex.name, ...fields });
+  }
+}
+
+/** CheckApplyFailure carries a resource's checkApply error from a pass to the retries (an engine bug is not one). */
+class CheckApplyFailure extends Error {
+  constructor(cause: unknown) {
+    super(errorMessage(cause), { cause });
   }
 }
 

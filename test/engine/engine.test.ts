@@ -156,6 +156,18 @@ describe('engine scheduling', () => {
     expect(engine.failures()).toEqual([{ resource: 'probe[a]', message: 'two' }]);
   });
 
+  it('GIVEN a checkApply retry due in a minute WHEN the engine stops THEN it stops without waiting for it, and the retry never runs', async () => {
+    const world = makeProbeWorld();
+    const { engine, eventsOf } = makeEngine();
+    world.probe('a').script.push(new Error('one'));
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind, meta: { retry: 1, delay: 60_000 } }]));
+    await waitFor(() => engine.statuses().get('probe[a]') === 'retrying', 'a to wait for its retry');
+    expect(eventsOf('retry', 'probe[a]')).toMatchObject([{ left: 0, delayMs: 60_000 }]);
+    await engine.stop();
+    expect(engine.statuses().get('probe[a]')).toBe('stopped');
+    expect(callsOf(world, 'a')).toHaveLength(1);
+  });
+
   /** withFailedParent runs a -> b (retry 0) until idle, a's first checkApply failing with `message`. */
   async function withFailedParent(message: string) {
     const world = makeProbeWorld();
@@ -307,6 +319,25 @@ describe('engine scheduling', () => {
     await idle(engine);
     expect(world.calls).toHaveLength(3);
     expect(most).toBe(1);
+  });
+
+  it('GIVEN b waits for the semaphore a holds WHEN a swap removes b THEN its wait ends: the swap does not wait for a', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    const slowA = deferred();
+    world.probe('a').script.push(() => slowA.promise);
+    const lock = { sema: ['lock:1'] };
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind, meta: lock }, { name: 'b', def: world.kind, meta: lock }]));
+    await waitFor(() => callsOf(world, 'a').length === 1, 'a to take the lock');
+    // WHEN b, waiting for the lock, is removed while a still holds it
+    const stats = await engine.swap(buildGraph([{ name: 'a', def: world.kind, meta: lock }]));
+    // THEN the swap is done without a having released the lock, and b never ran
+    expect(stats.removed).toBe(1);
+    expect(callsOf(world, 'b')).toHaveLength(0);
+    expect(world.probe('b').cleanedUp).toBe(true);
+    slowA.resolve(true);
+    await idle(engine);
+    expect(callsOf(world, 'a')).toHaveLength(1);
   });
 
   it('GIVEN a kind with parallelism 2 THEN at most two of its checkApplys run at once', async () => {

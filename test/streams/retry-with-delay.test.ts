@@ -127,6 +127,34 @@ describe('retryWithDelay', () => {
     });
   });
 
+  it('GIVEN a retry budget kept by the caller (checkApply retries) THEN an onRetry that rethrows once it is spent ends the retries with that error, at once', () => {
+    const scheduler = newScheduler();
+    let budget = 2;
+    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold('a#', undefined, 'failed');
+      const onRetry = (error: unknown) => {
+        if (budget === 0) throw error;
+        budget--;
+      };
+      expectObservable(source.pipe(retryWithDelay({ count: -1, delayMs: 10, onRetry }, scheduler))).toBe(
+        'a 10ms a 10ms a#',
+        undefined,
+        'failed',
+      );
+      expectSubscriptions(source.subscriptions).toBe(['^!', '11ms ^!', '22ms ^!']);
+    });
+    expect(budget).toBe(0);
+  });
+
+  it('GIVEN a source whose first subscription fails at once (an attempt that already failed) THEN the retry comes after the delay and its success completes the output', () => {
+    const scheduler = newScheduler();
+    scheduler.run(({ cold, expectObservable }) => {
+      let subscriptions = 0;
+      const source = defer(() => (subscriptions++ === 0 ? cold('#', undefined, 'first') : cold('-a|')));
+      expectObservable(source.pipe(retryWithDelay({ count: -1, delayMs: 10 }, scheduler))).toBe('11ms a|');
+    });
+  });
+
   it.each([
     [{ count: -2, delayMs: 0 }, 'count must be an integer >= -1, got -2 (number)'],
     [{ count: 1.5, delayMs: 0 }, 'count must be an integer >= -1, got 1.5 (number)'],

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { semaphoreSize, Semaphores } from '../../src/engine/semaphores.js';
+
+/** stateOf says whether a promise has settled once every pending microtask has run. */
+async function stateOf(promise: Promise<unknown>): Promise<'resolved' | 'rejected' | 'pending'> {
+  const pending = new Promise<'pending'>((resolve) => setImmediate(() => resolve('pending')));
+  return Promise.race([
+    promise.then(
+      () => 'resolved' as const,
+      () => 'rejected' as const,
+    ),
+    pending,
+  ]);
+}
+
+describe('semaphoreSize', () => {
+  it.each([
+    ['some_id', 1],
+    ['hello:42', 42],
+    [':13', 13],
+    ['not:smart:4', 4],
+    ['zero:0', 1],
+  ])('reads %j as %i', (id, size) => {
+    expect(semaphoreSize(id)).toBe(size);
+  });
+});
+
+describe('Semaphores', () => {
+  it('GIVEN a 1-slot semaphore held WHEN another takes it THEN it waits until the holder releases', async () => {
+    const semaphores = new Semaphores();
+    const release = await semaphores.acquire(['lock:1']);
+    const second = semaphores.acquire(['lock:1']);
+    expect(await stateOf(second)).toBe('pending');
+    release();
+    expect(await stateOf(second)).toBe('resolved');
+  });
+
+  it('GIVEN a waiter WHEN its signal aborts THEN it rejects with the reason and takes nothing', async () => {
+    const semaphores = new Semaphores();
+    const release = await semaphores.acquire(['lock:1']);
+    const controller = new AbortController();
+    const waiting = semaphores.acquire(['lock:1'], controller.signal);
+    controller.abort(new Error('stopping'));
+    await expect(waiting).rejects.toThrow('stopping');
+    // THEN the holder's release frees the one slot: one more taker gets it, the next waits
+    release();
+    expect(await stateOf(semaphores.acquire(['lock:1']))).toBe('resolved');
+    expect(await stateOf(semaphores.acquire(['lock:1']))).toBe('pending');
+  });
+
+  it('GIVEN a waiter holding its first semaphore WHEN it aborts waiting for the second THEN it releases the first, and only that', async () => {
+    const semaphores = new Semaphores();
+    const holdB = await semaphores.acquire(['b:1']);
+    const controller = new AbortController();
+    const waiting = semaphores.acquire(['b:1', 'a:1'], controller.signal); // sorted: takes a, waits for b
+    expect(await stateOf(waiting)).toBe('pending');
+    const takerOfA = semaphores.acquire(['a:1']);
+    expect(await stateOf(takerOfA)).toBe('pending');
+    controller.abort(new Error('stopping'));
+    await expect(waiting).rejects.toThrow('stopping');
+    // THEN the taker of a gets it now, and b is still held by its holder alone
+    expect(await stateOf(takerOfA)).toBe('resolved');
+    expect(await stateOf(semaphores.acquire(['b:1']))).toBe('pending');
+    holdB();
+  });
+
+  it('GIVEN an aborted signal THEN acquire rejects at once, even for a free semaphore, and takes nothing', async () => {
+    const semaphores = new Semaphores();
+    const controller = new AbortController();
+    controller.abort(new Error('already stopped'));
+    await expect(semaphores.acquire(['lock:1'], controller.signal)).rejects.toThrow('already stopped');
+    expect(await stateOf(semaphores.acquire(['lock:1']))).toBe('resolved');
+  });
+
+  it('GIVEN a granted wait WHEN the signal aborts later THEN the slot stays taken until released', async () => {
+    const semaphores = new Semaphores();
+    const controller = new AbortController();
+    const release = await semaphores.acquire(['lock:1'], controller.signal);
+    controller.abort(new Error('late'));
+    const next = semaphores.acquire(['lock:1']);
+    expect(await stateOf(next)).toBe('pending');
+    release();
+    expect(await stateOf(next)).toBe('resolved');
+  });
+});
