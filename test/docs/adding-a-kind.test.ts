@@ -3,6 +3,7 @@ import { readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRegistry } from '../../src/core/registry.js';
+import { writeFileAtomic } from '../../src/os/atomic-write.js';
 import { loadGraph } from '../../src/frontend/yaml-load.js';
 import { builtinKinds } from '../../src/resources/index.js';
 import { validateResource } from '../../src/resources/validate.js';
@@ -57,8 +58,10 @@ describe('docs/adding-a-kind.md', () => {
     await engine.swap(buildGraph([{ name: path, def: line, params: { line: 'hello' } }]));
     await idle(engine);
     expect(await readFile(path, 'utf8')).toBe('first\nsecond\nhello\n');
-    // Drift: the file is rewritten without the line; the watch sees it and checkApply repairs it.
-    await writeFile(path, 'edited\n');
+    // Drift: the file is replaced without the line; the watch sees it and checkApply repairs it. (Replaced
+    // at once: a writeFile's truncate is an event too, and a check that read the empty file would
+    // rightly converge on "hello" alone.)
+    await writeFileAtomic(path, 'edited\n');
     await waitFor(() => readFileSync(path, 'utf8') === 'edited\nhello\n', 'the line to be added again');
   });
 
