@@ -3,10 +3,10 @@
 // the rules in values.ts.
 
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveProgram } from './exec-cmdline.js';
 import { describeExit, runProcess, withStderr } from './exec-process.js';
 import { isNumericId } from './values.js';
+import { abortable, delay } from '../os/time.js';
 import type { CollectTrait } from '../core/collect.js';
 
 /** PASSWD_FILE is the user database the user kind reads and watches. */
@@ -148,10 +148,7 @@ export async function runAccountTool(tool: AccountTool, args: readonly string[],
       const result = await runProcess({ file, args, env: TOOL_ENV }, { signal: NEVER });
       if (result.code === 0) return;
       if (attempt < lockRetries && LOCKED.test(result.stderr)) {
-        // timers' own AbortError would hide the reason the caller gave.
-        await sleep(lockRetryMs * (attempt + 1) + Math.random() * lockRetryMs, undefined, { signal }).catch((err: unknown) => {
-          throw signal.aborted ? signal.reason : err;
-        });
+        await delay(lockRetryMs * (attempt + 1) + Math.random() * lockRetryMs, signal);
         continue;
       }
       const retried = attempt > 0 ? ` (after ${attempt} ${attempt === 1 ? 'retry' : 'retries'})` : '';
@@ -175,16 +172,4 @@ async function inTurn<T>(signal: AbortSignal, run: () => Promise<T>): Promise<T>
     // Whoever gave up waiting still hands the turn on in order.
     void previous.then(release);
   }
-}
-
-function abortable(promise: Promise<void>, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted();
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    });
-  });
 }
