@@ -117,7 +117,7 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
     if (options.graphviz) {
       try {
         // Loaded only when asked for: ts-graphviz is a noticeable part of start-up.
-        const { writeGraphviz } = await import('../graphviz/write.js');
+        const { writeGraphviz } = await import('./agent/graphviz-file.js');
         await writeGraphviz(graph, options.graphviz, { filter: options.graphvizFilter });
       } catch (err) {
         log.emit({ level: 'error', event: 'error', phase: 'graphviz', message: errorMessage(err) });

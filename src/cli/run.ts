@@ -37,7 +37,7 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
     if (options.prefix && options.tmpPrefix) throw new UsageError('mgmt run: --prefix and --tmp-prefix exclude each other');
     if (options.graphviz) {
       // Loaded only when asked for: ts-graphviz is a noticeable part of start-up.
-      const { GRAPHVIZ_FILTERS, isGraphvizFilter } = await import('../../graphviz/write.js');
+      const { GRAPHVIZ_FILTERS, isGraphvizFilter } = await import('../agent/graphviz-file.js');
       if (!isGraphvizFilter(options.graphvizFilter)) {
         throw new UsageError(`mgmt run: invalid graphviz filter selected: ${options.graphvizFilter} (one of ${GRAPHVIZ_FILTERS.join(', ')})`);
       }

@@ -6,7 +6,7 @@ import { roundMs, type EventLog } from '../log/events.js';
 import type { ResourceContext, WatchPathOptions } from '../core/context.js';
 import type { World } from '../world/types.js';
 import { RunGate } from './run-gate.js';
-import { Semaphores } from './semaphores.js';
+import { Semaphores } from '../os/semaphores.js';
 import { isIdleStatus, isStuckStatus, VertexWorker, type WorkerHost, type WorkerStatus } from './worker.js';
 
 /** PathWatcher is the part of the shared file watcher the engine hands to resources. */

@@ -9,7 +9,7 @@ import type { Edge, Member, Vertex } from '../graph/graph.js';
 import { roundMs, type EventLog } from '../log/events.js';
 import type { ResourceContext } from '../core/context.js';
 import { startRunner, type VertexRunner } from './runner.js';
-import type { Semaphores } from './semaphores.js';
+import type { Semaphores } from '../os/semaphores.js';
 
 /**
  * WorkerStatus is where a vertex is in its life. `idle`, `blocked` and `failed` count as idle for

@@ -4,7 +4,7 @@
 
 import { Observable, retry, throwError, timer } from 'rxjs';
 import { backoffDelay } from '../../streams/retry-with-backoff.js';
-import { Semaphores } from '../engine/semaphores.js';
+import { Semaphores } from '../os/semaphores.js';
 import { describeExit, runToExit, startProcess, type ProcessResult, type ProcessSpec as OsProcessSpec, type RunningProcess, type RunOptions as OsRunOptions } from '../os/process.js';
 import { delay } from '../os/time.js';
 import { LineSplitter, tailLines } from './exec-output.js';

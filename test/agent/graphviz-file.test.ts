@@ -3,7 +3,7 @@ import { chmod, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toDot, type DotGraph } from '../../graphviz/to-dot.js';
-import { GRAPHVIZ_FILTERS, GraphvizError, isGraphvizFilter, writeGraphviz } from '../../graphviz/write.js';
+import { GRAPHVIZ_FILTERS, GraphvizError, isGraphvizFilter, writeGraphviz } from '../../src/agent/graphviz-file.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const hasDot = spawnSync('dot', ['-V']).error === undefined;

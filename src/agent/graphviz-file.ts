@@ -1,8 +1,8 @@
 import { rename, rm } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
-import { tempPathFor, writeFileAtomic } from '../src/os/atomic-write.js';
-import { describeExit, runToExit, type ProcessResult } from '../src/os/process.js';
-import { toDot, type DotGraph, type ToDotOptions } from './to-dot.js';
+import { toDot, type DotGraph, type ToDotOptions } from '../../graphviz/to-dot.js';
+import { tempPathFor, writeFileAtomic } from '../os/atomic-write.js';
+import { describeExit, runToExit, type ProcessResult } from '../os/process.js';
 
 /** GRAPHVIZ_FILTERS are the graphviz layout programs `--graphviz-filter` accepts, as in mgmt. */
 export const GRAPHVIZ_FILTERS = ['dot', 'neato', 'twopi', 'circo', 'fdp', 'sfdp', 'patchwork', 'osage'] as const;
@@ -19,8 +19,8 @@ export function isGraphvizFilter(name: string): name is GraphvizFilter {
 export type GraphvizErrorReason = 'invalid-filter' | 'not-installed' | 'render-failed';
 
 /**
- * GraphvizError is an expected failure of writeGraphviz. `graphviz/` may not import src/errors.ts,
- * so the caller wraps it (a UsageError for `invalid-filter`, a MgmtError otherwise).
+ * GraphvizError is an expected failure of writeGraphviz, with its reason: the caller wraps it
+ * (a UsageError for `invalid-filter`, a MgmtError otherwise), as the exit codes differ.
  */
 export class GraphvizError extends Error {
   readonly reason: GraphvizErrorReason;

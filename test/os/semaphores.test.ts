@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { semaphoreSize, Semaphores } from '../../src/engine/semaphores.js';
+import { semaphoreSize, Semaphores } from '../../src/os/semaphores.js';
 
 /** stateOf says whether a promise has settled once every pending microtask has run. */
 async function stateOf(promise: Promise<unknown>): Promise<'resolved' | 'rejected' | 'pending'> {
