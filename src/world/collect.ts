@@ -63,7 +63,7 @@ export function withCollected(
       continue;
     }
     // Another host's data is input like any other: typed and validated before it can run here.
-    const typed = typedParams(resource.params, def);
+    const typed = typedParams(resource.params, def, resource.name);
     if (typeof typed === 'string') {
       refuse(typed);
       continue;
@@ -181,13 +181,22 @@ const TYPE_CHECKS: Record<ParamType, (value: unknown) => boolean> = {
     typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((item) => typeof item === 'string'),
 };
 
-/** typedParams keeps the params the kind declares, each of its declared type; a string says what is wrong. */
-function typedParams(params: unknown, def: AnyResourceKind): Record<string, unknown> | string {
+/**
+ * typedParams keeps the params the kind declares, each of its declared type; a string says what is
+ * wrong. A field the kind derives from the name (svc's `unit`), which an export carries, is passed
+ * over when it is exactly what this host derives itself: the defaults put it back.
+ */
+function typedParams(params: unknown, def: AnyResourceKind, name: string): Record<string, unknown> | string {
   if (typeof params !== 'object' || params === null || Array.isArray(params)) return 'its params are not a map';
   const out: Record<string, unknown> = {};
+  let derived: Record<string, unknown> | undefined;
   for (const [key, value] of Object.entries(params)) {
     const spec = Object.hasOwn(def.params, key) ? def.params[key] : undefined;
-    if (!spec) return `unknown parameter \`${key}\``;
+    if (!spec) {
+      derived ??= def.defaults(name) as Record<string, unknown>;
+      if (Object.hasOwn(derived, key) && typeof value !== 'object' && Object.is(derived[key], value)) continue;
+      return `unknown parameter \`${key}\``;
+    }
     if (value === undefined || value === null || spec.deprecated !== undefined) continue;
     if (!TYPE_CHECKS[spec.type](value)) return `parameter \`${key}\` is not a ${spec.type}`;
     out[key] = value;

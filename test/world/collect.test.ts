@@ -70,6 +70,17 @@ describe('withCollected', () => {
     expect(problems[0]!.reason).toMatch(reason);
   });
 
+  it('GIVEN another host\'s svc export, carrying the unit its kind derives from the name THEN it is collected; a unit that is not its name\'s is refused', () => {
+    const yaml = 'graph: a\nresources:\n  svc:\n  - {name: "@@web", state: running}\ncollect:\n- {kind: svc}\n';
+    const own = parseGraph(yaml, 'a.yaml', defaultRegistry);
+    const [web] = exportsOf(own);
+    expect(web!.params.unit).toBe('web.service');
+    const problems: CollectProblem[] = [];
+    const result = withCollected(own, [{ host: 'b', ...web!, name: 'api', params: { ...web!.params, unit: 'api.service' } }, { host: 'c', ...web!, name: 'db' }], defaultRegistry, (problem) => problems.push(problem));
+    expect(result.resources.filter((r) => !r.exported).map((r) => [r.name, r.params.unit, r.params.state])).toEqual([['api', 'api.service', 'running']]);
+    expect(problems.map((p) => [p.from, p.reason])).toEqual([['c:svc[db]', 'unknown parameter `unit`']]);
+  });
+
   it('GIVEN garbage instead of params THEN it is refused, never thrown', () => {
     const { added, problems } = collect([{ host: 'x', kind: 'file', name: 'g', params: 'garbage' as never }]);
     expect(added).toEqual([]);
