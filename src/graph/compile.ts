@@ -62,7 +62,9 @@ export function compileGraph(spec: GraphSpec, registry: Registry, options: Compi
   let autogroup = 0;
   if (!options.noAutogroup) {
     const started = performance.now();
-    autoGroup(graph, { groupKey: (vertex) => vertex.def.group?.key?.(vertex.params) ?? '' });
+    // A kind without a key puts all its vertices in one bucket; a key's undefined means "never
+    // groups" and must stay so (as '' it made every refresh-only print a pair for all the others).
+    autoGroup(graph, { groupKey: (vertex) => (vertex.def.group?.key ? vertex.def.group.key(vertex.params) : '') });
     autogroup = performance.now() - started;
   }
 
