@@ -65,7 +65,12 @@ export class RunGate {
             const parent = host.worker(edge.from);
             return !parent || parent.failed || parent.status === 'blocked' || parent.status === 'stopped';
           },
-          poke: (edge) => host.worker(edge.from)?.poke(),
+          // A parent that waits for its own parents runs when they poke it: poking it again only
+          // holds it again, and made a chain's start a cascade per vertex (quadratic; issue 13).
+          poke: (edge) => {
+            const parent = host.worker(edge.from);
+            if (parent && parent.status !== 'waiting') parent.poke();
+          },
           onHeld: (worker, blocked) => worker.held(blocked),
         }),
       )

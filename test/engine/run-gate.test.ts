@@ -46,6 +46,16 @@ describe('RunGate', () => {
     expect(gate.offer(b)).toBe(true);
   });
 
+  it('GIVEN a -> b -> c with b itself waiting for a THEN c\'s hold pokes no one: b runs when a pokes it (a chain\'s start stays linear)', async () => {
+    const [a, b, c] = [new Node('a'), new Node('b'), new Node('c')];
+    const gate = new RunGate(graphOf([a, b, c], [['a', 'b'], ['b', 'c']]));
+    expect(gate.offer(b)).toBe(false);
+    b.status = 'waiting';
+    expect(gate.offer(c)).toBe(false);
+    await microtasks();
+    expect([a.pokes, b.pokes]).toEqual([1, 0]);
+  });
+
   it('GIVEN a failed parent THEN the child is held as blocked and the parent is not poked', async () => {
     const a = new Node('a');
     const b = new Node('b');
