@@ -25,6 +25,7 @@ import {
   joinUrls,
   NOMINATED_PREFIX,
   sameUrls,
+  serverEndpoints,
   VOLUNTEERS_PREFIX,
 } from './keys.js';
 import { LeasedKeys } from './leased-keys.js';
@@ -545,7 +546,7 @@ export class Cluster {
 
   // --- endpoints ------------------------------------------------------------------------------
 
-  /** followEndpoints points the client at every server's client URLs (this host's first, when it serves). */
+  /** followEndpoints points the client at every server's client URLs (with this host's own, when it serves). */
   private async followEndpoints(): Promise<void> {
     if (this.closed) return;
     let entries: Record<string, string>;
@@ -556,11 +557,8 @@ export class Cluster {
       return;
     }
     if (this.closed) return;
-    const urls = new Set<string>();
-    for (const list of hostsUnder(ENDPOINTS_PREFIX, entries).values()) for (const url of list) urls.add(url);
-    if (this.server) for (const url of this.server.clientUrls) urls.add(url);
-    if (urls.size === 0) return; // keep the seeds
-    const next = [...urls].sort();
+    const next = serverEndpoints(entries, this.server?.clientUrls);
+    if (next.length === 0) return; // keep the seeds
     if (this.connection.setEndpoints(next) || joinUrls(next) !== this.lastEndpoints) {
       this.lastEndpoints = joinUrls(next);
       this.emit({ level: 'info', action: 'endpoints', endpoints: next });

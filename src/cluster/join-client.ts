@@ -256,35 +256,31 @@ function isCertificateError(err: unknown): boolean {
   return /CERT|SIGNATURE|ISSUER|ALTNAME/.test(code);
 }
 
-// What a join service answers is network data: one escaped, bounded line.
-function answerError(answer: HttpGetResponse): string {
-  let message: unknown;
+// A field of a join service's JSON answer; undefined when the answer is not a JSON object.
+function fieldOf(answer: HttpGetResponse, name: string): unknown {
   try {
-    message = (JSON.parse(answer.body) as { error?: unknown }).error;
-  } catch {
-    message = undefined;
-  }
-  return typeof message === 'string' ? peerLine(message) : 'no reason given';
-}
-
-function stringField(answer: HttpGetResponse, name: string): string | undefined {
-  try {
-    const value = (JSON.parse(answer.body) as Record<string, unknown>)[name];
-    return typeof value === 'string' ? value : undefined;
+    const parsed: unknown = JSON.parse(answer.body);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>)[name] : undefined;
   } catch {
     return undefined;
   }
 }
 
+// What a join service answers is network data: one escaped, bounded line.
+function answerError(answer: HttpGetResponse): string {
+  const message = fieldOf(answer, 'error');
+  return typeof message === 'string' ? peerLine(message) : 'no reason given';
+}
+
+function stringField(answer: HttpGetResponse, name: string): string | undefined {
+  const value = fieldOf(answer, name);
+  return typeof value === 'string' ? value : undefined;
+}
+
 // The join answer's endpoints: https URLs of a host and port only; anything else is dropped (an
 // etcd the pinned CA did not certify is refused by the TLS handshake anyway).
 function endpointsField(answer: HttpGetResponse): string[] {
-  let value: unknown;
-  try {
-    value = (JSON.parse(answer.body) as Record<string, unknown>).endpoints;
-  } catch {
-    return [];
-  }
+  const value = fieldOf(answer, 'endpoints');
   if (!Array.isArray(value)) return [];
   const urls = value.slice(0, MAX_JOIN_ENDPOINTS).flatMap((item: unknown) => {
     if (typeof item !== 'string' || item.length > 2048) return [];

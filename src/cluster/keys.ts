@@ -36,6 +36,15 @@ export const TOKENS_PREFIX = `${SERVER_ONLY_PREFIX}tokens/`;
 /** DEFAULT_IDEAL_CLUSTER_SIZE is used when the key is missing or not a number (classic default). */
 export const DEFAULT_IDEAL_CLUSTER_SIZE = 5;
 
+/**
+ * serverEndpoints is every server's client URL under `/_mgmt/endpoints/` (entries as read from
+ * etcd), plus `own`, sorted and without repeats: what a host connects to, and what a join answer
+ * names for the new host (so it needs no second connection once it follows the endpoints).
+ */
+export function serverEndpoints(entries: Readonly<Record<string, string>>, own: readonly string[] = []): string[] {
+  return [...new Set([...[...hostsUnder(ENDPOINTS_PREFIX, entries).values()].flat(), ...own])].sort();
+}
+
 /** joinUrls encodes a URL list as the classic comma-separated value. */
 export function joinUrls(urls: readonly string[]): string {
   return urls.join(',');

@@ -11,7 +11,7 @@ import { certInfo } from '../tls/certs.js';
 import { signCsr } from '../tls/pki.js';
 import type { Authority } from './authority.js';
 import { JoinRefused, type JoinRequest, type RenewalRequest, type SignedCertificate } from './join-service.js';
-import { CA_KEY_KEY, ENDPOINTS_PREFIX, hostsUnder } from './keys.js';
+import { CA_KEY_KEY, ENDPOINTS_PREFIX, serverEndpoints } from './keys.js';
 import { consumeToken, TokenRefused } from './tokens.js';
 
 /** SignerOptions: where the CA is and how long certificates last. */
@@ -72,10 +72,8 @@ export class Signer {
     }
   }
 
-  // Every server's client URLs, as a host following /_mgmt/endpoints/ would connect to them.
   private async endpoints(): Promise<string[]> {
-    const entries = await this.options.connection.bounded('read endpoints', (client) => client.getAll().prefix(ENDPOINTS_PREFIX).strings());
-    return [...new Set([...hostsUnder(ENDPOINTS_PREFIX, entries).values()].flat())].sort();
+    return serverEndpoints(await this.options.connection.bounded('read endpoints', (client) => client.getAll().prefix(ENDPOINTS_PREFIX).strings()));
   }
 
   private async caKey(): Promise<string> {
