@@ -3,10 +3,10 @@
 // temp file plus a rename, no fsync (it costs milliseconds per file on this machine's disk, and a
 // rename already guarantees readers see the old or the new content, never a torn file).
 
-import { constants, readFileSync, type Stats } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readFileSync, readSync, type Stats } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { close, fchmod, fchown, fstat, lstat, openFd, readAt, readlink, rename, stat, writeAll } from './file-fs.js';
+import { close, fstat, lstat, openFd, readAt, readlink, stat, threadCalls, writeAll, type WriteCalls } from './file-fs.js';
 import { tempSuffix } from '../os/atomic-write.js';
 import { entryPath, O_DIR } from './safe-path.js';
 
@@ -53,20 +53,20 @@ export function isRace(err: unknown): boolean {
  * followed), so a reader sees the old file or the new one, and a killed agent leaves at most a
  * `.name.mgmt-*` temp file, never a torn file. The temp file is removed on failure.
  */
-export async function writeAtomic(at: string, source: FileSource, options: WriteOptions = {}): Promise<void> {
+export async function writeAtomic(at: string, source: FileSource, options: WriteOptions = {}, calls: WriteCalls = threadCalls): Promise<void> {
   const temp = tempPath(at);
   try {
-    const fd = await openFd(temp, O_NEW, (options.mode ?? 0o666) & 0o777);
+    const fd = await calls.openFd(temp, O_NEW, (options.mode ?? 0o666) & 0o777);
     try {
-      if (Buffer.isBuffer(source)) await writeAll(fd, source);
+      if (Buffer.isBuffer(source)) await calls.writeAll(fd, source);
       else await copyInto(fd, source.copyFrom);
-      await settle(fd, options);
+      await settle(fd, options, calls);
     } finally {
-      await close(fd);
+      await calls.close(fd);
     }
-    await rename(temp, at);
+    await calls.rename(temp, at);
   } catch (err) {
-    await unlink(temp).catch(() => undefined);
+    await calls.unlink(temp).catch(() => undefined);
     throw err;
   }
 }
@@ -126,6 +126,39 @@ export async function sameBytes(at: string, expected: Buffer): Promise<boolean> 
     return true;
   } finally {
     await close(fd);
+  }
+}
+
+/** SMALL_FILE is the largest content the file kind reads and writes with main-thread calls. */
+export const SMALL_FILE = 64 * 1024;
+const probeBuffer = Buffer.allocUnsafe(SMALL_FILE);
+
+/** ContentProbe is what probeContentSync found: the path's lstat (undefined: missing) and whether it holds the bytes. */
+export interface ContentProbe {
+  readonly found: Stats | undefined;
+  readonly same: boolean;
+}
+
+/**
+ * probeContentSync does lstatIfAny and, for a regular file of the right size, sameBytes, with
+ * synchronous calls, for content of at most SMALL_FILE bytes on a local file system. The lstat
+ * comes first so that only a regular file is ever opened (opening a device can act on it).
+ */
+export function probeContentSync(at: string, expected: Buffer): ContentProbe {
+  let found: Stats | undefined;
+  try {
+    found = lstatSync(at, { throwIfNoEntry: false });
+  } catch (err) {
+    if (!isMissing(err)) throw err;
+  }
+  if (found === undefined || !found.isFile() || found.size !== expected.length) return { found, same: false };
+  const fd = openSync(at, O_READ);
+  try {
+    const length = expected.length;
+    const read = readSync(fd, probeBuffer, 0, length, 0);
+    return { found, same: read === length && probeBuffer.compare(expected, 0, length, 0, length) === 0 };
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -323,10 +356,10 @@ async function copyInto(fd: number, from: string): Promise<void> {
 }
 
 /** settle gives a file the agent just created its owner, then its mode (chown clears set-id bits). */
-async function settle(fd: number, options: WriteOptions): Promise<void> {
+async function settle(fd: number, options: WriteOptions, calls: WriteCalls = threadCalls): Promise<void> {
   const chowned = options.uid !== undefined || options.gid !== undefined;
-  if (chowned) await fchown(fd, options.uid ?? -1, options.gid ?? -1);
-  if (options.mode !== undefined && (chowned || !exactOnCreate(options.mode))) await fchmod(fd, options.mode);
+  if (chowned) await calls.fchown(fd, options.uid ?? -1, options.gid ?? -1);
+  if (options.mode !== undefined && (chowned || !exactOnCreate(options.mode))) await calls.fchmod(fd, options.mode);
 }
 
 /** exactOnCreate says whether open()/mkdir() with `mode` gives exactly `mode` (no umask bite, no set-id bits). */

@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { combineLatest, map, type Observable } from 'rxjs';
 import { copyTree } from './file-copy.js';
-import { fchmod, fchown, fstat, stat } from './file-fs.js';
+import { fchmod, fchown, fstat, mainThreadCalls, stat, threadCalls } from './file-fs.js';
 import { resolveId } from './file-ids.js';
 import {
   createEmpty,
@@ -11,17 +11,21 @@ import {
   keepAttributes,
   lstatIfAny,
   makeDir,
+  probeContentSync,
   processUmask,
   removePath,
   removeStaleTemps,
   sameBytes,
   sameFiles,
+  SMALL_FILE,
   tempBase,
   TempFiles,
   withOpenEntry,
   writeAtomic,
+  type ContentProbe,
   type WriteOptions,
 } from './file-io.js';
+import { LocalDirs } from './local-fs.js';
 import { formatMode, parseFileMode, type FileMode } from './file-mode.js';
 import { SafeDirs, type SafeDir } from './safe-path.js';
 import type { ResourceContext } from '../core/context.js';
@@ -126,6 +130,8 @@ export const file: ResourceKind<FileParams> = {
 const dirs = new SafeDirs();
 // What each directory held of the agent's temp files when a file in it was first applied.
 const tempFiles = new TempFiles();
+// Which of those directories are on a local file system.
+const localDirs = new LocalDirs();
 // A check whose path keeps changing under it this many times in a row answers "not OK": the
 // change that raced it is an event too, so the next check looks again.
 const RACE_ATTEMPTS = 3;
@@ -202,7 +208,9 @@ class LiveFile {
       return held.entry(name);
     };
     try {
-      const found = await lstatIfAny(this.target);
+      // A small file on a local disk is looked at (and written) with main-thread calls.
+      const probe = (await this.isSmallAndLocal()) ? probeContentSync(this.target, this.content!) : undefined;
+      const found = probe !== undefined ? probe.found : await lstatIfAny(this.target);
       if (state === 'absent') return await this.makeAbsent(entry, found, apply);
       if (found === undefined && state === '') {
         if (!this.managesAnything()) return true;
@@ -217,7 +225,7 @@ class LiveFile {
       signal.throwIfAborted();
       let result: Step;
       if (this.isDir) result = await this.ensureDir(entry, found, wanted, apply);
-      else if (this.content !== undefined || this.params.source !== '') result = await this.ensureContent(entry, found, wanted, apply);
+      else if (this.content !== undefined || this.params.source !== '') result = await this.ensureContent(entry, found, wanted, apply, probe);
       else result = await this.ensureFile(entry, found, wanted, apply);
       if (!result.ok && !apply) return false;
 
@@ -236,6 +244,12 @@ class LiveFile {
     } finally {
       held?.release();
     }
+  }
+
+  /** isSmallAndLocal says whether the content is at most SMALL_FILE bytes and the parent on a local file system. */
+  private isSmallAndLocal(): boolean | Promise<boolean> {
+    if (this.content === undefined || this.content.length > SMALL_FILE || this.parent === undefined) return false;
+    return localDirs.isLocal(this.parent);
   }
 
   private async openParent(create: boolean): Promise<SafeDir | undefined> {
@@ -298,7 +312,7 @@ class LiveFile {
     return { ok: false, settled: true, stats: undefined };
   }
 
-  private async ensureContent(entry: Entry, current: Stats | undefined, wanted: Ids, apply: boolean): Promise<Step> {
+  private async ensureContent(entry: Entry, current: Stats | undefined, wanted: Ids, apply: boolean, probe: ContentProbe | undefined): Promise<Step> {
     const source = this.params.source;
     const sourceStats = source === '' ? undefined : await this.sourceFile();
     const size = this.content?.length ?? sourceStats!.size;
@@ -309,7 +323,8 @@ class LiveFile {
       if (current.isDirectory()) await removePath(await entry(), this.target, true, true);
       current = undefined;
     } else if (current !== undefined && current.size === size) {
-      const same = this.content !== undefined ? await sameBytes(this.target, this.content) : await sameFiles(source, this.target, size);
+      const same =
+        probe !== undefined ? probe.same : this.content !== undefined ? await sameBytes(this.target, this.content) : await sameFiles(source, this.target, size);
       if (same) return { ok: true, settled: false, stats: current };
     }
     if (!apply) return NOT_OK;
@@ -325,7 +340,8 @@ class LiveFile {
       uid: wanted.uid ?? kept.uid,
       gid: wanted.gid ?? kept.gid,
     };
-    await writeAtomic(await entry(), this.content ?? { copyFrom: source }, options).catch((err: unknown) => {
+    const calls = probe !== undefined ? mainThreadCalls : threadCalls;
+    await writeAtomic(await entry(), this.content ?? { copyFrom: source }, options, calls).catch((err: unknown) => {
       throw wrap(err, `cannot write ${this.path}`);
     });
     return { ok: false, settled: true, stats: undefined };

@@ -1,0 +1,101 @@
+import { createHook } from 'node:async_hooks';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { file, type FileParams } from '../../src/resources/file.js';
+import { SMALL_FILE } from '../../src/resources/file-io.js';
+import { isRemoteType, LocalDirs } from '../../src/resources/local-fs.js';
+import type { LiveResource } from '../../src/core/kind.js';
+import { makeContext } from '../helpers/context.js';
+import { useTempDirs } from '../helpers/tmp.js';
+
+const tempDir = useTempDirs();
+const never = new AbortController().signal;
+
+function make(params: Partial<FileParams> & { path: string }): LiveResource {
+  const full: FileParams = { ...file.defaults(params.path), ...params };
+  expect(file.validate(full)).toEqual([]);
+  return file.init(full, makeContext('file', params.path));
+}
+
+/** threadPoolCalls counts the fs requests sent to libuv's thread pool while `run` runs. */
+async function threadPoolCalls(run: () => Promise<unknown>): Promise<number> {
+  let count = 0;
+  const hook = createHook({
+    init(_id, type) {
+      if (type === 'FSREQCALLBACK' || type === 'FSREQPROMISE') count++;
+    },
+  });
+  hook.enable();
+  try {
+    await run();
+  } finally {
+    hook.disable();
+  }
+  return count;
+}
+
+describe('file: small files on a local disk use main-thread calls', () => {
+  it('GIVEN a converged small file WHEN checked again THEN no fs call goes to the thread pool', async () => {
+    const path = join(await tempDir(), 'small');
+    const res = make({ path, content: 'small\n' });
+    expect(await res.checkApply(true, never)).toBe(false); // creates it (and learns the directory)
+
+    let ok: boolean | undefined;
+    expect(await threadPoolCalls(async () => (ok = await res.checkApply(true, never)))).toBe(0);
+    expect(ok).toBe(true);
+  });
+
+  it('GIVEN a small file with other content WHEN converged THEN it is rewritten on the main thread, atomically', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'small');
+    const res = make({ path, content: 'wanted\n', mode: '0640' });
+    expect(await res.checkApply(true, never)).toBe(false);
+    writeFileSync(path, 'drifted\n');
+
+    let ok: boolean | undefined;
+    // One call only: the stat that finds the held parent directory still at its path.
+    expect(await threadPoolCalls(async () => (ok = await res.checkApply(true, never)))).toBe(1);
+    expect(ok).toBe(false);
+    expect(readFileSync(path, 'utf8')).toBe('wanted\n');
+    expect(await res.checkApply(false, never)).toBe(true);
+  });
+
+  it('GIVEN content over the small-file limit WHEN checked THEN it goes through the thread pool and converges the same', async () => {
+    const path = join(await tempDir(), 'big');
+    const content = 'x'.repeat(SMALL_FILE + 1);
+    const res = make({ path, content });
+    expect(await res.checkApply(true, never)).toBe(false);
+    expect(readFileSync(path, 'utf8')).toBe(content);
+
+    let ok: boolean | undefined;
+    expect(await threadPoolCalls(async () => (ok = await res.checkApply(true, never)))).toBeGreaterThan(0);
+    expect(ok).toBe(true);
+  });
+});
+
+describe('LocalDirs', () => {
+  it('GIVEN network file system types THEN they are remote, and local ones are not', () => {
+    expect(isRemoteType(0x6969)).toBe(true); // nfs
+    expect(isRemoteType(0xff534d42)).toBe(true); // cifs
+    expect(isRemoteType(0x65735546)).toBe(true); // fuse
+    expect(isRemoteType(0xef53)).toBe(false); // ext4
+    expect(isRemoteType(0x01021994)).toBe(false); // tmpfs
+  });
+
+  it('GIVEN a local directory THEN it is local, and the verdict is remembered without asking again', async () => {
+    const dirs = new LocalDirs();
+    const dir = await tempDir();
+    expect(await dirs.isLocal(dir)).toBe(true);
+    expect(dirs.isLocal(dir)).toBe(true); // a plain boolean now: no promise, no statfs
+  });
+
+  it('GIVEN a missing directory THEN it is not local, and it is asked about again once it exists', async () => {
+    const dirs = new LocalDirs();
+    const dir = join(await tempDir(), 'later');
+    expect(await dirs.isLocal(dir)).toBe(false);
+    mkdirSync(dir);
+    expect(await dirs.isLocal(dir)).toBe(true);
+    rmdirSync(dir);
+  });
+});
