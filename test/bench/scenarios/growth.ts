@@ -12,7 +12,8 @@
 //   chain               1,000: 0.71 s, work 342 ms   10,000: 2.13 s, work 1,647 ms   growth 4.8
 //   fan-out             1,000: 0.51 s, work 283 ms   10,000: 2.24 s, work 1,723 ms   growth 6.1
 //   fan-in              1,000: 1.13 s, work 906 ms   10,000: 11.7 s, work 11,136 ms  growth 12.3;
-//                       its engine part (`graph` to `converged`) 605 ms -> 9,626 ms, 15.9x: quadratic
+//                       its engine part (`graph` to `converged`) is quadratic: 2,500: 1.06 s,
+//                       5,000: 2.3 s, 10,000: 9.6 s, 20,000: 53.4 s
 //   refresh-only-print  1,000: 0.96 s, work 646 ms   10,000: 3.79 s, work 2,684 ms   growth 4.2
 //   chain-100000        29.5 s wall, 921 MB peak RSS: parse 1.2 s, swap 4.2 s, `graph` to
 //                       `converged` 19.7 s (target 10 s)
