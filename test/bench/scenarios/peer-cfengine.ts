@@ -7,9 +7,11 @@
 // `cfengine3`) when missing. The figures are mgmt / CFEngine. Targets (issue 13): at 1,000 files,
 // first converge and re-check each <= 0.5x CFEngine; at 10,000, <= 1 (ahead), reported.
 //
-// cf-agent here (2 shared cores, load ~8): 1,000 files first converge 1.1-1.4 s, re-check
-// 0.18-0.27 s, 23 MB peak RSS; 10,000 files 10.0-11.6 s and 2.5-2.9 s, 31 MB (its first converge is
-// mostly system time: 4.4 of 10 s). mgmt at that moment: 1,000 files 1.9-3.5 s and 0.65-1.06 s.
+// cf-agent here (2 cores shared with other sessions, load ~7-8), by hand: 1,000 files first
+// converge 1.1-1.4 s, re-check 0.18-0.27 s, 23 MB peak RSS; 10,000 files 10.0-11.6 s and 2.5-2.9 s,
+// 31 MB (its first converge is mostly system time: 4.4 of 10 s). In the first full bench run
+// (medians): 1,000 files cf-agent 1.20 s / 0.25 s against mgmt 2.32 s / 0.80 s (ratios 1.93 and
+// 3.28); 10,000 files cf-agent 7.57 s / 2.51 s against mgmt 10.8 s / 3.69 s (1.43 and 1.47).
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
