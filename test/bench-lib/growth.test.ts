@@ -4,7 +4,7 @@ import { growthOf } from '../bench/lib/growth.js';
 describe('growthOf', () => {
   it('divides the median at the large size by the median at the small one', () => {
     // GIVEN noisy samples WHEN compared THEN the medians (100 and 1,150) set the growth
-    expect(growthOf([90, 100, 400], [1100, 1150, 1200], 12)).toEqual({ smallMs: 100, largeMs: 1150, growth: 11.5, pass: true });
+    expect(growthOf([90, 100, 400], [1100, 1150, 1200], 12)).toEqual({ small: 100, large: 1150, growth: 11.5, pass: true });
   });
 
   it('fails a growth above the bound (a quadratic shape grows ~100x)', () => {

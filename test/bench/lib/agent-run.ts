@@ -17,6 +17,8 @@ export interface AgentRun {
   /** The `graph` event's vertex count. */
   readonly vertices: number | undefined;
   readonly peakRssMb: number | undefined;
+  /** Bytes of the JSON event log (stdout). */
+  readonly logBytes: number;
 }
 
 /** AgentRunOptions say where a run keeps its temporary prefix and what else it is given. */
@@ -47,6 +49,7 @@ export async function runAgent(yaml: string, what: string, options: AgentRunOpti
     applies: counts.apply ?? 0,
     vertices: typeof graph?.vertices === 'number' ? graph.vertices : undefined,
     peakRssMb: run.peakRssMb,
+    logBytes: Buffer.byteLength(run.stdout),
   };
 }
 

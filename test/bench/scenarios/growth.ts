@@ -3,7 +3,8 @@
 // interleaved; the figure is the agent's own work at 10,000 (compile stages + `start` to
 // `converged`, from its event log: node's start and module loading left out), the baseline the
 // same at 1,000, and the ratio the growth: target <= 12 (10x the resources, at most ~12x the
-// time). Wall times are details. Plus chain-100000: a 100,000-noop chain converges in <= 10 s wall.
+// time). Wall times are details; the JSON event log's size is a second line with the same bound.
+// Plus chain-100000: a 100,000-noop chain converges in <= 10 s wall.
 // chain, fan-out and fan-in run with --no-autogroup: noops group with each other, so fan-out's
 // children (fan-in's parents) would become one vertex and the engine would never see the shape;
 // refresh-only-print keeps autogroup on, as its quadratic case was in autogroup.
@@ -23,7 +24,7 @@ import { join } from 'node:path';
 import { agentDetails, runAgent, type AgentRun } from '../lib/agent-run.js';
 import { growthOf } from '../lib/growth.js';
 import { interleaved } from '../lib/interleave.js';
-import { makeResult, type Scenario, type ScenarioContext, type ScenarioResult } from '../lib/scenario.js';
+import { makeResult, makeSubResult, type Scenario, type ScenarioContext, type ScenarioResult } from '../lib/scenario.js';
 import { SHAPES, shapeGraph, type Shape, type ShapeGraph } from '../lib/shape-graphs.js';
 import { median, medianOf, repeat, round } from '../lib/stats.js';
 
@@ -79,32 +80,38 @@ async function runGrowth(ctx: ScenarioContext, shape: Shape): Promise<ScenarioRe
     );
     return { small: smallRun, large: largeRun };
   });
-  const work = growthOf(
-    runs.map((run) => run.small.workMs!),
-    runs.map((run) => run.large.workMs!),
-    MAX_GROWTH,
-  );
-  const wall = growthOf(
-    runs.map((run) => run.small.ms),
-    runs.map((run) => run.large.ms),
-    MAX_GROWTH,
+  const pick = (size: 'small' | 'large', value: (run: AgentRun) => number): number[] => runs.map((run) => value(run[size]));
+  const work = growthOf(pick('small', (run) => run.workMs!), pick('large', (run) => run.workMs!), MAX_GROWTH);
+  const wall = growthOf(pick('small', (run) => run.ms), pick('large', (run) => run.ms), MAX_GROWTH);
+  const logBytes = growthOf(pick('small', (run) => run.logBytes), pick('large', (run) => run.logBytes), MAX_GROWTH);
+  // Issue 13: the JSON log grows linearly, whatever the groups (a member's event never repeats its group).
+  const log = makeSubResult(
+    {
+      figure: logBytes.large,
+      baseline: logBytes.small,
+      baselineName: `the JSON event log at ${SMALL}`,
+      target: `growth <= ${MAX_GROWTH}`,
+      pass: logBytes.pass,
+    },
+    { unit: 'B' },
   );
   return makeResult(
     {
       scenario: `${shape}-growth`,
-      figure: work.largeMs,
-      baseline: work.smallMs,
+      figure: work.large,
+      baseline: work.small,
       baselineName: `the agent's work on the same shape at ${SMALL.toLocaleString('en')}`,
-      target: `growth <= ${MAX_GROWTH} (work at ${LARGE} / at ${SMALL})`,
-      pass: work.pass,
+      target: `growth <= ${MAX_GROWTH} (work at ${LARGE} / at ${SMALL}; log: its own line)`,
+      pass: work.pass && log.pass,
       runs: runs.length,
     },
     {
       shape,
       flags: flagsOf(shape),
-      wallMs: { [SMALL]: round(wall.smallMs), [LARGE]: round(wall.largeMs), growth: wall.growth },
+      wallMs: { [SMALL]: round(wall.small), [LARGE]: round(wall.large), growth: wall.growth },
       [`at${SMALL}`]: agentDetails(runs.map((run) => run.small)),
       [`at${LARGE}`]: agentDetails(runs.map((run) => run.large)),
+      log,
     },
   );
 }
