@@ -15,13 +15,32 @@ import { clusterExchangeScenarios } from './scenarios/cluster-exchange.js';
 import { drift10000 } from './scenarios/drift.js';
 import { execChain } from './scenarios/exec-chain.js';
 import { files1000, files10000 } from './scenarios/files.js';
+import { chain100000, growthScenarios } from './scenarios/growth.js';
 import { hostileFlood } from './scenarios/hostile-flood.js';
+import { peerCfengine1000, peerCfengine10000 } from './scenarios/peer-cfengine.js';
 import { startup } from './scenarios/startup.js';
 import { svcRestart } from './scenarios/svc.js';
 import { pkgScenarios } from './scenarios/pkg.js';
 
 /** SCENARIOS lists every scenario in the order a full run takes them. */
-export const SCENARIOS: readonly Scenario[] = [startup, execChain, files1000, files10000, drift10000, ...autoedgeScenarios, ...autogroupScenarios, swap10000, ...clusterExchangeScenarios, svcRestart, ...pkgScenarios, hostileFlood];
+export const SCENARIOS: readonly Scenario[] = [
+  startup,
+  execChain,
+  files1000,
+  files10000,
+  peerCfengine1000,
+  peerCfengine10000,
+  drift10000,
+  ...growthScenarios,
+  chain100000,
+  ...autoedgeScenarios,
+  ...autogroupScenarios,
+  swap10000,
+  ...clusterExchangeScenarios,
+  svcRestart,
+  ...pkgScenarios,
+  hostileFlood,
+];
 
 const tempDirs = new Set<string>();
 
@@ -32,7 +51,8 @@ function cleanup(): void {
 }
 
 function usage(): string {
-  const names = SCENARIOS.map((scenario) => `  ${scenario.name.padEnd(12)} ${scenario.doc}`);
+  const width = Math.max(...SCENARIOS.map((scenario) => scenario.name.length));
+  const names = SCENARIOS.map((scenario) => `  ${scenario.name.padEnd(width)} ${scenario.doc}`);
   return ['usage: npm run bench [-- NAME...]   (no name: all scenarios)', '', 'scenarios:', ...names].join('\n');
 }
 
@@ -63,7 +83,8 @@ export function summaryTable(results: readonly ScenarioResult[]): string {
     rows.push([result.scenario, fmt(result.figure), fmt(result.baseline), fmt(result.ratio), result.target, pass]);
     for (const [key, value] of Object.entries(result)) {
       if (!isSubResult(value)) continue;
-      rows.push([`  ${key}`, fmt(value.figure), fmt(value.baseline), fmt(value.ratio), value.target, value.pass ? 'yes' : 'NO']);
+      const unit = value.unit ? ` ${value.unit}` : '';
+      rows.push([`  ${key}`, fmt(value.figure) + unit, fmt(value.baseline) + unit, fmt(value.ratio), value.target, value.pass ? 'yes' : 'NO']);
     }
     if (result.error) rows.push(['  error', String(result.error).split('\n')[0]!.slice(0, 100), '', '', '', '']);
   }

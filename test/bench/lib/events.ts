@@ -64,16 +64,31 @@ export interface RunPhases {
 
 /** runPhases computes the phases of a run from its events and the parent's spawn and exit times. */
 export function runPhases(events: readonly MgmtEvent[], spawnedAt: number, exitedAt: number): RunPhases {
-  const at = (name: string): number | undefined => {
-    const event = events.find((candidate) => candidate.event === name);
-    return event ? Date.parse(event.ts) : undefined;
-  };
-  const start = at('start');
-  const graph = at('graph');
-  const converged = at('converged');
+  const start = eventTime(events, 'start');
+  const graph = eventTime(events, 'graph');
+  const converged = eventTime(events, 'converged');
   const span = (from: number | undefined, to: number | undefined): number | undefined =>
     from !== undefined && to !== undefined ? to - from : undefined;
   return { boot: span(spawnedAt, start), swap: span(start, graph), work: span(graph, converged), exit: span(converged, exitedAt) };
+}
+
+/** eventTime is the timestamp (ms since the epoch) of the first event named `name`, if any. */
+export function eventTime(events: readonly MgmtEvent[], name: string): number | undefined {
+  const event = events.find((candidate) => candidate.event === name);
+  return event ? Date.parse(event.ts) : undefined;
+}
+
+/**
+ * agentWorkMs is the agent's own work in a run, node's start and module loading left out: the
+ * compile stages of the first `graph` event (parse, autoedges, autogroup, toposort: all done
+ * before `start` is logged) plus `start` to `converged` (the engine's swap, then every check).
+ */
+export function agentWorkMs(events: readonly MgmtEvent[]): number | undefined {
+  const start = eventTime(events, 'start');
+  const converged = eventTime(events, 'converged');
+  if (start === undefined || converged === undefined) return undefined;
+  const { parse = 0, autoedges = 0, autogroup = 0, toposort = 0 } = graphTimings(events);
+  return converged - start + parse + autoedges + autogroup + toposort;
 }
 
 /** countEvents counts events by name (apply, error, retry, ...). */

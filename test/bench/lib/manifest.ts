@@ -1,7 +1,7 @@
 // The managed files of the file scenarios: N files of about 100 bytes in one directory, written
 // out both as an mgmt YAML graph and as a JSON manifest for the plain-Node baselines.
 
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** ManagedFile is one file a scenario manages: its absolute path and exact content. */
@@ -58,4 +58,18 @@ export async function wrongFiles(manifest: Manifest): Promise<string[]> {
     if (actual !== file.content) wrong.push(file.name);
   }
   return wrong;
+}
+
+/** expectConverged throws, naming a few, unless every managed file exists with exactly its content. */
+export async function expectConverged(manifest: Manifest, what: string): Promise<void> {
+  const wrong = await wrongFiles(manifest);
+  if (wrong.length > 0) {
+    throw new Error(`${what} left ${wrong.length} of ${manifest.files.length} files missing or wrong (e.g. ${wrong.slice(0, 3).join(', ')})`);
+  }
+}
+
+/** emptyDir removes the manifest's directory and makes it again, empty, for a first converge. */
+export async function emptyDir(manifest: Manifest): Promise<void> {
+  await rm(manifest.dir, { recursive: true, force: true });
+  await mkdir(manifest.dir, { recursive: true });
 }

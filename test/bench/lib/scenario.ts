@@ -71,6 +71,8 @@ export interface SubResult {
   readonly ratio: number | null;
   readonly target: string;
   readonly pass: boolean;
+  /** The unit of figure and baseline when it is not milliseconds (e.g. `MB` for a peak RSS). */
+  readonly unit?: string;
 }
 
 /** makeSubResult builds a SubResult with rounded figures and the ratio. */
