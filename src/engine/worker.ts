@@ -134,6 +134,10 @@ export class VertexWorker {
   /** The resource's own checkApply while it runs, even past an abort that settled the attempt. */
   private resourceRun: Promise<unknown> | undefined;
   private runDone: Promise<void> = Promise.resolve();
+  /** How many parents of `readyOf` ran since this vertex's timestamp `readyFor` (parentSettled). */
+  private settledParents = 0;
+  private readyFor = -1;
+  private readyOf: readonly Edge[] | undefined;
 
   constructor(vertex: Vertex, host: WorkerHost) {
     this.vertex = vertex;
@@ -384,21 +388,48 @@ export class VertexWorker {
       const all = vertex.def.notifiesAllEdges === true;
       for (const edge of host.outgoing(vertex.id)) if (edge.notify || all) host.setRefresh(edge, true);
     }
+    const before = this.timestamp;
     this.timestamp = host.tick();
     // Children first, then our own status: the graph must never look idle between the two.
-    this.pokeReadyChildren();
+    this.pokeReadyChildren(before);
     if (!this.rerun) this.setStatus('idle');
   }
 
-  private pokeReadyChildren(): void {
+  /**
+   * pokeReadyChildren pokes each child that this run made ready. A waiting child that is not ready
+   * yet is left alone: it back-poked its unsettled parents when it was held, and the last of them
+   * to run pokes it (one that dies pokes it too). Poking it on every parent's run made a fan-in of
+   * N parents cost N gate passes of N parents each: 10,000 parents took 14.5 s, 1,000 took 1.5 s.
+   */
+  private pokeReadyChildren(before: number): void {
     const { host } = this;
     for (const edge of host.outgoing(this.vertex.id)) {
       const child = host.worker(edge.to);
       if (!child) continue;
-      const ready = host.incoming(edge.to).every((into) => (host.worker(into.from)?.timestamp ?? 0) > child.timestamp);
+      const ready = child.parentSettled(before);
       // A refresh must not wait for other parents to run by chance: the poked child back-pokes them.
-      if (ready || isStuckStatus(child.status) || host.hasRefresh(edge)) child.parentRan();
+      if (ready || child.status === 'blocked' || host.hasRefresh(edge)) child.parentRan();
     }
+  }
+
+  /**
+   * parentSettled is told by a parent that ran (its timestamp was `parentBefore`) and says whether
+   * every parent has now run since this vertex did. It counts instead of reading every parent: a
+   * parent settles once per run of its child, so the count is redone only when the child ran or
+   * the graph changed, and a fan-in of N parents costs O(N), not O(N²).
+   */
+  parentSettled(parentBefore: number): boolean {
+    const { host } = this;
+    const parents = host.incoming(this.vertex.id);
+    if (this.readyOf === parents && this.readyFor === this.timestamp) {
+      if (parentBefore <= this.timestamp) this.settledParents++;
+    } else {
+      this.readyOf = parents;
+      this.readyFor = this.timestamp;
+      this.settledParents = 0;
+      for (const into of parents) if ((host.worker(into.from)?.timestamp ?? 0) > this.timestamp) this.settledParents++;
+    }
+    return this.settledParents === parents.length;
   }
 
   /**
