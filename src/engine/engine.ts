@@ -1,29 +1,14 @@
-import { join } from 'node:path';
 import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
 import { sameVertex } from '../graph/canonical.js';
-import { edgeKey, type Edge, type Graph, type Member, type Vertex } from '../graph/graph.js';
-import { roundMs, type EventLog } from '../log/events.js';
-import type { ResourceContext, WatchPathOptions } from '../core/context.js';
-import type { World } from '../world/types.js';
+import { edgeKey, type Edge, type Graph, type Vertex } from '../graph/graph.js';
+import { roundMs } from '../log/events.js';
+import { MemberContext, type ContextShared } from './member-context.js';
 import { RunGate } from './run-gate.js';
 import { Semaphores } from '../os/semaphores.js';
 import { isIdleStatus, isStuckStatus, VertexWorker, type WorkerHost, type WorkerStatus } from './worker.js';
 
-/** PathWatcher is the part of the shared file watcher the engine hands to resources. */
-export interface PathWatcher {
-  watchPath(path: string, options?: WatchPathOptions): Observable<void>;
-}
-
-/** EngineOptions are what an engine needs from the agent around it. */
-export interface EngineOptions {
-  readonly log: EventLog;
-  readonly hostname: string;
-  /** The agent's working directory; resources get scratch space below it. */
-  readonly prefix: string;
-  readonly watcher: PathWatcher;
-  /** What hosts share; handed to resources (kv). */
-  readonly world?: World;
-}
+/** EngineOptions are what an engine needs from the agent around it: what its resources' contexts share. */
+export type EngineOptions = ContextShared;
 
 /** SwapStats says what a graph swap did. */
 export interface SwapStats {
@@ -126,7 +111,8 @@ export class Engine {
         workers.set(vertex.id, worker);
         return worker;
       });
-      for (const worker of fresh) worker.start((member, refresh) => this.makeContext(member, refresh));
+      const shared = this.options;
+      for (const worker of fresh) worker.start((member, refresh) => new MemberContext(member, refresh, shared));
       // Kept vertices whose parents changed, or that wait on a parent, may need a poke. Usually
       // neither holds (same edges, nobody waiting): then the 10,000-vertex pass is skipped.
       if (previousGraph && (this.stuck > 0 || !sameEdges(previousGraph.edges, next.edges))) {
@@ -168,21 +154,6 @@ export class Engine {
   /** statuses reports each vertex's status (for tests and diagnostics). */
   statuses(): Map<string, WorkerStatus> {
     return new Map([...this.workers].map(([id, worker]) => [id, worker.status]));
-  }
-
-  private makeContext(member: Member, refreshPending: () => boolean): ResourceContext {
-    const { log, hostname, prefix, watcher, world } = this.options;
-    return {
-      ...(world ? { world } : {}),
-      id: member.id,
-      kind: member.kind,
-      name: member.name,
-      hostname,
-      log: log.forResource(member.id, member.kind, member.name),
-      scratchDir: join(prefix, 'resources', member.kind, encodeURIComponent(member.name)),
-      refreshPending,
-      watchPath: (path, options) => watcher.watchPath(path, options),
-    };
   }
 
   private pruneRefreshFlags(next: Graph): void {
