@@ -1,5 +1,5 @@
 import { of } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ResourceKind } from '../../src/core/kind.js';
 import { buildGraph, makeProbeWorld, type ProbeWorld } from '../helpers/graph.js';
 import { idle, useEngines } from '../helpers/engine.js';
@@ -338,6 +338,20 @@ describe('engine scheduling', () => {
     slowA.resolve(true);
     await idle(engine);
     expect(callsOf(world, 'a')).toHaveLength(1);
+  });
+
+  it('GIVEN 40 probes of a kind with parallelism 2 WHEN they converge THEN no abort listener is added: a check and its semaphore wait are aborted directly', async () => {
+    const world = makeProbeWorld({ parallelism: 2 });
+    const { engine } = makeEngine();
+    const added = vi.spyOn(EventTarget.prototype, 'addEventListener');
+    try {
+      await engine.swap(buildGraph(Array.from({ length: 40 }, (_, i) => ({ name: `p${i}`, def: world.kind }))));
+      await idle(engine);
+      expect(world.calls).toHaveLength(40);
+      expect(added.mock.calls.filter(([type]) => type === 'abort')).toHaveLength(0);
+    } finally {
+      added.mockRestore();
+    }
   });
 
   it('GIVEN a kind with parallelism 2 THEN at most two of its checkApplys run at once', async () => {
