@@ -6,7 +6,7 @@ import { backoffDelay } from '../../streams/retry-with-backoff.js';
 import { retryWithDelay } from '../../streams/retry-with-delay.js';
 import { errorMessage, resourceId } from '../errors.js';
 import type { Edge, Member, Vertex } from '../graph/graph.js';
-import { roundMs, type EventLog } from '../log/events.js';
+import { roundMs, type EventLog, type Level, type LogEvent } from '../log/events.js';
 import type { ResourceContext } from '../core/context.js';
 import { startRunner, type VertexRunner } from './runner.js';
 import type { Release, Semaphores } from '../os/semaphores.js';
@@ -323,19 +323,31 @@ export class VertexWorker {
     }
   }
 
-  /** reportResults emits each member's own check or apply event (a group reports every member). */
+  /**
+   * reportResults emits each member's own check or apply event (a group reports every member). An
+   * OK check is a debug event: it is not even built for a log that writes no debug.
+   */
   private reportResults(results: readonly boolean[], ms: number): void {
     const { vertex } = this;
-    const grouped = vertex.members.length > 1;
-    const group = grouped ? shortGroupId(vertex) : undefined;
-    vertex.members.forEach((member, i) => {
-      const ok = results[i] === true;
-      const fields = { ms, ...(grouped ? { group, members: vertex.members.length } : {}) };
-      const at = { resource: member.id, kind: member.kind, name: member.name };
-      if (ok) this.host.log.emit({ level: 'debug', event: 'check', ...at, ok: true, ...fields });
-      else if (vertex.meta.noop) this.host.log.emit({ level: 'info', event: 'check', ...at, ok: false, noop: true, message: 'would change (noop)', ...fields });
-      else this.host.log.emit({ level: 'info', event: 'apply', ...at, changed: true, ...fields });
-    });
+    const { log } = this.host;
+    const { members } = vertex;
+    const debug = log.wants?.('debug') ?? true;
+    // The group's fields are the same for every member: made once (and the id kept short: the
+    // events of a group stay linear in its size).
+    const group = members.length > 1 ? { group: shortGroupId(vertex), members: members.length } : undefined;
+    for (let i = 0; i < members.length; i++) {
+      const { id: resource, kind, name } = members[i]!;
+      let event: LogEvent;
+      if (results[i] === true) {
+        if (!debug) continue;
+        event = { level: 'debug', event: 'check', resource, kind, name, ok: true, ms };
+      } else if (vertex.meta.noop) {
+        event = { level: 'info', event: 'check', resource, kind, name, ok: false, noop: true, message: 'would change (noop)', ms };
+      } else {
+        event = { level: 'info', event: 'apply', resource, kind, name, changed: true, ms };
+      }
+      log.emit(group ? { ...event, ...group } : event);
+    }
   }
 
   /**
@@ -597,9 +609,11 @@ export class VertexWorker {
     this.host.statusChanged(this, from, status);
   }
 
-  private emit(level: 'debug' | 'info' | 'warn' | 'error', event: string, fields: Record<string, unknown>): void {
+  private emit(level: Level, event: string, fields: Record<string, unknown>): void {
     const { vertex } = this;
-    this.host.log.emit({ level, event, resource: vertex.id, kind: vertex.kind, name: vertex.name, ...fields });
+    const { log } = this.host;
+    if (level === 'debug' && log.wants?.('debug') === false) return;
+    log.emit({ level, event, resource: vertex.id, kind: vertex.kind, name: vertex.name, ...fields });
   }
 }
 

@@ -354,6 +354,16 @@ describe('engine scheduling', () => {
     }
   });
 
+  it('GIVEN a log that writes no debug WHEN probes converge THEN no watch or OK-check event is even built', async () => {
+    const world = makeProbeWorld();
+    const { engine, log, events } = makeEngine();
+    (log as { wants?: (level: string) => boolean }).wants = (level) => level !== 'debug';
+    await engine.swap(buildGraph(['a', 'b'].map((name) => ({ name, def: world.kind }))));
+    await idle(engine);
+    expect(world.calls).toHaveLength(2);
+    expect(events.filter((e) => e.level === 'debug')).toEqual([]);
+  });
+
   it('GIVEN a kind with parallelism 2 THEN at most two of its checkApplys run at once', async () => {
     const world = makeProbeWorld({ parallelism: 2 });
     const { engine } = makeEngine();

@@ -49,6 +49,30 @@ describe('event log', () => {
     ]);
   });
 
+  it('GIVEN a level THEN wants says which levels may be written, and none after exit', () => {
+    const { log } = makeLog({});
+    expect(['debug', 'info', 'warn', 'error'].map((level) => log.wants?.(level as never))).toEqual([false, true, true, true]);
+    const { log: verbose } = makeLog({ format: 'json', level: 'debug' });
+    expect(verbose.wants?.('debug')).toBe(true);
+    verbose.emit({ level: 'info', event: 'exit', code: 0 });
+    expect(verbose.wants?.('error')).toBe(false);
+  });
+
+  it('GIVEN events in one millisecond and in the next THEN each JSON line carries its own ts, and an event naming host keeps it in place', async () => {
+    let at = AT.getTime();
+    const { log, stdout } = makeLog({ format: 'json', level: 'debug', now: () => new Date(at) });
+    log.emit({ level: 'info', event: 'a' });
+    log.emit({ level: 'info', event: 'b' });
+    at += 1;
+    log.emit({ level: 'info', event: 'c', host: 'peer' });
+    await log.flush();
+    expect(stdout.text.trim().split('\n')).toEqual([
+      `{"ts":"${AT.toISOString()}","host":"h1","level":"info","event":"a"}`,
+      `{"ts":"${AT.toISOString()}","host":"h1","level":"info","event":"b"}`,
+      `{"ts":"${new Date(at).toISOString()}","host":"peer","level":"info","event":"c"}`,
+    ]);
+  });
+
   it('GIVEN an event without a summary THEN text shows its name and fields', () => {
     expect(formatText(AT, { level: 'info', event: 'graph', graph: 'g', vertices: 2, edges: 1 })).toBe('01:02:03.045 graph (graph=g vertices=2 edges=1)');
   });
