@@ -381,23 +381,11 @@ export class VertexWorker {
     const runner = this.runner;
     if (!runner) throw new Error('resource was not initialised');
     const { meta } = this.vertex;
+    // The controller is made once the semaphores are held: 10,000 checks waiting for a kind's 32
+    // slots need none of them yet.
+    const release = this.host.semaphores.take(this.semaphoreIds) ?? (await this.waitForSemaphores());
     const controller = new AbortController();
     this.inflight = controller;
-    let release = this.host.semaphores.take(this.semaphoreIds);
-    if (!release) {
-      try {
-        release = await this.waitForSemaphores();
-      } catch (err) {
-        this.inflight = undefined;
-        throw err;
-      }
-      // An abort between the grant and this line found no wait to cancel: the run must not start.
-      if (controller.signal.aborted) {
-        this.inflight = undefined;
-        release();
-        throw controller.signal.reason;
-      }
-    }
     let timer: NodeJS.Timeout | undefined;
     if (meta.timeout > 0) {
       timer = setTimeout(() => this.abortRun(new Error(`timeout after ${meta.timeout} ms`)), meta.timeout);
@@ -424,9 +412,20 @@ export class VertexWorker {
   /** waitForSemaphores waits for this vertex's semaphores; an abort meanwhile cancels the wait (abortRun). */
   private async waitForSemaphores(): Promise<Release> {
     const wait = this.host.semaphores.wait(this.semaphoreIds);
-    this.cancelWait = wait.cancel;
+    // An abort after the grant, before this function resumes, has no wait left to cancel: it is
+    // kept, and the run does not start.
+    let abort: unknown;
+    this.cancelWait = (reason) => {
+      abort ??= reason;
+      wait.cancel(reason);
+    };
     try {
-      return await wait.granted;
+      const release = await wait.granted;
+      if (abort !== undefined) {
+        release();
+        throw abort;
+      }
+      return release;
     } finally {
       this.cancelWait = undefined;
     }
