@@ -24,7 +24,7 @@ class Semaphore {
   free: number;
   // A Set, not an array: a cancelled waiter leaves in O(1), where indexOf made stopping 10,000
   // waiters quadratic. Insertion order keeps the queue first come, first served.
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters = new Set<Waiter>();
 
   constructor(size: number) {
     this.free = size;
@@ -37,18 +37,18 @@ class Semaphore {
     return true;
   }
 
-  enqueue(grant: () => void): void {
-    this.waiters.add(grant);
+  enqueue(waiter: Waiter): void {
+    this.waiters.add(waiter);
   }
 
-  dequeue(grant: () => void): void {
-    this.waiters.delete(grant);
+  dequeue(waiter: Waiter): void {
+    this.waiters.delete(waiter);
   }
 
   release(): void {
     for (const next of this.waiters) {
       this.waiters.delete(next);
-      next();
+      next.grant();
       return;
     }
     this.free++;
@@ -62,6 +62,56 @@ function releaserOf(held: Semaphore[]): Release {
   return () => {
     for (const sema of held.splice(0).reverse()) sema.release();
   };
+}
+
+/**
+ * Waiter takes its semaphores in order, queued on each that has no unit free. One object per wait
+ * (its state in fields, not in closures): 10,000 checks may wait at once.
+ */
+class Waiter implements SemaphoreWait {
+  readonly granted: Promise<Release>;
+  private readonly semas: readonly Semaphore[];
+  private readonly held: Semaphore[] = [];
+  /** The semaphore it is queued on, while it waits. */
+  private queuedOn: Semaphore | undefined;
+  private resolve!: (release: Release) => void;
+  private reject!: (reason: unknown) => void;
+
+  constructor(semas: readonly Semaphore[]) {
+    this.semas = semas;
+    this.granted = new Promise<Release>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.takeRest();
+  }
+
+  /** grant is a release handing this waiter the unit it queued for. */
+  grant(): void {
+    this.held.push(this.queuedOn!);
+    this.queuedOn = undefined;
+    this.takeRest();
+  }
+
+  cancel(reason: unknown): void {
+    if (!this.queuedOn) return;
+    this.queuedOn.dequeue(this);
+    this.queuedOn = undefined;
+    releaserOf(this.held)();
+    this.reject(reason);
+  }
+
+  private takeRest(): void {
+    const { semas, held } = this;
+    let i = held.length;
+    while (i < semas.length && semas[i]!.tryTake()) held.push(semas[i++]!);
+    if (i === semas.length) {
+      this.resolve(releaserOf(held));
+      return;
+    }
+    this.queuedOn = semas[i]!;
+    this.queuedOn.enqueue(this);
+  }
 }
 
 /** Semaphores hands out the graph-global counting semaphores by id. */
@@ -89,38 +139,7 @@ export class Semaphores {
    * an EventTarget listener per waiting check (9,968 of them for 10,000 files and a kind's 32 slots).
    */
   wait(ids: readonly string[]): SemaphoreWait {
-    const semas = this.semaphoresOf(ids);
-    const held: Semaphore[] = [];
-    let waitingOn: { readonly sema: Semaphore; readonly grant: () => void } | undefined;
-    let fail: (reason: unknown) => void = () => undefined;
-    const granted = new Promise<Release>((resolve, reject) => {
-      fail = reject;
-      const takeFrom = (first: number): void => {
-        let i = first;
-        while (i < semas.length && semas[i]!.tryTake()) held.push(semas[i++]!);
-        if (i === semas.length) {
-          waitingOn = undefined;
-          resolve(releaserOf(held));
-          return;
-        }
-        const sema = semas[i]!;
-        const grant = (): void => {
-          held.push(sema);
-          takeFrom(i + 1);
-        };
-        waitingOn = { sema, grant };
-        sema.enqueue(grant);
-      };
-      takeFrom(0);
-    });
-    const cancel = (reason: unknown): void => {
-      if (!waitingOn) return;
-      waitingOn.sema.dequeue(waitingOn.grant);
-      waitingOn = undefined;
-      releaserOf(held)();
-      fail(reason);
-    };
-    return { granted, cancel };
+    return new Waiter(this.semaphoresOf(ids));
   }
 
   /**
