@@ -2,10 +2,10 @@ import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
 import { sameVertex } from '../graph/canonical.js';
 import { edgeKey, type Edge, type Graph, type Vertex } from '../graph/graph.js';
 import { roundMs } from '../log/events.js';
-import { MemberContext, type ContextShared } from './member-context.js';
+import { memberContexts, type ContextShared } from './member-context.js';
 import { RunGate } from './run-gate.js';
 import { Semaphores } from '../os/semaphores.js';
-import { isIdleStatus, isStuckStatus, VertexWorker, type WorkerHost, type WorkerStatus } from './worker.js';
+import { isIdleStatus, isStuckStatus, VertexWorker, type WorkerContextFactory, type WorkerHost, type WorkerStatus } from './worker.js';
 
 /** EngineOptions are what an engine needs from the agent around it: what its resources' contexts share. */
 export type EngineOptions = ContextShared;
@@ -32,7 +32,6 @@ const NO_EDGES: readonly Edge[] = Object.freeze([]);
  * that compare equal keep running), with `idle$` telling when every vertex is idle.
  */
 export class Engine {
-  private readonly options: EngineOptions;
   private graph: Graph | undefined;
   private workers = new Map<string, VertexWorker>();
   private readonly refreshPending = new Set<string>();
@@ -45,12 +44,13 @@ export class Engine {
   private swapping = 0;
   private readonly idleSubject = new BehaviorSubject<boolean>(true);
   private readonly host: WorkerHost;
+  private readonly makeContext: WorkerContextFactory;
 
   /** idle$ emits whether every vertex is idle right now, on each change. */
   readonly idle$: Observable<boolean>;
 
   constructor(options: EngineOptions) {
-    this.options = options;
+    this.makeContext = memberContexts(options);
     this.idle$ = this.idleSubject.pipe(distinctUntilChanged());
     this.host = {
       log: options.log,
@@ -111,8 +111,7 @@ export class Engine {
         workers.set(vertex.id, worker);
         return worker;
       });
-      const shared = this.options;
-      for (const worker of fresh) worker.start((member, refresh) => new MemberContext(member, refresh, shared));
+      for (const worker of fresh) worker.start(this.makeContext);
       // Kept vertices whose parents changed, or that wait on a parent, may need a poke. Usually
       // neither holds (same edges, nobody waiting): then the 10,000-vertex pass is skipped.
       if (previousGraph && (this.stuck > 0 || !sameEdges(previousGraph.edges, next.edges))) {

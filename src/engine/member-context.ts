@@ -27,21 +27,25 @@ export interface ContextShared {
  * and the engine's shared part read through it. The logger and the scratch path are built on
  * first use: most resources never log, and only a few kinds take scratch space. A context object
  * literal with all eight fields was 3% of a 10,000-file re-check's CPU (makeContext, self time).
+ * Resources may take a field off it (`const { watchPath } = ctx`): watchPath is a field holding
+ * the engine's one function, not a method.
  */
 export class MemberContext implements ResourceContext {
   readonly id: string;
   readonly kind: string;
   readonly name: string;
   readonly refreshPending: () => boolean;
+  readonly watchPath: (path: string, options?: WatchPathOptions) => Observable<void>;
   private readonly shared: ContextShared;
   private logger: ResourceLogger | undefined;
 
-  constructor(member: Member, refreshPending: () => boolean, shared: ContextShared) {
+  constructor(member: Member, refreshPending: () => boolean, shared: ContextShared, watchPath: PathWatcher['watchPath']) {
     this.id = member.id;
     this.kind = member.kind;
     this.name = member.name;
     this.refreshPending = refreshPending;
     this.shared = shared;
+    this.watchPath = watchPath;
   }
 
   get hostname(): string {
@@ -59,8 +63,10 @@ export class MemberContext implements ResourceContext {
   get scratchDir(): string {
     return join(this.shared.prefix, 'resources', this.kind, encodeURIComponent(this.name));
   }
+}
 
-  watchPath(path: string, options?: WatchPathOptions): Observable<void> {
-    return this.shared.watcher.watchPath(path, options);
-  }
+/** memberContexts returns the context factory of one engine: what its members share is made once. */
+export function memberContexts(shared: ContextShared): (member: Member, refreshPending: () => boolean) => ResourceContext {
+  const watchPath: PathWatcher['watchPath'] = (path, options) => shared.watcher.watchPath(path, options);
+  return (member, refreshPending) => new MemberContext(member, refreshPending, shared, watchPath);
 }

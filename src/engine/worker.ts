@@ -286,7 +286,9 @@ export class VertexWorker {
     const { meta } = vertex;
     const refreshable = vertex.def.refreshable === true;
     // Flags are only ever set on notify edges, or on any edge by a kind that notifies all edges.
-    const refreshEdges = host.incoming(vertex.id).filter((edge) => host.hasRefresh(edge));
+    const incoming = host.incoming(vertex.id);
+    // A vertex without parents (most of a big graph) allocates no list for its refresh edges.
+    const refreshEdges = incoming.length === 0 ? incoming : incoming.filter((edge) => host.hasRefresh(edge));
     const refresh = refreshable && refreshEdges.length > 0;
 
     // Events dirty, pokes only schedule: a vertex known OK with no refresh waiting is skipped.
@@ -603,13 +605,17 @@ export class VertexWorker {
     this.retryTimer = undefined;
     this.retryWait?.next();
     this.watchSubscription?.unsubscribe();
-    this.abortRun(new Error('stopping'));
-    await this.runDone;
+    // Nothing is made or awaited that is not there: stopping 10,000 idle workers at the end of a
+    // one-shot run made an Error (and its stack) and three awaits each.
+    if (this.inflight || this.cancelWait) this.abortRun(new Error('stopping'));
+    if (this.running) await this.runDone;
     if (this.resourceRun) await settledWithin(this.resourceRun, STOP_SETTLE_MS);
-    try {
-      await this.runner?.cleanup?.();
-    } catch (err) {
-      this.emit('warn', 'error', { phase: 'cleanup', message: errorMessage(err) });
+    if (this.runner?.cleanup) {
+      try {
+        await this.runner.cleanup();
+      } catch (err) {
+        this.emit('warn', 'error', { phase: 'cleanup', message: errorMessage(err) });
+      }
     }
     this.setStatus('stopped');
   }
