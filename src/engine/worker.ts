@@ -9,7 +9,7 @@ import type { Edge, Member, Vertex } from '../graph/graph.js';
 import { roundMs, type EventLog, type Level, type LogEvent } from '../log/events.js';
 import type { ResourceContext } from '../core/context.js';
 import { startRunner, type VertexRunner } from './runner.js';
-import type { Release, Semaphores } from '../os/semaphores.js';
+import type { SemaphoreWait, Semaphores } from '../os/semaphores.js';
 
 /**
  * WorkerStatus is where a vertex is in its life. `idle`, `blocked` and `failed` count as idle for
@@ -150,8 +150,10 @@ export class VertexWorker {
   /** Ends the wait of a checkApply retry (meta `delay`) while one is due; undefined otherwise. */
   private retryWait: Subject<void> | undefined;
   private inflight: AbortController | undefined;
-  /** Ends the semaphore wait of a check, while one waits. */
-  private cancelWait: ((reason: unknown) => void) | undefined;
+  /** The semaphore wait of a check, while one waits (abortRun cancels it). */
+  private semaphoreWait: SemaphoreWait | undefined;
+  /** Why the semaphore wait was aborted, when it was. */
+  private waitAborted: Error | undefined;
   /** Settles the running check with an abort's reason, while one runs. */
   private rejectRun: ((reason: unknown) => void) | undefined;
   /** The resource's own checkApply while it runs, even past an abort that settled the attempt. */
@@ -383,9 +385,27 @@ export class VertexWorker {
     const runner = this.runner;
     if (!runner) throw new Error('resource was not initialised');
     const { meta } = this.vertex;
+    let release = this.host.semaphores.take(this.semaphoreIds);
+    if (!release) {
+      // Inline, not a helper: 10,000 checks may wait here at once, each a suspended frame.
+      const wait = this.host.semaphores.wait(this.semaphoreIds);
+      this.semaphoreWait = wait;
+      let aborted: Error | undefined;
+      try {
+        release = await wait.granted;
+      } finally {
+        this.semaphoreWait = undefined;
+        aborted = this.waitAborted;
+        this.waitAborted = undefined;
+      }
+      // An abort after the grant, before this line, had no wait left to cancel: the run must not start.
+      if (aborted !== undefined) {
+        release();
+        throw aborted;
+      }
+    }
     // The controller is made once the semaphores are held: 10,000 checks waiting for a kind's 32
     // slots need none of them yet.
-    const release = this.host.semaphores.take(this.semaphoreIds) ?? (await this.waitForSemaphores());
     const controller = new AbortController();
     this.inflight = controller;
     let timer: NodeJS.Timeout | undefined;
@@ -411,31 +431,12 @@ export class VertexWorker {
     }
   }
 
-  /** waitForSemaphores waits for this vertex's semaphores; an abort meanwhile cancels the wait (abortRun). */
-  private async waitForSemaphores(): Promise<Release> {
-    const wait = this.host.semaphores.wait(this.semaphoreIds);
-    // An abort after the grant, before this function resumes, has no wait left to cancel: it is
-    // kept, and the run does not start.
-    let abort: unknown;
-    this.cancelWait = (reason) => {
-      abort ??= reason;
-      wait.cancel(reason);
-    };
-    try {
-      const release = await wait.granted;
-      if (abort !== undefined) {
-        release();
-        throw abort;
-      }
-      return release;
-    } finally {
-      this.cancelWait = undefined;
-    }
-  }
-
   /** abortRun ends a semaphore wait, or aborts the running checkApply and settles its run with `reason`. */
   private abortRun(reason: Error): void {
-    this.cancelWait?.(reason);
+    if (this.semaphoreWait) {
+      this.waitAborted ??= reason;
+      this.semaphoreWait.cancel(reason);
+    }
     this.inflight?.abort(reason);
     this.rejectRun?.(reason);
   }
@@ -607,7 +608,7 @@ export class VertexWorker {
     this.watchSubscription?.unsubscribe();
     // Nothing is made or awaited that is not there: stopping 10,000 idle workers at the end of a
     // one-shot run made an Error (and its stack) and three awaits each.
-    if (this.inflight || this.cancelWait) this.abortRun(new Error('stopping'));
+    if (this.inflight || this.semaphoreWait) this.abortRun(new Error('stopping'));
     if (this.running) await this.runDone;
     if (this.resourceRun) await settledWithin(this.resourceRun, STOP_SETTLE_MS);
     if (this.runner?.cleanup) {
