@@ -36,6 +36,17 @@ describe('grouped execution', () => {
     expect(large / small).toBeLessThan(12);
   });
 
+  it("GIVEN a group of 1,000 members THEN the group's own events name it in a few hundred characters, not all 1,000 names", async () => {
+    const world = makeProbeWorld();
+    const { engine, eventsOf } = makeEngine();
+    const others = Array.from({ length: 999 }, (_, i) => `member-${i}`);
+    await engine.swap(buildGraph([{ name: 'first', def: world.kind, members: others }]));
+    await idle(engine);
+    const [watch] = eventsOf('watch');
+    expect(String(watch!.resource)).toMatch(/^probe\[autogroup:\(first,member-0,.*,\.\.\.\d+ more\)\]$/);
+    expect(String(watch!.resource).length).toBeLessThan(300);
+  });
+
   it('GIVEN a running group WHEN several members get events in one burst THEN the group runs once', async () => {
     const world = makeProbeWorld();
     const { engine } = makeEngine();
