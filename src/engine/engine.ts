@@ -1,29 +1,14 @@
-import { join } from 'node:path';
 import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
 import { sameVertex } from '../graph/canonical.js';
-import { edgeKey, type Edge, type Graph, type Member, type Vertex } from '../graph/graph.js';
-import { roundMs, type EventLog } from '../log/events.js';
-import type { ResourceContext, WatchPathOptions } from '../core/context.js';
-import type { World } from '../world/types.js';
+import { edgeKey, type Edge, type Graph, type Vertex } from '../graph/graph.js';
+import { roundMs } from '../log/events.js';
+import { memberContexts, type ContextShared } from './member-context.js';
 import { RunGate } from './run-gate.js';
 import { Semaphores } from '../os/semaphores.js';
-import { isIdleStatus, isStuckStatus, VertexWorker, type WorkerHost, type WorkerStatus } from './worker.js';
+import { isIdleStatus, isStuckStatus, VertexWorker, type WorkerContextFactory, type WorkerHost, type WorkerStatus } from './worker.js';
 
-/** PathWatcher is the part of the shared file watcher the engine hands to resources. */
-export interface PathWatcher {
-  watchPath(path: string, options?: WatchPathOptions): Observable<void>;
-}
-
-/** EngineOptions are what an engine needs from the agent around it. */
-export interface EngineOptions {
-  readonly log: EventLog;
-  readonly hostname: string;
-  /** The agent's working directory; resources get scratch space below it. */
-  readonly prefix: string;
-  readonly watcher: PathWatcher;
-  /** What hosts share; handed to resources (kv). */
-  readonly world?: World;
-}
+/** EngineOptions are what an engine needs from the agent around it: what its resources' contexts share. */
+export type EngineOptions = ContextShared;
 
 /** SwapStats says what a graph swap did. */
 export interface SwapStats {
@@ -47,7 +32,6 @@ const NO_EDGES: readonly Edge[] = Object.freeze([]);
  * that compare equal keep running), with `idle$` telling when every vertex is idle.
  */
 export class Engine {
-  private readonly options: EngineOptions;
   private graph: Graph | undefined;
   private workers = new Map<string, VertexWorker>();
   private readonly refreshPending = new Set<string>();
@@ -60,12 +44,13 @@ export class Engine {
   private swapping = 0;
   private readonly idleSubject = new BehaviorSubject<boolean>(true);
   private readonly host: WorkerHost;
+  private readonly makeContext: WorkerContextFactory;
 
   /** idle$ emits whether every vertex is idle right now, on each change. */
   readonly idle$: Observable<boolean>;
 
   constructor(options: EngineOptions) {
-    this.options = options;
+    this.makeContext = memberContexts(options);
     this.idle$ = this.idleSubject.pipe(distinctUntilChanged());
     this.host = {
       log: options.log,
@@ -126,7 +111,7 @@ export class Engine {
         workers.set(vertex.id, worker);
         return worker;
       });
-      for (const worker of fresh) worker.start((member, refresh) => this.makeContext(member, refresh));
+      for (const worker of fresh) worker.start(this.makeContext);
       // Kept vertices whose parents changed, or that wait on a parent, may need a poke. Usually
       // neither holds (same edges, nobody waiting): then the 10,000-vertex pass is skipped.
       if (previousGraph && (this.stuck > 0 || !sameEdges(previousGraph.edges, next.edges))) {
@@ -168,21 +153,6 @@ export class Engine {
   /** statuses reports each vertex's status (for tests and diagnostics). */
   statuses(): Map<string, WorkerStatus> {
     return new Map([...this.workers].map(([id, worker]) => [id, worker.status]));
-  }
-
-  private makeContext(member: Member, refreshPending: () => boolean): ResourceContext {
-    const { log, hostname, prefix, watcher, world } = this.options;
-    return {
-      ...(world ? { world } : {}),
-      id: member.id,
-      kind: member.kind,
-      name: member.name,
-      hostname,
-      log: log.forResource(member.id, member.kind, member.name),
-      scratchDir: join(prefix, 'resources', member.kind, encodeURIComponent(member.name)),
-      refreshPending,
-      watchPath: (path, options) => watcher.watchPath(path, options),
-    };
   }
 
   private pruneRefreshFlags(next: Graph): void {

@@ -25,6 +25,11 @@ export interface LogEvent {
 /** EventLog receives every event of a run and writes it for people or for machines. */
 export interface EventLog {
   emit(event: LogEvent): void;
+  /**
+   * wants says whether an event of `level` may be written at all; an emitter may skip building
+   * one it would drop. Absent means every level is wanted.
+   */
+  wants?(level: Level): boolean;
   /** forResource returns a logger whose messages carry the resource id. */
   forResource(id: string, kind: string, name: string): ResourceLogger;
   /** flush waits until everything emitted has been written. */
@@ -53,6 +58,9 @@ const QUIET_IN_TEXT = new Set(['watch', 'check']);
  */
 export const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
 
+// The most a batch of lines holds before it is written.
+const MAX_BATCH_BYTES = 1024 * 1024;
+
 /** FLUSH_DEADLINE_MS is how long flush waits for a reader that reads nothing more: a stop must not hang on it. */
 export const FLUSH_DEADLINE_MS = 500;
 
@@ -72,7 +80,7 @@ export function isRoutine(event: LogEvent): boolean {
 export function createEventLog(options: EventLogOptions): EventLog {
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
-  const now = options.now ?? (() => new Date());
+  const now = options.now;
   const minRank = LEVEL_RANK[options.level ?? 'info'];
   const json = options.format === 'json';
 
@@ -88,35 +96,61 @@ export function createEventLog(options: EventLogOptions): EventLog {
     if (err.code === 'EPIPE') closed = true;
     else throw err;
   });
+  const handOver = (): void => {
+    if (pending.length === 0) return;
+    const chunk = pending.join('');
+    pending = [];
+    pendingBytes = 0;
+    if (closed) return;
+    drained = new Promise((resolve) => {
+      if (out.write(chunk)) return resolve();
+      // A reader that goes away never drains: closing or failing also ends the wait.
+      const done = (): void => {
+        out.off('drain', done).off('close', done).off('error', done);
+        resolve();
+      };
+      out.on('drain', done).on('close', done).on('error', done);
+    });
+  };
   const write = (line: string): void => {
     if (closed) return;
     pending.push(line);
     pendingBytes += line.length;
+    // A graph that converges in one stretch of microtasks (an 80,000-noop chain) never lets the
+    // batch go: past MAX_BACKLOG_BYTES it dropped 43,273 check events a reader keeping up would
+    // have taken. A full batch goes to the stream at once, so only a reader behind drops events.
+    if (pendingBytes >= MAX_BATCH_BYTES) {
+      handOver();
+      return;
+    }
     if (scheduled) return;
     scheduled = true;
     setImmediate(() => {
       scheduled = false;
-      const chunk = pending.join('');
-      pending = [];
-      pendingBytes = 0;
-      if (closed) return;
-      drained = new Promise((resolve) => {
-        if (out.write(chunk)) return resolve();
-        // A reader that goes away never drains: closing or failing also ends the wait.
-        const done = (): void => {
-          out.off('drain', done).off('close', done).off('error', done);
-          resolve();
-        };
-        out.on('drain', done).on('close', done).on('error', done);
-      });
+      handOver();
     });
   };
   // What this log holds that its reader has not taken yet.
   const backlog = (): number => pendingBytes + (out.writableLength ?? 0);
 
+  // The head of every JSON line (`{"ts":"...","host":"...",`), built once per millisecond: a
+  // Date, its ISO string and a copy of the event per line were most of format's cost.
+  const hostJson = JSON.stringify(options.host);
+  let headAt = NaN;
+  let head = '';
+  const jsonHead = (at: number): string => {
+    if (at !== headAt) {
+      headAt = at;
+      head = `{"ts":"${new Date(at).toISOString()}","host":${hostJson},`;
+    }
+    return head;
+  };
   const format = (event: LogEvent): string => {
-    const date = now();
-    return (json ? JSON.stringify({ ts: date.toISOString(), host: options.host, ...event }) : formatText(date, event)) + '\n';
+    const at = now ? now().getTime() : Date.now();
+    if (!json) return formatText(new Date(at), event) + '\n';
+    // An event naming ts or host itself overrides the head's value in place, as a spread does.
+    if ('ts' in event || 'host' in event) return JSON.stringify({ ts: new Date(at).toISOString(), host: options.host, ...event }) + '\n';
+    return jsonHead(at) + JSON.stringify(event).slice(1) + '\n';
   };
 
   // Routine events dropped since the last line written, by event name.
@@ -133,6 +167,7 @@ export function createEventLog(options: EventLogOptions): EventLog {
 
   // `exit` is the last event of a run by contract: what a stopping resource says later is dropped.
   let ended = false;
+  const wants = (level: Level): boolean => !ended && LEVEL_RANK[level] >= minRank;
   const emit = (event: LogEvent): void => {
     if (ended) return;
     const textQuiet = !json && QUIET_IN_TEXT.has(event.event) && event.ok !== false;
@@ -172,7 +207,7 @@ export function createEventLog(options: EventLogOptions): EventLog {
     }
   };
 
-  return { emit, forResource, flush };
+  return { emit, wants, forResource, flush };
 }
 
 // The fields a text line shows itself, so they are not repeated as key=value.
@@ -190,24 +225,41 @@ const TEXT_SUMMARY: Record<string, (event: LogEvent) => string | undefined> = {
 // Fields a summary already says.
 const SUMMARIZED = new Set(['ms', 'ok', 'changed', 'noop', 'from', 'timeout']);
 
+// The clock part of a text line changes once a second: toTimeString (time zone and all) is
+// made once per second, not per line.
+let clockSecond = NaN;
+let clockText = '';
+
+/** clockTime renders `HH:MM:SS.mmm` in local time. */
+function clockTime(date: Date): string {
+  const ms = date.getTime();
+  const second = Math.floor(ms / 1000);
+  if (second !== clockSecond) {
+    clockSecond = second;
+    clockText = date.toTimeString().slice(0, 8);
+  }
+  return `${clockText}.${String(date.getMilliseconds()).padStart(3, '0')}`;
+}
+
 /**
  * formatText renders an event as `HH:MM:SS.mmm LEVEL kind[name]: message (key=value ...)`, with every
  * control character escaped: one event is always exactly one line.
  */
 export function formatText(date: Date, event: LogEvent): string {
-  const time = date.toTimeString().slice(0, 8) + '.' + String(date.getMilliseconds()).padStart(3, '0');
-  const head = [time];
-  if (event.level !== 'info') head.push(event.level.toUpperCase());
+  let line = clockTime(date);
+  if (event.level !== 'info') line += ` ${event.level.toUpperCase()}`;
   // A summary says more than a message the engine attached for machines ("would change (noop)").
   const summary = TEXT_SUMMARY[event.event]?.(event);
-  if (event.event !== 'log' && summary === undefined) head.push(event.event);
-  let line = head.join(' ');
+  if (event.event !== 'log' && summary === undefined) line += ` ${event.event}`;
   if (event.resource) line += ` ${event.resource}:`;
   const message = summary ?? event.message;
   if (message) line += ` ${message}`;
-  const extras = Object.entries(event)
-    .filter(([key, value]) => !TEXT_SHOWN.has(key) && value !== undefined && !(summary !== undefined && SUMMARIZED.has(key)))
-    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
-  if (extras.length > 0) line += ` (${extras.join(' ')})`;
+  let extras = '';
+  for (const key in event) {
+    const value = event[key];
+    if (value === undefined || TEXT_SHOWN.has(key) || (summary !== undefined && SUMMARIZED.has(key))) continue;
+    extras += `${extras === '' ? '' : ' '}${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`;
+  }
+  if (extras !== '') line += ` (${extras})`;
   return escapeControl(line);
 }

@@ -1,5 +1,5 @@
-// Counting semaphores shared by the whole graph (meta `sema`). Ids are locked in sorted order so
-// two resources holding overlapping sets can never deadlock.
+// Counting semaphores shared by the whole graph (meta `sema`, and a kind's own `parallelism`). Ids
+// are locked in sorted order so two resources holding overlapping sets can never deadlock.
 
 /** semaphoreSize reads the count after the last `:` of an id (`"lock:3"` → 3); default 1. */
 export function semaphoreSize(id: string): number {
@@ -9,74 +9,169 @@ export function semaphoreSize(id: string): number {
   return Number.isInteger(count) && count > 0 ? count : 1;
 }
 
+/** Release gives back every semaphore a take or a wait took; calling it again does nothing. */
+export type Release = () => void;
+
+/** SemaphoreWait is a wait for a set of semaphores: its release once all are taken, or its cancel. */
+export interface SemaphoreWait {
+  /** granted resolves to the release once every semaphore is taken; a cancel rejects it. */
+  readonly granted: Promise<Release>;
+  /** cancel ends a wait not yet granted, gives back what it took and rejects `granted` with `reason`; after the grant it does nothing. */
+  cancel(reason: unknown): void;
+}
+
 class Semaphore {
-  private free: number;
-  private readonly waiters: Array<() => void> = [];
+  free: number;
+  // A Set, not an array: a cancelled waiter leaves in O(1), where indexOf made stopping 10,000
+  // waiters quadratic. Insertion order keeps the queue first come, first served.
+  private readonly waiters = new Set<Waiter>();
 
   constructor(size: number) {
     this.free = size;
   }
 
-  /** acquire takes one unit, waiting for a release while none is free; an abort ends the wait and takes nothing. */
-  acquire(signal?: AbortSignal): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return Promise.resolve();
-    }
-    // An abort listener added to an already aborted signal never fires: the wait would never end.
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const grant = (): void => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      const onAbort = (): void => {
-        const at = this.waiters.indexOf(grant);
-        if (at >= 0) this.waiters.splice(at, 1);
-        reject(signal?.reason ?? new Error('aborted'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(grant);
-    });
+  /** tryTake takes one unit if one is free (then nobody waits: a release hands its unit to a waiter). */
+  tryTake(): boolean {
+    if (this.free === 0) return false;
+    this.free--;
+    return true;
+  }
+
+  enqueue(waiter: Waiter): void {
+    this.waiters.add(waiter);
+  }
+
+  dequeue(waiter: Waiter): void {
+    this.waiters.delete(waiter);
   }
 
   release(): void {
-    const next = this.waiters.shift();
-    if (next) next();
-    else this.free++;
+    for (const next of this.waiters) {
+      this.waiters.delete(next);
+      next.grant();
+      return;
+    }
+    this.free++;
+  }
+}
+
+const NOTHING_TO_RELEASE: Release = () => undefined;
+
+/** releaserOf gives back `held` in reverse order, once. */
+function releaserOf(held: Semaphore[]): Release {
+  return () => {
+    for (const sema of held.splice(0).reverse()) sema.release();
+  };
+}
+
+/**
+ * Waiter takes its semaphores in order, queued on each that has no unit free. One object per wait
+ * (its state in fields, not in closures): 10,000 checks may wait at once.
+ */
+class Waiter implements SemaphoreWait {
+  readonly granted: Promise<Release>;
+  private readonly semas: readonly Semaphore[];
+  private readonly held: Semaphore[] = [];
+  /** The semaphore it is queued on, while it waits. */
+  private queuedOn: Semaphore | undefined;
+  private resolve!: (release: Release) => void;
+  private reject!: (reason: unknown) => void;
+
+  constructor(semas: readonly Semaphore[]) {
+    this.semas = semas;
+    this.granted = new Promise<Release>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.takeRest();
+  }
+
+  /** grant is a release handing this waiter the unit it queued for. */
+  grant(): void {
+    this.held.push(this.queuedOn!);
+    this.queuedOn = undefined;
+    this.takeRest();
+  }
+
+  cancel(reason: unknown): void {
+    if (!this.queuedOn) return;
+    this.queuedOn.dequeue(this);
+    this.queuedOn = undefined;
+    releaserOf(this.held)();
+    this.reject(reason);
+  }
+
+  private takeRest(): void {
+    const { semas, held } = this;
+    let i = held.length;
+    while (i < semas.length && semas[i]!.tryTake()) held.push(semas[i++]!);
+    if (i === semas.length) {
+      this.resolve(releaserOf(held));
+      return;
+    }
+    this.queuedOn = semas[i]!;
+    this.queuedOn.enqueue(this);
   }
 }
 
 /** Semaphores hands out the graph-global counting semaphores by id. */
 export class Semaphores {
   private readonly table = new Map<string, Semaphore>();
+  // Each resource asks with the same ids array every time: sorting and looking them up once per
+  // array, not per check.
+  private readonly prepared = new WeakMap<readonly string[], readonly Semaphore[]>();
+
+  /**
+   * take takes every semaphore in `ids` at once when each has a unit free, and returns their
+   * release; otherwise it takes nothing and returns undefined. It allocates nothing for no ids.
+   */
+  take(ids: readonly string[]): Release | undefined {
+    if (ids.length === 0) return NOTHING_TO_RELEASE;
+    const semas = this.semaphoresOf(ids);
+    for (const sema of semas) if (sema.free === 0) return undefined;
+    for (const sema of semas) sema.free--;
+    return releaserOf([...semas]);
+  }
+
+  /**
+   * wait takes every semaphore in `ids` (sorted, each once), waiting in turn for each that has no
+   * unit free. Its cancel is the caller's to call: a waiter needs no abort listener, which cost
+   * an EventTarget listener per waiting check (9,968 of them for 10,000 files and a kind's 32 slots).
+   */
+  wait(ids: readonly string[]): SemaphoreWait {
+    return new Waiter(this.semaphoresOf(ids));
+  }
 
   /**
    * acquire takes every semaphore in `ids` (sorted, each once) and resolves to a function that
    * releases them all. An abort while waiting (or before) releases what was taken, only that, and
    * rejects with the signal's reason.
    */
-  async acquire(ids: readonly string[], signal?: AbortSignal): Promise<() => void> {
+  async acquire(ids: readonly string[], signal?: AbortSignal): Promise<Release> {
     signal?.throwIfAborted();
-    const sorted = [...new Set(ids)].sort();
-    const held: Semaphore[] = [];
-    const releaseAll = (): void => {
-      for (const sema of held.splice(0).reverse()) sema.release();
-    };
+    const wait = this.wait(ids);
+    if (!signal) return wait.granted;
+    const onAbort = (): void => wait.cancel(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
     try {
-      for (const id of sorted) {
-        let sema = this.table.get(id);
-        if (!sema) {
-          sema = new Semaphore(semaphoreSize(id));
-          this.table.set(id, sema);
-        }
-        await sema.acquire(signal);
-        held.push(sema);
-      }
-    } catch (err) {
-      releaseAll();
-      throw err;
+      return await wait.granted;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
     }
-    return releaseAll;
+  }
+
+  private semaphoresOf(ids: readonly string[]): readonly Semaphore[] {
+    let semas = this.prepared.get(ids);
+    if (semas) return semas;
+    semas = [...new Set(ids)].sort().map((id) => {
+      let sema = this.table.get(id);
+      if (!sema) {
+        sema = new Semaphore(semaphoreSize(id));
+        this.table.set(id, sema);
+      }
+      return sema;
+    });
+    this.prepared.set(ids, semas);
+    return semas;
   }
 }

@@ -1,6 +1,7 @@
 import { of } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ResourceKind } from '../../src/core/kind.js';
+import type { Semaphores } from '../../src/os/semaphores.js';
 import { buildGraph, makeProbeWorld, type ProbeWorld } from '../helpers/graph.js';
 import { idle, useEngines } from '../helpers/engine.js';
 import { waitFor } from '../helpers/log.js';
@@ -338,6 +339,44 @@ describe('engine scheduling', () => {
     slowA.resolve(true);
     await idle(engine);
     expect(callsOf(world, 'a')).toHaveLength(1);
+  });
+
+  it('GIVEN 40 probes of a kind with parallelism 2 WHEN they converge THEN no abort listener is added: a check and its semaphore wait are aborted directly', async () => {
+    const world = makeProbeWorld({ parallelism: 2 });
+    const { engine } = makeEngine();
+    const added = vi.spyOn(EventTarget.prototype, 'addEventListener');
+    try {
+      await engine.swap(buildGraph(Array.from({ length: 40 }, (_, i) => ({ name: `p${i}`, def: world.kind }))));
+      await idle(engine);
+      expect(world.calls).toHaveLength(40);
+      expect(added.mock.calls.filter(([type]) => type === 'abort')).toHaveLength(0);
+    } finally {
+      added.mockRestore();
+    }
+  });
+
+  it('GIVEN a log that writes no debug WHEN probes converge THEN no watch or OK-check event is even built', async () => {
+    const world = makeProbeWorld();
+    const { engine, log, events } = makeEngine();
+    (log as { wants?: (level: string) => boolean }).wants = (level) => level !== 'debug';
+    await engine.swap(buildGraph(['a', 'b'].map((name) => ({ name, def: world.kind }))));
+    await idle(engine);
+    expect(world.calls).toHaveLength(2);
+    expect(events.filter((e) => e.level === 'debug')).toEqual([]);
+  });
+
+  it('GIVEN a vertex granted its semaphore WHEN the engine stops before the vertex resumes THEN its checkApply never runs and the slot is given back', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    const semaphores = (engine as unknown as { semaphores: Semaphores }).semaphores;
+    const held = semaphores.take(['lock:1'])!;
+    await engine.swap(buildGraph([{ name: 'b', def: world.kind, meta: { sema: ['lock:1'] } }]));
+    await waitFor(() => engine.statuses().get('probe[b]') === 'processing', 'b to wait for the semaphore');
+    held(); // grants b's wait; b resumes only after this test's synchronous code
+    const stopped = engine.stop();
+    await stopped;
+    expect(world.calls).toHaveLength(0);
+    expect(semaphores.take(['lock:1'])).toBeDefined();
   });
 
   it('GIVEN a kind with parallelism 2 THEN at most two of its checkApplys run at once', async () => {

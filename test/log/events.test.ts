@@ -49,6 +49,30 @@ describe('event log', () => {
     ]);
   });
 
+  it('GIVEN a level THEN wants says which levels may be written, and none after exit', () => {
+    const { log } = makeLog({});
+    expect(['debug', 'info', 'warn', 'error'].map((level) => log.wants?.(level as never))).toEqual([false, true, true, true]);
+    const { log: verbose } = makeLog({ format: 'json', level: 'debug' });
+    expect(verbose.wants?.('debug')).toBe(true);
+    verbose.emit({ level: 'info', event: 'exit', code: 0 });
+    expect(verbose.wants?.('error')).toBe(false);
+  });
+
+  it('GIVEN events in one millisecond and in the next THEN each JSON line carries its own ts, and an event naming host keeps it in place', async () => {
+    let at = AT.getTime();
+    const { log, stdout } = makeLog({ format: 'json', level: 'debug', now: () => new Date(at) });
+    log.emit({ level: 'info', event: 'a' });
+    log.emit({ level: 'info', event: 'b' });
+    at += 1;
+    log.emit({ level: 'info', event: 'c', host: 'peer' });
+    await log.flush();
+    expect(stdout.text.trim().split('\n')).toEqual([
+      `{"ts":"${AT.toISOString()}","host":"h1","level":"info","event":"a"}`,
+      `{"ts":"${AT.toISOString()}","host":"h1","level":"info","event":"b"}`,
+      `{"ts":"${new Date(at).toISOString()}","host":"peer","level":"info","event":"c"}`,
+    ]);
+  });
+
   it('GIVEN an event without a summary THEN text shows its name and fields', () => {
     expect(formatText(AT, { level: 'info', event: 'graph', graph: 'g', vertices: 2, edges: 1 })).toBe('01:02:03.045 graph (graph=g vertices=2 edges=1)');
   });
@@ -110,6 +134,17 @@ class Held extends Writable {
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('event log bounds', () => {
+  it('GIVEN a reader that keeps up WHEN more than the backlog bound is emitted in one tick THEN nothing is dropped', async () => {
+    const { log, stdout } = makeLog({ format: 'json', level: 'debug' });
+    const line = { level: 'debug', event: 'watch', resource: 'file[f]', message: 'x'.repeat(1000) } as const;
+    const count = Math.ceil((2 * MAX_BACKLOG_BYTES) / 1000);
+    for (let i = 0; i < count; i++) log.emit(line);
+    await log.flush();
+    const lines = stdout.text.trim().split('\n');
+    expect(lines).toHaveLength(count);
+    expect(lines.some((text) => text.includes('"dropped"'))).toBe(false);
+  });
+
   it('GIVEN a reader that stopped reading THEN routine events past the backlog are dropped and counted, never an apply, error or exit', async () => {
     const stdout = new Held();
     const log = createEventLog({ format: 'json', host: 'h1', stdout, stderr: new Sink(), level: 'debug' });

@@ -83,3 +83,53 @@ describe('Semaphores', () => {
     expect(await stateOf(next)).toBe('resolved');
   });
 });
+
+describe('Semaphores.take and wait', () => {
+  it('GIVEN every semaphore free THEN take takes them all at once, and its release gives them back once', () => {
+    const semaphores = new Semaphores();
+    const release = semaphores.take(['b:1', 'a:1', 'a:1']);
+    expect(release).toBeDefined();
+    expect(semaphores.take(['a:1'])).toBeUndefined();
+    release!();
+    release!();
+    expect(semaphores.take(['a:1'])).toBeDefined();
+    expect(semaphores.take(['a:1'])).toBeUndefined();
+  });
+
+  it('GIVEN one semaphore busy THEN take takes nothing, not even the free ones', () => {
+    const semaphores = new Semaphores();
+    semaphores.take(['b:1']);
+    expect(semaphores.take(['a:1', 'b:1'])).toBeUndefined();
+    expect(semaphores.take(['a:1'])).toBeDefined();
+  });
+
+  it('GIVEN no ids THEN take always succeeds', () => {
+    expect(new Semaphores().take([])).toBeDefined();
+  });
+
+  it('GIVEN a wait holding its first semaphore WHEN cancelled THEN it rejects with the reason and the next waiter gets the first', async () => {
+    const semaphores = new Semaphores();
+    const holdB = semaphores.take(['b:1'])!;
+    const waiting = semaphores.wait(['a:1', 'b:1']);
+    const takerOfA = semaphores.wait(['a:1']);
+    waiting.cancel(new Error('stopping'));
+    await expect(waiting.granted).rejects.toThrow('stopping');
+    expect(await stateOf(takerOfA.granted)).toBe('resolved');
+    // THEN a cancel after the grant changes nothing
+    takerOfA.cancel(new Error('late'));
+    expect(semaphores.take(['a:1'])).toBeUndefined();
+    holdB();
+  });
+
+  it('GIVEN waiters WHEN the middle one is cancelled THEN the others are granted first come, first served', async () => {
+    const semaphores = new Semaphores();
+    const hold = semaphores.take(['lock:1'])!;
+    const [first, middle, last] = [semaphores.wait(['lock:1']), semaphores.wait(['lock:1']), semaphores.wait(['lock:1'])];
+    middle.cancel(new Error('gone'));
+    await expect(middle.granted).rejects.toThrow('gone');
+    hold();
+    expect([await stateOf(first.granted), await stateOf(last.granted)]).toEqual(['resolved', 'pending']);
+    (await first.granted)();
+    expect(await stateOf(last.granted)).toBe('resolved');
+  });
+});
