@@ -3,7 +3,8 @@ import { InputError, resourceId, type Diagnostic, type SourcePos } from '../erro
 import type { Registry } from '../core/registry.js';
 import type { PrefetchItem } from '../core/autoedge.js';
 import type { AnyResourceKind } from '../core/kind.js';
-import { canonicalKey, compareStrings, conflictDiagnostic, dedupeResources, stableStringify } from './canonical.js';
+import { compareStrings, conflictDiagnostic, dedupeResources } from './canonical.js';
+import { FrozenVertex } from './frozen-vertex.js';
 import { edgeKey, type CompileTimings, type Edge, type Graph, type Member, type Vertex } from './graph.js';
 import { addAutoEdges } from './autoedge.js';
 import { autoGroup } from './autogroup.js';
@@ -210,7 +211,7 @@ function freeze(name: string, order: readonly string[], graph: MutableGraph, tim
   for (const buildId of order) {
     const vertex = graph.vertices.get(buildId)!;
     const id = finalId.get(buildId)!;
-    ordered.set(id, frozenVertex(vertex, id));
+    ordered.set(id, new FrozenVertex(vertex, id));
     incoming.set(id, []);
     outgoing.set(id, []);
   }
@@ -229,47 +230,6 @@ export function vertexId(vertex: Pick<BuildVertex, 'kind' | 'name' | 'members'>)
   if (vertex.members.length <= 1) return resourceId(vertex.kind, vertex.name);
   const names = vertex.members.map((member) => member.name).sort(compareStrings);
   return resourceId(vertex.kind, `autogroup:(${names.join(',')})`);
-}
-
-function frozenVertex(vertex: BuildVertex, id: string): Vertex {
-  const { kind, name, params, meta, def, members } = vertex;
-  let key: string | undefined;
-  return {
-    id,
-    kind,
-    name,
-    params,
-    meta,
-    def,
-    members,
-    fingerprint: paramsFingerprint(members),
-    // Computed on first use: only a graph swap compares keys, and only for ids it already runs.
-    // The parent's params are in the key already; the other members go in whole.
-    get key() {
-      key ??= canonicalKey(kind, name, params, meta, [members[0]!.id, ...members.slice(1)]);
-      return key;
-    },
-    ...posOf(vertex.pos),
-  };
-}
-
-/**
- * paramsFingerprint encodes the members' params. Params come in schema order (inSchemaOrder), so
- * native JSON is canonical for them and ~10x cheaper than stableStringify; only a non-finite
- * number, which JSON would write as null, needs the careful encoding.
- */
-function paramsFingerprint(members: readonly Member[]): string {
-  let out = '';
-  for (const member of members) {
-    const { params } = member;
-    let finite = true;
-    for (const key in params) {
-      const value = params[key];
-      if (typeof value === 'number' && !Number.isFinite(value)) finite = false;
-    }
-    out += `${member.id}\0${finite ? JSON.stringify(params) : stableStringify(params)}\0`;
-  }
-  return out;
 }
 
 function posOf(pos: SourcePos | undefined): { pos?: SourcePos } {
