@@ -211,7 +211,7 @@ function freeze(name: string, order: readonly string[], graph: MutableGraph, tim
   for (const buildId of order) {
     const vertex = graph.vertices.get(buildId)!;
     const id = finalId.get(buildId)!;
-    ordered.set(id, new FrozenVertex(vertex, id));
+    ordered.set(id, FrozenVertex.of(vertex, id));
     incoming.set(id, []);
     outgoing.set(id, []);
   }
