@@ -176,26 +176,40 @@ function resolveEdges(
   const edges = new Map<string, Edge>();
   const positions = new Map<string, SourcePos>();
   for (const spec of declared) {
-    const label = spec.name ? `edge ${spec.name}` : 'an edge without a name';
-    const ends = (['from', 'to'] as const).map((end) => {
-      const id = resourceId(spec[end].kind.toLowerCase(), spec[end].name);
-      if (vertices.has(id)) return id;
-      const why = exported.has(id) ? ' (it is exported with `@@`, so it is not applied on this host)' : '';
-      errors.push({ message: `${label}: can't find '${end}' resource ${id}${why}`, ...posOf(spec.pos) });
-      return undefined;
-    });
-    const [from, to] = ends;
+    // Both ends are resolved: an edge missing both is reported for both.
+    const from = endId(spec, 'from', vertices, exported, errors);
+    const to = endId(spec, 'to', vertices, exported, errors);
     if (from === undefined || to === undefined) continue;
     const key = edgeKey(from, to);
     const earlier = edges.get(key);
     if (earlier) {
       const was = earlier.name ? `edge ${earlier.name}` : 'an earlier edge';
-      warn({ message: `${label} replaces ${was} from ${from} to ${to}: a pair of resources holds one edge`, ...posOf(spec.pos) });
+      warn({ message: `${edgeLabel(spec)} replaces ${was} from ${from} to ${to}: a pair of resources holds one edge`, ...posOf(spec.pos) });
     }
     edges.set(key, { from, to, name: spec.name, notify: spec.notify });
     if (spec.pos) positions.set(key, spec.pos);
   }
   return { edges, positions };
+}
+
+/** endId is the vertex id of one end of a declared edge, or undefined (and an error) when the graph has no such vertex. */
+function endId(
+  spec: EdgeSpec,
+  end: 'from' | 'to',
+  vertices: ReadonlyMap<string, BuildVertex>,
+  exported: ReadonlySet<string>,
+  errors: Diagnostic[],
+): string | undefined {
+  const id = resourceId(spec[end].kind.toLowerCase(), spec[end].name);
+  if (vertices.has(id)) return id;
+  const why = exported.has(id) ? ' (it is exported with `@@`, so it is not applied on this host)' : '';
+  errors.push({ message: `${edgeLabel(spec)}: can't find '${end}' resource ${id}${why}`, ...posOf(spec.pos) });
+  return undefined;
+}
+
+/** edgeLabel names a declared edge in a diagnostic. */
+function edgeLabel(spec: EdgeSpec): string {
+  return spec.name ? `edge ${spec.name}` : 'an edge without a name';
 }
 
 /**
