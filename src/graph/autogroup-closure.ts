@@ -85,8 +85,22 @@ function isEmpty(bits: Uint32Array): boolean {
   return true;
 }
 
+/** Closure is what the grouper asks of the reachability between the members of one family. */
+export interface Closure {
+  /** words is the length of every row: one bit per member position. */
+  readonly words: number;
+  /** below returns the positions the member at `p` reaches (undefined = none). Do not modify it. */
+  below(p: number): Uint32Array | undefined;
+  /** above returns the positions that reach the member at `p` (undefined = none). Do not modify it. */
+  above(p: number): Uint32Array | undefined;
+  /** join records that the member at `p` absorbed others and now reaches `below` and is reached from `above`. */
+  join(p: number, below: Uint32Array, above: Uint32Array, alive: Uint32Array): void;
+  /** settled says, when it can tell without a scan, that the member at `p` is related to every live member after it. */
+  settled(p: number): boolean;
+}
+
 /** FamilyClosure is the reachability between the members of one family, kept exact through merges inside it. */
-export class FamilyClosure {
+export class FamilyClosure implements Closure {
   /** words is the length of every row: one bit per member position. */
   readonly words: number;
   private readonly down: (Uint32Array | undefined)[];
@@ -133,6 +147,11 @@ export class FamilyClosure {
   /** above returns the positions that reach the member at `p` (undefined = none). Do not modify it. */
   above(p: number): Uint32Array | undefined {
     return this.up[p];
+  }
+
+  /** settled is false: only a scan of the rows can tell. */
+  settled(): boolean {
+    return false;
   }
 
   /**

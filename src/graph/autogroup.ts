@@ -1,5 +1,6 @@
 import type { GroupTrait } from '../core/group.js';
-import { clearBit, FamilyClosure, isSet, orInto } from './autogroup-closure.js';
+import { ChainClosure } from './autogroup-chain.js';
+import { clearBit, FamilyClosure, isSet, orInto, type Closure } from './autogroup-closure.js';
 import { groupOrder, type Family, type GroupKey } from './autogroup-families.js';
 import { GroupSurgery } from './autogroup-merge.js';
 import type { BuildVertex, MutableGraph } from './mutable.js';
@@ -15,7 +16,8 @@ import { Adjacency, hasCycle } from './reachability.js';
 // same key when the caller gives keys), and a candidate test is one bit of the family's
 // reachability matrix (autogroup-closure.ts), built in O((V + E) * F / 32) each time the order
 // enters the family and updated once per parent that took in a connected vertex; a turn scans its
-// candidates 32 at a time. Isolated vertices cost no reachability work at all. Edge surgery walks
+// candidates 32 at a time. Isolated vertices cost no reachability work at all, and a family whose
+// members with edges lie on one path (a chain) costs one row (autogroup-chain.ts). Edge surgery walks
 // a group's ancestors and descendants once per turn that moves edges and reads each fold's path
 // off their distances (autogroup-merge.ts). What remains quadratic is asking `compatible` about
 // every unrelated pair of a family that mostly does not group: that is what keys are for.
@@ -74,7 +76,7 @@ class Grouper {
   private merged = 0;
   private compared = 0;
   private family: Family | undefined;
-  private closure: FamilyClosure | undefined;
+  private closure: Closure | undefined;
   /** What the current group reaches and what reaches it, over its family, as members join. */
   private below = new Uint32Array(0);
   private above = new Uint32Array(0);
@@ -92,6 +94,7 @@ class Grouper {
   turn(family: Family, position: number): void {
     if (!isSet(family.alive, position)) return;
     const closure = this.enter(family);
+    if (closure.settled(position)) return;
     const parent = family.members[position]!;
     copyInto(this.below, closure.below(position));
     copyInto(this.above, closure.above(position));
@@ -114,12 +117,12 @@ class Grouper {
   }
 
   /** enter returns the closure of `family`, built afresh when the order comes to it from another family. */
-  private enter(family: Family): FamilyClosure {
+  private enter(family: Family): Closure {
     if (family !== this.family || !this.closure) {
       // Merges in other families may have added paths between this family's members since its
       // matrix was last built, so it is rebuilt each time the order comes back to the family.
       this.family = family;
-      this.closure = FamilyClosure.build(this.adjacency, family.members, family.alive);
+      this.closure = ChainClosure.build(this.adjacency, family.members, family.alive) ?? FamilyClosure.build(this.adjacency, family.members, family.alive);
       this.below = new Uint32Array(this.closure.words);
       this.above = new Uint32Array(this.closure.words);
     }
@@ -129,7 +132,7 @@ class Grouper {
   /** scanMask offers the group every live, unrelated member after `position` (in `mask`, if given), 32 at a time. */
   private scanMask(
     family: Family,
-    closure: FamilyClosure,
+    closure: Closure,
     parent: BuildVertex,
     group: GroupTrait<unknown>,
     position: number,
@@ -152,7 +155,7 @@ class Grouper {
   }
 
   /** scanList offers the group every live, unrelated member of a small bucket after `position`. */
-  private scanList(family: Family, closure: FamilyClosure, parent: BuildVertex, group: GroupTrait<unknown>, position: number, list: Int32Array): void {
+  private scanList(family: Family, closure: Closure, parent: BuildVertex, group: GroupTrait<unknown>, position: number, list: Int32Array): void {
     for (let i = firstAfter(list, position); i < list.length; i++) {
       const at = list[i]!;
       if (!isSet(family.alive, at) || isSet(this.below, at) || isSet(this.above, at)) continue;
@@ -161,7 +164,7 @@ class Grouper {
   }
 
   /** offer merges the member at `at` into the group if its kind says they are compatible; says whether the group's reach grew. */
-  private offer(family: Family, closure: FamilyClosure, parent: BuildVertex, group: GroupTrait<unknown>, at: number): boolean {
+  private offer(family: Family, closure: Closure, parent: BuildVertex, group: GroupTrait<unknown>, at: number): boolean {
     const child = family.members[at]!;
     this.compared += 1;
     if (!group.compatible(parent.params, child.params)) return false;

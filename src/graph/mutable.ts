@@ -24,9 +24,14 @@ export interface BuildVertex {
 /** BuildEdge is an edge while the graph is being compiled; `refresh` is a pending refresh flag. */
 export type BuildEdge = Edge;
 
+/** NO_EDGES stands for the edges of a vertex that has none; it is never written to. */
+const NO_EDGES: ReadonlyMap<string, BuildEdge> = new Map();
+
 /**
  * MutableGraph is the compiler's working graph: vertices by id and one edge per ordered pair,
- * indexed both ways so autoedge and autogroup can add, find and move edges in O(1).
+ * indexed both ways so autoedge and autogroup can add, find and move edges in O(1). A vertex gets
+ * its edge maps with its first edge: two empty Maps are ~200 bytes, 4 MB of garbage for a graph
+ * of 10,000 files without edges.
  */
 export class MutableGraph {
   readonly vertices = new Map<string, BuildVertex>();
@@ -37,8 +42,6 @@ export class MutableGraph {
   addVertex(vertex: BuildVertex): void {
     if (this.vertices.has(vertex.id)) throw new Error(`graph: vertex ${vertex.id} added twice`);
     this.vertices.set(vertex.id, vertex);
-    this.out.set(vertex.id, new Map());
-    this.in.set(vertex.id, new Map());
   }
 
   /** removeVertex deletes a vertex and every edge touching it. */
@@ -52,11 +55,9 @@ export class MutableGraph {
 
   /** setEdge adds the edge from → to, replacing the one the pair already had. */
   setEdge(edge: BuildEdge): void {
-    const outgoing = this.out.get(edge.from);
-    const incoming = this.in.get(edge.to);
-    if (!outgoing || !incoming) throw new Error(`graph: edge ${edge.from} -> ${edge.to} names a missing vertex`);
-    outgoing.set(edge.to, edge);
-    incoming.set(edge.from, edge);
+    if (!this.vertices.has(edge.from) || !this.vertices.has(edge.to)) throw new Error(`graph: edge ${edge.from} -> ${edge.to} names a missing vertex`);
+    edgesOf(this.out, edge.from).set(edge.to, edge);
+    edgesOf(this.in, edge.to).set(edge.from, edge);
   }
 
   /** edge returns the edge from → to, if any. */
@@ -72,22 +73,22 @@ export class MutableGraph {
 
   /** children lists the ids `id` has edges to. */
   children(id: string): IterableIterator<string> {
-    return (this.out.get(id) ?? new Map<string, BuildEdge>()).keys();
+    return (this.out.get(id) ?? NO_EDGES).keys();
   }
 
   /** parents lists the ids with edges to `id`. */
   parents(id: string): IterableIterator<string> {
-    return (this.in.get(id) ?? new Map<string, BuildEdge>()).keys();
+    return (this.in.get(id) ?? NO_EDGES).keys();
   }
 
   /** outgoing lists the edges leaving `id`. */
   outgoing(id: string): IterableIterator<BuildEdge> {
-    return (this.out.get(id) ?? new Map<string, BuildEdge>()).values();
+    return (this.out.get(id) ?? NO_EDGES).values();
   }
 
   /** incoming lists the edges arriving at `id`. */
   incoming(id: string): IterableIterator<BuildEdge> {
-    return (this.in.get(id) ?? new Map<string, BuildEdge>()).values();
+    return (this.in.get(id) ?? NO_EDGES).values();
   }
 
   /** edges lists every edge. */
@@ -101,4 +102,11 @@ export class MutableGraph {
     for (const targets of this.out.values()) count += targets.size;
     return count;
   }
+}
+
+/** edgesOf returns the edge map of `id` in `index`, made on first use. */
+function edgesOf(index: Map<string, Map<string, BuildEdge>>, id: string): Map<string, BuildEdge> {
+  let edges = index.get(id);
+  if (edges === undefined) index.set(id, (edges = new Map()));
+  return edges;
 }

@@ -196,7 +196,16 @@ export class Reach {
 
 /** hasCycle says whether the graph has a dependency cycle (Kahn's algorithm). */
 export function hasCycle(adjacency: Adjacency): boolean {
+  return topologicalRanks(adjacency) === undefined;
+}
+
+/**
+ * topologicalRanks numbers the vertices so that every edge goes from a lower rank to a higher one
+ * (Kahn's algorithm), indexed by vertex number; undefined when the graph has a cycle.
+ */
+export function topologicalRanks(adjacency: Adjacency): Int32Array | undefined {
   const indegree = new Int32Array(adjacency.size);
+  const rank = new Int32Array(adjacency.size);
   const ready: number[] = [];
   for (let number = 0; number < adjacency.size; number++) {
     indegree[number] = adjacency.next(number, 'up').size;
@@ -205,11 +214,11 @@ export function hasCycle(adjacency: Adjacency): boolean {
   let ordered = 0;
   while (ready.length > 0) {
     const at = ready.pop()!;
-    ordered += 1;
+    rank[at] = ordered++;
     for (const child of adjacency.next(at, 'down')) {
       indegree[child] -= 1;
       if (indegree[child] === 0) ready.push(child);
     }
   }
-  return ordered !== adjacency.size;
+  return ordered === adjacency.size ? rank : undefined;
 }

@@ -18,27 +18,58 @@ export interface TopoResult {
  * topoSort orders nodes so every edge points forward (Kahn's algorithm). Among nodes that are
  * ready at the same time the smallest id goes first, so the order depends only on the graph,
  * never on the order nodes or edges were given in. Edges naming unknown nodes are a bug.
+ *
+ * The ids are sorted once and the sort runs on their ranks, in typed arrays: a node's rank is
+ * its id's place in that order, so the ready heap compares numbers, and no Map or Set is made per
+ * node (at 100,000 nodes the maps and string comparisons were 0.6 s of a 0.7 s sort).
  */
 export function topoSort(nodes: Iterable<string>, edges: Iterable<TopoEdge>): TopoResult {
-  const { ids, successors } = adjacency(nodes, edges);
-  const indegree = new Map<string, number>();
-  for (const id of ids) indegree.set(id, 0);
-  for (const targets of successors.values()) {
-    for (const to of targets) indegree.set(to, indegree.get(to)! + 1);
+  const ids = [...new Set(nodes)].sort(compareStrings);
+  const rankOf = new Map<string, number>();
+  for (let i = 0; i < ids.length; i++) rankOf.set(ids[i]!, i);
+  const froms: number[] = [];
+  const tos: number[] = [];
+  for (const { from, to } of edges) {
+    const f = rankOf.get(from);
+    const t = rankOf.get(to);
+    if (f === undefined || t === undefined) throw new Error(`toposort: edge ${from} -> ${to} names a node that is not in the graph`);
+    froms.push(f);
+    tos.push(t);
   }
-  const ready = new MinHeap();
-  for (const [id, degree] of indegree) if (degree === 0) ready.push(id);
+  const { start, targets } = compressed(ids.length, froms, tos);
+  // A repeated edge adds to its target's indegree twice and takes it off twice: it counts once.
+  const indegree = new Int32Array(ids.length);
+  for (const to of tos) indegree[to]! += 1;
+  const ready = new RankHeap(ids.length);
+  for (let rank = 0; rank < ids.length; rank++) if (indegree[rank] === 0) ready.push(rank);
   const order: string[] = [];
-  for (let id = ready.pop(); id !== undefined; id = ready.pop()) {
-    order.push(id);
-    for (const to of successors.get(id)!) {
-      const left = indegree.get(to)! - 1;
-      indegree.set(to, left);
-      if (left === 0) ready.push(to);
+  while (ready.size > 0) {
+    const rank = ready.pop();
+    order.push(ids[rank]!);
+    for (let k = start[rank]!; k < start[rank + 1]!; k++) {
+      const to = targets[k]!;
+      indegree[to]! -= 1;
+      if (indegree[to] === 0) ready.push(to);
     }
   }
   if (order.length === ids.length) return { order, cycles: [] };
+  const successors = new Map<string, string[]>();
+  for (let rank = 0; rank < ids.length; rank++) {
+    const next = [...new Set(targets.subarray(start[rank]!, start[rank + 1]!))].sort((a, b) => a - b);
+    successors.set(ids[rank]!, next.map((to) => ids[to]!));
+  }
   return { order, cycles: cyclesOf(ids, successors) };
+}
+
+/** compressed lays the edges out by source: the targets of rank r are targets[start[r]] to targets[start[r + 1] - 1]. */
+function compressed(size: number, froms: readonly number[], tos: readonly number[]): { start: Int32Array; targets: Int32Array } {
+  const start = new Int32Array(size + 1);
+  for (const from of froms) start[from + 1]! += 1;
+  for (let rank = 0; rank < size; rank++) start[rank + 1]! += start[rank]!;
+  const fill = start.slice(0, size);
+  const targets = new Int32Array(froms.length);
+  for (let k = 0; k < froms.length; k++) targets[fill[froms[k]!]!++] = tos[k]!;
+  return { start, targets };
 }
 
 /** findCycles returns one shortest cycle per strongly connected component that has one, ordered by smallest id. */
@@ -153,35 +184,40 @@ function shortestCycle(
   throw new Error(`toposort: no cycle through ${start} although its component has one`);
 }
 
-/** MinHeap is a binary heap of strings, smallest first (Kahn's ready set). */
-class MinHeap {
-  private readonly items: string[] = [];
+/** RankHeap is a binary heap of ranks, smallest first (Kahn's ready set); it holds at most `capacity`. */
+class RankHeap {
+  private readonly items: Int32Array;
+  size = 0;
 
-  push(item: string): void {
+  constructor(capacity: number) {
+    this.items = new Int32Array(capacity);
+  }
+
+  push(item: number): void {
     const items = this.items;
-    items.push(item);
-    let at = items.length - 1;
+    let at = this.size++;
     while (at > 0) {
       const up = (at - 1) >> 1;
-      if (compareStrings(items[up]!, item) <= 0) break;
+      if (items[up]! <= item) break;
       items[at] = items[up]!;
       at = up;
     }
     items[at] = item;
   }
 
-  pop(): string | undefined {
+  /** pop removes and returns the smallest rank; the heap must not be empty. */
+  pop(): number {
     const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (items.length === 0 || last === undefined) return top;
+    const top = items[0]!;
+    const last = items[--this.size]!;
+    const size = this.size;
     let at = 0;
     for (;;) {
       const left = at * 2 + 1;
-      if (left >= items.length) break;
+      if (left >= size) break;
       const right = left + 1;
-      const child = right < items.length && compareStrings(items[right]!, items[left]!) < 0 ? right : left;
-      if (compareStrings(items[child]!, last) >= 0) break;
+      const child = right < size && items[right]! < items[left]! ? right : left;
+      if (items[child]! >= last) break;
       items[at] = items[child]!;
       at = child;
     }

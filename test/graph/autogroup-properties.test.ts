@@ -139,77 +139,119 @@ const CASES: { seed: number; size: number }[] = [
   ...Array.from({ length: 12 }, (_, i) => ({ seed: 9000 + i, size: 100 + i * 25 })),
 ];
 
+/**
+ * randomChainDag draws a DAG whose edges mostly lie on one path through a random subset of the
+ * vertices (with some shortcuts along it), the rest left without edges: a family whose members
+ * with edges are totally ordered, which autogroup handles without a matrix (autogroup-chain.ts).
+ * Now and then a second, separate path makes the order partial.
+ */
+function randomChainDag(random: () => number, size: number): GraphDesc {
+  const chainKinds = ['nooptest', 'nooptest', 'nooptest', 'plain', 'nooptestkind:foo', 'other'];
+  const vertices: VertexDesc[] = [];
+  for (let i = 0; i < size; i++) {
+    vertices.push({
+      name: `${'abc'[Math.floor(random() * 3)]}${i}`,
+      kind: chainKinds[Math.floor(random() * chainKinds.length)]!,
+      sema: ['s:1', 's:2'].filter(() => random() < 0.1),
+      autogroup: random() >= 0.05,
+    });
+  }
+  const order = shuffled(vertices, random);
+  const onPath = order.slice(0, Math.floor(order.length * (0.3 + random() * 0.5)));
+  const edges: EdgeDesc[] = [];
+  const link = (from: VertexDesc, to: VertexDesc): void => void edges.push([from.name, to.name, random() < 0.2 ? '' : `e${edges.length}`, random() < 0.3]);
+  for (let i = 1; i < onPath.length; i++) {
+    link(onPath[i - 1]!, onPath[i]!);
+    if (i >= 2 && random() < 0.2) link(onPath[i - 2]!, onPath[i]!);
+  }
+  const rest = order.slice(onPath.length);
+  if (random() < 0.3 && rest.length >= 2) link(rest[0]!, rest[1]!);
+  return { vertices, edges };
+}
+
+/** CHAIN_CASES are the random chain-shaped graphs. */
+const CHAIN_CASES: { seed: number; size: number }[] = Array.from({ length: 120 }, (_, i) => ({ seed: 5000 + i, size: 4 + ((i * 29) % 70) }));
+
 describe('autoGroup on random DAGs', () => {
   it.each(CASES.map((c) => [c.seed, c.size] as const))('GIVEN random DAG %i of %i vertices WHEN grouped THEN every property holds', (seed, size) => {
     const random = mulberry32(seed);
-    const desc = randomDag(random, size);
-    const original = buildGraph(desc);
-    const graph = buildGraph(desc);
-    const merges: string[] = [];
-    const stats = autoGroup(graph, {
-      onMerge: (parent, child) => {
-        // Every member pair is mutually unreachable when merged, in the graph as it is then.
-        expect(reaches(graph, parent.id, child.id) || reaches(graph, child.id, parent.id)).toBe(false);
-        expect(firstChunk(parent.kind)).toBe(firstChunk(child.kind));
-        expect(rank(parent, child)).toBeLessThan(0);
-        // A group runs with one meta: noop, poll, timeout, retry and the rest are its members' own.
-        expect(sameRunMeta(parent, child), `${child.id} joins ${parent.id} with other meta`).toBe(true);
-        merges.push(child.id);
-      },
-    });
+    everyPropertyHolds(randomDag(random, size), random);
+  });
 
-    // The result is a DAG.
-    expect(topoSort(graph.vertices.keys(), graph.edges()).cycles).toEqual([]);
-
-    const holder = new Map<string, string>();
-    for (const vertex of graph.vertices.values()) for (const member of vertex.members) holder.set(member.id, vertex.id);
-    expect(holder.size).toBe(original.vertices.size);
-
-    // Every original dependency survives as a path between its holders whose every edge carries
-    // its name and, if it notified, notifies.
-    for (const edge of original.edges()) {
-      const from = holder.get(edge.from)!;
-      const to = holder.get(edge.to)!;
-      expect(from).not.toBe(to);
-      const carries = (e: Edge): boolean => (edge.name === '' || e.name.split(',').includes(edge.name)) && (!edge.notify || e.notify);
-      expect(reaches(graph, from, to, carries), `${edge.from} -> ${edge.to} (${edge.name})`).toBe(true);
-    }
-
-    // No group holds two members one of which reached the other in the original graph (a weaker
-    // consequence of the merge-time check above, as merges only ever add paths), and the parent
-    // comes first in the group order.
-    for (const vertex of graph.vertices.values()) {
-      const ids = vertex.members.map((m) => m.id);
-      expect(vertex.id).toBe(ids[0]);
-      for (const a of ids) for (const b of ids) if (a !== b) expect(reaches(original, a, b)).toBe(false);
-      for (const member of ids.slice(1)) expect(rank(original.vertices.get(ids[0]!)!, original.vertices.get(member)!)).toBeLessThan(0);
-    }
-
-    // Maximality: no two vertices that could group (same family, compatible by the earlier one's
-    // kind, as the grouper asks) are still mutually unreachable.
-    const left = [...graph.vertices.values()].filter(mayGroup).sort(rank);
-    for (let i = 0; i < left.length; i++) {
-      for (let j = i + 1; j < left.length; j++) {
-        const [p, q] = [left[i]!, left[j]!];
-        if (firstChunk(p.kind) !== firstChunk(q.kind) || !p.def.group!.compatible(p.params, q.params) || !sameRunMeta(p, q)) continue;
-        expect(reaches(graph, p.id, q.id) || reaches(graph, q.id, p.id), `${p.id} and ${q.id} could still group`).toBe(true);
-      }
-    }
-
-    // The naive grouper agrees on everything: groups, edges, names, notify and semaphores.
-    naiveAutoGroup(original);
-    expect(shapeOf(graph)).toEqual(shapeOf(original));
-    expect(merges.length).toBe(desc.vertices.length - graph.vertices.size);
-
-    // Keys that agree with `compatible` (the first letter) change nothing but how often it is asked.
-    const keyed = buildGraph(desc);
-    const keyedStats = autoGroup(keyed, { groupKey: (v) => (v.params as { name: string }).name[0] });
-    expect(shapeOf(keyed)).toEqual(shapeOf(graph));
-    expect(keyedStats.compared).toBeLessThanOrEqual(stats.compared);
-
-    // Determinism: the same graph inserted in another order groups the same.
-    const again = buildGraph({ vertices: shuffled(desc.vertices, random), edges: shuffled(desc.edges, random) });
-    autoGroup(again);
-    expect(shapeOf(again)).toEqual(shapeOf(graph));
+  it.each(CHAIN_CASES.map((c) => [c.seed, c.size] as const))('GIVEN random chain-shaped DAG %i of %i vertices WHEN grouped THEN every property holds', (seed, size) => {
+    const random = mulberry32(seed);
+    everyPropertyHolds(randomChainDag(random, size), random);
   });
 });
+
+/** everyPropertyHolds groups `desc` and checks it against the properties and the naive grouper. */
+function everyPropertyHolds(desc: GraphDesc, random: () => number): void {
+  const original = buildGraph(desc);
+  const graph = buildGraph(desc);
+  const merges: string[] = [];
+  const stats = autoGroup(graph, {
+    onMerge: (parent, child) => {
+      // Every member pair is mutually unreachable when merged, in the graph as it is then.
+      expect(reaches(graph, parent.id, child.id) || reaches(graph, child.id, parent.id)).toBe(false);
+      expect(firstChunk(parent.kind)).toBe(firstChunk(child.kind));
+      expect(rank(parent, child)).toBeLessThan(0);
+      // A group runs with one meta: noop, poll, timeout, retry and the rest are its members' own.
+      expect(sameRunMeta(parent, child), `${child.id} joins ${parent.id} with other meta`).toBe(true);
+      merges.push(child.id);
+    },
+  });
+
+  // The result is a DAG.
+  expect(topoSort(graph.vertices.keys(), graph.edges()).cycles).toEqual([]);
+
+  const holder = new Map<string, string>();
+  for (const vertex of graph.vertices.values()) for (const member of vertex.members) holder.set(member.id, vertex.id);
+  expect(holder.size).toBe(original.vertices.size);
+
+  // Every original dependency survives as a path between its holders whose every edge carries
+  // its name and, if it notified, notifies.
+  for (const edge of original.edges()) {
+    const from = holder.get(edge.from)!;
+    const to = holder.get(edge.to)!;
+    expect(from).not.toBe(to);
+    const carries = (e: Edge): boolean => (edge.name === '' || e.name.split(',').includes(edge.name)) && (!edge.notify || e.notify);
+    expect(reaches(graph, from, to, carries), `${edge.from} -> ${edge.to} (${edge.name})`).toBe(true);
+  }
+
+  // No group holds two members one of which reached the other in the original graph (a weaker
+  // consequence of the merge-time check above, as merges only ever add paths), and the parent
+  // comes first in the group order.
+  for (const vertex of graph.vertices.values()) {
+    const ids = vertex.members.map((m) => m.id);
+    expect(vertex.id).toBe(ids[0]);
+    for (const a of ids) for (const b of ids) if (a !== b) expect(reaches(original, a, b)).toBe(false);
+    for (const member of ids.slice(1)) expect(rank(original.vertices.get(ids[0]!)!, original.vertices.get(member)!)).toBeLessThan(0);
+  }
+
+  // Maximality: no two vertices that could group (same family, compatible by the earlier one's
+  // kind, as the grouper asks) are still mutually unreachable.
+  const left = [...graph.vertices.values()].filter(mayGroup).sort(rank);
+  for (let i = 0; i < left.length; i++) {
+    for (let j = i + 1; j < left.length; j++) {
+      const [p, q] = [left[i]!, left[j]!];
+      if (firstChunk(p.kind) !== firstChunk(q.kind) || !p.def.group!.compatible(p.params, q.params) || !sameRunMeta(p, q)) continue;
+      expect(reaches(graph, p.id, q.id) || reaches(graph, q.id, p.id), `${p.id} and ${q.id} could still group`).toBe(true);
+    }
+  }
+
+  // The naive grouper agrees on everything: groups, edges, names, notify and semaphores.
+  naiveAutoGroup(original);
+  expect(shapeOf(graph)).toEqual(shapeOf(original));
+  expect(merges.length).toBe(desc.vertices.length - graph.vertices.size);
+
+  // Keys that agree with `compatible` (the first letter) change nothing but how often it is asked.
+  const keyed = buildGraph(desc);
+  const keyedStats = autoGroup(keyed, { groupKey: (v) => (v.params as { name: string }).name[0] });
+  expect(shapeOf(keyed)).toEqual(shapeOf(graph));
+  expect(keyedStats.compared).toBeLessThanOrEqual(stats.compared);
+
+  // Determinism: the same graph inserted in another order groups the same.
+  const again = buildGraph({ vertices: shuffled(desc.vertices, random), edges: shuffled(desc.edges, random) });
+  autoGroup(again);
+  expect(shapeOf(again)).toEqual(shapeOf(graph));
+}
