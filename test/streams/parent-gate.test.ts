@@ -1,3 +1,4 @@
+import { concat, from, NEVER } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { parentGate, type ParentGateConfig } from '../../streams/parent-gate.js';
@@ -243,5 +244,37 @@ describe('parentGate', () => {
       expectObservable(cold('x 9ms |').pipe(gate)).toBe('#', undefined, new Error('boom'));
       expectObservable(cold('x 9ms |').pipe(lateGate)).toBe('--#', undefined, new Error('boom'));
     });
+  });
+});
+
+describe('parentGate at scale', () => {
+  it('GIVEN many nodes held in one call THEN their pokes are made by one scheduled action, in order', () => {
+    const scheduler = newScheduler();
+    let scheduled = 0;
+    const counting = {
+      now: () => scheduler.now(),
+      schedule: (work: () => void) => {
+        scheduled++;
+        return scheduler.schedule(work);
+      },
+    };
+    const pokes: string[] = [];
+    const gate = parentGate<string, string>(
+      {
+        parents: (node) => [`parent of ${node}`],
+        isSettled: () => false,
+        isDead: () => false,
+        poke: (parent) => pokes.push(parent),
+        onHeld: () => undefined,
+      },
+      counting as never,
+    );
+    const nodes = Array.from({ length: 1000 }, (_, i) => `n${i}`);
+    scheduler.run(({ expectObservable }) => {
+      // A source that stays open: pokes due after the subscriber left are not made.
+      expectObservable(concat(from(nodes), NEVER).pipe(gate), '^ 3ms !').toBe('-');
+    });
+    expect(pokes).toEqual(nodes.map((node) => `parent of ${node}`));
+    expect(scheduled).toBe(1);
   });
 });
