@@ -3,6 +3,7 @@ import { sameVertex } from '../graph/canonical.js';
 import { edgeKey, type Edge, type Graph, type Vertex } from '../graph/graph.js';
 import { roundMs } from '../log/events.js';
 import { memberContexts, type ContextShared } from './member-context.js';
+import { linkWorkers, sameEdges } from './link-workers.js';
 import { RunGate } from './run-gate.js';
 import { Semaphores } from '../os/semaphores.js';
 import { isIdleStatus, isStuckStatus, VertexWorker, type WorkerContextFactory, type WorkerHost, type WorkerStatus } from './worker.js';
@@ -56,10 +57,8 @@ export class Engine {
       log: options.log,
       semaphores: this.semaphores,
       tick: () => ++this.clock,
-      incoming: (id) => this.graph?.incoming.get(id) ?? NO_EDGES,
-      outgoing: (id) => this.graph?.outgoing.get(id) ?? NO_EDGES,
-      worker: (id) => this.workers.get(id),
-      hasRefresh: (edge) => this.refreshPending.has(edgeKey(edge.from, edge.to)),
+      // Most graphs notify nobody: no key is built per edge and per pass then.
+      hasRefresh: (edge) => this.refreshPending.size > 0 && this.refreshPending.has(edgeKey(edge.from, edge.to)),
       setRefresh: (edge, pending) => {
         const key = edgeKey(edge.from, edge.to);
         if (pending) this.refreshPending.add(key);
@@ -68,7 +67,7 @@ export class Engine {
       statusChanged: (_worker, from, to) => this.statusChanged(from, to),
       offerPass: (worker) => gate.offer(worker),
     };
-    const gate = new RunGate(this.host);
+    const gate = new RunGate();
   }
 
   /**
@@ -111,10 +110,12 @@ export class Engine {
         workers.set(vertex.id, worker);
         return worker;
       });
+      const edgesChanged = !previousGraph || !sameEdges(previousGraph.edges, next.edges);
+      linkWorkers(next, workers, generation, fresh, removed, edgesChanged && previousGraph !== undefined);
       for (const worker of fresh) worker.start(this.makeContext);
       // Kept vertices whose parents changed, or that wait on a parent, may need a poke. Usually
       // neither holds (same edges, nobody waiting): then the 10,000-vertex pass is skipped.
-      if (previousGraph && (this.stuck > 0 || !sameEdges(previousGraph.edges, next.edges))) {
+      if (previousGraph && (this.stuck > 0 || edgesChanged)) {
         const isFresh = new Set(fresh);
         for (const worker of workers.values()) {
           if (isFresh.has(worker)) continue;
@@ -173,15 +174,6 @@ export class Engine {
   private publishIdle(): void {
     this.idleSubject.next(this.busy === 0 && this.swapping === 0);
   }
-}
-
-/** sameEdges compares two sorted edge lists by their ends. */
-function sameEdges(before: readonly Edge[], after: readonly Edge[]): boolean {
-  if (before.length !== after.length) return false;
-  for (let i = 0; i < before.length; i++) {
-    if (before[i]!.from !== after[i]!.from || before[i]!.to !== after[i]!.to) return false;
-  }
-  return true;
 }
 
 function parentsChanged(previous: Graph | undefined, next: Graph, id: string): boolean {

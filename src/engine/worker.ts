@@ -68,6 +68,8 @@ function shortGroupId(vertex: Vertex): string {
 }
 
 const NO_SEMAPHORES: readonly string[] = Object.freeze([]);
+const NO_EDGES: readonly Edge[] = Object.freeze([]);
+const NO_WORKERS: readonly VertexWorker[] = Object.freeze([]);
 const kindCaps = new Map<string, readonly string[]>();
 
 /**
@@ -92,9 +94,6 @@ export interface WorkerHost {
   readonly semaphores: Semaphores;
   /** tick returns a new, strictly increasing timestamp. */
   tick(): number;
-  incoming(id: string): readonly Edge[];
-  outgoing(id: string): readonly Edge[];
-  worker(id: string): VertexWorker | undefined;
   hasRefresh(edge: Edge): boolean;
   setRefresh(edge: Edge, pending: boolean): void;
   statusChanged(worker: VertexWorker, from: WorkerStatus, to: WorkerStatus): void;
@@ -123,6 +122,16 @@ export class VertexWorker {
   lastError: string | undefined;
   /** The engine's swap generation that last kept or created this worker. */
   generation = 0;
+  /** The swap generation that last linked this worker (link-workers.ts). */
+  linkedIn = 0;
+  /** Its incoming edges, as the graph of the last link has them. */
+  parentEdges: readonly Edge[] = NO_EDGES;
+  /** The worker of each of parentEdges, index by index (the run gate and parentSettled read them). */
+  parents: readonly VertexWorker[] = NO_WORKERS;
+  /** Its outgoing edges, as the graph of the last link has them. */
+  childEdges: readonly Edge[] = NO_EDGES;
+  /** The worker of each of childEdges, index by index. */
+  children: readonly VertexWorker[] = NO_WORKERS;
 
   private readonly host: WorkerHost;
   private readonly semaphoreIds: readonly string[];
@@ -162,7 +171,7 @@ export class VertexWorker {
   /** How many parents of `readyOf` ran since this vertex's timestamp `readyFor` (parentSettled). */
   private settledParents = 0;
   private readyFor = -1;
-  private readyOf: readonly Edge[] | undefined;
+  private readyOf: readonly VertexWorker[] | undefined;
 
   constructor(vertex: Vertex, host: WorkerHost) {
     this.vertex = vertex;
@@ -171,6 +180,14 @@ export class VertexWorker {
     const { parallelism } = vertex.def;
     const kindCap = parallelism ? kindSemaphoreIds(vertex.kind, parallelism) : NO_SEMAPHORES;
     this.semaphoreIds = vertex.meta.sema.length === 0 ? kindCap : [...vertex.meta.sema, ...kindCap];
+  }
+
+  /** link gives the worker its neighbours: each list of workers matches its list of edges, index by index. */
+  link(parentEdges: readonly Edge[], parents: readonly VertexWorker[], childEdges: readonly Edge[], children: readonly VertexWorker[]): void {
+    this.parentEdges = parentEdges;
+    this.parents = parents;
+    this.childEdges = childEdges;
+    this.children = children;
   }
 
   /** start creates the live resource and subscribes to its watch stream. */
@@ -288,9 +305,7 @@ export class VertexWorker {
     const { meta } = vertex;
     const refreshable = vertex.def.refreshable === true;
     // Flags are only ever set on notify edges, or on any edge by a kind that notifies all edges.
-    const incoming = host.incoming(vertex.id);
-    // A vertex without parents (most of a big graph) allocates no list for its refresh edges.
-    const refreshEdges = incoming.length === 0 ? incoming : incoming.filter((edge) => host.hasRefresh(edge));
+    const refreshEdges = refreshEdgesOf(this.parentEdges, host);
     const refresh = refreshable && refreshEdges.length > 0;
 
     // Events dirty, pokes only schedule: a vertex known OK with no refresh waiting is skipped.
@@ -335,13 +350,11 @@ export class VertexWorker {
 
   /** held records that the parent gate held a pass back: the vertex waits for its parents, or is blocked by them. */
   held(blocked: boolean): void {
-    const { host } = this;
     this.setStatus(blocked ? 'blocked' : 'waiting');
     if (blocked) {
       // Children waiting on us would wait forever: let them see that they are blocked too.
-      for (const edge of host.outgoing(this.vertex.id)) {
-        const child = host.worker(edge.to);
-        if (child?.status === 'waiting') queueMicrotask(() => child.poke());
+      for (const child of this.children) {
+        if (child.status === 'waiting') queueMicrotask(() => child.poke());
       }
     }
   }
@@ -450,7 +463,7 @@ export class VertexWorker {
     this.failuresInRow = 0;
     if (changed) {
       const all = vertex.def.notifiesAllEdges === true;
-      for (const edge of host.outgoing(vertex.id)) if (edge.notify || all) host.setRefresh(edge, true);
+      for (const edge of this.childEdges) if (edge.notify || all) host.setRefresh(edge, true);
     }
     const before = this.timestamp;
     this.timestamp = host.tick();
@@ -466,13 +479,12 @@ export class VertexWorker {
    * N parents cost N gate passes of N parents each: 10,000 parents took 14.5 s, 1,000 took 1.5 s.
    */
   private pokeReadyChildren(before: number): void {
-    const { host } = this;
-    for (const edge of host.outgoing(this.vertex.id)) {
-      const child = host.worker(edge.to);
-      if (!child) continue;
+    const { host, children, childEdges } = this;
+    for (let i = 0; i < children.length; i++) {
+      const child = children[i]!;
       const ready = child.parentSettled(before);
       // A refresh must not wait for other parents to run by chance: the poked child back-pokes them.
-      if (ready || child.status === 'blocked' || host.hasRefresh(edge)) child.parentRan();
+      if (ready || child.status === 'blocked' || host.hasRefresh(childEdges[i]!)) child.parentRan();
     }
   }
 
@@ -483,15 +495,14 @@ export class VertexWorker {
    * the graph changed, and a fan-in of N parents costs O(N), not O(N²).
    */
   parentSettled(parentBefore: number): boolean {
-    const { host } = this;
-    const parents = host.incoming(this.vertex.id);
+    const { parents } = this;
     if (this.readyOf === parents && this.readyFor === this.timestamp) {
       if (parentBefore <= this.timestamp) this.settledParents++;
     } else {
       this.readyOf = parents;
       this.readyFor = this.timestamp;
       this.settledParents = 0;
-      for (const into of parents) if ((host.worker(into.from)?.timestamp ?? 0) > this.timestamp) this.settledParents++;
+      for (const parent of parents) if (parent.timestamp > this.timestamp) this.settledParents++;
     }
     return this.settledParents === parents.length;
   }
@@ -581,7 +592,7 @@ export class VertexWorker {
     this.lastError = message;
     this.emit('error', 'error', { phase, message, permanent: true });
     // Dependants cannot run now: poke them so they notice and count as blocked.
-    for (const edge of this.host.outgoing(this.vertex.id)) this.host.worker(edge.to)?.poke();
+    for (const child of this.children) child.poke();
     this.setStatus('failed');
   }
 
@@ -642,6 +653,17 @@ export class VertexWorker {
     // line as long as the group (59 KB for 10,000 noops).
     log.emit({ level, event, resource: shortGroupId(vertex), kind: vertex.kind, name: vertex.name, ...fields });
   }
+}
+
+/**
+ * refreshEdgesOf lists the incoming edges with a refresh flag set, allocating only when there is
+ * one: a list per pass of every vertex with parents was garbage for nothing in a graph that
+ * notifies nobody.
+ */
+function refreshEdgesOf(incoming: readonly Edge[], host: WorkerHost): readonly Edge[] {
+  let flagged: Edge[] | undefined;
+  for (const edge of incoming) if (host.hasRefresh(edge)) (flagged ??= []).push(edge);
+  return flagged ?? NO_EDGES;
 }
 
 /** CheckApplyFailure carries a resource's checkApply error from a pass to the retries (an engine bug is not one). */

@@ -439,6 +439,50 @@ describe('engine graph swap', () => {
     expect(callsOf(world, 'b')).toHaveLength(1);
     expect(engine.failures()).toEqual([]);
   });
+
+  it('GIVEN a -> b -> c WHEN a swap changes only b (same edges) THEN a and c work with the new b: c runs after it, an event on a reaches it', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    const chain = [{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }];
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind }, { name: 'b', def: world.kind }, { name: 'c', def: world.kind }], chain));
+    await idle(engine);
+    const bChanged = { name: 'b', def: world.kind, params: { tag: 'changed' } };
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind }, bChanged, { name: 'c', def: world.kind }], chain));
+    await idle(engine);
+    expect(callsOf(world, 'b')).toHaveLength(2);
+    // WHEN c gets an event THEN it waits for the new b, not the stopped one (that would block it)
+    world.probe('c').events.next();
+    await waitFor(() => callsOf(world, 'c').length === 2, 'c to be re-checked');
+    await idle(engine);
+    expect(engine.statuses().get('probe[c]')).toBe('idle');
+    // WHEN a fails THEN the new b is blocked: a's children list names it
+    world.probe('a').script.push(new Error('bad'));
+    world.probe('a').events.next();
+    await waitFor(() => engine.statuses().get('probe[b]') === 'blocked', 'b to be blocked');
+  });
+
+  it('GIVEN a -> b WHEN a swap adds c -> b and a notify edge b -> d THEN b waits for c too, and a change of b refreshes d', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind }, { name: 'b', def: world.kind }], [{ from: 'a', to: 'b' }]));
+    await idle(engine);
+    const slowC = deferred();
+    world.probe('c').script.push(() => slowC.promise);
+    world.probe('b').stateOK = false;
+    await engine.swap(
+      buildGraph(
+        [{ name: 'a', def: world.kind }, { name: 'b', def: world.kind }, { name: 'c', def: world.kind }, { name: 'd', def: world.kind }],
+        [{ from: 'a', to: 'b' }, { from: 'c', to: 'b' }, { from: 'b', to: 'd', notify: true }],
+      ),
+    );
+    world.probe('b').events.next();
+    await waitFor(() => callsOf(world, 'c').length === 1, 'c to start');
+    expect(callsOf(world, 'b')).toHaveLength(1);
+    slowC.resolve(true);
+    await idle(engine);
+    expect(callsOf(world, 'b')).toHaveLength(2);
+    expect(callsOf(world, 'd').some((call) => call.refresh)).toBe(true);
+  });
 });
 
 describe('engine idle$', () => {
