@@ -56,6 +56,12 @@ export interface ResourceKind<P extends object = Record<string, unknown>> {
    * libuv's small thread pool anyway (file I/O), thousands in flight only cost memory and GC.
    */
   readonly parallelism?: number;
+  /**
+   * ignoresSignal: checkApply never reads its AbortSignal (it does nothing that could be stopped),
+   * so the engine hands it one shared signal that never aborts instead of making one per check; an
+   * abort still settles the run at once.
+   */
+  readonly ignoresSignal?: boolean;
   /** autoedge: this kind's resources get automatic edges (meta autoedge and --no-autoedges turn it off). */
   readonly autoedge?: AutoEdgeTrait<P>;
   /** group: this kind's resources may be grouped (meta autogroup and --no-autogroup turn it off). */

@@ -69,6 +69,8 @@ function shortGroupId(vertex: Vertex): string {
 
 const NO_SEMAPHORES: readonly string[] = Object.freeze([]);
 const NO_EDGES: readonly Edge[] = Object.freeze([]);
+// What a kind that ignores its signal is handed (ResourceKind.ignoresSignal): nothing aborts it.
+const NEVER_ABORTED: AbortSignal = new AbortController().signal;
 const NO_WORKERS: readonly VertexWorker[] = Object.freeze([]);
 const kindCaps = new Map<string, readonly string[]>();
 
@@ -158,7 +160,12 @@ export class VertexWorker {
   private retryTimer: NodeJS.Timeout | undefined;
   /** Ends the wait of a checkApply retry (meta `delay`) while one is due; undefined otherwise. */
   private retryWait: Subject<void> | undefined;
+  /** Its checks get a signal of their own (false: the kind ignores it; a group always gets one, its runner reads it between members). */
+  private readonly ownSignal: boolean;
+  /** Aborts the running checkApply's own signal, while one runs with one. */
   private inflight: AbortController | undefined;
+  /** The running check was aborted: its resource may still be working (stop waits for it). */
+  private runAborted = false;
   /** The semaphore wait of a check, while one waits (abortRun cancels it). */
   private semaphoreWait: SemaphoreWait | undefined;
   /** Why the semaphore wait was aborted, when it was. */
@@ -180,6 +187,7 @@ export class VertexWorker {
     const { parallelism } = vertex.def;
     const kindCap = parallelism ? kindSemaphoreIds(vertex.kind, parallelism) : NO_SEMAPHORES;
     this.semaphoreIds = vertex.meta.sema.length === 0 ? kindCap : [...vertex.meta.sema, ...kindCap];
+    this.ownSignal = vertex.def.ignoresSignal !== true || vertex.members.length > 1;
   }
 
   /** link gives the worker its neighbours: each list of workers matches its list of edges, index by index. */
@@ -418,8 +426,8 @@ export class VertexWorker {
       }
     }
     // The controller is made once the semaphores are held: 10,000 checks waiting for a kind's 32
-    // slots need none of them yet.
-    const controller = new AbortController();
+    // slots need none of them yet. A kind that ignores its signal gets none at all.
+    const controller = this.ownSignal ? new AbortController() : undefined;
     this.inflight = controller;
     let timer: NodeJS.Timeout | undefined;
     if (meta.timeout > 0) {
@@ -427,7 +435,8 @@ export class VertexWorker {
     }
     try {
       this.refreshNow = refresh;
-      const run = Promise.resolve().then(() => runner.checkApply(apply, controller.signal));
+      const signal = controller ? controller.signal : NEVER_ABORTED;
+      const run = Promise.resolve().then(() => runner.checkApply(apply, signal));
       this.resourceRun = run;
       return await new Promise<readonly boolean[]>((resolve, reject) => {
         this.rejectRun = reject;
@@ -439,7 +448,8 @@ export class VertexWorker {
       this.inflight = undefined;
       this.rejectRun = undefined;
       // An aborted run may still be working: stop waits for it (STOP_SETTLE_MS at most).
-      if (!controller.signal.aborted) this.resourceRun = undefined;
+      if (!this.runAborted) this.resourceRun = undefined;
+      this.runAborted = false;
       release();
     }
   }
@@ -451,7 +461,10 @@ export class VertexWorker {
       this.semaphoreWait.cancel(reason);
     }
     this.inflight?.abort(reason);
-    this.rejectRun?.(reason);
+    if (this.rejectRun) {
+      this.runAborted = true;
+      this.rejectRun(reason);
+    }
   }
 
   private succeeded(changed: boolean): void {
@@ -619,7 +632,7 @@ export class VertexWorker {
     this.watchSubscription?.unsubscribe();
     // Nothing is made or awaited that is not there: stopping 10,000 idle workers at the end of a
     // one-shot run made an Error (and its stack) and three awaits each.
-    if (this.inflight || this.semaphoreWait) this.abortRun(new Error('stopping'));
+    if (this.rejectRun || this.semaphoreWait) this.abortRun(new Error('stopping'));
     if (this.running) await this.runDone;
     if (this.resourceRun) await settledWithin(this.resourceRun, STOP_SETTLE_MS);
     if (this.runner?.cleanup) {

@@ -17,6 +17,8 @@ export const noop: ResourceKind<NoopParams> = {
   doc: 'does nothing; always converged (a point to hang edges on)',
   params: noopParams,
   refreshable: true,
+  // checkApply returns at once: a signal per check was 4% of a 100,000-noop chain's CPU.
+  ignoresSignal: true,
   // Any noop may share a group with any other: a group of noops is still nothing to do.
   group: { compatible: () => true },
 

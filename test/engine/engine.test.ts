@@ -275,6 +275,33 @@ describe('engine scheduling', () => {
     expect(engine.failures()).toEqual([{ resource: 'probe[a]', message: 'timeout after 50 ms' }]);
   });
 
+  it('GIVEN a kind that ignores its signal WHEN 20 probes converge THEN no check makes a signal, and a group of them still gets one', async () => {
+    const world = makeProbeWorld();
+    const def: ResourceKind<{ tag: string }> = { ...world.kind, ignoresSignal: true };
+    const { engine } = makeEngine();
+    const signals = vi.spyOn(AbortController.prototype, 'signal', 'get');
+    try {
+      await engine.swap(buildGraph(Array.from({ length: 20 }, (_, i) => ({ name: `p${i}`, def }))));
+      await idle(engine);
+      expect(world.calls).toHaveLength(20);
+      expect(signals).not.toHaveBeenCalled();
+    } finally {
+      signals.mockRestore();
+    }
+  });
+
+  it('GIVEN a kind that ignores its signal and meta timeout WHEN checkApply runs past it THEN the attempt still fails at once', async () => {
+    const world = makeProbeWorld();
+    const def: ResourceKind<{ tag: string }> = { ...world.kind, ignoresSignal: true };
+    const { engine } = makeEngine();
+    world.probe('a').script.push(() => new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 2_000)));
+    const started = performance.now();
+    await engine.swap(buildGraph([{ name: 'a', def, meta: { timeout: 50 } }]));
+    await idle(engine);
+    expect(engine.failures()).toEqual([{ resource: 'probe[a]', message: 'timeout after 50 ms' }]);
+    expect(performance.now() - started).toBeLessThan(1_500);
+  });
+
   it('GIVEN meta timeout WHEN the resource stops what it started on abort THEN stopping the engine waits until it has', async () => {
     let stoppedAt = 0;
     const slow: ResourceKind<{ tag: string }> = {
