@@ -38,6 +38,14 @@ function single(live: LiveResource): VertexRunner {
   return live.cleanup ? new SingleWithCleanup(live) : new Single(live);
 }
 
+// A one-resource vertex's result list is one of two shared lists: a list per check was garbage.
+const OK_LIST: readonly boolean[] = Object.freeze([true]);
+const CHANGED_LIST: readonly boolean[] = Object.freeze([false]);
+
+function resultList(ok: boolean): readonly boolean[] {
+  return ok ? OK_LIST : CHANGED_LIST;
+}
+
 class Single implements VertexRunner {
   protected readonly live: LiveResource;
 
@@ -49,8 +57,9 @@ class Single implements VertexRunner {
     return this.live.watch();
   }
 
-  async checkApply(apply: boolean, signal: AbortSignal): Promise<boolean[]> {
-    return [await this.live.checkApply(apply, signal)];
+  checkApply(apply: boolean, signal: AbortSignal): Promise<readonly boolean[]> {
+    // Promise.resolve returns a promise as it is, and keeps a resource that answers synchronously working.
+    return Promise.resolve(this.live.checkApply(apply, signal)).then(resultList);
   }
 }
 
