@@ -7,7 +7,7 @@ class Node implements GatedWorker {
   parents: Node[] = [];
   timestamp = 0;
   failed = false;
-  status = 'pending';
+  status = 'idle';
   pokes = 0;
   readonly heldAs: boolean[] = [];
   constructor(id: string) {
@@ -55,6 +55,18 @@ describe('RunGate', () => {
     expect(gate.offer(c)).toBe(false);
     await microtasks();
     expect([a.pokes, b.pokes]).toEqual([1, 0]);
+  });
+
+  it('GIVEN a parent processing or pending THEN the held child pokes it not: its pass is under way or due, and it pokes its ready children', async () => {
+    const [a, b, c, d] = [new Node('a'), new Node('b'), new Node('c'), new Node('d')];
+    link([a, b, c, d], [['a', 'c'], ['b', 'c'], ['c', 'd']]);
+    a.status = 'processing';
+    b.status = 'pending';
+    const gate = new RunGate();
+    expect(gate.offer(c)).toBe(false);
+    expect(c.heldAs).toEqual([false]);
+    await microtasks();
+    expect([a.pokes, b.pokes]).toEqual([0, 0]);
   });
 
   it('GIVEN a failed parent THEN the child is held as blocked and the parent is not poked', async () => {

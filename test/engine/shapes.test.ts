@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Edge, Graph } from '../../src/graph/graph.js';
 import { buildGraph, makeProbeWorld, type EdgeInput } from '../helpers/graph.js';
 import { idle, useEngines } from '../helpers/engine.js';
+import { RunGate } from '../../src/engine/run-gate.js';
 
 const makeEngine = useEngines();
 
@@ -51,4 +52,24 @@ describe('engine work per graph shape', () => {
       expect(large / small).toBeLessThan(6);
     });
   }
+});
+
+describe('engine passes per graph shape', () => {
+  it('GIVEN a chain of 1,000 probes WHEN it converges THEN each passes the gate once: a held child does not back-poke a parent already under way', async () => {
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    const n = 1000;
+    const names = ['hub', ...Array.from({ length: n }, (_, i) => `p${i}`)];
+    const offers = vi.spyOn(RunGate.prototype, 'offer');
+    try {
+      await engine.swap(buildGraph(names.map((name) => ({ name, def: world.kind })), chain(n)));
+      await idle(engine);
+      expect(world.calls).toHaveLength(n + 1);
+      // Each vertex is held once at the start (its parent has not run) and let through once; the
+      // back-pokes of parents already processing made about four passes per vertex.
+      expect(offers.mock.results.filter((result) => result.value === true)).toHaveLength(n + 1);
+    } finally {
+      offers.mockRestore();
+    }
+  });
 });
