@@ -2,6 +2,7 @@ import type { Edge, Graph } from '../graph/graph.js';
 import type { VertexWorker } from './worker.js';
 
 const NO_EDGES: readonly Edge[] = Object.freeze([]);
+const NO_WORKERS: readonly VertexWorker[] = Object.freeze([]);
 
 /**
  * linkWorkers gives the workers of a swap their parents' and children's edges and workers, so that
@@ -41,7 +42,9 @@ export function linkWorkers(
 }
 
 /** workersOf lists the worker at the `end` of each edge, index by index. */
-function workersOf(edges: readonly Edge[], end: 'from' | 'to', workers: ReadonlyMap<string, VertexWorker>): VertexWorker[] {
+function workersOf(edges: readonly Edge[], end: 'from' | 'to', workers: ReadonlyMap<string, VertexWorker>): readonly VertexWorker[] {
+  // Most vertices of a large graph have no edges: they share one empty list.
+  if (edges.length === 0) return NO_WORKERS;
   const out = new Array<VertexWorker>(edges.length);
   for (let i = 0; i < edges.length; i++) {
     const worker = workers.get(edges[i]![end]);
