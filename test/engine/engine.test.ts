@@ -275,6 +275,48 @@ describe('engine scheduling', () => {
     expect(engine.failures()).toEqual([{ resource: 'probe[a]', message: 'timeout after 50 ms' }]);
   });
 
+  it('GIVEN a watch() that throws (retry 0) THEN its vertex fails for good with a watch error, and the others run', async () => {
+    const world = makeProbeWorld();
+    const broken: ResourceKind<{ tag: string }> = {
+      ...world.kind,
+      kind: 'broken',
+      init: () => ({
+        watch: () => {
+          throw new Error('no watch here');
+        },
+        checkApply: async () => true,
+      }),
+    };
+    const { engine, events } = makeEngine();
+    await engine.swap(buildGraph([{ name: 'x', def: broken }, { name: 'a', def: world.kind }]));
+    await idle(engine);
+    expect(engine.failures()).toEqual([{ resource: 'broken[x]', message: 'no watch here' }]);
+    expect(events.filter((e) => e.event === 'error').map((e) => e.phase)).toEqual(['watch']);
+    expect(callsOf(world, 'a')).toHaveLength(1);
+  });
+
+  it('GIVEN retry 1 WHEN the watch fails once THEN watch() is called again and the vertex runs', async () => {
+    let watches = 0;
+    const world = makeProbeWorld();
+    const flaky: ResourceKind<{ tag: string }> = {
+      ...world.kind,
+      kind: 'flaky',
+      init: () => ({
+        watch: () => {
+          watches++;
+          if (watches === 1) throw new Error('not yet');
+          return of(undefined);
+        },
+        checkApply: async () => true,
+      }),
+    };
+    const { engine } = makeEngine();
+    await engine.swap(buildGraph([{ name: 'x', def: flaky, meta: { retry: 1 } }]));
+    await waitFor(() => engine.statuses().get('flaky[x]') === 'idle', 'x to run after its watch restarts');
+    expect(watches).toBe(2);
+    expect(engine.failures()).toEqual([]);
+  });
+
   it('GIVEN a kind that ignores its signal WHEN 20 probes converge THEN no check makes a signal, and a group of them still gets one', async () => {
     const world = makeProbeWorld();
     const def: ResourceKind<{ tag: string }> = { ...world.kind, ignoresSignal: true };
