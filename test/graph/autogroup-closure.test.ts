@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ChainClosure } from '../../src/graph/autogroup-chain.js';
 import { FamilyClosure, isSet, setBit, wordsFor } from '../../src/graph/autogroup-closure.js';
+import { autoGroup } from '../../src/graph/autogroup.js';
 import { Adjacency } from '../../src/graph/reachability.js';
 import { buildGraph } from './fixtures/autogroup-graphs.js';
 
@@ -34,5 +36,46 @@ describe('FamilyClosure', () => {
     expect(closure.above(3)).not.toBe(shared);
     expect(closure.above(2)).toBe(shared);
     expect(isSet(shared, 1)).toBe(false);
+  });
+});
+
+describe('ChainClosure', () => {
+  /** chain builds a chain a0 -> a1 -> ... of `size` groupable members, plus `loose` members without edges. */
+  function chain(size: number, loose = 0) {
+    const names = Array.from({ length: size }, (_, i) => `a${i}`);
+    const spare = Array.from({ length: loose }, (_, i) => `a${size + i}`);
+    const graph = buildGraph({ vertices: [...names, ...spare], edges: names.slice(1).map((to, i) => [names[i]!, to, `e${i}`] as const) });
+    const members = [...graph.vertices.values()];
+    const alive = new Uint32Array(wordsFor(members.length));
+    for (let p = 0; p < members.length; p++) setBit(alive, p);
+    return { graph, members, alive };
+  }
+
+  // A timed growth test (40,000 against 4,000) flaked under load; what keeps a chain linear is that
+  // it gets this one-row closure instead of a matrix of F^2 bits, which is what is pinned here.
+  it('GIVEN a 40,000-member chain WHEN built THEN one closure of one row serves it, every linked member related to all', () => {
+    const { graph, members, alive } = chain(40_000);
+    const closure = ChainClosure.build(new Adjacency(graph), members, alive);
+    expect(closure).toBeDefined();
+    expect(closure!.words).toBe(wordsFor(40_000));
+    expect(closure!.below(0)).toBe(closure!.below(39_999)); // one row, shared
+    expect(closure!.settled(0)).toBe(true);
+    expect(autoGroup(graph).merged).toBe(0);
+  });
+
+  it('GIVEN members off the chain THEN they are the only candidates, and group with a linked one', () => {
+    const { graph, members, alive } = chain(5, 2);
+    const closure = ChainClosure.build(new Adjacency(graph), members, alive)!;
+    expect(closure).toBeDefined();
+    expect(closure.settled(0)).toBe(false); // a5 and a6 are free to join it
+    expect(autoGroup(graph).merged).toBe(2);
+  });
+
+  it('GIVEN two members with edges that are not on one path THEN it declines (the family needs its matrix)', () => {
+    const graph = buildGraph({ vertices: ['a0', 'a1', 'a2', 'a3'], edges: [['a0', 'a1', 'e0'], ['a2', 'a3', 'e1']] });
+    const members = [...graph.vertices.values()];
+    const alive = new Uint32Array(wordsFor(members.length));
+    for (let p = 0; p < members.length; p++) setBit(alive, p);
+    expect(ChainClosure.build(new Adjacency(graph), members, alive)).toBeUndefined();
   });
 });
