@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // Entry point. `--version` is answered here without loading the agent, so it stays fast. This
 // file is CommonJS (bin/package.json): node starts a CommonJS entry ~4 ms sooner than a module.
 //
@@ -7,6 +7,12 @@
 // hundreds of modules or compiling what it runs (~50 ms of a ~110 ms start-up). The cache starts
 // with the bundle's size and mtime; a cache of another bundle, or one this node's V8 rejects, is
 // simply not used. The build writes it by running `MGMT_WRITE_CODE_CACHE=1 mgmt run --noop` once.
+//
+// The `mgmt` command (this file run by its first line) caps V8's young generation at 4 MB
+// semi-spaces (16 MB by default): at 10,000 files the peak RSS is 143 MB instead of 162 MB for the
+// same CPU, as young garbage is collected sooner instead of growing the heap. V8 rejects a code
+// cache made under other flags, so each set of node flags has its own cache file (`node
+// bin/mgmt.js`, as the tests run it, uses `mgmt.cjs.cache`); the build writes both.
 'use strict';
 const { readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
@@ -23,7 +29,8 @@ if (argv.length === 1 && argv[0] === '--version') {
   // nothing to reload, and must not kill the agent as the default action would.
   if (argv[0] === 'run') process.on('SIGHUP', () => undefined);
   const bundle = join(__dirname, '..', 'dist', 'bundle', 'mgmt.cjs');
-  const cacheFile = `${bundle}.cache`;
+  const flags = process.execArgv.join(' ').replace(/[^A-Za-z0-9=.]+/g, '_').replace(/^_+/, '');
+  const cacheFile = flags === '' ? `${bundle}.cache` : `${bundle}.${flags}.cache`;
   const { size, mtimeMs } = statSync(bundle);
   const stamp = Buffer.from(`${size}:${mtimeMs}\n`);
   let cachedData;

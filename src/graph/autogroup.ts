@@ -83,6 +83,13 @@ class Grouper {
   /** Whether the current group's reach grew this turn (its matrix rows then need a join). */
   private grew = false;
   private joined = 0;
+  /**
+   * The rows last joined into `below` and `above` this turn. Rows change only between turns, so
+   * joining one again changes nothing: the children of a hub share one row, and joining it for
+   * each of them made a 100,000-noop fan-out's one turn quadratic (its scan 0.95 s, now < 0.05 s).
+   */
+  private lastBelow: Uint32Array | undefined;
+  private lastAbove: Uint32Array | undefined;
 
   constructor(
     private readonly surgery: GroupSurgery,
@@ -101,6 +108,8 @@ class Grouper {
     this.surgery.begin(parent);
     this.grew = false;
     this.joined = 0;
+    this.lastBelow = undefined;
+    this.lastAbove = undefined;
     const bucket = family.buckets[family.bucketOf ? family.bucketOf[position]! : 0]!;
     const group = parent.def.group!;
     if (bucket.list) this.scanList(family, closure, parent, group, position, bucket.list);
@@ -172,13 +181,21 @@ class Grouper {
     this.joined += 1;
     this.options.onMerge?.(parent, child);
     this.surgery.merge(parent, child);
+    let grew = false;
     const childBelow = closure.below(at);
+    if (childBelow !== undefined && childBelow !== this.lastBelow) {
+      orInto(this.below, childBelow);
+      this.lastBelow = childBelow;
+      grew = true;
+    }
     const childAbove = closure.above(at);
-    if (childBelow) orInto(this.below, childBelow);
-    if (childAbove) orInto(this.above, childAbove);
-    if (childBelow === undefined && childAbove === undefined) return false;
-    this.grew = true;
-    return true;
+    if (childAbove !== undefined && childAbove !== this.lastAbove) {
+      orInto(this.above, childAbove);
+      this.lastAbove = childAbove;
+      grew = true;
+    }
+    if (grew) this.grew = true;
+    return grew;
   }
 }
 

@@ -148,12 +148,8 @@ export function sameValue(a: unknown, b: unknown): boolean {
 /** sameVertex says whether two vertices are the same resource (equal canonical keys), cheaply. */
 export function sameVertex(a: SameVertexFields, b: SameVertexFields): boolean {
   if (a.kind !== b.kind || a.name !== b.name || a.members.length !== b.members.length) return false;
-  if (a.fingerprint !== undefined && b.fingerprint !== undefined) {
-    // Compiled vertices: the fingerprint holds every member's id and params.
-    if (a.fingerprint !== b.fingerprint) return false;
-    for (let i = 0; i < a.members.length; i++) if (!sameValue(a.members[i]!.meta, b.members[i]!.meta)) return false;
-    return true;
-  }
+  // A walk over the params, not a string of them (a fingerprint): a swap meets each new vertex once,
+  // and building its string cost more than comparing (swap-10000: 33-35 ms, now 18-19.5 ms).
   if (!sameValue(a.params, b.params) || !sameValue(a.meta, b.meta)) return false;
   for (let i = 0; i < a.members.length; i++) {
     const member = a.members[i]!;
@@ -167,7 +163,6 @@ export function sameVertex(a: SameVertexFields, b: SameVertexFields): boolean {
 /** SameVertexFields are the parts of a vertex that decide whether it is the same resource. */
 export interface SameVertexFields {
   readonly kind: string;
-  readonly fingerprint?: string;
   readonly name: string;
   readonly params: Readonly<Record<string, unknown>>;
   readonly meta: Meta;

@@ -1,19 +1,18 @@
 import type { SourcePos } from '../errors.js';
 import type { AnyResourceKind } from '../core/kind.js';
-import { canonicalKey, stableStringify } from './canonical.js';
+import { canonicalKey } from './canonical.js';
 import type { Member, Vertex } from './graph.js';
 import type { BuildVertex } from './mutable.js';
 import type { Meta } from './spec.js';
 
 /**
- * FrozenVertex is a vertex of a compiled graph. Its key and fingerprint are computed on first
- * use: only a graph swap compares vertices, and only those whose ids it already runs. A class
+ * FrozenVertex is a vertex of a compiled graph. Its key is computed on first use: only a graph
+ * swap compares vertices, and only those whose ids it already runs. A class
  * rather than an object literal with a getter: V8 makes such a literal a dictionary-mode object,
  * ~450 bytes of property table per vertex (4 MB at 10,000 files) and a hash lookup on every read.
  */
 export class FrozenVertex implements Vertex {
   #key: string | undefined;
-  #fingerprint: string | undefined;
 
   constructor(
     readonly id: string,
@@ -36,29 +35,4 @@ export class FrozenVertex implements Vertex {
     this.#key ??= canonicalKey(this.kind, this.name, this.params, this.meta, [this.members[0]!.id, ...this.members.slice(1)]);
     return this.#key;
   }
-
-  /** fingerprint is the members' params as one string (paramsFingerprint). */
-  get fingerprint(): string {
-    this.#fingerprint ??= paramsFingerprint(this.members);
-    return this.#fingerprint;
-  }
-}
-
-/**
- * paramsFingerprint encodes the members' params. Params come in schema order (inSchemaOrder), so
- * native JSON is canonical for them and ~10x cheaper than stableStringify; only a non-finite
- * number, which JSON would write as null, needs the careful encoding.
- */
-function paramsFingerprint(members: readonly Member[]): string {
-  let out = '';
-  for (const member of members) {
-    const { params } = member;
-    let finite = true;
-    for (const key in params) {
-      const value = params[key];
-      if (typeof value === 'number' && !Number.isFinite(value)) finite = false;
-    }
-    out += `${member.id}\0${finite ? JSON.stringify(params) : stableStringify(params)}\0`;
-  }
-  return out;
 }

@@ -29,12 +29,6 @@ export interface Vertex {
    * are the same resource, so a graph swap keeps the running one untouched.
    */
   readonly key: string;
-  /**
-   * The members' params as one string, computed once at compile time so a graph swap compares
-   * 10,000 vertices with string equality. Equal fingerprints mean equal params; unequal ones
-   * usually mean a change (a map written in another key order counts as one: a harmless restart).
-   */
-  readonly fingerprint?: string;
   readonly pos?: SourcePos;
 }
 

@@ -58,8 +58,10 @@ const QUIET_IN_TEXT = new Set(['watch', 'check']);
  */
 export const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
 
-// The most a batch of lines holds before it is written.
-const MAX_BATCH_BYTES = 1024 * 1024;
+// The most a batch of lines holds before it is written: 64 KiB is ~400 lines, so a converging
+// 10,000-file graph still makes ~70 writes, where 1 MiB batches (and their joined copies) were
+// ~6 MB of its peak RSS in the large-object space.
+const MAX_BATCH_BYTES = 64 * 1024;
 
 /** FLUSH_DEADLINE_MS is how long flush waits for a reader that reads nothing more: a stop must not hang on it. */
 export const FLUSH_DEADLINE_MS = 500;
@@ -89,6 +91,7 @@ export function createEventLog(options: EventLogOptions): EventLog {
   let pendingBytes = 0;
   let scheduled = false;
   let drained: Promise<void> = Promise.resolve();
+  let waitingForDrain = false;
   const out: NodeJS.WritableStream & { writableLength?: number } = json ? stdout : stderr;
   // A reader that went away (`mgmt run ... | head`) must not crash the agent: stop writing instead.
   let closed = false;
@@ -102,11 +105,15 @@ export function createEventLog(options: EventLogOptions): EventLog {
     pending = [];
     pendingBytes = 0;
     if (closed) return;
+    // One wait for 'drain' covers every batch written meanwhile (a drain means all of them left):
+    // a wait per full batch piled listeners on a slow reader's stream (MaxListenersExceededWarning).
+    if (out.write(chunk) || waitingForDrain) return;
+    waitingForDrain = true;
     drained = new Promise((resolve) => {
-      if (out.write(chunk)) return resolve();
       // A reader that goes away never drains: closing or failing also ends the wait.
       const done = (): void => {
         out.off('drain', done).off('close', done).off('error', done);
+        waitingForDrain = false;
         resolve();
       };
       out.on('drain', done).on('close', done).on('error', done);

@@ -64,25 +64,33 @@ function releaserOf(held: Semaphore[]): Release {
   };
 }
 
+/** Grantee is told, once, that a queued wait now holds every semaphore it asked for. */
+export interface Grantee {
+  slotsGranted(release: Release): void;
+}
+
+/** QueuedWait is a wait that tells its grantee (no promise); cancel ends it while it waits. */
+export interface QueuedWait {
+  /** cancel ends a wait not yet granted and gives back what it took; true if it was still waiting. */
+  cancel(): boolean;
+}
+
 /**
- * Waiter takes its semaphores in order, queued on each that has no unit free. One object per wait
- * (its state in fields, not in closures): 10,000 checks may wait at once.
+ * Waiter takes its semaphores in order, queued on each that has no unit free, and tells its
+ * grantee once it holds them all. One object per wait (its state in fields, not in closures):
+ * 10,000 checks may wait at once.
  */
-class Waiter implements SemaphoreWait {
-  readonly granted: Promise<Release>;
+class Waiter implements QueuedWait {
   private readonly semas: readonly Semaphore[];
   private readonly held: Semaphore[] = [];
   /** The semaphore it is queued on, while it waits. */
   private queuedOn: Semaphore | undefined;
-  private resolve!: (release: Release) => void;
-  private reject!: (reason: unknown) => void;
 
-  constructor(semas: readonly Semaphore[]) {
+  constructor(
+    semas: readonly Semaphore[],
+    private readonly grantee: Grantee,
+  ) {
     this.semas = semas;
-    this.granted = new Promise<Release>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
     this.takeRest();
   }
 
@@ -93,12 +101,12 @@ class Waiter implements SemaphoreWait {
     this.takeRest();
   }
 
-  cancel(reason: unknown): void {
-    if (!this.queuedOn) return;
+  cancel(): boolean {
+    if (!this.queuedOn) return false;
     this.queuedOn.dequeue(this);
     this.queuedOn = undefined;
     releaserOf(this.held)();
-    this.reject(reason);
+    return true;
   }
 
   private takeRest(): void {
@@ -106,11 +114,35 @@ class Waiter implements SemaphoreWait {
     let i = held.length;
     while (i < semas.length && semas[i]!.tryTake()) held.push(semas[i++]!);
     if (i === semas.length) {
-      this.resolve(releaserOf(held));
+      this.grantee.slotsGranted(releaserOf(held));
       return;
     }
     this.queuedOn = semas[i]!;
     this.queuedOn.enqueue(this);
+  }
+}
+
+/** PromisedWait is a Waiter whose grant resolves a promise. */
+class PromisedWait implements SemaphoreWait, Grantee {
+  readonly granted: Promise<Release>;
+  private readonly waiter: Waiter;
+  private resolve!: (release: Release) => void;
+  private reject!: (reason: unknown) => void;
+
+  constructor(semas: readonly Semaphore[]) {
+    this.granted = new Promise<Release>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.waiter = new Waiter(semas, this);
+  }
+
+  slotsGranted(release: Release): void {
+    this.resolve(release);
+  }
+
+  cancel(reason: unknown): void {
+    if (this.waiter.cancel()) this.reject(reason);
   }
 }
 
@@ -139,7 +171,16 @@ export class Semaphores {
    * an EventTarget listener per waiting check (9,968 of them for 10,000 files and a kind's 32 slots).
    */
   wait(ids: readonly string[]): SemaphoreWait {
-    return new Waiter(this.semaphoresOf(ids));
+    return new PromisedWait(this.semaphoresOf(ids));
+  }
+
+  /**
+   * queue takes every semaphore in `ids` like wait, and tells `grantee` when it holds them all
+   * (at once, before queue returns, when every one is free). No promise, no closure: the engine
+   * parks a worker here as itself until it holds its slots.
+   */
+  queue(ids: readonly string[], grantee: Grantee): QueuedWait {
+    return new Waiter(this.semaphoresOf(ids), grantee);
   }
 
   /**

@@ -37,12 +37,23 @@ async function runHello(root: string, dir: string): Promise<{ stdout: string; st
 }
 
 describe('the built agent', () => {
-  it('GIVEN the build THEN the code cache beside the bundle is stamped with that bundle', async () => {
-    const cache = await readFile(`${BUNDLE}.cache`);
+  it.each([
+    ['node bin/mgmt.js', `${BUNDLE}.cache`],
+    // The `mgmt` command's first line gives node this flag; V8 takes no cache made without it.
+    ['bin/mgmt.js (--max-semi-space-size=4)', `${BUNDLE}.max_semi_space_size=4.cache`],
+  ])('GIVEN the build THEN the code cache of %s is beside the bundle, stamped with that bundle', async (_launch, file) => {
+    const cache = await readFile(file);
     const stamp = await stampOf(BUNDLE);
     expect(cache.subarray(0, stamp.length).toString()).toBe(stamp);
     // More than the stamp: V8's data of what the build's warm-up run compiled.
     expect(cache.length).toBeGreaterThan(stamp.length + 100_000);
+  });
+
+  it('GIVEN the mgmt command THEN its first line starts node with the young generation capped', async () => {
+    const first = (await readFile(join(REPO_ROOT, 'bin', 'mgmt.js'), 'utf8')).split('\n')[0];
+    expect(first).toBe('#!/usr/bin/env -S node --max-semi-space-size=4');
+    const { stdout } = await run(join(REPO_ROOT, 'bin', 'mgmt.js'), ['--version'], { timeout: 60_000 });
+    expect(stdout).toMatch(/^mgmt \d+\.\d+\.\d+/);
   });
 
   it('GIVEN the bundle THEN nothing in it is loaded with import() (a vm script has no import callback: it would fail when reached)', async () => {

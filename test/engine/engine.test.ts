@@ -440,7 +440,8 @@ describe('engine scheduling', () => {
     const semaphores = (engine as unknown as { semaphores: Semaphores }).semaphores;
     const held = semaphores.take(['lock:1'])!;
     await engine.swap(buildGraph([{ name: 'b', def: world.kind, meta: { sema: ['lock:1'] } }]));
-    await waitFor(() => engine.statuses().get('probe[b]') === 'processing', 'b to wait for the semaphore');
+    // A dirty vertex waits for its semaphores parked, before its pass: 'pending', not 'processing'.
+    await waitFor(() => engine.statuses().get('probe[b]') === 'pending', 'b to wait for the semaphore');
     held(); // grants b's wait; b resumes only after this test's synchronous code
     const stopped = engine.stop();
     await stopped;

@@ -169,6 +169,21 @@ describe('event log bounds', () => {
     expect(events.filter((e) => e.event === 'log').length + (dropped.count as number)).toBe(2 * routine);
   });
 
+  it('GIVEN a slow reader WHEN many batches are written in one stretch THEN the log waits for one drain, not one per batch, and every line arrives', async () => {
+    const stdout = new Held();
+    const log = createEventLog({ format: 'json', host: 'h1', stdout, stderr: new Sink(), level: 'debug' });
+    const count = 2_000; // ~300 KB: several batches, each past the reader's high-water mark
+    for (let i = 0; i < count; i++) log.emit({ level: 'debug', event: 'watch', resource: `file[f${i}]`, message: 'z'.repeat(100) });
+    await tick();
+    // A listener per batch made MaxListenersExceededWarning on a piped stdout.
+    expect(stdout.listenerCount('drain')).toBeLessThanOrEqual(1);
+    const flushed = log.flush();
+    const lines = (await stdout.release()).trim().split('\n');
+    await flushed;
+    expect(lines).toHaveLength(count);
+    expect(stdout.listenerCount('drain')).toBe(0);
+  });
+
   it('GIVEN a reader that stopped reading THEN flush gives up after its deadline instead of hanging the exit', async () => {
     const log = createEventLog({ format: 'json', host: 'h1', stdout: new Held(), stderr: new Sink() });
     log.emit({ level: 'info', event: 'exit', code: 0, message: 'x'.repeat(4096) });

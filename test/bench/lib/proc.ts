@@ -124,9 +124,12 @@ export function expectSuccess(run: TimedRun, what: string): TimedRun {
   return run;
 }
 
-/** runMgmt runs the CLI (`node bin/mgmt.js ...args`) to completion and times it. */
+/**
+ * runMgmt runs the CLI as an operator does, `bin/mgmt.js ...args` (its first line starts node with
+ * the launcher's flags, see bin/mgmt.js), to completion and times it.
+ */
 export function runMgmt(args: readonly string[], options: SpawnOptions = {}): Promise<TimedRun> {
-  return timedRun(process.execPath, [MGMT_BIN, ...args], options);
+  return timedRun(MGMT_BIN, args, options);
 }
 
 /** runNode runs a node process (`node ...args`) to completion and times it. */
