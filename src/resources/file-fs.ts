@@ -99,7 +99,7 @@ export const threadCalls: WriteCalls = {
 };
 
 // A synchronous call as a promise: a throw becomes a rejection, as with the threaded calls.
-function now<T>(call: () => T): Promise<T> {
+function synchronously<T>(call: () => T): Promise<T> {
   try {
     return Promise.resolve(call());
   } catch (err) {
@@ -114,14 +114,14 @@ function now<T>(call: () => T): Promise<T> {
  * can hang (see local-fs.ts).
  */
 export const mainThreadCalls: WriteCalls = {
-  openFd: (path, flags, mode) => now(() => fs.openSync(path, flags, mode)),
+  openFd: (path, flags, mode) => synchronously(() => fs.openSync(path, flags, mode)),
   writeAll: (fd, data) =>
-    now(() => {
+    synchronously(() => {
       for (let offset = 0; offset < data.length; ) offset += fs.writeSync(fd, data, offset, data.length - offset);
     }),
-  fchown: (fd, uid, gid) => now(() => fs.fchownSync(fd, uid, gid)),
-  fchmod: (fd, mode) => now(() => fs.fchmodSync(fd, mode)),
-  close: (fd) => now(() => fs.closeSync(fd)),
-  rename: (from, to) => now(() => fs.renameSync(from, to)),
-  unlink: (path) => now(() => fs.unlinkSync(path)),
+  fchown: (fd, uid, gid) => synchronously(() => fs.fchownSync(fd, uid, gid)),
+  fchmod: (fd, mode) => synchronously(() => fs.fchmodSync(fd, mode)),
+  close: (fd) => synchronously(() => fs.closeSync(fd)),
+  rename: (from, to) => synchronously(() => fs.renameSync(from, to)),
+  unlink: (path) => synchronously(() => fs.unlinkSync(path)),
 };
