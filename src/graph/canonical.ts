@@ -150,14 +150,35 @@ export function sameVertex(a: SameVertexFields, b: SameVertexFields): boolean {
   if (a.kind !== b.kind || a.name !== b.name || a.members.length !== b.members.length) return false;
   // A walk over the params, not a string of them (a fingerprint): a swap meets each new vertex once,
   // and building its string cost more than comparing (swap-10000: 33-35 ms, now 18-19.5 ms).
-  if (!sameValue(a.params, b.params) || !sameValue(a.meta, b.meta)) return false;
+  if (!sameParams(a.params, b.params) || !sameValue(a.meta, b.meta)) return false;
   for (let i = 0; i < a.members.length; i++) {
     const member = a.members[i]!;
     const other = b.members[i]!;
     if (member.id !== other.id) return false;
-    if (i > 0 && !(sameValue(member.params, other.params) && sameValue(member.meta, other.meta))) return false;
+    if (i > 0 && !(sameParams(member.params, other.params) && sameValue(member.meta, other.meta))) return false;
   }
   return true;
+}
+
+/**
+ * sameParams is sameValue for two params objects, 3x faster for what compile builds (no key
+ * holding undefined): one pass over each, counting keys, no own-property test. A key holding
+ * undefined (which counts as absent) leaves the answer to sameValue.
+ */
+function sameParams(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {
+  let count = 0;
+  for (const key in a) {
+    const value = a[key];
+    if (value === undefined) return sameValue(a, b);
+    const other = b[key];
+    if (value !== other && !sameValue(value, other)) return false;
+    count++;
+  }
+  for (const key in b) {
+    if (b[key] === undefined) return sameValue(a, b);
+    count--;
+  }
+  return count === 0;
 }
 
 /** SameVertexFields are the parts of a vertex that decide whether it is the same resource. */

@@ -106,4 +106,19 @@ describe('sameValue and sameVertex', () => {
     ] as const;
     for (const [a, b] of pairs) expect(sameVertex(a, b)).toBe(key(a) === key(b));
   });
+
+  it.each([
+    ['the same keys and values', { path: '/a', mode: '' }, { path: '/a', mode: '' }, true],
+    ['another value', { path: '/a', mode: '' }, { path: '/a', mode: '0600' }, false],
+    ['the same keys in another order', { path: '/a', mode: '' }, { mode: '', path: '/a' }, true],
+    ['a key holding undefined against none', { path: '/a', content: undefined }, { path: '/a' }, true],
+    ['a key holding undefined against another key', { path: '/a', content: undefined }, { path: '/a', source: '/b' }, false],
+    ['one key more', { path: '/a' }, { path: '/a', source: '/b' }, false],
+    ['equal arrays', { path: '/a', args: ['x'] }, { path: '/a', args: ['x'] }, true],
+  ] as const)('GIVEN params with %s THEN sameVertex agrees with the canonical keys', (_what, a, b, same) => {
+    const vertex = (params: Readonly<Record<string, unknown>>) => ({ kind: 'file', name: 'a', params, meta: DEFAULT_META, members: [{ id: 'file[a]', params, meta: DEFAULT_META }] });
+    const key = (params: Readonly<Record<string, unknown>>) => canonicalKey('file', 'a', params, DEFAULT_META, ['file[a]']);
+    expect(key(a) === key(b)).toBe(same);
+    expect(sameVertex(vertex(a), vertex(b))).toBe(same);
+  });
 });
