@@ -1,6 +1,6 @@
 import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
 import { sameVertex } from '../graph/canonical.js';
-import { edgeKey, type Edge, type Graph, type Vertex } from '../graph/graph.js';
+import { edgeKey, type Graph, type Vertex } from '../graph/graph.js';
 import { roundMs } from '../log/events.js';
 import { memberContexts, type ContextShared } from './member-context.js';
 import { linkWorkers, sameEdges } from './link-workers.js';
@@ -26,7 +26,6 @@ export interface ResourceFailure {
   readonly message: string;
 }
 
-const NO_EDGES: readonly Edge[] = Object.freeze([]);
 
 /**
  * Engine runs a graph: one worker per vertex, swapped in place when a new graph arrives (vertices
@@ -110,20 +109,14 @@ export class Engine {
         workers.set(vertex.id, worker);
         return worker;
       });
-      const edgesChanged = !previousGraph || !sameEdges(previousGraph.edges, next.edges);
-      linkWorkers(next, workers, generation, fresh, removed, edgesChanged && previousGraph !== undefined);
-      for (const worker of fresh) worker.start(this.makeContext);
+      const edgesChanged = previousGraph !== undefined && !sameEdges(previousGraph.edges, next.edges);
+      const reparented = linkWorkers(next, workers, generation, fresh, removed, edgesChanged);
       // Kept vertices whose parents changed, or that wait on a parent, may need a poke. Usually
-      // neither holds (same edges, nobody waiting): then the 10,000-vertex pass is skipped.
-      if (previousGraph && (this.stuck > 0 || edgesChanged)) {
-        const isFresh = new Set(fresh);
-        for (const worker of workers.values()) {
-          if (isFresh.has(worker)) continue;
-          if (isStuckStatus(worker.status) || parentsChanged(previousGraph, next, worker.vertex.id)) {
-            worker.poke();
-          }
-        }
-      }
+      // neither holds (same edges, nobody waiting): then the 10,000-vertex pass is skipped. Before
+      // the fresh workers start, so none of them is poked: they run on their first event.
+      for (const worker of reparented) worker.poke();
+      if (this.stuck > 0) for (const worker of workers.values()) if (isStuckStatus(worker.status)) worker.poke();
+      for (const worker of fresh) worker.start(this.makeContext);
       return { kept, added: added.length, removed: removed.length, ms: roundMs(performance.now() - started) };
     } finally {
       this.swapping--;
@@ -179,12 +172,5 @@ export class Engine {
     // 100,000-noop chain published its busy state some 200,000 times, 95 MB of garbage.
     if (idle !== this.idleSubject.getValue()) this.idleSubject.next(idle);
   }
-}
-
-function parentsChanged(previous: Graph | undefined, next: Graph, id: string): boolean {
-  const before = previous?.incoming.get(id) ?? NO_EDGES;
-  const after = next.incoming.get(id) ?? NO_EDGES;
-  if (before.length !== after.length) return true;
-  return before.some((edge, i) => edge.from !== after[i]?.from);
 }
 
