@@ -24,8 +24,9 @@ export interface ContextShared {
 
 /**
  * MemberContext is the ResourceContext of one member: its own id, kind, name and refresh flag,
- * and the engine's shared part read through it. The logger and the scratch path are built on
- * first use: most resources never log, and only a few kinds take scratch space. A context object
+ * and the engine's shared part read through it. The logger is built on first use and the
+ * scratch path each time it is read: most resources never log, and only a few kinds take scratch
+ * space. A context object
  * literal with all eight fields was 3% of a 10,000-file re-check's CPU (makeContext, self time).
  * Resources may take a field off it (`const { watchPath } = ctx`): watchPath is a field holding
  * the engine's one function, not a method.
