@@ -4,6 +4,7 @@ import { convergedStates } from './agent/converged.js';
 import { DEFAULT_CLUSTER_SETTINGS, setupWorld, type ClusterSettings, type WorldSetup } from './agent/world-setup.js';
 import { createExporter } from './agent/exporter.js';
 import { makePrefix } from './agent/prefix.js';
+import { serviceNotifier } from './agent/ready-notify.js';
 import { Engine } from './engine/engine.js';
 import { isIdleStatus } from './engine/worker.js';
 import { errorMessage, MgmtError } from './errors.js';
@@ -78,6 +79,8 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
     stdout: io.stdout,
     stderr: io.stderr,
   });
+  // Under systemd (Type=notify): ready once the first graph has been applied, see below.
+  const notifier = serviceNotifier(log);
   const removeTmpPrefix = async (): Promise<void> => {
     if (options.tmpPrefix) await rm(prefix, { recursive: true, force: true }).catch(() => undefined);
   };
@@ -192,6 +195,7 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
     if (stopping) return;
     stopping = true;
     log.emit({ level: 'info', event: 'stopping', reason });
+    void notifier.stopping();
     for (const subscription of subscriptions) subscription.unsubscribe();
     engine.abortAll(new Error(`stopping: ${reason}`));
     const stopped = engine.stop();
@@ -228,6 +232,9 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
   // A stop asked for while the run was being set up: nothing is applied.
   if (!stopping) await applyGraph(first.graph, []);
   markSwapped();
+  // The service is ready after the first pass: every resource checked once, and repaired or failed
+  // (one that retries holds it back), as a --converged-timeout=0 run would exit; etcd is not awaited.
+  subscriptions.push(convergedStates(engine.idle$, undefined, 0).pipe(filter(Boolean), take(1)).subscribe(() => void notifier.ready()));
   // Our own etcd (if any) starts once the first graph runs: local resources never wait for it. A
   // graph that does not use the World lets its first pass finish first (etcd's start-up and the
   // etcd3 client's loading would slow it down), or waits at most ETCD_START_DELAY_MS; a one-shot

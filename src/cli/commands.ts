@@ -1,6 +1,6 @@
 import type { Command } from './command.js';
 import { frontendCommand } from './frontend-command.js';
-import { ADMIN_FLAGS, CHECK_FLAGS, YAML_RUN_FLAGS } from './run-flags.js';
+import { ADMIN_FLAGS, CHECK_FLAGS, RUN_FLAGS, YAML_RUN_FLAGS } from './run-flags.js';
 
 /**
  * COMMANDS is the command table: one row per command, its module imported only when it runs. A
@@ -43,6 +43,18 @@ export const COMMANDS: readonly Command[] = [
       { name: 'yes', type: 'bool', doc: 'revoke without asking (needed when stdin is not a terminal)' },
     ],
     load: async () => (await import('./host-command.js')).hostCommand,
+  },
+  {
+    name: 'service',
+    summary: 'run the agent as a systemd service: install, uninstall or status',
+    usage: 'mgmt service install --yaml FILE [--session] [--name NAME] [--force] [run flags] | mgmt service uninstall|status [--session] [--name NAME]',
+    flags: [
+      { name: 'session', type: 'bool', doc: 'a unit of your user manager (systemd --user) instead of the system\'s' },
+      { name: 'name', type: 'string', doc: 'the unit is mgmt-NAME.service instead of mgmt.service (several agents side by side)' },
+      { name: 'force', type: 'bool', doc: 'replace or remove a unit file that mgmt did not write' },
+      ...RUN_FLAGS,
+    ],
+    load: async () => (await import('./service-command.js')).serviceCommand,
   },
 ];
 

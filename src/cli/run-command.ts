@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { errorMessage, UsageError } from '../errors.js';
 import { parseDuration } from './duration.js';
-import type { FrontendFactory } from '../frontend/types.js';
+import type { Frontend, FrontendFactory } from '../frontend/types.js';
 import type { CommandIO } from './command.js';
 import type { ParsedFlags } from './flags.js';
 import { closeInheritedDescriptors, setCommandLimit } from '../resources/exec-process.js';
 import type { PkgBackendChoice } from '../pkg/select.js';
 import { builtinRegistry } from '../resources/index.js';
-import { run } from './run.js';
+import type { Registry } from '../core/registry.js';
+import { checkRunSettings, run } from './run.js';
 import { checkClusterSettings, parseUrls, type ClusterSettings } from '../agent/world-setup.js';
 import { checkTransport } from './transport-policy.js';
 
@@ -28,11 +29,24 @@ function readToken(flag: string | undefined, file: string | undefined, env = pro
   return flag ?? (env === '' ? undefined : env);
 }
 
+/** CheckedRun is a `mgmt run` command line whose flags passed every check made before the run starts. */
+export interface CheckedRun {
+  readonly frontend: Frontend;
+  readonly origin?: Readonly<Record<string, string>>;
+  readonly noop: boolean;
+  readonly cluster: ClusterSettings;
+  readonly transportWarnings: readonly string[];
+  readonly commandLimit: number;
+  /** The run's resource kinds (built with its --pkg-backend). */
+  readonly registry: Registry;
+}
+
 /**
- * runCommand adapts `mgmt run` flags to the run function: the frontend's own flags go to its
- * factory (checked first), the agent's are checked and handed to run.
+ * checkRunFlags checks a `mgmt run` command line without running anything: the frontend's own
+ * flags go to its factory (checked first), the agent's are checked here; `mgmt service install`
+ * checks the command line of the unit it writes with it.
  */
-export async function runCommand(factory: FrontendFactory, flags: ParsedFlags, positional: string[], io: CommandIO): Promise<number> {
+export async function checkRunFlags(factory: FrontendFactory, flags: ParsedFlags, positional: string[]): Promise<CheckedRun> {
   const sema = flags.sema as number;
   const noop = flags.noop === true;
   // The run's kinds, built once: run-wide options such as --pkg-backend reach a kind only here.
@@ -61,6 +75,13 @@ export async function runCommand(factory: FrontendFactory, flags: ParsedFlags, p
   const transportWarnings = checkTransport(cluster);
   const commandLimit = flags['exec-parallelism'] as number;
   if (commandLimit < 1) throw new UsageError(`mgmt run: --exec-parallelism takes a number above 0, not ${commandLimit}`);
+  await checkRunSettings({ prefix: flags.prefix as string | undefined, tmpPrefix: flags['tmp-prefix'] === true, graphviz: flags.graphviz as string | undefined, graphvizFilter: flags['graphviz-filter'] as string, hostname: flags.hostname as string | undefined });
+  return { frontend, origin, noop, cluster, transportWarnings, commandLimit, registry };
+}
+
+/** runCommand adapts `mgmt run` flags to the run function, once checkRunFlags passed them. */
+export async function runCommand(factory: FrontendFactory, flags: ParsedFlags, positional: string[], io: CommandIO): Promise<number> {
+  const { frontend, origin, noop, cluster, transportWarnings, commandLimit } = await checkRunFlags(factory, flags, positional);
   setCommandLimit(commandLimit);
   // Descriptors whoever started us left open must not reach the commands we run (as other users too).
   closeInheritedDescriptors();

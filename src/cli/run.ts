@@ -34,19 +34,28 @@ export async function run(options: RunOptions, io: CommandIO): Promise<number> {
   };
   if (options.handleSignals) for (const signal of [...STOP_SIGNALS, 'SIGHUP'] as const) process.on(signal, onSignal);
   try {
-    if (options.prefix && options.tmpPrefix) throw new UsageError('mgmt run: --prefix and --tmp-prefix exclude each other');
-    if (options.graphviz) {
-      // Loaded only when asked for: ts-graphviz is a noticeable part of start-up.
-      const { GRAPHVIZ_FILTERS, isGraphvizFilter } = await import('../agent/graphviz-file.js');
-      if (!isGraphvizFilter(options.graphvizFilter)) {
-        throw new UsageError(`mgmt run: invalid graphviz filter selected: ${options.graphvizFilter} (one of ${GRAPHVIZ_FILTERS.join(', ')})`);
-      }
-    }
-    const hostname = options.hostname || systemHostname();
-    checkHostname(hostname);
+    const hostname = await checkRunSettings(options);
     // SIGHUP reads the graph again, as an edit would.
     return await runAgent({ ...options, hostname, stops, reloads: hangups }, io);
   } finally {
     if (options.handleSignals) for (const signal of [...STOP_SIGNALS, 'SIGHUP'] as const) process.off(signal, onSignal);
   }
+}
+
+/**
+ * checkRunSettings checks the settings of a run that the flags alone do not decide (the prefix
+ * flags together, the graphviz filter, the hostname) and returns the hostname the run takes.
+ */
+export async function checkRunSettings(options: Pick<RunOptions, 'prefix' | 'tmpPrefix' | 'graphviz' | 'graphvizFilter' | 'hostname'>): Promise<string> {
+  if (options.prefix && options.tmpPrefix) throw new UsageError('mgmt run: --prefix and --tmp-prefix exclude each other');
+  if (options.graphviz) {
+    // Loaded only when asked for: ts-graphviz is a noticeable part of start-up.
+    const { GRAPHVIZ_FILTERS, isGraphvizFilter } = await import('../agent/graphviz-file.js');
+    if (!isGraphvizFilter(options.graphvizFilter)) {
+      throw new UsageError(`mgmt run: invalid graphviz filter selected: ${options.graphvizFilter} (one of ${GRAPHVIZ_FILTERS.join(', ')})`);
+    }
+  }
+  const hostname = options.hostname || systemHostname();
+  checkHostname(hostname);
+  return hostname;
 }

@@ -1,0 +1,170 @@
+import { constants } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SYSTEMD_NOTIFY } from '../agent/ready-notify.js';
+import { openSystemd, SystemdClient, unitNameProblem } from '../dbus/systemd.js';
+import { errorMessage, UsageError } from '../errors.js';
+import { yamlFromFlags } from '../frontend/yaml.js';
+import { loadGraph } from '../frontend/yaml-load.js';
+import { graphFileArgument } from '../frontend/yaml-args.js';
+import { writeFileAtomic } from '../os/atomic-write.js';
+import type { CommandHandler, CommandIO } from './command.js';
+import type { ParsedFlags } from './flags.js';
+import { checkRunFlags } from './run-command.js';
+import { RUN_FLAGS } from './run-flags.js';
+import { findOnPath, runArguments, serviceArgv } from './service-args.js';
+import { unitDirectory, unitText, writtenByMgmt } from './service-unit.js';
+
+// How long install waits for the agent's first pass before it leaves the start to systemd.
+const START_WAIT_MS = 60_000;
+
+/** serviceCommand runs `mgmt service install|uninstall|status`: the agent as a systemd service. */
+export const serviceCommand: CommandHandler = async (flags, positional, io) => {
+  const [action, ...rest] = positional;
+  if (action === 'install') return install(flags, rest, io);
+  if (action !== 'uninstall' && action !== 'status') {
+    throw new UsageError(`mgmt service: ${action === undefined ? 'say what to do' : `unknown action ${JSON.stringify(action)}`}: install, uninstall or status`);
+  }
+  const command = `service ${action}`;
+  const runFlags = runArguments(flags, RUN_FLAGS, command);
+  if (runFlags.length > 0 || rest.length > 0) throw new UsageError(`mgmt ${command}: ${[...runFlags, ...rest][0]} is for install only`);
+  return action === 'uninstall' ? uninstall(flags, io) : status(flags, io);
+};
+
+/** ServiceTarget is the unit a command acts on: its name, its file, and which manager runs it. */
+interface ServiceTarget {
+  readonly name: string;
+  readonly path: string;
+  readonly session: boolean;
+}
+
+function targetOf(flags: ParsedFlags, command: string): ServiceTarget {
+  const given = flags.name as string | undefined;
+  if (given !== undefined) {
+    const problem = /^[A-Za-z0-9_.:-]+$/.test(given) ? unitNameProblem(`mgmt-${given}`) : 'use letters, digits and ":-_."';
+    if (problem !== undefined) throw new UsageError(`mgmt ${command}: --name ${JSON.stringify(given)}: ${problem}`);
+  }
+  const name = given === undefined ? 'mgmt.service' : `mgmt-${given}.service`;
+  const session = flags.session === true;
+  return { name, path: join(unitDirectory(session), name), session };
+}
+
+async function install(flags: ParsedFlags, positional: readonly string[], io: CommandIO): Promise<number> {
+  const command = 'service install';
+  const target = targetOf(flags, command);
+  // A unit file is readable by every user, and its command line by anyone through systemd.
+  if (flags.token !== undefined) throw new UsageError(`mgmt ${command}: --token would be readable by every user in the unit: use --token-file`);
+  // Checked as `mgmt run` checks it, before anything is written: the flags, then the graph itself.
+  const yaml = graphFileArgument(flags, positional, command);
+  const runFlags: ParsedFlags = { ...flags, yaml };
+  const checked = await checkRunFlags(yamlFromFlags, runFlags, []);
+  const loaded = await loadGraph(yaml, { registry: checked.registry, strict: flags.strict === true, noAutoedges: flags['no-autoedges'] === true, noAutogroup: flags['no-autogroup'] === true });
+  for (const warning of loaded.warnings) io.stderr.write(`warning: ${warning}\n`);
+  const notify = findOnPath(SYSTEMD_NOTIFY) !== undefined;
+  const text = unitText({
+    argv: serviceArgv(runArguments(runFlags, RUN_FLAGS, command)),
+    notify,
+    notifyAccess: process.getuid?.() === 0 ? 'main' : 'all',
+    session: target.session,
+  });
+  await refuseForeign(target, flags.force === true, command);
+  const client = openSystemd(target.session ? 'user' : 'system');
+  try {
+    // The manager must answer before the file is written: nothing is left half-installed.
+    const before = await client.unitStatus(await client.loadUnit(target.name));
+    await mkdir(unitDirectory(target.session), { recursive: true, mode: 0o755 });
+    await writeFileAtomic(target.path, text, { mode: 0o644 });
+    await client.reload();
+    await client.enableUnitFiles([target.name]);
+    await client.reload();
+    io.stdout.write(`mgmt ${command}: wrote ${target.path} (Type=${notify ? 'notify' : 'exec'}) and enabled ${target.name}\n`);
+    // An agent of an earlier install is stopped, to start with the new command line.
+    if (before.activeState !== 'inactive' && before.activeState !== 'failed') await client.stopUnit(target.name, undefined, 'replace');
+    const state = await startUnit(client, target.name);
+    io.stdout.write(`mgmt ${command}: ${target.name} is ${state}\n`);
+    return 0;
+  } finally {
+    client.release();
+  }
+}
+
+/** startUnit starts the unit and says in what state; a first pass that takes long is left to go on under systemd. */
+async function startUnit(client: SystemdClient, name: string): Promise<string> {
+  const waited = AbortSignal.timeout(START_WAIT_MS);
+  try {
+    await client.startUnit(name, waited, 'replace');
+    return 'active: its first graph has been applied';
+  } catch (err) {
+    if (!waited.aborted) throw err;
+    return `still starting after ${START_WAIT_MS / 1000} s (its first graph is being applied); see journalctl -u ${name}`;
+  }
+}
+
+async function uninstall(flags: ParsedFlags, io: CommandIO): Promise<number> {
+  const command = 'service uninstall';
+  const target = targetOf(flags, command);
+  if (!(await refuseForeign(target, flags.force === true, command))) {
+    io.stdout.write(`mgmt ${command}: ${target.path} does not exist: nothing to do\n`);
+    return 0;
+  }
+  const client = openSystemd(target.session ? 'user' : 'system');
+  try {
+    await client.stopUnit(target.name, undefined, 'replace');
+    await client.disableUnitFiles([target.name]);
+    await rm(target.path, { force: true });
+    await client.reload();
+    io.stdout.write(`mgmt ${command}: stopped and disabled ${target.name}, removed ${target.path}\n`);
+    return 0;
+  } finally {
+    client.release();
+  }
+}
+
+async function status(flags: ParsedFlags, io: CommandIO): Promise<number> {
+  const target = targetOf(flags, 'service status');
+  const installed = await existingUnit(target.path);
+  const client = openSystemd(target.session ? 'user' : 'system');
+  try {
+    const path = await client.loadUnit(target.name);
+    const unit = await client.unitStatus(path);
+    const pid = Number(await client.getProperty(path, 'org.freedesktop.systemd1.Service', 'MainPID').catch(() => 0));
+    const file = installed === undefined ? 'no unit file' : installed.byMgmt ? target.path : `${target.path} (not written by mgmt)`;
+    const state = unit.loadState === 'loaded' ? `${unit.activeState} (${unit.subState}), ${unit.unitFileState || 'unknown'}` : unit.loadState;
+    io.stdout.write(`${target.name}: ${state}${pid > 0 ? `, main pid ${pid}` : ''}; ${file}\n`);
+    return unit.activeState === 'active' ? 0 : 3;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * refuseForeign throws unless the unit file is absent, mgmt's, or `force` is given; it resolves to
+ * whether the file exists.
+ */
+async function refuseForeign(target: ServiceTarget, force: boolean, command: string): Promise<boolean> {
+  const existing = await existingUnit(target.path);
+  if (existing !== undefined && !existing.byMgmt && !force) {
+    throw new UsageError(`mgmt ${command}: ${target.path} ${existing.why}: not mgmt's to replace or remove (--force does it anyway)`);
+  }
+  return existing !== undefined;
+}
+
+/** existingUnit reads a unit file without following a link: undefined when there is none, else whether mgmt wrote it. */
+async function existingUnit(path: string): Promise<{ byMgmt: boolean; why: string } | undefined> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') return { byMgmt: false, why: 'is a symbolic link' };
+    throw new UsageError(`mgmt service: cannot read ${path}: ${code ?? errorMessage(err)}`);
+  }
+  try {
+    if (!(await handle.stat()).isFile()) return { byMgmt: false, why: 'is not a regular file' };
+    const text = await handle.readFile('utf8');
+    return writtenByMgmt(text) ? { byMgmt: true, why: '' } : { byMgmt: false, why: 'was not written by mgmt (its first line is not the mgmt marker)' };
+  } finally {
+    await handle.close();
+  }
+}
