@@ -2,8 +2,8 @@ import { constants } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SYSTEMD_NOTIFY } from '../agent/ready-notify.js';
-import { openSystemd, SystemdClient, unitNameProblem } from '../dbus/systemd.js';
-import { errorMessage, UsageError } from '../errors.js';
+import { openSystemd, SystemdClient, SystemdError, unitNameProblem } from '../dbus/systemd.js';
+import { errorMessage, MgmtError, UsageError } from '../errors.js';
 import { yamlFromFlags } from '../frontend/yaml.js';
 import { loadGraph } from '../frontend/yaml-load.js';
 import { graphFileArgument } from '../frontend/yaml-args.js';
@@ -68,8 +68,7 @@ async function install(flags: ParsedFlags, positional: readonly string[], io: Co
     session: target.session,
   });
   await refuseForeign(target, flags.force === true, command);
-  const client = openSystemd(target.session ? 'user' : 'system');
-  try {
+  return withManager(target, command, async (client) => {
     // The manager must answer before the file is written: nothing is left half-installed.
     const before = await client.unitStatus(await client.loadUnit(target.name));
     await mkdir(unitDirectory(target.session), { recursive: true, mode: 0o755 });
@@ -83,9 +82,7 @@ async function install(flags: ParsedFlags, positional: readonly string[], io: Co
     const state = await startUnit(client, target.name);
     io.stdout.write(`mgmt ${command}: ${target.name} is ${state}\n`);
     return 0;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** startUnit starts the unit and says in what state; a first pass that takes long is left to go on under systemd. */
@@ -107,24 +104,23 @@ async function uninstall(flags: ParsedFlags, io: CommandIO): Promise<number> {
     io.stdout.write(`mgmt ${command}: ${target.path} does not exist: nothing to do\n`);
     return 0;
   }
-  const client = openSystemd(target.session ? 'user' : 'system');
-  try {
+  return withManager(target, command, async (client) => {
     await client.stopUnit(target.name, undefined, 'replace');
+    // A unit that had failed would stay listed as failed after its file is gone.
+    await client.resetFailedUnit(target.name);
     await client.disableUnitFiles([target.name]);
     await rm(target.path, { force: true });
     await client.reload();
     io.stdout.write(`mgmt ${command}: stopped and disabled ${target.name}, removed ${target.path}\n`);
     return 0;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 async function status(flags: ParsedFlags, io: CommandIO): Promise<number> {
-  const target = targetOf(flags, 'service status');
+  const command = 'service status';
+  const target = targetOf(flags, command);
   const installed = await existingUnit(target.path);
-  const client = openSystemd(target.session ? 'user' : 'system');
-  try {
+  return withManager(target, command, async (client) => {
     const path = await client.loadUnit(target.name);
     const unit = await client.unitStatus(path);
     const pid = Number(await client.getProperty(path, 'org.freedesktop.systemd1.Service', 'MainPID').catch(() => 0));
@@ -132,6 +128,17 @@ async function status(flags: ParsedFlags, io: CommandIO): Promise<number> {
     const state = unit.loadState === 'loaded' ? `${unit.activeState} (${unit.subState}), ${unit.unitFileState || 'unknown'}` : unit.loadState;
     io.stdout.write(`${target.name}: ${state}${pid > 0 ? `, main pid ${pid}` : ''}; ${file}\n`);
     return unit.activeState === 'active' ? 0 : 3;
+  });
+}
+
+/** withManager runs `use` with a client of the target's manager; a failure of systemd is an expected error (exit 1) naming the command. */
+async function withManager(target: ServiceTarget, command: string, use: (client: SystemdClient) => Promise<number>): Promise<number> {
+  const client = openSystemd(target.session ? 'user' : 'system');
+  try {
+    return await use(client);
+  } catch (err) {
+    if (err instanceof SystemdError) throw new MgmtError(`mgmt ${command}: ${err.message}`, { cause: err });
+    throw err;
   } finally {
     client.release();
   }

@@ -162,6 +162,15 @@ export class SystemdClient {
     return this.runJob('ReloadOrTryRestartUnit', 'reload-or-try-restart', name, mode, signal);
   }
 
+  /** resetFailedUnit forgets that a unit failed (`systemctl reset-failed`); a unit systemd has not loaded has nothing to forget. */
+  async resetFailedUnit(name: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.managerCall('ResetFailedUnit', 's', [name], signal, `reset the failed state of ${name}`);
+    } catch (err) {
+      if (!(err instanceof SystemdError && err.cause instanceof DBusCallError && err.cause.type === `${SERVICE}.NoSuchUnit`)) throw err;
+    }
+  }
+
   /** enableUnitFiles enables unit files (persistently), returning the links systemd made; call reload afterwards. */
   async enableUnitFiles(names: readonly string[], signal?: AbortSignal): Promise<readonly UnitFileChange[]> {
     const [, changes] = await this.managerCall('EnableUnitFiles', 'asbb', [[...names], false, false], signal, `enable ${names.join(', ')}`);

@@ -93,6 +93,26 @@ describe.skipIf(skipSystemdReason !== undefined)(`mgmt service on a real systemd
     expect(again.stdout).toMatch(/does not exist: nothing to do/);
   });
 
+  it('GIVEN a graph broken after install WHEN the agent restarts THEN it fails for good (exit 2 is not retried), and uninstall leaves no failed unit behind', async () => {
+    const manager = await userManager();
+    const dir = await tempDir();
+    const graph = join(dir, 'graph.yaml');
+    await writeFile(graph, 'graph: g\nresources:\n  noop:\n  - name: n\n');
+    expect((await service(manager, ['install', '--yaml', graph, '--no-server', '--tmp-prefix'])).code).toBe(0);
+    const running = await manager.waitForUnit('mgmt.service', (s) => s.activeState === 'active' && s.mainPid > 0, 'active');
+
+    await writeFile(graph, 'graph: g\nresources:\n  bogus:\n  - name: n\n');
+    process.kill(running.mainPid, 'SIGKILL');
+    const failed = await manager.waitForUnit('mgmt.service', (s) => s.activeState === 'failed', 'failed after the restart met the broken graph', 30_000);
+    expect(failed.mainPid).toBe(0);
+    const path = await manager.client.loadUnit('mgmt.service');
+    expect(Number(await manager.client.getProperty(path, SERVICE, 'NRestarts'))).toBe(1);
+    expect(Number(await manager.client.getProperty(path, SERVICE, 'ExecMainStatus'))).toBe(2);
+
+    expect((await service(manager, ['uninstall'])).code).toBe(0);
+    expect(await manager.client.unitStatus(await manager.client.loadUnit('mgmt.service'))).toMatchObject({ loadState: 'not-found', activeState: 'inactive' });
+  });
+
   it('GIVEN a graph whose first resource runs 2 s WHEN installed THEN the unit is activating until that first pass is done, and active after', async () => {
     const manager = await userManager();
     const dir = await tempDir();
