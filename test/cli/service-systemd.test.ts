@@ -208,4 +208,31 @@ describe.skipIf(skipSystemdReason !== undefined)(`mgmt service on a real systemd
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/^mgmt\.service: active \(running\), enabled, main pid \d+; .*mgmt\.service\n$/);
   });
+
+  it('GIVEN an installed agent WHEN installed again with other flags, and a second one with --name THEN the first restarts with its new command line and both run side by side', async () => {
+    const manager = await userManager();
+    const dir = await tempDir();
+    const graph = join(dir, 'graph.yaml');
+    await writeFile(graph, `graph: g\nresources:\n  file:\n  - name: ${join(dir, 'a')}\n    content: "a\\n"\n`);
+    const other = join(dir, 'other.yaml');
+    await writeFile(other, `graph: g\nresources:\n  file:\n  - name: ${join(dir, 'b')}\n    content: "b\\n"\n`);
+    const flags = ['--no-server', '--tmp-prefix'];
+    expect((await service(manager, ['install', '--yaml', graph, ...flags])).code).toBe(0);
+    const first = await manager.waitForUnit('mgmt.service', (s) => s.activeState === 'active' && s.mainPid > 0, 'active');
+
+    expect((await service(manager, ['install', '--yaml', graph, ...flags, '--verbose'])).code).toBe(0);
+    const again = await manager.waitForUnit('mgmt.service', (s) => s.activeState === 'active' && s.mainPid > 0, 'active again');
+    expect(again.mainPid).not.toBe(first.mainPid);
+    expect(alive(first.mainPid)).toBe(false);
+    const [[, argv]] = (await manager.client.getProperty(await manager.client.loadUnit('mgmt.service'), SERVICE, 'ExecStart')) as [string, string[]][];
+    expect(argv.slice(-2)).toEqual(['--no-server', '--verbose']);
+
+    const second = await service(manager, ['install', '--name', 'second', '--yaml', other, ...flags]);
+    expect(second.stdout).toMatch(/mgmt-second\.service is active/);
+    await waitFor(() => existsSync(join(dir, 'b')), 'the second agent to apply its graph');
+    expect((await manager.client.unitStatus(await manager.client.loadUnit('mgmt.service'))).activeState).toBe('active');
+    expect((await service(manager, ['uninstall', '--name', 'second'])).code).toBe(0);
+    expect(existsSync(join(manager.unitDir, 'mgmt-second.service'))).toBe(false);
+    expect(existsSync(join(manager.unitDir, 'mgmt.service'))).toBe(true);
+  });
 });
