@@ -5,32 +5,30 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { UNIT_MARKER } from '../../src/cli/service-unit.js';
 import { MGMT_BIN, runMgmt, startMgmt } from '../helpers/cli.js';
 import { skipSystemdReason, useUserManager, type UserManager } from '../helpers/systemd.js';
 import { useTempDirs } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/log.js';
+import { isAlive, pidIn } from '../helpers/pids.js';
 
 const SERVICE = 'org.freedesktop.systemd1.Service';
 
-/** alive says whether a process exists. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** waitFor polls `ready` (a file to appear, a process to go) until it holds or `what` times out. */
-async function waitFor(ready: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ready())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
+/**
+ * longCommandGraph runs a long command (writing its pid to `pidFile`) only after the service is
+ * ready: a timer re-checks it each second, and its guard lets it run once `go` exists.
+ */
+function longCommandGraph(pidFile: string, go: string): string {
+  return `graph: g
+resources:
+  timer:
+  - {name: tick, interval: 1}
+  exec:
+  - {name: long, cmd: 'echo $$ > ${pidFile}; exec sleep 600', shell: /bin/sh, ifcmd: 'test -e ${go}', ifshell: /bin/sh}
+edges:
+- {name: e, from: {kind: timer, name: tick}, to: {kind: exec, name: long}}
+`;
 }
 
 describe.skipIf(skipSystemdReason !== undefined)(`mgmt service on a real systemd --user${skipSystemdReason ? ` (skipped: ${skipSystemdReason})` : ''}`, () => {
@@ -85,7 +83,7 @@ describe.skipIf(skipSystemdReason !== undefined)(`mgmt service on a real systemd
     expect(removed.stdout).toMatch(/stopped and disabled mgmt\.service, removed /);
     expect(existsSync(unitFile)).toBe(false);
     expect(existsSync(join(manager.unitDir, 'default.target.wants', 'mgmt.service'))).toBe(false);
-    expect(alive(restarted.mainPid)).toBe(false);
+    expect(isAlive(restarted.mainPid)).toBe(false);
     expect(await manager.client.unitStatus(await manager.client.loadUnit('mgmt.service'))).toMatchObject({ loadState: 'not-found', activeState: 'inactive' });
 
     const again = await service(manager, ['uninstall']);
@@ -139,35 +137,12 @@ describe.skipIf(skipSystemdReason !== undefined)(`mgmt service on a real systemd
     const pidFile = join(dir, 'pid');
     const go = join(dir, 'go');
     const graph = join(dir, 'graph.yaml');
-    // The long command starts after the service is ready: a timer re-checks it each second, and
-    // its guard lets it run once the test says so.
-    await writeFile(
-      graph,
-      [
-        'graph: g',
-        'resources:',
-        '  timer:',
-        '  - name: tick',
-        '    interval: 1',
-        '  exec:',
-        '  - name: long',
-        `    cmd: echo $$ > ${pidFile}; exec sleep 600`,
-        '    shell: /bin/sh',
-        `    ifcmd: test -e ${go}`,
-        '    ifshell: /bin/sh',
-        'edges:',
-        '- name: e',
-        '  from: {kind: timer, name: tick}',
-        '  to: {kind: exec, name: long}',
-        '',
-      ].join('\n'),
-    );
+    await writeFile(graph, longCommandGraph(pidFile, go));
     const installed = await service(manager, ['install', '--yaml', graph, '--no-server', '--tmp-prefix']);
     expect(installed.code).toBe(0);
     await writeFile(go, '');
-    await waitFor(() => existsSync(pidFile) && readFile(pidFile, 'utf8').then((text) => text.endsWith('\n')), 'the long command to start');
-    const commandPid = Number(await readFile(pidFile, 'utf8'));
-    expect(alive(commandPid)).toBe(true);
+    const commandPid = await pidIn(pidFile);
+    expect(isAlive(commandPid)).toBe(true);
     const agentPid = (await manager.waitForUnit('mgmt.service', (s) => s.mainPid > 0, 'a main pid')).mainPid;
 
     const started = performance.now();
@@ -175,8 +150,8 @@ describe.skipIf(skipSystemdReason !== undefined)(`mgmt service on a real systemd
     const stopMs = performance.now() - started;
     console.log(`stop of mgmt.service with a running command: ${stopMs.toFixed(0)} ms`);
     expect((await manager.client.unitStatus(await manager.client.loadUnit('mgmt.service'))).activeState).toBe('inactive');
-    expect(alive(agentPid)).toBe(false);
-    expect(alive(commandPid)).toBe(false);
+    expect(isAlive(agentPid)).toBe(false);
+    expect(isAlive(commandPid)).toBe(false);
     // The agent's own shutdown takes under a second; the bound is generous for a loaded machine.
     expect(stopMs).toBeLessThan(5000);
     // A stop asked for is no failure: the unit is not restarted.
@@ -223,7 +198,7 @@ describe.skipIf(skipSystemdReason !== undefined)(`mgmt service on a real systemd
     expect((await service(manager, ['install', '--yaml', graph, ...flags, '--verbose'])).code).toBe(0);
     const again = await manager.waitForUnit('mgmt.service', (s) => s.activeState === 'active' && s.mainPid > 0, 'active again');
     expect(again.mainPid).not.toBe(first.mainPid);
-    expect(alive(first.mainPid)).toBe(false);
+    expect(isAlive(first.mainPid)).toBe(false);
     const [[, argv]] = (await manager.client.getProperty(await manager.client.loadUnit('mgmt.service'), SERVICE, 'ExecStart')) as [string, string[]][];
     expect(argv.slice(-2)).toEqual(['--no-server', '--verbose']);
 
