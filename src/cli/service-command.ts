@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { SYSTEMD_NOTIFY } from '../agent/ready-notify.js';
 import { openSystemd, SystemdClient, SystemdError, unitNameProblem } from '../dbus/systemd.js';
 import { errorMessage, MgmtError, UsageError } from '../errors.js';
@@ -8,6 +8,7 @@ import { yamlFromFlags } from '../frontend/yaml.js';
 import { loadGraph } from '../frontend/yaml-load.js';
 import { graphFileArgument } from '../frontend/yaml-args.js';
 import { writeFileAtomic } from '../os/atomic-write.js';
+import { ensurePrivateDir } from '../world/private-dir.js';
 import type { CommandHandler, CommandIO } from './command.js';
 import type { ParsedFlags } from './flags.js';
 import { checkRunFlags } from './run-command.js';
@@ -71,8 +72,11 @@ async function install(flags: ParsedFlags, positional: readonly string[], io: Co
   return withManager(target, command, async (client) => {
     // The manager must answer before the file is written: nothing is left half-installed.
     const before = await client.unitStatus(await client.loadUnit(target.name));
-    await mkdir(unitDirectory(target.session), { recursive: true, mode: 0o755 });
-    await writeFileAtomic(target.path, text, { mode: 0o644 });
+    await failsAs(command, async () => {
+      // Root writes here: a directory (or parent) another user could swap or write is refused.
+      const dir = ensurePrivateDir(dirname(target.path), { parents: true, followOwnLink: true });
+      await writeFileAtomic(join(dir, target.name), text, { mode: 0o644 });
+    });
     await client.reload();
     await client.enableUnitFiles([target.name]);
     await client.reload();
@@ -109,7 +113,7 @@ async function uninstall(flags: ParsedFlags, io: CommandIO): Promise<number> {
     // A unit that had failed would stay listed as failed after its file is gone.
     await client.resetFailedUnit(target.name);
     await client.disableUnitFiles([target.name]);
-    await rm(target.path, { force: true });
+    await failsAs(command, () => rm(target.path, { force: true }));
     await client.reload();
     io.stdout.write(`mgmt ${command}: stopped and disabled ${target.name}, removed ${target.path}\n`);
     return 0;
@@ -141,6 +145,15 @@ async function withManager(target: ServiceTarget, command: string, use: (client:
     throw err;
   } finally {
     client.release();
+  }
+}
+
+/** failsAs runs a file operation; its failure (EACCES for a system unit of a user who is not root) is one line naming the command, exit 1. */
+async function failsAs(command: string, operation: () => Promise<void>): Promise<void> {
+  try {
+    await operation();
+  } catch (err) {
+    throw new MgmtError(`mgmt ${command}: ${errorMessage(err)}`, { cause: err });
   }
 }
 

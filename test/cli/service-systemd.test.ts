@@ -3,7 +3,7 @@
 // uninstall that leaves nothing.
 
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UNIT_MARKER } from '../../src/cli/service-unit.js';
@@ -89,6 +89,23 @@ describe.skipIf(skipSystemdReason !== undefined)(`mgmt service on a real systemd
     const again = await service(manager, ['uninstall']);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/does not exist: nothing to do/);
+    const status = await service(manager, ['status']);
+    expect(status.code).toBe(3);
+    expect(status.stdout).toBe('mgmt.service: not-found; no unit file\n');
+  });
+
+  it('GIVEN a unit directory other users can write WHEN installed THEN it is refused, exit 1, and nothing is written there', async () => {
+    const manager = await userManager();
+    const dir = await tempDir();
+    const graph = join(dir, 'graph.yaml');
+    await writeFile(graph, 'graph: g\nresources:\n  noop:\n  - name: n\n');
+    const config = join(dir, 'config');
+    await mkdir(config);
+    await chmod(config, 0o777);
+    const result = await service(manager, ['install', '--yaml', graph, '--no-server', '--tmp-prefix'], { XDG_CONFIG_HOME: config });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^mgmt service install: refusing .*\/config\/systemd\/user: its parent .*\/config is writable by other users/);
+    expect(existsSync(join(config, 'systemd', 'user', 'mgmt.service'))).toBe(false);
   });
 
   it('GIVEN a graph broken after install WHEN the agent restarts THEN it fails for good (exit 2 is not retried), and uninstall leaves no failed unit behind', async () => {
