@@ -1,8 +1,7 @@
-import { constants } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SYSTEMD_NOTIFY } from '../agent/ready-notify.js';
-import { openSystemd, SystemdClient, SystemdError, unitNameProblem } from '../dbus/systemd.js';
+import { openSystemd, SystemdClient, SystemdError } from '../dbus/systemd.js';
 import { errorMessage, MgmtError, UsageError } from '../errors.js';
 import { yamlFromFlags } from '../frontend/yaml.js';
 import { loadGraph } from '../frontend/yaml-load.js';
@@ -14,7 +13,8 @@ import type { ParsedFlags } from './flags.js';
 import { checkRunFlags } from './run-command.js';
 import { RUN_FLAGS } from './run-flags.js';
 import { findOnPath, runArguments, serviceArgv } from './service-args.js';
-import { unitDirectory, unitText, writtenByMgmt } from './service-unit.js';
+import { existingUnit, refuseForeign, targetOf, type ServiceTarget } from './service-target.js';
+import { unitText } from './service-unit.js';
 
 // How long install waits for the agent's first pass before it leaves the start to systemd.
 const START_WAIT_MS = 60_000;
@@ -31,24 +31,6 @@ export const serviceCommand: CommandHandler = async (flags, positional, io) => {
   if (runFlags.length > 0 || rest.length > 0) throw new UsageError(`mgmt ${command}: ${[...runFlags, ...rest][0]} is for install only`);
   return action === 'uninstall' ? uninstall(flags, io) : status(flags, io);
 };
-
-/** ServiceTarget is the unit a command acts on: its name, its file, and which manager runs it. */
-interface ServiceTarget {
-  readonly name: string;
-  readonly path: string;
-  readonly session: boolean;
-}
-
-function targetOf(flags: ParsedFlags, command: string): ServiceTarget {
-  const given = flags.name as string | undefined;
-  if (given !== undefined) {
-    const problem = /^[A-Za-z0-9_.:-]+$/.test(given) ? unitNameProblem(`mgmt-${given}`) : 'use letters, digits and ":-_."';
-    if (problem !== undefined) throw new UsageError(`mgmt ${command}: --name ${JSON.stringify(given)}: ${problem}`);
-  }
-  const name = given === undefined ? 'mgmt.service' : `mgmt-${given}.service`;
-  const session = flags.session === true;
-  return { name, path: join(unitDirectory(session), name), session };
-}
 
 async function install(flags: ParsedFlags, positional: readonly string[], io: CommandIO): Promise<number> {
   const command = 'service install';
@@ -154,37 +136,5 @@ async function failsAs(command: string, operation: () => Promise<void>): Promise
     await operation();
   } catch (err) {
     throw new MgmtError(`mgmt ${command}: ${errorMessage(err)}`, { cause: err });
-  }
-}
-
-/**
- * refuseForeign throws unless the unit file is absent, mgmt's, or `force` is given; it resolves to
- * whether the file exists.
- */
-async function refuseForeign(target: ServiceTarget, force: boolean, command: string): Promise<boolean> {
-  const existing = await existingUnit(target.path);
-  if (existing !== undefined && !existing.byMgmt && !force) {
-    throw new UsageError(`mgmt ${command}: ${target.path} ${existing.why}: not mgmt's to replace or remove (--force does it anyway)`);
-  }
-  return existing !== undefined;
-}
-
-/** existingUnit reads a unit file without following a link: undefined when there is none, else whether mgmt wrote it. */
-async function existingUnit(path: string): Promise<{ byMgmt: boolean; why: string } | undefined> {
-  let handle;
-  try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    if (code === 'ELOOP') return { byMgmt: false, why: 'is a symbolic link' };
-    throw new UsageError(`mgmt service: cannot read ${path}: ${code ?? errorMessage(err)}`);
-  }
-  try {
-    if (!(await handle.stat()).isFile()) return { byMgmt: false, why: 'is not a regular file' };
-    const text = await handle.readFile('utf8');
-    return writtenByMgmt(text) ? { byMgmt: true, why: '' } : { byMgmt: false, why: 'was not written by mgmt (its first line is not the mgmt marker)' };
-  } finally {
-    await handle.close();
   }
 }
