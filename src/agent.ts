@@ -232,9 +232,8 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
   // A stop asked for while the run was being set up: nothing is applied.
   if (!stopping) await applyGraph(first.graph, []);
   markSwapped();
-  // The service is ready after the first pass: every resource checked once, and repaired or failed
-  // (one that retries holds it back), as a --converged-timeout=0 run would exit; etcd is not awaited.
-  subscriptions.push(convergedStates(engine.idle$, undefined, 0).pipe(filter(Boolean), take(1)).subscribe(() => void notifier.ready()));
+  // A service is ready after its first pass (firstPassDone); etcd is not awaited.
+  subscriptions.push(notifier.readyAfterFirstPass(engine.idle$));
   // Our own etcd (if any) starts once the first graph runs: local resources never wait for it. A
   // graph that does not use the World lets its first pass finish first (etcd's start-up and the
   // etcd3 client's loading would slow it down), or waits at most ETCD_START_DELAY_MS; a one-shot

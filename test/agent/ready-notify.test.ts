@@ -5,7 +5,9 @@
 
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
+import { firstPassDone } from '../../src/agent/ready-notify.js';
 import { runMgmt, startMgmt } from '../helpers/cli.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
@@ -66,5 +68,28 @@ describe('the agent under systemd (NOTIFY_SOCKET set)', () => {
     const result = await runMgmt(['run', '--yaml', yaml, ...RUN_ONCE], { env: { NOTIFY_SOCKET: '', PATH: dir } });
     expect(result.code).toBe(0);
     expect(result.events.filter((event) => event.event === 'warning')).toEqual([]);
+  });
+});
+
+describe('firstPassDone', () => {
+  const newScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+  const idle = { t: true, f: false };
+
+  it('GIVEN an engine idle from the start THEN the first pass is done at once', () => {
+    newScheduler().run(({ cold, expectObservable }) => {
+      expectObservable(firstPassDone(cold('t', idle), 1000)).toBe('(t|)', idle);
+    });
+  });
+
+  it('GIVEN an engine busy for 50 ms THEN the first pass is done when it goes idle, once', () => {
+    newScheduler().run(({ cold, expectObservable }) => {
+      expectObservable(firstPassDone(cold('f 49ms t 9ms f 9ms t', idle), 1000)).toBe('50ms (t|)', idle);
+    });
+  });
+
+  it('GIVEN an engine that never goes idle THEN it is called done, late, after latestMs', () => {
+    newScheduler().run(({ cold, expectObservable }) => {
+      expectObservable(firstPassDone(cold('f', idle), 1000)).toBe('1000ms (f|)', idle);
+    });
   });
 });
