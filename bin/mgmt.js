@@ -5,8 +5,12 @@
 // The agent is the one-file bundle `npm run build` writes (dist/bundle/mgmt.cjs), compiled with
 // the V8 code cache the build leaves beside it: a one-shot run then starts without resolving
 // hundreds of modules or compiling what it runs (~50 ms of a ~110 ms start-up). The cache starts
-// with the bundle's size and mtime; a cache of another bundle, or one this node's V8 rejects, is
-// simply not used. The build writes it by running `MGMT_WRITE_CODE_CACHE=1 mgmt run --noop` once.
+// with a stamp: the bundle's length and the build id on its last line (a hash of its content,
+// scripts/stamp-bundle.js), not its mtime, which npm pack resets; a cache of another bundle, or
+// one this node's V8 rejects, is simply not used. The build writes it by running
+// `MGMT_WRITE_CODE_CACHE=1 mgmt run --noop` once; nothing else writes beside the bundle, which an
+// installed package may keep in a read-only or root-owned prefix. MGMT_DEBUG_CODE_CACHE=1 reports
+// on stderr whether the cache was used.
 //
 // The `mgmt` command (this file run by its first line) caps V8's young generation at 4 MB
 // semi-spaces (16 MB by default): at 10,000 files the peak RSS is 143 MB instead of 162 MB for the
@@ -14,7 +18,7 @@
 // cache made under other flags, so each set of node flags has its own cache file (`node
 // bin/mgmt.js`, as the tests run it, uses `mgmt.cjs.cache`); the build writes both.
 'use strict';
-const { readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
+const { readFileSync, renameSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { dirname, join } = require('node:path');
 const { Script } = require('node:vm');
@@ -31,23 +35,35 @@ if (argv.length === 1 && argv[0] === '--version') {
   const bundle = join(__dirname, '..', 'dist', 'bundle', 'mgmt.cjs');
   const flags = process.execArgv.join(' ').replace(/[^A-Za-z0-9=.]+/g, '_').replace(/^_+/, '');
   const cacheFile = flags === '' ? `${bundle}.cache` : `${bundle}.${flags}.cache`;
-  const { size, mtimeMs } = statSync(bundle);
-  const stamp = Buffer.from(`${size}:${mtimeMs}\n`);
+  let text;
+  try {
+    text = readFileSync(bundle, 'utf8');
+  } catch (error) {
+    process.stderr.write(`mgmt: cannot read the agent ${JSON.stringify(bundle)} (${error.code}): in a source checkout, run \`npm run build\` first\n`);
+    process.exit(1);
+  }
+  const id = /\/\/# mgmt-build=(\w+)\n$/.exec(text.slice(-64))?.[1];
+  // A bundle without a build id (not made by the build) takes no cache and leaves none.
+  const stamp = id === undefined ? undefined : Buffer.from(`${text.length}:${id}\n`);
   let cachedData;
+  let cacheState = 'absent';
   try {
     const cache = readFileSync(cacheFile);
-    if (cache.subarray(0, stamp.length).equals(stamp)) cachedData = cache.subarray(stamp.length);
+    cacheState = "not this bundle's";
+    if (stamp !== undefined && cache.subarray(0, stamp.length).equals(stamp)) cachedData = cache.subarray(stamp.length);
   } catch {
     // no cache: compile as usual
   }
   // CommonJS's own wrapper, on the first line so that stack traces keep the bundle's line numbers.
-  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(bundle, 'utf8')}\n})`;
+  const source = `(function (exports, require, module, __filename, __dirname) {${text}\n})`;
   const script = new Script(source, { filename: bundle, cachedData });
+  if (cachedData !== undefined) cacheState = script.cachedDataRejected ? 'rejected by V8' : 'used';
+  if (process.env.MGMT_DEBUG_CODE_CACHE === '1') process.stderr.write(`mgmt: code cache ${JSON.stringify(cacheFile)}: ${cacheState}\n`);
   const agent = { exports: {} };
   script.runInThisContext()(agent.exports, createRequire(bundle), agent, bundle, dirname(bundle));
   agent.exports.main(argv).then((code) => {
     // After a run, the cache holds what the run compiled too, not only the bundle's top level.
-    if (process.env.MGMT_WRITE_CODE_CACHE === '1') {
+    if (process.env.MGMT_WRITE_CODE_CACHE === '1' && stamp !== undefined) {
       writeFileSync(`${cacheFile}.tmp`, Buffer.concat([stamp, script.createCachedData()]));
       renameSync(`${cacheFile}.tmp`, cacheFile);
     }

@@ -20,7 +20,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# npm packages from the lockfile; `prepare` compiles the TypeScript into dist/.
+# npm packages from the lockfile, then the build: tsc into dist/, the bundle and its code caches.
 npm ci --no-audit --no-fund
 npm run build
 npx vitest run "$@"

@@ -1,8 +1,10 @@
 // The built agent: bin/mgmt.js runs the one-file bundle with the V8 code cache the build wrote
-// beside it, and a cache that does not belong to that bundle is ignored, never trusted.
+// beside it, and a cache that does not belong to that bundle is ignored, never trusted. The cache's
+// stamp is the bundle's length and build id, so it survives what npm pack does to file dates.
 
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -13,27 +15,37 @@ const run = promisify(execFile);
 const BUNDLE = join(REPO_ROOT, 'dist', 'bundle', 'mgmt.cjs');
 const tempDir = useTempDirs();
 
-/** copyAgent copies bin/mgmt.js and the bundle, without its code cache, into a fresh tree. */
-async function copyAgent(): Promise<string> {
+/** copyAgent copies bin/mgmt.js and the bundle, with its code cache unless `withCache` is false, into a fresh tree. */
+async function copyAgent(withCache = false): Promise<string> {
   const root = await tempDir();
   await mkdir(join(root, 'bin'));
   await mkdir(join(root, 'dist', 'bundle'), { recursive: true });
   await copyFile(join(REPO_ROOT, 'bin', 'mgmt.js'), join(root, 'bin', 'mgmt.js'));
+  await copyFile(join(REPO_ROOT, 'bin', 'package.json'), join(root, 'bin', 'package.json'));
   await copyFile(BUNDLE, join(root, 'dist', 'bundle', 'mgmt.cjs'));
+  if (withCache) await copyFile(`${BUNDLE}.cache`, join(root, 'dist', 'bundle', 'mgmt.cjs.cache'));
   return root;
 }
 
-/** stampOf is the first line of a cache of the bundle at `path`: its size and mtime. */
+/** stampOf is the first line of a cache of the bundle at `path`: its length and the build id on its last line. */
 async function stampOf(path: string): Promise<string> {
-  const { size, mtimeMs } = await stat(path);
-  return `${size}:${mtimeMs}\n`;
+  const source = await readFile(path, 'utf8');
+  const id = /\/\/# mgmt-build=(\w+)\n$/.exec(source)?.[1];
+  expect(id, `the build id at the end of ${path}`).toBeDefined();
+  return `${source.length}:${id}\n`;
 }
 
-/** runHello runs examples/hello.yaml with the agent under `root`, writing its file into `dir`. */
-async function runHello(root: string, dir: string): Promise<{ stdout: string; stderr: string }> {
+/** runHello runs examples/hello.yaml with the agent under `root`, writing its file into `dir`, and says whether it used its code cache. */
+async function runHello(root: string, dir: string, env: NodeJS.ProcessEnv = {}): Promise<{ stdout: string; stderr: string }> {
   const yaml = join(dir, 'hello.yaml');
   await writeFile(yaml, `graph: hello\nresources:\n  file:\n  - name: f\n    path: "${join(dir, 'out')}"\n    content: "hello\\n"\n`);
-  return run(process.execPath, [join(root, 'bin', 'mgmt.js'), 'run', '--yaml', yaml, '--converged-timeout=0', '--no-server', '--tmp-prefix', '--no-watch'], { timeout: 60_000 });
+  const args = [join(root, 'bin', 'mgmt.js'), 'run', '--yaml', yaml, '--converged-timeout=0', '--no-server', '--tmp-prefix', '--no-watch'];
+  return run(process.execPath, args, { timeout: 60_000, env: { ...process.env, MGMT_DEBUG_CODE_CACHE: '1', ...env } });
+}
+
+/** cacheReport is what the agent said of its code cache (MGMT_DEBUG_CODE_CACHE=1). */
+function cacheReport(stderr: string): string | undefined {
+  return /^mgmt: code cache .*: (.*)$/m.exec(stderr)?.[1];
 }
 
 describe('the built agent', () => {
@@ -63,24 +75,76 @@ describe('the built agent', () => {
     expect(source).toContain('require("dbus-next")');
   });
 
-  it('GIVEN a cache of another bundle, or garbage under the right stamp, or none THEN the agent runs all the same', async () => {
+  it('GIVEN the build THEN the bundle ends with its build id, a hash of the rest of it', async () => {
+    const source = await readFile(BUNDLE);
+    const last = source.lastIndexOf('//# mgmt-build=');
+    const id = createHash('sha256').update(source.subarray(0, last)).digest('hex').slice(0, 32);
+    expect(source.subarray(last).toString()).toBe(`//# mgmt-build=${id}\n`);
+  });
+
+  it('GIVEN the bundle and its cache with other file dates (as npm pack leaves them) THEN the cache is used', async () => {
+    const root = await copyAgent(true);
+    const packed = new Date('1985-10-26T08:15:00Z');
+    for (const file of ['mgmt.cjs', 'mgmt.cjs.cache']) await utimes(join(root, 'dist', 'bundle', file), packed, packed);
+    const result = await runHello(root, await tempDir());
+    expect(result.stderr).toContain('exit (code=0 reason=converged');
+    expect(cacheReport(result.stderr)).toBe('used');
+  });
+
+  it('GIVEN a cache of another bundle, of an edited bundle, garbage under the right stamp, or none THEN the agent runs all the same, without it', async () => {
     const dir = await tempDir();
     const real = await readFile(`${BUNDLE}.cache`);
-    const cases: Array<[string, (root: string) => Promise<Buffer | undefined>]> = [
-      ['none', async () => undefined],
-      ['another bundle', async () => Buffer.concat([Buffer.from('12:34\n'), real.subarray(real.indexOf(10) + 1)])],
-      ['garbage under the stamp', async (root) => Buffer.concat([Buffer.from(await stampOf(join(root, 'dist', 'bundle', 'mgmt.cjs'))), Buffer.alloc(4096, 7)])],
+    const cases: Array<[string, string, (bundle: string) => Promise<Buffer | undefined>]> = [
+      ['none', 'absent', async () => undefined],
+      ['another bundle', "not this bundle's", async () => Buffer.concat([Buffer.from('12:34\n'), real.subarray(real.indexOf(10) + 1)])],
+      // Edited after the build, so its build id no longer matches its content: its length tells.
+      [
+        'an edited bundle',
+        "not this bundle's",
+        async (bundle) => {
+          await writeFile(bundle, `// edited\n${await readFile(bundle, 'utf8')}`);
+          return real;
+        },
+      ],
+      ['garbage under the stamp', 'rejected by V8', async (bundle) => Buffer.concat([Buffer.from(await stampOf(bundle)), Buffer.alloc(4096, 7)])],
     ];
-    for (const [what, cacheFor] of cases) {
+    for (const [what, report, cacheFor] of cases) {
       const root = await copyAgent();
       const bundle = join(root, 'dist', 'bundle', 'mgmt.cjs');
-      // The copy's own mtime makes the real cache's stamp wrong for it, as after a rebuild.
-      await utimes(bundle, new Date(), new Date(Date.now() - 60_000));
-      const cache = await cacheFor(root);
+      const cache = await cacheFor(bundle);
       if (cache !== undefined) await writeFile(`${bundle}.cache`, cache);
       const result = await runHello(root, dir);
       expect(result.stderr, what).toContain('exit (code=0 reason=converged');
+      expect(cacheReport(result.stderr), what).toBe(report);
       expect(await readFile(join(dir, 'out'), 'utf8'), what).toBe('hello\n');
     }
+  });
+
+  it('GIVEN a run without MGMT_WRITE_CODE_CACHE THEN it writes nothing beside the bundle (an installed package may be read-only)', async () => {
+    const root = await copyAgent();
+    const result = await runHello(root, await tempDir());
+    expect(result.stderr).toContain('exit (code=0 reason=converged');
+    expect(await readdir(join(root, 'dist', 'bundle'))).toEqual(['mgmt.cjs']);
+  });
+
+  it('GIVEN a bundle without a build id THEN it takes no cache and, even under MGMT_WRITE_CODE_CACHE=1, leaves none', async () => {
+    const root = await copyAgent(true);
+    const bundle = join(root, 'dist', 'bundle', 'mgmt.cjs');
+    const source = await readFile(bundle, 'utf8');
+    await writeFile(bundle, source.slice(0, source.lastIndexOf('//# mgmt-build=')));
+    const result = await runHello(root, await tempDir(), { MGMT_WRITE_CODE_CACHE: '1' });
+    expect(result.stderr).toContain('exit (code=0 reason=converged');
+    expect(cacheReport(result.stderr)).toBe("not this bundle's");
+    expect(await readFile(`${bundle}.cache`)).toEqual(await readFile(`${BUNDLE}.cache`));
+    expect((await readdir(join(root, 'dist', 'bundle'))).sort()).toEqual(['mgmt.cjs', 'mgmt.cjs.cache']);
+  });
+
+  it('GIVEN no bundle (a checkout not built) THEN one line names it and the build, exit 1', async () => {
+    const root = await copyAgent();
+    await rm(join(root, 'dist'), { recursive: true });
+    const failed = await run(process.execPath, [join(root, 'bin', 'mgmt.js'), 'run', '--yaml', 'x.yaml'], { timeout: 60_000 }).catch((error: unknown) => error);
+    expect(failed).toMatchObject({ code: 1, stdout: '' });
+    const { stderr } = failed as { stderr: string };
+    expect(stderr).toBe(`mgmt: cannot read the agent "${join(root, 'dist', 'bundle', 'mgmt.cjs')}" (ENOENT): in a source checkout, run \`npm run build\` first\n`);
   });
 });
