@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS MGMT_NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node --max-semi-space-size=4
 // Entry point. `--version` is answered here without loading the agent, so it stays fast. This
 // file is CommonJS (bin/package.json): node starts a CommonJS entry ~4 ms sooner than a module.
 //
@@ -17,6 +17,11 @@
 // same CPU, as young garbage is collected sooner instead of growing the heap. V8 rejects a code
 // cache made under other flags, so each set of node flags has its own cache file (`node
 // bin/mgmt.js`, as the tests run it, uses `mgmt.cjs.cache`); the build writes both.
+//
+// It also starts node without NODE_EXTRA_CA_CERTS, kept aside as MGMT_NODE_EXTRA_CA_CERTS (env -S
+// expands ${...}; unset, it is empty): node parses that file at every start (a system CA bundle:
+// ~40 ms of a one-file run's ~100 ms CPU here), and the agent never uses node's default trust. The
+// agent puts it back first thing (src/cli/extra-ca-certs.ts), for the commands it runs.
 'use strict';
 const { readFileSync, renameSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
-import { concatMap, debounceTime, filter, NEVER, type Observable, race, type Subscription, take, timer } from 'rxjs';
+import { concatMap, type Observable, type Subscription } from 'rxjs';
 import { convergedStates } from './agent/converged.js';
+import { etcdStartDue } from './agent/etcd-start.js';
 import { DEFAULT_CLUSTER_SETTINGS, setupWorld, type ClusterSettings, type WorldSetup } from './agent/world-setup.js';
 import { createExporter } from './agent/exporter.js';
 import { makePrefix } from './agent/prefix.js';
@@ -56,8 +57,6 @@ export interface AgentIO {
 const SHUTDOWN_GRACE_MS = 800;
 // After a second stop signal, the longest the World (leaving the cluster) may take to close.
 const HURRIED_CLOSE_MS = 200;
-// The longest a bootstrapping host's etcd waits for the first pass of a graph that does not use the World.
-const ETCD_START_DELAY_MS = 2000;
 
 // Without cluster settings (in-process callers): the local World, as with --no-server and no seeds.
 const NO_CLUSTER: ClusterSettings = { ...DEFAULT_CLUSTER_SETTINGS, noServer: true };
@@ -236,17 +235,14 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
   subscriptions.push(notifier.readyAfterFirstPass(engine.idle$));
   // Our own etcd (if any) starts once the first graph runs: local resources never wait for it. A
   // graph that does not use the World lets its first pass finish first (etcd's start-up and the
-  // etcd3 client's loading would slow it down), or waits at most ETCD_START_DELAY_MS; a one-shot
-  // run that converges meanwhile starts no etcd at all.
+  // etcd3 client's loading would slow it down), or waits a while (etcdStartDue); a one-shot run
+  // (timeout 0) starts no etcd at all.
   if (first.usesWorld) setup.start();
   else {
     subscriptions.push(
-      // A run that exits once converged (timeout 0) serves no cluster: it never waits on the timer.
-      race(engine.idle$.pipe(debounceTime(10), filter(Boolean)), options.convergedTimeout === 0 ? NEVER : timer(ETCD_START_DELAY_MS))
-        .pipe(take(1))
-        .subscribe(() => {
-          if (!stopping) setup.start();
-        }),
+      etcdStartDue(engine.idle$, options.convergedTimeout).subscribe(() => {
+        if (!stopping) setup.start();
+      }),
     );
   }
   // The first export may wait for our own etcd to come up: the graph runs meanwhile (and a graph

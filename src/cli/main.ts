@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { MgmtError, UsageError } from '../errors.js';
 import type { CommandIO } from './command.js';
 import { COMMANDS } from './commands.js';
+import { restoreExtraCaCerts } from './extra-ca-certs.js';
 import { formatFlagHelp, parseFlags } from './flags.js';
 
 /** version reads the package version (kept out of the hot path of every other command). */
@@ -26,6 +27,7 @@ function usage(): string {
 
 /** main runs the command line and resolves to the exit code; the one top-level catch lives here. */
 export async function main(argv: readonly string[], io: CommandIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  restoreExtraCaCerts();
   try {
     const [name, ...rest] = argv;
     if (name === '--version' || name === 'version') {
