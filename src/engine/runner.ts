@@ -11,9 +11,10 @@ export type MemberContextFactory = (member: Member) => ResourceContext;
 
 /**
  * VertexRunner is the live part of a vertex, whatever it stands for: one resource, or a group
- * run as one. checkApply resolves to one result per member, in member order.
+ * run as one. checkApply resolves to one result per member, in member order; a one-resource
+ * vertex whose kind can tell an OK state synchronously has checkOKSync (LiveResource.checkOKSync).
  */
-export type VertexRunner = GroupLiveResource;
+export type VertexRunner = GroupLiveResource & { checkOKSync?(apply: boolean): boolean };
 
 // Members of a group whose kind has no group runner change one by one; a burst of their events
 // (a directory of files rewritten at once) within this window makes one run, not one per event.
@@ -35,6 +36,7 @@ export function startRunner(vertex: Vertex, makeContext: MemberContextFactory): 
  * list. A class, not an object of three closures: 10,000 vertices make 10,000 of them.
  */
 function single(live: LiveResource): VertexRunner {
+  if (live.checkOKSync) return live.cleanup ? new SyncSingleWithCleanup(live) : new SyncSingle(live);
   return live.cleanup ? new SingleWithCleanup(live) : new Single(live);
 }
 
@@ -65,6 +67,19 @@ class Single implements VertexRunner {
 
 // The engine skips cleanup for a runner without one: only a resource with a cleanup gets the method.
 class SingleWithCleanup extends Single {
+  async cleanup(): Promise<void> {
+    await this.live.cleanup!();
+  }
+}
+
+// Likewise the engine tries checkOKSync only on a runner whose resource has one.
+class SyncSingle extends Single {
+  checkOKSync(apply: boolean): boolean {
+    return this.live.checkOKSync!(apply);
+  }
+}
+
+class SyncSingleWithCleanup extends SyncSingle {
   async cleanup(): Promise<void> {
     await this.live.cleanup!();
   }

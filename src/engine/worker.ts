@@ -75,6 +75,8 @@ const NO_FIELDS: Readonly<Record<string, unknown>> = Object.freeze({});
 // What a kind that ignores its signal is handed (ResourceKind.ignoresSignal): nothing aborts it.
 const NEVER_ABORTED: AbortSignal = new AbortController().signal;
 const NO_WORKERS: readonly VertexWorker[] = Object.freeze([]);
+// The results of a one-resource vertex checked OK by checkOKSync.
+const OK_RESULTS: readonly boolean[] = Object.freeze([true]);
 const kindCaps = new Map<string, readonly string[]>();
 
 /**
@@ -332,7 +334,10 @@ export class VertexWorker implements Grantee {
       do {
         this.rerun = false;
         try {
-          await this.passGate();
+          // A pass that ended synchronously (held, known OK, checked OK synchronously) is not
+          // awaited: an await of nothing is one more microtask hop and promise per pass.
+          const pass = this.passGate();
+          if (pass !== undefined) await pass;
         } catch (err) {
           if (!(err instanceof CheckApplyFailure)) throw err;
           await this.retryAfter(err);
@@ -368,10 +373,13 @@ export class VertexWorker implements Grantee {
     return this.host.offerPass(this) ? this.process() : undefined;
   }
 
-  /** process runs a pass the parent gate let through; it rejects with a CheckApplyFailure when checkApply fails. */
-  private async process(): Promise<void> {
+  /**
+   * process runs a pass the parent gate let through: undefined when it ended synchronously (the
+   * state known OK, or checked OK by checkOKSync), else its check, which rejects with a
+   * CheckApplyFailure when checkApply fails.
+   */
+  private process(): Promise<void> | undefined {
     const { vertex, host } = this;
-    const { meta } = vertex;
     const refreshable = vertex.def.refreshable === true;
     // Flags are only ever set on notify edges, or on any edge by a kind that notifies all edges.
     const refreshEdges = refreshEdgesOf(this.parentEdges, host);
@@ -380,14 +388,49 @@ export class VertexWorker implements Grantee {
     // Events dirty, pokes only schedule: a vertex known OK with no refresh waiting is skipped.
     if (this.stateOK && !refresh) {
       this.succeeded(false);
-      return;
+      return undefined;
     }
 
     this.setStatus('processing');
     this.newsSinceAttempt = false;
     const generation = this.dirtyGeneration;
-    let results: readonly boolean[];
     const started = performance.now();
+    if (!refresh && this.checkedOKSync(!vertex.meta.noop)) {
+      this.finishPass(OK_RESULTS, started, generation, NO_EDGES, false);
+      return undefined;
+    }
+    return this.checkPass(refreshEdges, refresh, started, generation);
+  }
+
+  /**
+   * checkedOKSync asks the resource's checkOKSync, when it has one and the vertex's semaphores are
+   * free (a check that must wait for them takes the asynchronous path). A converged file is then
+   * checked without checkApply's promises, async frames and AbortController: a 10,000-file
+   * re-check's checks took MEASURED less time.
+   */
+  private checkedOKSync(apply: boolean): boolean {
+    const runner = this.runner;
+    if (runner?.checkOKSync === undefined) return false;
+    const release = this.heldSlots ?? this.host.semaphores.take(this.semaphoreIds);
+    if (release === undefined) return false;
+    this.heldSlots = undefined;
+    let ok = false;
+    try {
+      ok = runner.checkOKSync(apply);
+    } catch {
+      // A bug of the kind's: checkApply looks again, and reports what it finds.
+    }
+    // Not OK: checkApply runs next, with the slots already held.
+    if (ok) release();
+    else this.heldSlots = release;
+    return ok;
+  }
+
+  /** checkPass runs checkApply for a pass; it rejects with a CheckApplyFailure when checkApply fails. */
+  private async checkPass(refreshEdges: readonly Edge[], refresh: boolean, started: number, generation: number): Promise<void> {
+    const { vertex } = this;
+    const { meta } = vertex;
+    let results: readonly boolean[];
     try {
       if (meta.noop && refresh) {
         // noop never calls the resource for a refresh; it only reports it
@@ -400,8 +443,14 @@ export class VertexWorker implements Grantee {
       throw new CheckApplyFailure(err);
     }
     if (this.stopped) return;
-    const ms = roundMs(performance.now() - started);
+    this.finishPass(results, started, generation, refreshEdges, refresh);
+  }
 
+  /** finishPass reports a pass's results, clears the refresh flags it served and stamps the vertex. */
+  private finishPass(results: readonly boolean[], started: number, generation: number, refreshEdges: readonly Edge[], refresh: boolean): void {
+    const { host } = this;
+    const { meta } = this.vertex;
+    const ms = roundMs(performance.now() - started);
     if (refresh) {
       this.emit('info', 'refresh', { from: refreshEdges.map((edge) => edge.from), noop: meta.noop || undefined });
     }

@@ -194,6 +194,32 @@ class LiveFile {
     }
   }
 
+  /**
+   * checkOKSync says whether a small file on a local disk already holds its content (and mode),
+   * with the synchronous calls of a check (lstat, then open, read, close): the engine then skips
+   * checkApply and its promises. Anything else (owner or group to look up, a directory, a copy,
+   * temp files to sweep or not yet listed, a race, an error) is for checkApply.
+   */
+  checkOKSync(apply: boolean): boolean {
+    const { params, content } = this;
+    if (content === undefined || this.isDir || params.state === 'absent' || params.owner !== '' || params.group !== '') return false;
+    if (this.isSmallAndLocal() !== true) return false;
+    if (apply && !this.tempsSwept) {
+      const temps = tempFiles.ofIfListed(this.parent!, tempBase(this.base));
+      if (temps === undefined || temps.length > 0) return false;
+      this.tempsSwept = true;
+    }
+    let probe: ContentProbe;
+    try {
+      probe = probeContentSync(this.target, content);
+    } catch {
+      return false;
+    }
+    if (!probe.same) return false;
+    const have = probe.found!.mode & 0o7777;
+    return this.mode === undefined || this.mode.apply(have, false) === have;
+  }
+
   private async checkApplyOnce(apply: boolean, signal: AbortSignal): Promise<boolean> {
     const state = this.params.state;
     // A check reads by path, as a reader of the file would (reading through a swapped parent
