@@ -131,8 +131,11 @@ function buildVertices(
     }
     const meta = globalMeta(resource.meta, options);
     const params = inSchemaOrder(resource.params, def.params);
-    const member: Member = { id, kind: resource.kind, name: resource.name, params, meta, ...posOf(resource.pos) };
-    vertices.set(id, { ...member, def, members: [member] });
+    const { kind, name, pos } = resource;
+    // Literals, not spreads: a spread of the member (and of posOf) per vertex was a slow copy.
+    const member: Member = pos ? { id, kind, name, params, meta, pos } : { id, kind, name, params, meta };
+    const members = [member];
+    vertices.set(id, pos ? { id, kind, name, params, meta, pos, def, members } : { id, kind, name, params, meta, def, members });
   }
   return vertices;
 }
@@ -144,9 +147,27 @@ function buildVertices(
  */
 function inSchemaOrder(params: Readonly<Record<string, unknown>>, schema: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const ordered: Record<string, unknown> = {};
-  for (const key in schema) if (Object.hasOwn(params, key)) ordered[key] = params[key];
-  for (const key in params) if (!Object.hasOwn(ordered, key)) ordered[key] = params[key];
+  let copied = 0;
+  for (const key of schemaKeys(schema)) {
+    if (Object.hasOwn(params, key)) {
+      ordered[key] = params[key];
+      copied++;
+    }
+  }
+  // Keys the schema does not name are rare: looked for only when some key was not copied yet.
+  let total = 0;
+  for (const key in params) if (Object.hasOwn(params, key)) total++;
+  if (total !== copied) for (const key in params) if (!Object.hasOwn(ordered, key)) ordered[key] = params[key];
   return ordered;
+}
+
+const schemaKeyLists = new WeakMap<object, readonly string[]>();
+
+/** schemaKeys lists a kind's parameter names in schema order, once per schema. */
+function schemaKeys(schema: Readonly<Record<string, unknown>>): readonly string[] {
+  let keys = schemaKeyLists.get(schema);
+  if (keys === undefined) schemaKeyLists.set(schema, (keys = Object.keys(schema)));
+  return keys;
 }
 
 /** globalMeta applies `--noop` and `--sema N` over a resource's own meta. */
@@ -222,14 +243,17 @@ function freeze(name: string, order: readonly string[], graph: MutableGraph, tim
   const renamed = new Map<string, string>();
   for (const vertex of graph.vertices.values()) if (vertex.members.length > 1) renamed.set(vertex.id, vertexId(vertex));
   const ordered = new Map<string, Vertex>();
-  const incoming = new Map<string, Edge[]>();
-  const outgoing = new Map<string, Edge[]>();
+  const incoming = new Map<string, readonly Edge[]>();
+  const outgoing = new Map<string, readonly Edge[]>();
+  // A vertex without edges shares one empty list (most of a large graph of files has none); its
+  // own list is made with its first edge.
+  const grouped = renamed.size > 0;
   for (const buildId of order) {
     const vertex = graph.vertices.get(buildId)!;
-    const id = renamed.get(buildId) ?? buildId;
+    const id = grouped ? (renamed.get(buildId) ?? buildId) : buildId;
     ordered.set(id, FrozenVertex.of(vertex, id));
-    incoming.set(id, []);
-    outgoing.set(id, []);
+    incoming.set(id, NO_EDGES);
+    outgoing.set(id, NO_EDGES);
   }
   const edges: Edge[] = [];
   for (const edge of graph.edges()) {
@@ -240,10 +264,19 @@ function freeze(name: string, order: readonly string[], graph: MutableGraph, tim
   edges.sort((a, b) => compareStrings(a.from, b.from) || compareStrings(a.to, b.to));
   // Filling from sorted edges keeps each list sorted too: outgoing by child, incoming by parent.
   for (const edge of edges) {
-    outgoing.get(edge.from)!.push(edge);
-    incoming.get(edge.to)!.push(edge);
+    appendEdge(outgoing, edge.from, edge);
+    appendEdge(incoming, edge.to, edge);
   }
   return { name, vertices: ordered, edges, incoming, outgoing, timings };
+}
+
+const NO_EDGES: readonly Edge[] = Object.freeze([]);
+
+/** appendEdge adds `edge` to the list of `id`, replacing the shared empty list by its own. */
+function appendEdge(lists: Map<string, readonly Edge[]>, id: string, edge: Edge): void {
+  const list = lists.get(id)!;
+  if (list === NO_EDGES) lists.set(id, [edge]);
+  else (list as Edge[]).push(edge);
 }
 
 /** vertexId is `kind[name]`, or for a group `kind[autogroup:(a,b,c)]` with its member names sorted. */
