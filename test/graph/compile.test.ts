@@ -6,6 +6,7 @@ import { canonicalKey } from '../../src/graph/canonical.js';
 import { compileGraph, type CompileOptions } from '../../src/graph/compile.js';
 import { DEFAULT_META, type GraphSpec } from '../../src/graph/spec.js';
 import { parseGraph } from '../../src/yamlgraph/parse.js';
+import { file } from '../../src/resources/file.js';
 import { defaultRegistry } from '../../src/resources/index.js';
 import { testRegistry } from '../yamlgraph/test-kinds.js';
 
@@ -178,6 +179,21 @@ describe('compileGraph', () => {
     expect(performance.now() - started).toBeLessThan(1000);
     expect([...graph.vertices.keys()].slice(0, 3)).toEqual(['noop[n0]', 'noop[n1]', 'noop[n2]']);
     expect(graph.edges).toHaveLength(9_999);
+  });
+});
+
+describe('compileGraph: params', () => {
+  it('GIVEN params already in schema order THEN the vertex holds them as they are; in another order THEN a copy in schema order', () => {
+    const ordered = { ...file.defaults('/srv/a'), content: 'a\n' };
+    const shuffled = Object.fromEntries(Object.entries({ ...file.defaults('/srv/b'), content: 'b\n' }).reverse());
+    const resource = (name: string, params: Record<string, unknown>) => ({ kind: 'file', name, params, meta: DEFAULT_META, exported: false });
+    const spec: GraphSpec = { name: 'g', file: 'g.yaml', resources: [resource('/srv/a', ordered), resource('/srv/b', shuffled)], edges: [], collect: [], warnings: [] };
+    const graph = compileGraph(spec, defaultRegistry, { noAutoedges: true, noAutogroup: true });
+    expect(graph.vertices.get('file[/srv/a]')!.params).toBe(ordered);
+    const copied = graph.vertices.get('file[/srv/b]')!.params;
+    expect(copied).not.toBe(shuffled);
+    expect(Object.keys(copied)).toEqual(Object.keys(file.params));
+    expect(copied).toEqual(shuffled);
   });
 });
 
