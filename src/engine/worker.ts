@@ -72,6 +72,8 @@ const NO_EDGES: readonly Edge[] = Object.freeze([]);
 // What a kind that ignores its signal is handed (ResourceKind.ignoresSignal): nothing aborts it.
 const NEVER_ABORTED: AbortSignal = new AbortController().signal;
 const NO_WORKERS: readonly VertexWorker[] = Object.freeze([]);
+// What a worker that never ran has for its run loop: one settled promise for all of them.
+const SETTLED: Promise<void> = Promise.resolve();
 // The results of a one-resource vertex checked OK by checkOKSync.
 const OK_RESULTS: readonly boolean[] = Object.freeze([true]);
 const kindCaps = new Map<string, readonly string[]>();
@@ -180,7 +182,7 @@ export class VertexWorker implements Grantee {
   private rejectRun: ((reason: unknown) => void) | undefined;
   /** The resource's own checkApply while it runs, even past an abort that settled the attempt. */
   private resourceRun: Promise<unknown> | undefined;
-  private runDone: Promise<void> = Promise.resolve();
+  private runDone: Promise<void> = SETTLED;
   /** How many parents of `readyOf` ran since this vertex's timestamp `readyFor` (parentSettled). */
   private settledParents = 0;
   private readyFor = -1;
@@ -244,13 +246,16 @@ export class VertexWorker implements Grantee {
       );
     }
     if (meta.limit !== Infinity) source = source.pipe(rateLimit(meta.limit, meta.burst));
-    this.watchSubscription = source.subscribe({
-      next: () => this.onWatchEvent(),
-      error: (err: unknown) => this.failForGood('watch', err),
-    });
+    this.watchSubscription = source.subscribe(new WatchObserver(this));
   }
 
-  private onWatchEvent(): void {
+  /** watchFailed fails the vertex for good: its watch ended with an error (WatchObserver). */
+  watchFailed(err: unknown): void {
+    this.failForGood('watch', err);
+  }
+
+  /** onWatchEvent dirties the vertex and schedules a pass: its watch emitted (WatchObserver). */
+  onWatchEvent(): void {
     if (this.stopped || this.dead) return;
     // An event always allows a fresh attempt, with the retries of `retry` after it.
     if (this.failed) this.retriesLeft = this.vertex.meta.retry;
@@ -785,6 +790,22 @@ export class VertexWorker implements Grantee {
     // A large group's own events name it as its members' events do: its whole id would make each
     // line as long as the group (59 KB for 10,000 noops).
     log.emit({ level, event, resource: shortGroupId(vertex), kind: vertex.kind, name: vertex.name, ...fields });
+  }
+}
+
+/**
+ * WatchObserver hands a worker its watch's events: one small object per worker, not an object
+ * and two closures (rxjs calls an observer's methods on the observer itself).
+ */
+class WatchObserver {
+  constructor(private readonly worker: VertexWorker) {}
+
+  next(): void {
+    this.worker.onWatchEvent();
+  }
+
+  error(err: unknown): void {
+    this.worker.watchFailed(err);
   }
 }
 

