@@ -298,9 +298,4 @@ describe('resolvedPath', () => {
       expect(resolvedPath(path)).toBe(resolve(path));
     },
   );
-
-  it('GIVEN a path already resolved THEN it is the same string, not a copy', () => {
-    const path = ['/srv', 'www', 'index.html'].join('/');
-    expect(resolvedPath(path)).toBe(path);
-  });
 });
