@@ -96,7 +96,7 @@ export class Engine {
       }
       const removed: VertexWorker[] = [];
       for (const worker of workers.values()) if (worker.generation !== generation) removed.push(worker);
-      await Promise.all(removed.map((worker) => worker.stop()));
+      await stopAll(removed);
       for (const worker of removed) workers.delete(worker.vertex.id);
 
       const previousGraph = this.graph;
@@ -126,8 +126,7 @@ export class Engine {
 
   /** stop stops every worker (aborting running checkApplys) and waits for their cleanup. */
   async stop(): Promise<void> {
-    const workers = [...this.workers.values()];
-    await Promise.all(workers.map((worker) => worker.stop()));
+    await stopAll(this.workers.values());
   }
 
   /** abortAll aborts every running checkApply (first step of a shutdown). */
@@ -174,3 +173,12 @@ export class Engine {
   }
 }
 
+/** stopAll stops every worker and waits for those that did not stop at once. */
+async function stopAll(workers: Iterable<VertexWorker>): Promise<void> {
+  const pending: Promise<void>[] = [];
+  for (const worker of workers) {
+    const stopping = worker.stop();
+    if (stopping) pending.push(stopping);
+  }
+  if (pending.length > 0) await Promise.all(pending);
+}

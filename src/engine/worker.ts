@@ -735,19 +735,32 @@ export class VertexWorker implements Grantee {
     return true;
   }
 
-  /** stop unsubscribes the watch, aborts a running checkApply, waits for it, and cleans up. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  /**
+   * stop unsubscribes the watch, aborts a running checkApply, waits for it, and cleans up. It
+   * returns undefined when it is done at once (nothing ran, no cleanup): stopping 10,000 idle
+   * workers at the end of a one-shot run made an async frame and a promise each.
+   */
+  stop(): Promise<void> | undefined {
+    if (this.stopped) return undefined;
     this.stopped = true;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.retryWait?.next();
     this.watchSubscription?.unsubscribe();
-    // Nothing is made or awaited that is not there: stopping 10,000 idle workers at the end of a
-    // one-shot run made an Error (and its stack) and three awaits each.
+    // Nothing is made or awaited that is not there: an Error (and its stack) and three awaits
+    // each were most of stopping 10,000 idle workers.
     if (this.parked?.cancel()) this.running = false;
     this.parked = undefined;
     if (this.rejectRun || this.semaphoreWait) this.abortRun(new Error('stopping'));
+    if (!this.running && !this.resourceRun && !this.runner?.cleanup) {
+      this.setStatus('stopped');
+      return undefined;
+    }
+    return this.settleStop();
+  }
+
+  /** settleStop waits for the running pass and the resource's own run, then cleans up (stop). */
+  private async settleStop(): Promise<void> {
     if (this.running) await this.runDone;
     if (this.resourceRun) await settledWithin(this.resourceRun, STOP_SETTLE_MS);
     if (this.runner?.cleanup) {
