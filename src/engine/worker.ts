@@ -9,6 +9,7 @@ import type { Edge, Member, Vertex } from '../graph/graph.js';
 import { roundMs, type EventLog, type Level, type LogEvent } from '../log/events.js';
 import type { ResourceContext } from '../core/context.js';
 import { startRunner, type VertexRunner } from './runner.js';
+import type { SignalPool } from './signal-pool.js';
 import type { Grantee, QueuedWait, Release, SemaphoreWait, Semaphores } from '../os/semaphores.js';
 
 /**
@@ -98,6 +99,8 @@ function kindSemaphoreIds(kind: string, parallelism: number): readonly string[] 
 export interface WorkerHost {
   readonly log: EventLog;
   readonly semaphores: Semaphores;
+  /** The AbortControllers checks borrow (signal-pool.ts). */
+  readonly signals: SignalPool;
   /** tick returns a new, strictly increasing timestamp. */
   tick(): number;
   hasRefresh(edge: Edge): boolean;
@@ -538,9 +541,9 @@ export class VertexWorker implements Grantee {
         throw aborted;
       }
     }
-    // The controller is made once the semaphores are held: 10,000 checks waiting for a kind's 32
+    // The controller is taken once the semaphores are held: 10,000 checks waiting for a kind's 32
     // slots need none of them yet. A kind that ignores its signal gets none at all.
-    const controller = this.ownSignal ? new AbortController() : undefined;
+    const controller = this.ownSignal ? this.host.signals.take() : undefined;
     this.inflight = controller;
     let timer: NodeJS.Timeout | undefined;
     if (meta.timeout > 0) {
@@ -560,8 +563,12 @@ export class VertexWorker implements Grantee {
       this.refreshNow = false;
       this.inflight = undefined;
       this.rejectRun = undefined;
-      // An aborted run may still be working: stop waits for it (STOP_SETTLE_MS at most).
-      if (!this.runAborted) this.resourceRun = undefined;
+      // An aborted run may still be working: stop waits for it (STOP_SETTLE_MS at most), and its
+      // signal stays its own.
+      if (!this.runAborted) {
+        this.resourceRun = undefined;
+        if (controller) this.host.signals.give(controller);
+      }
       this.runAborted = false;
       release();
     }
