@@ -2,20 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { file, type FileParams } from '../../src/resources/file.js';
-import type { LiveResource } from '../../src/core/kind.js';
-import { makeContext } from '../helpers/context.js';
+import { makeFile } from '../helpers/file-resource.js';
 import { waitFor } from '../helpers/log.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const tempDir = useTempDirs();
 const never = new AbortController().signal;
 
-function make(params: Partial<FileParams> & { path: string }): LiveResource {
-  const full: FileParams = { ...file.defaults(params.path), ...params };
-  expect(file.validate(full)).toEqual([]);
-  return file.init(full, makeContext('file', params.path));
-}
+const make = makeFile;
 
 /**
  * knownDir waits until what checkOKSync needs to know of `dir` (its file system, its temp files)
