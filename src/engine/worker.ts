@@ -78,6 +78,9 @@ const SETTLED: Promise<void> = Promise.resolve();
 // The results of a one-resource vertex checked OK by checkOKSync.
 const OK_RESULTS: readonly boolean[] = Object.freeze([true]);
 const kindCaps = new Map<string, readonly string[]>();
+// The last kind asked about: a graph's vertices mostly come kind after kind, and building the id
+// string to look it up was as much as the lookup saved.
+let lastCap: { readonly kind: string; readonly parallelism: number; readonly ids: readonly string[] } | undefined;
 
 /**
  * kindSemaphoreIds is the semaphore list of a kind's own cap (`parallelism`): one array per kind,
@@ -85,6 +88,7 @@ const kindCaps = new Map<string, readonly string[]>();
  * 10,000-file re-check).
  */
 function kindSemaphoreIds(kind: string, parallelism: number): readonly string[] {
+  if (lastCap?.kind === kind && lastCap.parallelism === parallelism) return lastCap.ids;
   // NUL keeps the id apart from any user's.
   const id = `\0kind ${kind}:${parallelism}`;
   let ids = kindCaps.get(id);
@@ -92,6 +96,7 @@ function kindSemaphoreIds(kind: string, parallelism: number): readonly string[] 
     ids = Object.freeze([id]);
     kindCaps.set(id, ids);
   }
+  lastCap = { kind, parallelism, ids };
   return ids;
 }
 
