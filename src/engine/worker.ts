@@ -39,7 +39,6 @@ const FAILED_BACKOFF_MAX_MS = 60_000;
 // ignores its signal cannot hang a swap or a shutdown.
 const STOP_SETTLE_MS = 10_000;
 
-
 /** isStuckStatus says whether a vertex has work but waits on, or is blocked by, a parent. */
 export function isStuckStatus(status: WorkerStatus): boolean {
   return status === 'waiting' || status === 'blocked';
