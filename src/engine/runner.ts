@@ -5,9 +5,10 @@ import type { Member, Vertex } from '../graph/graph.js';
 import type { ResourceContext } from '../core/context.js';
 import type { GroupLiveResource } from '../core/group.js';
 import type { LiveResource } from '../core/kind.js';
+import type { RefreshSource } from './member-context.js';
 
-/** MemberContextFactory builds the context of one member of a vertex (its own id and logger). */
-export type MemberContextFactory = (member: Member) => ResourceContext;
+/** MemberContextFactory builds the context of one member of a vertex (its own id and logger), whose refresh flag `refresh` holds. */
+export type MemberContextFactory = (member: Member, refresh: RefreshSource) => ResourceContext;
 
 /**
  * VertexRunner is the live part of a vertex, whatever it stands for: one resource, or a group
@@ -21,14 +22,14 @@ export type VertexRunner = GroupLiveResource & { checkOKSync?(apply: boolean): b
 const GROUP_BURST_MS = 5;
 
 /** startRunner creates the live part of a vertex: the kind's own group runner when it has one. */
-export function startRunner(vertex: Vertex, makeContext: MemberContextFactory): VertexRunner {
+export function startRunner(vertex: Vertex, makeContext: MemberContextFactory, refresh: RefreshSource): VertexRunner {
   const { def, members } = vertex;
-  if (members.length === 1) return single(def.init(vertex.params, makeContext(members[0]!)));
+  if (members.length === 1) return single(def.init(vertex.params, makeContext(members[0]!, refresh)));
   const groupInit = def.group?.init;
   if (groupInit) {
-    return groupInit(members.map((member) => ({ name: member.name, params: member.params, ctx: makeContext(member) })));
+    return groupInit(members.map((member) => ({ name: member.name, params: member.params, ctx: makeContext(member, refresh) })));
   }
-  return memberByMember(members.map((member) => def.init(member.params, makeContext(member))));
+  return memberByMember(members.map((member) => def.init(member.params, makeContext(member, refresh))));
 }
 
 /**

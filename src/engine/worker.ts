@@ -5,11 +5,11 @@ import { rateLimit } from '../../streams/rate-limit.js';
 import { backoffDelay } from '../../streams/retry-with-backoff.js';
 import { retryWithDelay } from '../../streams/retry-with-delay.js';
 import { errorMessage, resourceId } from '../errors.js';
-import type { Edge, Member, Vertex } from '../graph/graph.js';
+import type { Edge, Vertex } from '../graph/graph.js';
 import { roundMs, type EventLog, type Level, type LogEvent } from '../log/events.js';
-import type { ResourceContext } from '../core/context.js';
-import { startRunner, type VertexRunner } from './runner.js';
+import { startRunner, type MemberContextFactory, type VertexRunner } from './runner.js';
 import type { SignalPool } from './signal-pool.js';
+import type { RefreshSource } from './member-context.js';
 import type { Grantee, QueuedWait, Release, SemaphoreWait, Semaphores } from '../os/semaphores.js';
 
 /**
@@ -115,7 +115,7 @@ export interface WorkerHost {
 }
 
 /** WorkerContextFactory builds the ResourceContext of one member of a vertex (the engine owns shared watchers). */
-export type WorkerContextFactory = (member: Member, refreshPending: () => boolean) => ResourceContext;
+export type WorkerContextFactory = MemberContextFactory;
 
 /**
  * VertexWorker runs one vertex: its watch stream dirties it, pokes from parents and children
@@ -124,7 +124,7 @@ export type WorkerContextFactory = (member: Member, refreshPending: () => boolea
  * then stamp a new timestamp, refresh children over notify edges, and poke children. The parent
  * gate and checkApply retries are operators of streams/ (docs/engine-gating.md).
  */
-export class VertexWorker implements Grantee {
+export class VertexWorker implements Grantee, RefreshSource {
   readonly vertex: Vertex;
   /** Timestamp of the last successful process; 0 = never. Children compare against it. */
   timestamp = 0;
@@ -205,6 +205,11 @@ export class VertexWorker implements Grantee {
     this.ownSignal = vertex.def.ignoresSignal !== true || vertex.members.length > 1;
   }
 
+  /** refreshing says whether a refresh waits for the checkApply in progress (its members' contexts read it). */
+  get refreshing(): boolean {
+    return this.refreshNow;
+  }
+
   /** link gives the worker its neighbours: each list of workers matches its list of edges, index by index. */
   link(parentEdges: readonly Edge[], parents: readonly VertexWorker[], childEdges: readonly Edge[], children: readonly VertexWorker[]): void {
     this.parentEdges = parentEdges;
@@ -218,7 +223,8 @@ export class VertexWorker implements Grantee {
     const { vertex } = this;
     let runner: VertexRunner;
     try {
-      runner = startRunner(vertex, (member) => makeContext(member, () => this.refreshNow));
+      // The worker is its members' refresh source: no closure per worker and member.
+      runner = startRunner(vertex, makeContext, this);
     } catch (err) {
       this.failForGood('init', err);
       return;

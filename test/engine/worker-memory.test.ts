@@ -41,7 +41,8 @@ describe('engine: memory per running resource', () => {
       const perFile = (process.memoryUsage().heapUsed - before) / graph.vertices.size;
       expect(engine.failures()).toEqual([]);
       expect(watcher.watchCount()).toBe(1);
-      // Measured 1,620-1,670 bytes. 1,800 with two closures per worker's watch observer, an
+      // Measured 1,560 bytes (1,620 with two closures per worker for its members' refresh flag);
+      // 1,800 with two closures per worker's watch observer, an
       // options object per watch and a resolved path copied per watch; 2,490 with those, two closures
       // per path listener, a Set per watched name and a count per listener in a Map.
       expect(perFile).toBeLessThan(1_750);
