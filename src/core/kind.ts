@@ -18,6 +18,13 @@ export interface LiveResource {
    * `apply`, is now fixed. It throws on failure and honours `signal` (abort = stop promptly).
    */
   checkApply(apply: boolean, signal: AbortSignal): Promise<boolean>;
+  /**
+   * checkOKSync, when a kind has it, says true when synchronous calls alone show the state correct
+   * and, with `apply`, nothing else to do: the engine then counts the check as OK without calling
+   * checkApply. False (anything unsure) = the engine calls checkApply. It must not throw or change
+   * anything, and it runs only where checkApply would (the same semaphores, no refresh waiting).
+   */
+  checkOKSync?(apply: boolean): boolean;
   /** cleanup releases whatever init took (processes, handles). */
   cleanup?(): Promise<void>;
 }

@@ -6,6 +6,7 @@ import { memberContexts, type ContextShared } from './member-context.js';
 import { linkWorkers, sameEdges } from './link-workers.js';
 import { RunGate } from './run-gate.js';
 import { Semaphores } from '../os/semaphores.js';
+import { SignalPool } from './signal-pool.js';
 import { isIdleStatus, isStuckStatus, VertexWorker, type WorkerContextFactory, type WorkerHost, type WorkerStatus } from './worker.js';
 
 /** EngineOptions are what an engine needs from the agent around it: what its resources' contexts share. */
@@ -36,6 +37,8 @@ export class Engine {
   private workers = new Map<string, VertexWorker>();
   private readonly refreshPending = new Set<string>();
   private readonly semaphores = new Semaphores();
+  /** The AbortControllers its checks borrow. */
+  readonly signals = new SignalPool();
   private clock = 0;
   private generation = 0;
   /** Workers waiting on or blocked by a parent. */
@@ -55,6 +58,7 @@ export class Engine {
     this.host = {
       log: options.log,
       semaphores: this.semaphores,
+      signals: this.signals,
       tick: () => ++this.clock,
       // Most graphs notify nobody: no key is built per edge and per pass then.
       hasRefresh: (edge) => this.refreshPending.size > 0 && this.refreshPending.has(edgeKey(edge.from, edge.to)),
@@ -96,7 +100,7 @@ export class Engine {
       }
       const removed: VertexWorker[] = [];
       for (const worker of workers.values()) if (worker.generation !== generation) removed.push(worker);
-      await Promise.all(removed.map((worker) => worker.stop()));
+      await stopAll(removed);
       for (const worker of removed) workers.delete(worker.vertex.id);
 
       const previousGraph = this.graph;
@@ -126,8 +130,7 @@ export class Engine {
 
   /** stop stops every worker (aborting running checkApplys) and waits for their cleanup. */
   async stop(): Promise<void> {
-    const workers = [...this.workers.values()];
-    await Promise.all(workers.map((worker) => worker.stop()));
+    await stopAll(this.workers.values());
   }
 
   /** abortAll aborts every running checkApply (first step of a shutdown). */
@@ -174,3 +177,12 @@ export class Engine {
   }
 }
 
+/** stopAll stops every worker and waits for those that did not stop at once. */
+async function stopAll(workers: Iterable<VertexWorker>): Promise<void> {
+  const pending: Promise<void>[] = [];
+  for (const worker of workers) {
+    const stopping = worker.stop();
+    if (stopping) pending.push(stopping);
+  }
+  if (pending.length > 0) await Promise.all(pending);
+}

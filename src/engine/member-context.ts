@@ -22,6 +22,11 @@ export interface ContextShared {
   readonly world?: World;
 }
 
+/** RefreshSource says whether a refresh waits for the checkApply in progress (a member's worker). */
+export interface RefreshSource {
+  readonly refreshing: boolean;
+}
+
 /**
  * MemberContext is the ResourceContext of one member: its own id, kind, name and refresh flag,
  * and the engine's shared part read through it. The logger is built on first use and the
@@ -35,18 +40,23 @@ export class MemberContext implements ResourceContext {
   readonly id: string;
   readonly kind: string;
   readonly name: string;
-  readonly refreshPending: () => boolean;
   readonly watchPath: (path: string, options?: WatchPathOptions) => Observable<void>;
+  private readonly refresh: RefreshSource;
   private readonly shared: ContextShared;
   private logger: ResourceLogger | undefined;
 
-  constructor(member: Member, refreshPending: () => boolean, shared: ContextShared, watchPath: PathWatcher['watchPath']) {
+  constructor(member: Member, refresh: RefreshSource, shared: ContextShared, watchPath: PathWatcher['watchPath']) {
     this.id = member.id;
     this.kind = member.kind;
     this.name = member.name;
-    this.refreshPending = refreshPending;
+    this.refresh = refresh;
     this.shared = shared;
     this.watchPath = watchPath;
+  }
+
+  /** refreshPending reads the worker's flag: a method, not a closure per context (call it on the context). */
+  refreshPending(): boolean {
+    return this.refresh.refreshing;
   }
 
   get hostname(): string {
@@ -67,7 +77,7 @@ export class MemberContext implements ResourceContext {
 }
 
 /** memberContexts returns the context factory of one engine: what its members share is made once. */
-export function memberContexts(shared: ContextShared): (member: Member, refreshPending: () => boolean) => ResourceContext {
+export function memberContexts(shared: ContextShared): (member: Member, refresh: RefreshSource) => ResourceContext {
   const watchPath: PathWatcher['watchPath'] = (path, options) => shared.watcher.watchPath(path, options);
-  return (member, refreshPending) => new MemberContext(member, refreshPending, shared, watchPath);
+  return (member, refresh) => new MemberContext(member, refresh, shared, watchPath);
 }

@@ -5,29 +5,31 @@ import type { Member, Vertex } from '../graph/graph.js';
 import type { ResourceContext } from '../core/context.js';
 import type { GroupLiveResource } from '../core/group.js';
 import type { LiveResource } from '../core/kind.js';
+import type { RefreshSource } from './member-context.js';
 
-/** MemberContextFactory builds the context of one member of a vertex (its own id and logger). */
-export type MemberContextFactory = (member: Member) => ResourceContext;
+/** MemberContextFactory builds the context of one member of a vertex (its own id and logger), whose refresh flag `refresh` holds. */
+export type MemberContextFactory = (member: Member, refresh: RefreshSource) => ResourceContext;
 
 /**
  * VertexRunner is the live part of a vertex, whatever it stands for: one resource, or a group
- * run as one. checkApply resolves to one result per member, in member order.
+ * run as one. checkApply resolves to one result per member, in member order; a one-resource
+ * vertex whose kind can tell an OK state synchronously has checkOKSync (LiveResource.checkOKSync).
  */
-export type VertexRunner = GroupLiveResource;
+export type VertexRunner = GroupLiveResource & { checkOKSync?(apply: boolean): boolean };
 
 // Members of a group whose kind has no group runner change one by one; a burst of their events
 // (a directory of files rewritten at once) within this window makes one run, not one per event.
 const GROUP_BURST_MS = 5;
 
 /** startRunner creates the live part of a vertex: the kind's own group runner when it has one. */
-export function startRunner(vertex: Vertex, makeContext: MemberContextFactory): VertexRunner {
+export function startRunner(vertex: Vertex, makeContext: MemberContextFactory, refresh: RefreshSource): VertexRunner {
   const { def, members } = vertex;
-  if (members.length === 1) return single(def.init(vertex.params, makeContext(members[0]!)));
+  if (members.length === 1) return single(def.init(vertex.params, makeContext(members[0]!, refresh)));
   const groupInit = def.group?.init;
   if (groupInit) {
-    return groupInit(members.map((member) => ({ name: member.name, params: member.params, ctx: makeContext(member) })));
+    return groupInit(members.map((member) => ({ name: member.name, params: member.params, ctx: makeContext(member, refresh) })));
   }
-  return memberByMember(members.map((member) => def.init(member.params, makeContext(member))));
+  return memberByMember(members.map((member) => def.init(member.params, makeContext(member, refresh))));
 }
 
 /**
@@ -35,6 +37,7 @@ export function startRunner(vertex: Vertex, makeContext: MemberContextFactory): 
  * list. A class, not an object of three closures: 10,000 vertices make 10,000 of them.
  */
 function single(live: LiveResource): VertexRunner {
+  if (live.checkOKSync) return live.cleanup ? new SyncSingleWithCleanup(live) : new SyncSingle(live);
   return live.cleanup ? new SingleWithCleanup(live) : new Single(live);
 }
 
@@ -65,6 +68,19 @@ class Single implements VertexRunner {
 
 // The engine skips cleanup for a runner without one: only a resource with a cleanup gets the method.
 class SingleWithCleanup extends Single {
+  async cleanup(): Promise<void> {
+    await this.live.cleanup!();
+  }
+}
+
+// Likewise the engine tries checkOKSync only on a runner whose resource has one.
+class SyncSingle extends Single {
+  checkOKSync(apply: boolean): boolean {
+    return this.live.checkOKSync!(apply);
+  }
+}
+
+class SyncSingleWithCleanup extends SyncSingle {
   async cleanup(): Promise<void> {
     await this.live.cleanup!();
   }

@@ -25,6 +25,8 @@ export interface AutoEdgeStats {
 // A search that never says "done" would hang the compiler; no real one comes close (a path has
 // at most ~2048 levels, and each round of a package search climbs one).
 const MAX_ROUNDS = 10_000;
+const FOUND_ONE: readonly boolean[] = Object.freeze([true]);
+const MISSED_ONE: readonly boolean[] = Object.freeze([false]);
 
 /**
  * addAutoEdges adds the edges resources imply: each participant's wanted
@@ -83,11 +85,14 @@ export function addAutoEdges(graph: MutableGraph, options: AutoEdgeOptions = {})
         if (round === MAX_ROUNDS) throw new Error(`its search did not end after ${MAX_ROUNDS} rounds`);
         const wanted = search.next();
         if (wanted === undefined) break;
-        const found = new Array<boolean>(wanted.length);
+        // A round of one uid (a file's parent) is told with one of two shared lists.
+        const found = wanted.length === 1 ? undefined : new Array<boolean>(wanted.length);
+        let foundOne = false;
         for (let j = 0; j < wanted.length; j++) {
           const uid = wanted[j]!;
           const other = index.find(uid, self);
-          found[j] = other !== undefined;
+          if (found) found[j] = other !== undefined;
+          else foundOne = other !== undefined;
           if (other === undefined) continue;
           if (graph.edge(self, other) || graph.edge(other, self)) keptHere += 1;
           else {
@@ -99,7 +104,7 @@ export function addAutoEdges(graph: MutableGraph, options: AutoEdgeOptions = {})
             else mine.push(edge);
           }
         }
-        if (!search.test(found)) break;
+        if (!search.test(found ?? (foundOne ? FOUND_ONE : MISSED_ONE))) break;
       }
     } catch (err) {
       for (const edge of mine ?? []) graph.removeEdge(edge.from, edge.to);

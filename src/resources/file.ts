@@ -28,7 +28,7 @@ import {
 import { LocalDirs } from './local-fs.js';
 import { formatMode, parseFileMode, type FileMode } from './file-mode.js';
 import { SafeDirs, type SafeDir } from './safe-path.js';
-import type { ResourceContext } from '../core/context.js';
+import type { ResourceContext, WatchPathOptions } from '../core/context.js';
 import type { ResourceKind } from '../core/kind.js';
 import { defaultsOf, paramTable, type ParamProblem, type ParamsOf } from '../core/params.js';
 import { fileCollect } from './file-collect.js';
@@ -136,6 +136,9 @@ const localDirs = new LocalDirs();
 // change that raced it is an event too, so the next check looks again.
 const RACE_ATTEMPTS = 3;
 const EMPTY = Buffer.alloc(0);
+// The options of a watch, shared (10,000 files each made one).
+const RECURSIVE: WatchPathOptions = Object.freeze({ recursive: true });
+const NOT_RECURSIVE: WatchPathOptions = Object.freeze({ recursive: false });
 
 /** LiveFile is a running file resource. */
 class LiveFile {
@@ -171,11 +174,9 @@ class LiveFile {
     // A copied directory's contents are managed, so every level is watched; otherwise only the
     // path itself (and the source, whose changes must be copied).
     const recursive = this.isDir && this.params.source !== '';
-    const watches = [this.ctx.watchPath(this.target, { recursive })];
-    if (this.params.source !== '' && this.params.state !== 'absent') {
-      watches.push(this.ctx.watchPath(this.params.source, { recursive: true }));
-    }
-    if (watches.length === 1) return watches[0]!;
+    const own = this.ctx.watchPath(this.target, recursive ? RECURSIVE : NOT_RECURSIVE);
+    if (this.params.source === '' || this.params.state === 'absent') return own;
+    const watches = [own, this.ctx.watchPath(this.params.source, RECURSIVE)];
     // combineLatest emits first when every watch is ready, then on each change.
     return combineLatest(watches).pipe(map(() => undefined));
   }
@@ -192,6 +193,32 @@ class LiveFile {
         if (attempt >= RACE_ATTEMPTS) return false;
       }
     }
+  }
+
+  /**
+   * checkOKSync says whether a small file on a local disk already holds its content (and mode),
+   * with the synchronous calls of a check (lstat, then open, read, close): the engine then skips
+   * checkApply and its promises. Anything else (owner or group to look up, a directory, a copy,
+   * temp files to sweep or not yet listed, a race, an error) is for checkApply.
+   */
+  checkOKSync(apply: boolean): boolean {
+    const { params, content } = this;
+    if (content === undefined || this.isDir || params.state === 'absent' || params.owner !== '' || params.group !== '') return false;
+    if (this.isSmallAndLocal() !== true) return false;
+    if (apply && !this.tempsSwept) {
+      const temps = tempFiles.ofIfListed(this.parent!, tempBase(this.base));
+      if (temps === undefined || temps.length > 0) return false;
+      this.tempsSwept = true;
+    }
+    let probe: ContentProbe;
+    try {
+      probe = probeContentSync(this.target, content);
+    } catch {
+      return false;
+    }
+    if (!probe.same) return false;
+    const have = probe.found!.mode & 0o7777;
+    return this.mode === undefined || this.mode.apply(have, false) === have;
   }
 
   private async checkApplyOnce(apply: boolean, signal: AbortSignal): Promise<boolean> {

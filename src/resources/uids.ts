@@ -102,10 +102,29 @@ export function firstFound(wanted: readonly WantedUid[]): AutoEdgeSearch {
 /**
  * parentDirSearch is a file's search: the directories above `path`, nearest first (`/a/b/c` →
  * `/a/b/`, `/a/`, `/`), each reversed (the directory comes first), stopping at the first one
- * managed. It climbs lazily: most files find their parent in the first round.
+ * managed. The rounds of one directory are made once and shared by the files in it.
  */
 export function parentDirSearch(path: string): AutoEdgeSearch {
-  return new ParentDirSearch(path);
+  return new ParentDirSearch(parentRounds(dirname(path)));
+}
+
+// The rounds of a parentDirSearch from each directory, for the last MAX_PARENT_ROUNDS directories:
+// 10,000 files of one directory each made a string, two uid objects and a list per level climbed
+// (four levels under /tmp/x/; with the shared rounds the autoedge stage took ~0.85x the time).
+const MAX_PARENT_ROUNDS = 4096;
+const parentRoundsOf = new Map<string, readonly (readonly WantedUid[])[]>();
+
+/** parentRounds lists the rounds that climb from `dir` (a directory ending with `/`, or "") up to `/`. */
+function parentRounds(dir: string): readonly (readonly WantedUid[])[] {
+  let rounds = parentRoundsOf.get(dir);
+  if (rounds === undefined) {
+    if (parentRoundsOf.size >= MAX_PARENT_ROUNDS) parentRoundsOf.clear();
+    const made: (readonly WantedUid[])[] = [];
+    for (let at = dir; at !== ''; at = dirname(at)) made.push(Object.freeze([want(fileUid(at), true)]));
+    rounds = Object.freeze(made);
+    parentRoundsOf.set(dir, rounds);
+  }
+  return rounds;
 }
 
 // Searches are classes rather than closures: a graph of 10,000 files holds 10,000 of them at once,
@@ -135,13 +154,17 @@ class ListFirstFound extends FirstFound {
   }
 }
 
-class ParentDirSearch extends FirstFound {
-  constructor(private dir: string) {
-    super();
+/** ParentDirSearch climbs shared rounds (parentRounds) and stops at the first directory found. */
+class ParentDirSearch implements AutoEdgeSearch {
+  private round = 0;
+  constructor(private readonly rounds: readonly (readonly WantedUid[])[]) {}
+
+  next(): readonly WantedUid[] | undefined {
+    return this.rounds[this.round++];
   }
-  protected nextUid(): WantedUid | undefined {
-    this.dir = dirname(this.dir);
-    return this.dir === '' ? undefined : want(fileUid(this.dir), true);
+
+  test(found: readonly boolean[]): boolean {
+    return found[0] !== true;
   }
 }
 

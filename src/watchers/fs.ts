@@ -33,30 +33,39 @@ export function createFsWatcher(): FsWatcher {
     watchPath(path: string, options: WatchPathOptions = {}): Observable<void> {
       // The trailing `/` of a directory only tells the file resource what to create; the watch of
       // a path is the same either way (a recursive watch follows whatever is there).
-      const target = resolve(path);
+      const target = resolvedPath(path);
       return new Observable<void>((subscriber) => {
         if (closed) {
           subscriber.error(new Error(`cannot watch ${target}: the file watcher is closed`));
           return;
         }
-        const listener = pathListener(subscriber, target);
-        const releases: Array<() => void> = [];
-        const releaseAll = (): void => {
-          for (const release of releases.splice(0)) release();
-        };
+        const listener = new PathListener(subscriber, target);
+        let release: () => void;
         try {
           // A path's own changes are reported by its parent's watch, under its name; the root has
           // no parent, so it listens to all of its own events.
-          if (target === '/') releases.push(dirs.listen('/', null, listener));
-          else releases.push(dirs.listen(dirname(target), basename(target), listener));
-          if (options.recursive) releases.push(watchTree(dirs, target, listener));
+          release = target === '/' ? dirs.listen('/', null, listener) : dirs.listen(dirname(target), basename(target), listener);
         } catch (err) {
-          releaseAll();
           subscriber.error(watchError(target, err));
           return;
         }
+        if (options.recursive) {
+          let releaseTree: () => void;
+          try {
+            releaseTree = watchTree(dirs, target, listener);
+          } catch (err) {
+            release();
+            subscriber.error(watchError(target, err));
+            return;
+          }
+          const releaseEntry = release;
+          release = () => {
+            releaseEntry();
+            releaseTree();
+          };
+        }
         subscriber.next(); // ready
-        return releaseAll;
+        return release;
       });
     },
 
@@ -69,12 +78,33 @@ export function createFsWatcher(): FsWatcher {
   };
 }
 
-/** pathListener forwards directory events to one subscriber of `path`. */
-function pathListener(subscriber: Subscriber<void>, path: string): DirListener {
-  return {
-    change: () => subscriber.next(),
-    error: (err) => subscriber.error(watchError(path, err)),
-  };
+/**
+ * PathListener forwards directory events to one subscriber of `path`: one object, not an object
+ * and two closures (10,000 files watch at once).
+ */
+class PathListener implements DirListener {
+  constructor(
+    private readonly subscriber: Subscriber<void>,
+    private readonly path: string,
+  ) {}
+
+  change(): void {
+    this.subscriber.next();
+  }
+
+  error(err: unknown): void {
+    this.subscriber.error(watchError(this.path, err));
+  }
+}
+
+// An absolute path without empty, `.` or `..` segments and no trailing `/`: resolve would return it
+// as it is. Resources hand over such paths; resolve cost 1-3 µs and 430 bytes each (10,000 files).
+const RESOLVED = /^(?:\/[^/]+)+$/;
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
+/** resolvedPath is `resolve(path)`, without the call for a path already resolved. */
+export function resolvedPath(path: string): string {
+  return RESOLVED.test(path) && !DOT_SEGMENT.test(path) ? path : resolve(path);
 }
 
 /** watchError turns a watch failure into an Error that names the path and says what to do. */

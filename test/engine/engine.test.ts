@@ -2,6 +2,7 @@ import { of } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
 import type { ResourceKind } from '../../src/core/kind.js';
 import type { Semaphores } from '../../src/os/semaphores.js';
+import { VertexWorker } from '../../src/engine/worker.js';
 import { buildGraph, makeProbeWorld, type ProbeWorld } from '../helpers/graph.js';
 import { idle, useEngines } from '../helpers/engine.js';
 import { waitFor } from '../helpers/log.js';
@@ -329,6 +330,23 @@ describe('engine scheduling', () => {
       expect(signals).not.toHaveBeenCalled();
     } finally {
       signals.mockRestore();
+    }
+  });
+
+  it('GIVEN 20 idle workers without cleanup WHEN the engine stops THEN none waits asynchronously, and all are stopped', async () => {
+    const world = makeProbeWorld();
+    const def: ResourceKind<{ tag: string }> = { ...world.kind, init: (params, ctx) => ({ ...world.kind.init(params, ctx), cleanup: undefined }) };
+    const { engine } = makeEngine();
+    await engine.swap(buildGraph(Array.from({ length: 20 }, (_, i) => ({ name: `p${i}`, def }))));
+    await idle(engine);
+    await new Promise((resolve) => setImmediate(resolve)); // the run loops end after the idle they report
+    const settles = vi.spyOn(VertexWorker.prototype as unknown as { settleStop(): Promise<void> }, 'settleStop');
+    try {
+      await engine.stop();
+      expect(settles).not.toHaveBeenCalled();
+      expect([...engine.statuses().values()]).toEqual(Array.from({ length: 20 }, () => 'stopped'));
+    } finally {
+      settles.mockRestore();
     }
   });
 

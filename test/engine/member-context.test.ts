@@ -16,14 +16,14 @@ function sharedWithCountedLoggers(): { shared: ContextShared; loggers: () => num
 describe('memberContexts', () => {
   it("GIVEN a member THEN its context names it and reads the engine's shared part", () => {
     const { shared } = sharedWithCountedLoggers();
-    const ctx = memberContexts(shared)(member, () => true);
+    const ctx = memberContexts(shared)(member, { refreshing: true });
     expect([ctx.id, ctx.kind, ctx.name, ctx.hostname, ctx.world, ctx.refreshPending()]).toEqual(['file[a b]', 'file', 'a b', 'h1', undefined, true]);
     expect(ctx.scratchDir).toBe('/var/lib/mgmt/resources/file/a%20b');
   });
 
   it('GIVEN fields taken off a context THEN they work on their own, as on a plain object', () => {
     const { shared } = sharedWithCountedLoggers();
-    const { watchPath, log, hostname } = memberContexts(shared)(member, () => false);
+    const { watchPath, log, hostname } = memberContexts(shared)(member, { refreshing: false });
     expect(hostname).toBe('h1');
     expect(() => log.info('detached')).not.toThrow();
     expect(watchPath('/etc/hosts')).toBe(NEVER);
@@ -31,7 +31,7 @@ describe('memberContexts', () => {
 
   it('GIVEN a context WHEN nobody logs THEN no logger is built, and the first use builds one for good', () => {
     const { shared, loggers } = sharedWithCountedLoggers();
-    const ctx = memberContexts(shared)(member, () => false);
+    const ctx = memberContexts(shared)(member, { refreshing: false });
     expect(loggers()).toBe(0);
     ctx.log.info('one');
     ctx.log.warn('two');

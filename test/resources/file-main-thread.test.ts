@@ -2,21 +2,15 @@ import { createHook } from 'node:async_hooks';
 import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { file, type FileParams } from '../../src/resources/file.js';
 import { SMALL_FILE } from '../../src/resources/file-io.js';
 import { isRemoteType, LocalDirs } from '../../src/resources/local-fs.js';
-import type { LiveResource } from '../../src/core/kind.js';
-import { makeContext } from '../helpers/context.js';
+import { makeFile } from '../helpers/file-resource.js';
 import { useTempDirs } from '../helpers/tmp.js';
 
 const tempDir = useTempDirs();
 const never = new AbortController().signal;
 
-function make(params: Partial<FileParams> & { path: string }): LiveResource {
-  const full: FileParams = { ...file.defaults(params.path), ...params };
-  expect(file.validate(full)).toEqual([]);
-  return file.init(full, makeContext('file', params.path));
-}
+const make = makeFile;
 
 /** threadPoolCalls counts the fs requests sent to libuv's thread pool while `run` runs. */
 async function threadPoolCalls(run: () => Promise<unknown>): Promise<number> {

@@ -121,6 +121,12 @@ describe('search shapes', () => {
     expect(rounds(firstFound(wanted), (uid) => uid.key === '/y')).toEqual([['<- file:/x'], ['<- file:/y']]);
   });
 
+  it('GIVEN two files of one directory THEN their searches ask with the same shared rounds (made once per directory)', () => {
+    const [a, b] = [parentDirSearch('/srv/www/a'), parentDirSearch('/srv/www/b')];
+    for (let round = 0; round < 3; round++) expect(a.next()).toBe(b.next());
+    expect(a.next()).toBeUndefined();
+  });
+
   it('GIVEN parentDirSearch WHEN nothing is found THEN the parents nearest first up to /', () => {
     expect(rounds(parentDirSearch('/a/b/c'))).toEqual([['<- file:/a/b/'], ['<- file:/a/'], ['<- file:/']]);
     expect(rounds(parentDirSearch('/a/b/'))).toEqual([['<- file:/a/'], ['<- file:/']]);
