@@ -3,8 +3,8 @@
 // operator gave `mgmt service install`, every path among them made absolute (a unit's working
 // directory is not the operator's).
 
-import { accessSync, constants, readFileSync, realpathSync } from 'node:fs';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { readFileSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import type { FlagSpec, ParsedFlags } from './flags.js';
@@ -67,17 +67,3 @@ export function serviceArgv(runArgs: readonly string[]): string[] {
   return [process.execPath, ...launcherNodeFlags(readFileSync(launcher, 'utf8')), launcher, 'run', ...runArgs];
 }
 
-/** findOnPath returns the absolute path of an executable `name` on PATH, or undefined. */
-export function findOnPath(name: string, path = process.env.PATH ?? ''): string | undefined {
-  for (const dir of path.split(delimiter)) {
-    if (!isAbsolute(dir)) continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}

@@ -12,7 +12,8 @@ import type { CommandHandler, CommandIO } from './command.js';
 import type { ParsedFlags } from './flags.js';
 import { checkRunFlags } from './run-command.js';
 import { RUN_FLAGS } from './run-flags.js';
-import { findOnPath, runArguments, serviceArgv } from './service-args.js';
+import { findOnPath } from '../os/program-path.js';
+import { runArguments, serviceArgv } from './service-args.js';
 import { existingUnit, refuseForeign, targetOf, type ServiceTarget } from './service-target.js';
 import { unitText } from './service-unit.js';
 
@@ -43,7 +44,7 @@ async function install(flags: ParsedFlags, positional: readonly string[], io: Co
   const checked = await checkRunFlags(yamlFromFlags, runFlags, []);
   const loaded = await loadGraph(yaml, { registry: checked.registry, strict: flags.strict === true, noAutoedges: flags['no-autoedges'] === true, noAutogroup: flags['no-autogroup'] === true });
   for (const warning of loaded.warnings) io.stderr.write(`warning: ${warning}\n`);
-  const notify = findOnPath(SYSTEMD_NOTIFY) !== undefined;
+  const notify = (await findOnPath(SYSTEMD_NOTIFY)) !== undefined;
   const text = unitText({
     argv: serviceArgv(runArguments(runFlags, RUN_FLAGS, command)),
     notify,

@@ -1,6 +1,4 @@
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { findOnPath } from '../os/program-path.js';
 
 /** CommandLine is a program and its arguments, to be started without any shell in between. */
 export interface CommandLine {
@@ -33,22 +31,7 @@ export function commandLine(cmd: string, shell: string, args: readonly string[] 
  */
 export async function resolveProgram(file: string, searchPath: string): Promise<string> {
   if (file.includes('/')) return file;
-  for (const dir of searchPath.split(delimiter)) {
-    // Relative entries (including the empty one, meaning ".") would make the program depend on
-    // the agent's working directory: a classic hijack, so they are skipped.
-    if (!isAbsolute(dir)) continue;
-    const candidate = join(dir, file);
-    if (await isExecutableFile(candidate)) return candidate;
-  }
-  throw new Error(`command "${file}" was not found in PATH "${searchPath}"`);
-}
-
-async function isExecutableFile(path: string): Promise<boolean> {
-  try {
-    if (!(await stat(path)).isFile()) return false;
-    await access(path, constants.X_OK);
-    return true;
-  } catch {
-    return false; // missing, unreadable or not executable: keep searching
-  }
+  const found = await findOnPath(file, searchPath);
+  if (found === undefined) throw new Error(`command "${file}" was not found in PATH "${searchPath}"`);
+  return found;
 }

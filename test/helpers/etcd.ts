@@ -1,6 +1,6 @@
 import { afterEach } from 'vitest';
 import { EtcdServer, etcdTlsFiles, type EtcdServerEvent, type EtcdServerOptions } from '../../src/etcd/server.js';
-import { findOnPath } from '../../src/etcd/binary.js';
+import { findOnPath } from '../../src/os/program-path.js';
 import type { HostCredentials } from '../../src/tls/files.js';
 import { freePort } from './ports.js';
 import type { TestPki } from './tls.js';

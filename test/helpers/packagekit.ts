@@ -22,7 +22,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BusConnection } from '../../src/dbus/connection.js';
-import { findOnPath } from '../../src/etcd/binary.js';
+import { findOnPath } from '../../src/os/program-path.js';
 import { errorMessage } from '../../src/errors.js';
 import { bitfield, PK_ERROR_CANNOT_GET_LOCK, PK_EXIT_SUCCESS, PK_FILTER } from '../../src/pkg/packagekit-enums.js';
 import { parsePackageId } from '../../src/pkg/packagekit-ids.js';
