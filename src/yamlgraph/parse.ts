@@ -13,6 +13,7 @@ import { ExactTree } from './exact-tree.js';
 import { fastPathObstacle } from './fast-gate.js';
 import { FastTree, loadFast } from './fast-tree.js';
 import { readGraphText, refuseHostileText, refuseUnreadableText } from './input.js';
+import { scanBlock } from './scan-block.js';
 import { didYouMean, kindProblem } from './kinds.js';
 import { parseMeta } from './meta.js';
 import type { Entry } from './tree.js';
@@ -101,10 +102,16 @@ export async function loadGraphFile(path: string, registry: Registry, options: P
  * not needed here: a deep file is declined and the exact path refuses it.
  */
 function fastSpec(text: string, file: string, registry: Registry, strict: boolean): GraphSpec | string {
-  const obstacle = fastPathObstacle(text);
-  if (obstacle !== undefined) return `the text has ${obstacle}`;
   try {
-    const ctx = new ParseContext(file, new FastTree(loadFast(text)), strict);
+    // The block scanner reads only what the gate lets through, as js-yaml reads it, several
+    // times faster; what it declines goes through the gate and js-yaml as before.
+    let root = scanBlock(text);
+    if (root === undefined) {
+      const obstacle = fastPathObstacle(text);
+      if (obstacle !== undefined) return `the text has ${obstacle}`;
+      root = loadFast(text);
+    }
+    const ctx = new ParseContext(file, new FastTree(root), strict);
     const spec = parseDocument(ctx, registry);
     // Without positions a diagnostic would be worse than parseGraph's: let parseGraph report it.
     if (!spec || ctx.errors.length > 0 || ctx.warnings.length > 0) return 'the file has diagnostics';
