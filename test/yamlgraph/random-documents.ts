@@ -26,8 +26,15 @@ const FLOWS: readonly string[] = [
   '{yes: 1, on: 2}', '{a: 1, a: 2}', '[a]b', '{a: [1, 2}', '[ yes , ~ , 0644 ]', '{ "k": \'v\' }', '[a:b, c]', '{x: -}',
 ];
 
+/** CLEAN_SCALARS are plain scalars a clean document uses: words, paths, numbers, booleans, nulls, dates. */
+const CLEAN_SCALARS: readonly string[] = [
+  'a', 'hello world', '/tmp/x', 'yes', 'no', 'on', 'off', 'y', 'N', 'TRUE', '0644', '0x1f', '1_000', '12:30', '.inf', '.nan', '~', 'null',
+  '1e3', '-1.5e-3', '3.', '-7', '2001-12-14', 'a:b', 'a#b', 'http://h:80/p?q=1', 'é', '日本語', '@@x', '-x', 'x%', "it's", 'say "hi"', 'back\\slash',
+];
+
 /** randomKey is a map key in some style. */
-function randomKey(random: Random): string {
+function randomKey(random: Random, clean: boolean): string {
+  if (clean) return random.pick(['name', 'path', 'content', 'mode', 'k', 'v', 'x', 'y', 'yes', '1', '"q k"', "'s'"]);
   return random.chance(0.6) ? random.pick(['name', 'path', 'content', 'mode', 'k', 'v', 'x', 'y']) + (random.chance(0.3) ? random.int(5) : '') : random.pick(KEYS);
 }
 
@@ -39,7 +46,11 @@ function doubleQuoted(random: Random): string {
 }
 
 /** inlineValue is what may follow `key: ` or `- ` on the same line, for a value at `indent`. */
-function inlineValue(random: Random, indent: number): string {
+function inlineValue(random: Random, indent: number, clean: boolean): string {
+  if (clean) {
+    const word = random.pick(CLEAN_SCALARS);
+    return random.pick([word, word, JSON.stringify(word), `'${word.replace(/'/g, "''")}'`, `[${word}, "${word}"]`, `{k: ${word}, j: [x]}`]);
+  }
   switch (random.int(6)) {
     case 0:
       return doubleQuoted(random);
@@ -54,7 +65,11 @@ function inlineValue(random: Random, indent: number): string {
 class Writer {
   readonly lines: string[] = [];
 
-  constructor(private readonly random: Random) {}
+  constructor(
+    private readonly random: Random,
+    /** clean documents use only what the block scanner reads, so that most of them are read. */
+    readonly clean: boolean,
+  ) {}
 
   line(text: string): void {
     this.lines.push(text);
@@ -72,7 +87,7 @@ class Writer {
 function writeValue(random: Random, out: Writer, head: string, owner: number, depth: number, inMap: boolean): void {
   const choice = depth > 4 ? random.int(3) : random.int(8);
   if (choice <= 1) {
-    out.line(`${head} ${inlineValue(random, owner)}${out.comment()}`);
+    out.line(`${head} ${inlineValue(random, owner, out.clean)}${out.comment()}`);
   } else if (choice === 2) {
     out.line(`${head}${random.chance(0.5) ? '' : ' '}${out.comment()}`);
   } else if (choice === 3) {
@@ -80,7 +95,7 @@ function writeValue(random: Random, out: Writer, head: string, owner: number, de
     out.line(`${head} ${indicator}${out.comment()}`);
     const pad = ' '.repeat(owner + 1 + random.int(3));
     for (let i = random.int(4); i >= 0; i--) {
-      out.lines.push(random.pick([`${pad}${random.pick(TRICKY_SCALARS).replace(/[\r\n]/g, ' ')}`, `${pad}  more indented`, '', pad, `${pad}# not a comment`, `${pad}: colon`]));
+      out.lines.push(random.pick([`${pad}${random.pick(out.clean ? CLEAN_SCALARS : TRICKY_SCALARS).replace(/[\r\n]/g, ' ')}`, `${pad}  more indented`, '', pad, `${pad}# not a comment`, out.clean ? `${pad}x: y` : `${pad}: colon`]));
     }
   } else {
     out.line(`${head}${out.comment()}`);
@@ -94,9 +109,11 @@ function writeValue(random: Random, out: Writer, head: string, owner: number, de
 /** writeMap writes a block map at column `indent`, its first key after `first` (spaces, or `- ` of a list item). */
 function writeMap(random: Random, out: Writer, indent: number, depth: number, first: string): void {
   const count = 1 + random.int(4);
-  const keys = Array.from({ length: count }, () => randomKey(random));
-  keys.forEach((key, i) => {
-    const lead = i === 0 ? first : ' '.repeat(Math.max(0, indent + (random.chance(0.03) ? random.pick([-1, 1]) : 0)));
+  const keys = Array.from({ length: count }, () => randomKey(random, out.clean));
+  // A clean map has distinct keys, each in its column.
+  const distinct = out.clean ? [...new Set(keys)] : keys;
+  distinct.forEach((key, i) => {
+    const lead = i === 0 ? first : ' '.repeat(Math.max(0, indent + (!out.clean && random.chance(0.03) ? random.pick([-1, 1]) : 0)));
     writeValue(random, out, `${lead}${key}${random.chance(0.05) ? ' ' : ''}:`, indent, depth, true);
   });
 }
@@ -107,8 +124,8 @@ function writeSeq(random: Random, out: Writer, indent: number, depth: number): v
   for (let i = random.int(4); i >= 0; i--) {
     if (depth < 5 && random.chance(0.4)) {
       writeMap(random, out, indent + 2, depth + 1, `${pad}- `);
-    } else if (random.chance(0.05)) {
-      out.line(`${pad}- - ${inlineValue(random, indent)}`);
+    } else if (random.chance(0.05) && !out.clean) {
+      out.line(`${pad}- - ${inlineValue(random, indent, false)}`);
     } else {
       writeValue(random, out, `${pad}-`, indent, depth, false);
     }
@@ -117,7 +134,7 @@ function writeSeq(random: Random, out: Writer, indent: number, depth: number): v
 
 /** randomDocument writes one graph-like document. */
 export function randomDocument(random: Random): string {
-  const out = new Writer(random);
+  const out = new Writer(random, random.chance(0.5));
   if (random.chance(0.2)) out.lines.push(random.pick(['---', '--- ', '# head', '']));
   writeMap(random, out, 0, 0, '');
   const eol = random.chance(0.1) ? '\r\n' : '\n';

@@ -82,3 +82,73 @@ describe('scanBlock against js-yaml', () => {
     expect(read).toBeGreaterThan(FUZZ_RUNS / 10);
   });
 });
+
+describe('scanBlock on particular text', () => {
+  it.each([
+    ['plain pairs and a comment', 'graph: g # the name\nresources:\n', { graph: 'g', resources: null }],
+    ['a list in its key\'s column and lists of maps', 'a:\n- x\n- k: v\n  j: w\n', { a: ['x', { k: 'v', j: 'w' }] }],
+    ['quoted keys and values with escapes', '"a b": "x\\ty\\u00e9\\"" \n\'c\': \'it\'\'s\'\n', { 'a b': 'x\ty\u00e9"', c: "it's" }],
+    ['block scalars with each chomping', 'a: |\n  x\n\n  y\n\nb: >-\n  p\n  q\nc: |+\n  z\n\n', { a: 'x\n\ny\n', b: 'p q', c: 'z\n\n' }],
+    ['one-line flow collections', 'a: {kind: noop, name: n1}\nb: [one, "two", [three]]\n', { a: { kind: 'noop', name: 'n1' }, b: ['one', 'two', ['three']] }],
+    ['a leading document start and CRLF line ends', '---\r\na: x\r\nb:\r\n  - c\r\n', { a: 'x', b: ['c'] }],
+    ['a key `__proto__`', '__proto__: x\n', JSON.parse('{"__proto__": "x"}') as object],
+  ])('GIVEN %s WHEN scanned THEN it is read as js-yaml reads it', (_what, text, expected) => {
+    expect(readsAsJsYaml(text)).toBe(true);
+    expect(JSON.parse(JSON.stringify(scanBlock(text)))).toEqual(expected);
+  });
+
+  it.each([
+    ['an anchor and an alias', 'a: &x 1\nb: *x\n'],
+    ['a tag', 'a: !!str 1\n'],
+    ['a double-quoted scalar over two lines', 'a: "x\n  y"\n'],
+    ['a plain scalar over two lines', 'a: x\n  y\n'],
+    ['a flow collection over two lines', 'a: [x,\n  y]\n'],
+    ['a tab', 'a:\t1\n'],
+    ['a duplicate key', 'a: 1\na: 2\n'],
+    ['a list in a list on one line', 'a:\n- - x\n'],
+    ['an explicit indentation indicator', 'a: |2\n   x\n'],
+    ['a key indented past its map', 'a: 1\n b: 2\n'],
+    ['a top-level list', '- a\n'],
+    ['an empty document', '# nothing\n'],
+    ['a second document', 'a: 1\n---\nb: 2\n'],
+    ['an unknown escape', 'a: "\\q"\n'],
+    ['a dash after an empty item, indented less (js-yaml takes it into the inner list)', 'a:\n  -\n- b\n'],
+  ])('GIVEN %s WHEN scanned THEN it is declined', (_what, text) => {
+    expect(scanBlock(text)).toBeUndefined();
+  });
+
+  it.each([
+    ['a 10,000-level staircase of keys', Array.from({ length: 10_000 }, (_, i) => `${' '.repeat(i)}k:`).join('\n')],
+    ['100,000 nested brackets', `a: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`],
+    ['a 10,000-level staircase of list items', Array.from({ length: 10_000 }, (_, i) => `${' '.repeat(i)}-`).join('\n')],
+  ])('GIVEN %s WHEN scanned THEN it is declined at the depth bound, not by a stack overflow', (_what, text) => {
+    expect(scanBlock(text)).toBeUndefined();
+  });
+
+  it.each([
+    ['an unterminated quote', (n: number) => `a: "${'x'.repeat(n)}\n`],
+    ['colons without spaces', (n: number) => `a: ${'x:'.repeat(n / 2)}\n`],
+    ['hashes without spaces', (n: number) => `a: ${'x#'.repeat(n / 2)}\n`],
+    ['escapes', (n: number) => `a: "${'\\t'.repeat(n / 2)}"\n`],
+    ['doubled single quotes', (n: number) => `a: '${"''".repeat(n / 2)}'\n`],
+    ['closing brackets and spaces', (n: number) => `a: ${'] '.repeat(n / 2)}\n`],
+    ['list items', (n: number) => `a:\n${'- x\n'.repeat(n / 4)}`],
+    ['empty lines in a block scalar', (n: number) => `a: |\n  x${'\n'.repeat(n)}  y\n`],
+    ['comment lines', (n: number) => `a: 1\n${'# c\n'.repeat(n / 4)}`],
+  ])('GIVEN ever longer text of %s WHEN scanned THEN the time grows linearly', (_what, make) => {
+    const time = (n: number): number => {
+      const text = make(n);
+      let best = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const started = performance.now();
+        scanBlock(text);
+        best = Math.min(best, performance.now() - started);
+      }
+      return best;
+    };
+    time(1 << 14);
+    // 16 times the text: linear is 16 times the time, quadratic 256 times.
+    const ratio = time(1 << 21) / Math.max(time(1 << 17), 0.05);
+    expect(ratio).toBeLessThan(64);
+  });
+});
