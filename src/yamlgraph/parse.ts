@@ -220,7 +220,7 @@ function parseResource<N>(node: N | null, def: AnyResourceKind, ctx: ParseContex
     return undefined;
   }
   const entries = ctx.entries(node);
-  const nameEntry = entries.find((e) => e.key === 'name');
+  const nameEntry = entryOf(entries, 'name');
   if (!nameEntry) {
     ctx.error(node, `a \`${kind}\` resource has no \`name\``);
     return undefined;
@@ -234,49 +234,68 @@ function parseResource<N>(node: N | null, def: AnyResourceKind, ctx: ParseContex
     ctx.error(nameEntry.value, `the name of a \`${kind}\` resource is only \`@@\`: an exported resource still needs a name`);
     return undefined;
   }
-  // Only diagnostics use this id: a name with a newline must not break their one line.
-  const id = resourceId(kind, escapeControl(name));
 
+  // What a resource allocates is paid 10,000 times by a big graph: the `kind[name]` id of its
+  // diagnostics and where each parameter was written are worked out only when one is reported.
   const values: Record<string, unknown> = {};
-  const where = new Map<string, N>([['name', nameEntry.value ?? nameEntry.keyNode]]);
   let meta: Meta = DEFAULT_META;
   let typeErrors = 0;
   for (const entry of entries) {
     const { key, keyNode, value } = entry;
     if (key === 'name') continue;
     if (key === 'meta') {
-      meta = parseMeta(value, ctx, id);
+      meta = parseMeta(value, ctx, diagnosticId(kind, name));
       continue;
     }
     const param = Object.hasOwn(def.params, key) ? def.params[key] : undefined;
     if (!param) {
-      ctx.warn(keyNode, `unknown parameter \`${key}\` for kind \`${kind}\`${didYouMean(key, Object.keys(def.params))}`, id);
+      ctx.warn(keyNode, `unknown parameter \`${key}\` for kind \`${kind}\`${didYouMean(key, Object.keys(def.params))}`, diagnosticId(kind, name));
       continue;
     }
     if (param.deprecated !== undefined) {
-      ctx.warn(keyNode, `parameter \`${key}\` has no effect: ${param.deprecated}`, id);
+      ctx.warn(keyNode, `parameter \`${key}\` has no effect: ${param.deprecated}`, diagnosticId(kind, name));
       continue;
     }
     const decoded = decodeValue(value, param.type, ctx);
     if (!decoded.ok) {
-      ctx.error(value ?? keyNode, `\`${key}\`: ${decoded.reason}`, id);
+      ctx.error(value ?? keyNode, `\`${key}\`: ${decoded.reason}`, diagnosticId(kind, name));
       typeErrors += 1;
       continue;
     }
     if (decoded.value === undefined) continue;
     values[key] = decoded.value;
-    where.set(key, value ?? keyNode);
   }
   const params: Record<string, unknown> = { ...def.defaults(name), ...values };
   // validate on params with a wrongly typed value would only repeat the problem in other words.
   if (typeErrors === 0) {
     for (const problem of validateResource(def, name, params)) {
       // A kind quotes the bad value in its reason: a newline in it must not start a line of its own.
-      ctx.error(where.get(problem.param) ?? node, `\`${problem.param}\`: ${escapeControl(problem.reason)}`, id);
+      const at = problem.param === 'name' ? (nameEntry.value ?? nameEntry.keyNode) : Object.hasOwn(values, problem.param) ? (lastValueOf(entries, problem.param, ctx) ?? node) : node;
+      ctx.error(at, `\`${problem.param}\`: ${escapeControl(problem.reason)}`, diagnosticId(kind, name));
     }
   }
   const pos = ctx.pos(node);
-  return { kind, name, params, meta, exported, ...(pos ? { pos } : {}) };
+  return pos ? { kind, name, params, meta, exported, pos } : { kind, name, params, meta, exported };
+}
+
+/** diagnosticId is a resource's `kind[name]` for a diagnostic, with control characters escaped so that it stays on one line. */
+function diagnosticId(kind: string, name: string): string {
+  return resourceId(kind, escapeControl(name));
+}
+
+/** entryOf is a map's first entry with the key. */
+function entryOf<N>(entries: readonly Entry<N>[], key: string): Entry<N> | undefined {
+  for (const entry of entries) if (entry.key === key) return entry;
+  return undefined;
+}
+
+/** lastValueOf is the value a parameter was taken from: that of its last entry with a value (merge keys may repeat a key). */
+function lastValueOf<N>(entries: readonly Entry<N>[], key: string, ctx: ParseContext<N>): N | null {
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const entry = entries[i]!;
+    if (entry.key === key && !ctx.isNull(entry.value)) return entry.value;
+  }
+  return null;
 }
 
 /** parseEdges reads `edges:`, a list (or nothing) of `{name, from, to, notify}`. */
@@ -294,7 +313,7 @@ function parseEdges<N>(node: N | null, ctx: ParseContext<N>): EdgeSpec[] {
       return;
     }
     const entries = ctx.entries(edge);
-    const nameEntry = entries.find((e) => e.key === 'name');
+    const nameEntry = entryOf(entries, 'name');
     const name = nameEntry ? optionalString(nameEntry, ctx) ?? '' : '';
     const label = name ? `edge ${name}` : `edge #${index + 1}`;
     let from: VertexRef | undefined;
@@ -327,7 +346,7 @@ function parseEdges<N>(node: N | null, ctx: ParseContext<N>): EdgeSpec[] {
       if (!seen.has(end)) ctx.error(edge, `${label}: missing \`${end}\` (write \`${end}: {kind: KIND, name: NAME}\`)`);
     }
     const pos = ctx.pos(edge);
-    if (from && to) out.push({ name, from, to, notify, ...(pos ? { pos } : {}) });
+    if (from && to) out.push(pos ? { name, from, to, notify, pos } : { name, from, to, notify });
   });
   return out;
 }

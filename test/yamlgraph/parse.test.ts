@@ -116,6 +116,13 @@ describe('parseGraph on a valid graph', () => {
     ]);
   });
 
+  it('GIVEN an invalid parameter merged from an anchor WHEN parsed THEN each resource that keeps it reports it where the value is written', () => {
+    expect(problems("graph: g\nresources:\n  thing:\n  - &b\n    name: /a\n    path: ''\n  - <<: *b\n    name: /b\n  - <<: *b\n    name: /c\n    path: ~\n")).toEqual([
+      'g.yaml:6:11: thing[/a]: `path`: must be absolute, got ""',
+      'g.yaml:6:11: thing[/b]: `path`: must be absolute, got ""',
+    ]);
+  });
+
   it('GIVEN a name starting with @@ WHEN parsed THEN the resource is exported under the plain name', () => {
     const spec = parse('graph: g\nresources:\n  noop:\n  - name: "@@shared"\n  - name: local\n');
     expect(spec.resources.map((r) => [r.name, r.exported])).toEqual([
