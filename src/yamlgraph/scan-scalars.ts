@@ -107,21 +107,15 @@ function charFromCodepoint(code: number): string {
 
 /** readSingleQuoted reads a single-quoted scalar that ends on its line; the cursor is at its `'`. */
 export function readSingleQuoted(s: ScanSource): string {
-  const src = s.src;
-  let at = s.pos + 1;
-  const lineEnd = s.newline.after(at);
-  let pieces: string[] | undefined;
-  for (;;) {
-    const quote = s.singleQuote.after(at);
-    if (quote >= lineEnd) decline();
-    if (src.charCodeAt(quote + 1) !== 0x27) {
-      s.pos = quote + 1;
-      return joined(pieces, src.slice(at, quote));
-    }
-    // A doubled quote is one quote.
-    (pieces ??= []).push(src.slice(at, quote + 1));
-    at = quote + 2;
-  }
+  const start = s.pos + 1;
+  // The scalar ends at the first quote that is not doubled: a doubled quote stands for one.
+  let quote = s.singleQuote.after(start);
+  while (s.src.charCodeAt(quote + 1) === 0x27) quote = s.singleQuote.after(quote + 2);
+  if (quote >= s.newline.after(start)) decline();
+  s.pos = quote + 1;
+  // Between the quotes there are only other characters and doubled quotes.
+  const text = s.src.slice(start, quote);
+  return text.includes("''") ? text.replaceAll("''", "'") : text;
 }
 
 /** PLAIN_START_REFUSED marks the characters a plain scalar may not start with (js-yaml's readPlainScalar), plus `:`. */
