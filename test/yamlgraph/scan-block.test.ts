@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { fastPathObstacle } from '../../src/yamlgraph/fast-gate.js';
 import { loadFast, PlainScalar } from '../../src/yamlgraph/fast-tree.js';
@@ -152,5 +154,25 @@ describe('scanBlock on particular text', () => {
     // 16 times the text: linear is 16 times the time, quadratic 256 times.
     const ratio = time(1 << 21) / Math.max(time(1 << 17), 50);
     expect(ratio).toBeLessThan(64);
+  });
+});
+
+describe('scanBlock and memory', () => {
+  it('GIVEN graphs with long keys scanned one after another WHEN they are dropped THEN what the scanner remembers (its key memo) keeps none of their texts alive', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const heapAfterGc = (): number => {
+      gc();
+      return getHeapStatistics().used_heap_size;
+    };
+    const scanOne = (i: number): void => {
+      // V8 may make a key of 13 characters or more a slice that shares the text's memory.
+      expect(scanBlock(`a_long_key_number_${i}: x\n# ${'x'.repeat(4 << 20)}\n`)).toBeDefined();
+    };
+    scanOne(0);
+    const before = heapAfterGc();
+    for (let i = 1; i <= 5; i++) scanOne(i);
+    // Five texts of 4 MiB each: 20 MiB if the memo kept them.
+    expect(heapAfterGc() - before).toBeLessThan(8 << 20);
   });
 });
