@@ -319,19 +319,20 @@ function parseEdges<N>(node: N | null, ctx: ParseContext<N>): EdgeSpec[] {
     let from: VertexRef | undefined;
     let to: VertexRef | undefined;
     let notify = false;
-    const seen = new Set<string>();
+    let seenFrom = false;
+    let seenTo = false;
     for (const entry of entries) {
-      seen.add(entry.key);
       switch (entry.key) {
         case 'name':
           break;
         case 'from':
-        case 'to': {
-          const ref = parseRef(entry, ctx, `${label}: \`${entry.key}\``);
-          if (entry.key === 'from') from = ref;
-          else to = ref;
+          seenFrom = true;
+          from = parseRef(entry, ctx, label);
           break;
-        }
+        case 'to':
+          seenTo = true;
+          to = parseRef(entry, ctx, label);
+          break;
         case 'notify': {
           const decoded = decodeValue(entry.value, 'bool', ctx);
           if (decoded.ok) notify = decoded.value === true;
@@ -342,20 +343,28 @@ function parseEdges<N>(node: N | null, ctx: ParseContext<N>): EdgeSpec[] {
           ctx.warn(entry.keyNode, `${label}: unknown key \`${entry.key}\`${didYouMean(entry.key, ['name', 'from', 'to', 'notify'])}`);
       }
     }
-    for (const end of ['from', 'to']) {
-      if (!seen.has(end)) ctx.error(edge, `${label}: missing \`${end}\` (write \`${end}: {kind: KIND, name: NAME}\`)`);
-    }
+    if (!seenFrom) missingEnd(edge, 'from', label, ctx);
+    if (!seenTo) missingEnd(edge, 'to', label, ctx);
     const pos = ctx.pos(edge);
     if (from && to) out.push(pos ? { name, from, to, notify, pos } : { name, from, to, notify });
   });
   return out;
 }
 
-/** parseRef reads an edge end `{kind, name}`; the kind is lowercased as upstream does. */
-function parseRef<N>(entry: Entry<N>, ctx: ParseContext<N>, label: string): VertexRef | undefined {
+/** missingEnd reports an edge without its `from` or `to`. */
+function missingEnd<N>(edge: N, end: string, label: string, ctx: ParseContext<N>): void {
+  ctx.error(edge, `${label}: missing \`${end}\` (write \`${end}: {kind: KIND, name: NAME}\`)`);
+}
+
+/**
+ * parseRef reads an edge end `{kind, name}` (the entry `from` or `to` of the edge `edgeLabel`);
+ * the kind is lowercased as upstream does. Its label for messages is only written out for one.
+ */
+function parseRef<N>(entry: Entry<N>, ctx: ParseContext<N>, edgeLabel: string): VertexRef | undefined {
+  const label = (): string => `${edgeLabel}: \`${entry.key}\``;
   const node = entry.value;
   if (!ctx.isMap(node)) {
-    ctx.error(node ?? entry.keyNode, `${label} must be a map \`{kind: KIND, name: NAME}\`, got ${ctx.describe(node)}`);
+    ctx.error(node ?? entry.keyNode, `${label()} must be a map \`{kind: KIND, name: NAME}\`, got ${ctx.describe(node)}`);
     return undefined;
   }
   let kind: string | undefined;
@@ -365,16 +374,16 @@ function parseRef<N>(entry: Entry<N>, ctx: ParseContext<N>, label: string): Vert
   for (const field of ctx.entries(node)) {
     if (field.key === 'kind') {
       seenKind = true;
-      kind = requiredString(field, ctx, `${label} \`kind\``)?.toLowerCase();
+      kind = requiredString(field, ctx, () => `${label()} \`kind\``)?.toLowerCase();
     } else if (field.key === 'name') {
       seenName = true;
-      name = requiredString(field, ctx, `${label} \`name\``);
+      name = requiredString(field, ctx, () => `${label()} \`name\``);
     } else {
-      ctx.warn(field.keyNode, `${label}: unknown key \`${field.key}\`${didYouMean(field.key, ['kind', 'name'])}`);
+      ctx.warn(field.keyNode, `${label()}: unknown key \`${field.key}\`${didYouMean(field.key, ['kind', 'name'])}`);
     }
   }
-  if (!seenKind) ctx.error(node, `${label} has no \`kind\``);
-  if (!seenName) ctx.error(node, `${label} has no \`name\``);
+  if (!seenKind) ctx.error(node, `${label()} has no \`kind\``);
+  if (!seenName) ctx.error(node, `${label()} has no \`name\``);
   return kind !== undefined && name !== undefined ? { kind, name } : undefined;
 }
 
@@ -483,15 +492,15 @@ function checkPattern<N, P>(kind: string, rehome: RehomeRule<P>, pattern: string
   for (const problem of rehome.patternProblems(pattern)) ctx.error(at, `${label} \`pattern\`: ${problem}`);
 }
 
-/** requiredString reads a non-empty string value, reporting anything else as `what`. */
-function requiredString<N>(entry: Entry<N>, ctx: ParseContext<N>, what: string): string | undefined {
+/** requiredString reads a non-empty string value, reporting anything else as `what` (written out only then, when it is a function). */
+function requiredString<N>(entry: Entry<N>, ctx: ParseContext<N>, what: string | (() => string)): string | undefined {
   const decoded = decodeValue(entry.value, 'string', ctx);
   if (!decoded.ok) {
-    ctx.error(entry.value ?? entry.keyNode, `${what}: ${decoded.reason}`);
+    ctx.error(entry.value ?? entry.keyNode, `${typeof what === 'string' ? what : what()}: ${decoded.reason}`);
     return undefined;
   }
   if (typeof decoded.value !== 'string' || decoded.value === '') {
-    ctx.error(entry.value ?? entry.keyNode, `${what} is empty`);
+    ctx.error(entry.value ?? entry.keyNode, `${typeof what === 'string' ? what : what()} is empty`);
     return undefined;
   }
   return decoded.value;

@@ -344,6 +344,16 @@ describe('parseGraph errors', () => {
     expect(problems('graph: g\nedges: {a: 1}\n')).toEqual(['g.yaml:2:8: `edges` must be a list of edges, got a map']);
   });
 
+  it('GIVEN edge ends with an empty or non-string kind or name WHEN parsed THEN each is reported under its edge and end', () => {
+    const text = "graph: g\nedges:\n- name: e1\n  from: {kind: '', name: [a]}\n  to: {kind: noop, name: b}\n- from: {kind: noop, name: ''}\n  to: {kind: [x], name: b}\n";
+    expect(problems(text)).toEqual([
+      'g.yaml:4:16: edge e1: `from` `kind` is empty',
+      'g.yaml:4:26: edge e1: `from` `name`: expected a string, got a list',
+      'g.yaml:6:28: edge #2: `from` `name` is empty',
+      'g.yaml:7:14: edge #2: `to` `kind`: expected a string, got a list',
+    ]);
+  });
+
   it('GIVEN a collect entry for an unknown kind or without one WHEN parsed THEN both are errors', () => {
     expect(problems('graph: g\ncollect:\n- kind: virt\n- pattern: /x\n')).toEqual([
       'g.yaml:3:9: resource kind `virt` is not supported by this version (supported: noop, thing)',
