@@ -344,14 +344,13 @@ describe('parseGraph errors', () => {
     expect(problems('graph: g\nedges: {a: 1}\n')).toEqual(['g.yaml:2:8: `edges` must be a list of edges, got a map']);
   });
 
-  it('GIVEN edge ends with an empty or non-string kind or name WHEN parsed THEN each is reported under its edge and end', () => {
-    const text = "graph: g\nedges:\n- name: e1\n  from: {kind: '', name: [a]}\n  to: {kind: noop, name: b}\n- from: {kind: noop, name: ''}\n  to: {kind: [x], name: b}\n";
-    expect(problems(text)).toEqual([
-      'g.yaml:4:16: edge e1: `from` `kind` is empty',
-      'g.yaml:4:26: edge e1: `from` `name`: expected a string, got a list',
-      'g.yaml:6:28: edge #2: `from` `name` is empty',
-      'g.yaml:7:14: edge #2: `to` `kind`: expected a string, got a list',
-    ]);
+  it.each([
+    ["- name: e1\n  from: {kind: '', name: a}\n  to: {kind: noop, name: b}", 'g.yaml:4:16: edge e1: `from` `kind` is empty'],
+    ['- name: e1\n  from: {kind: noop, name: [a]}\n  to: {kind: noop, name: b}', 'g.yaml:4:28: edge e1: `from` `name`: expected a string, got a list'],
+    ["- from: {kind: noop, name: ''}\n  to: {kind: noop, name: b}", 'g.yaml:3:28: edge #1: `from` `name` is empty'],
+    ['- from: {kind: noop, name: a}\n  to: {kind: [x], name: b}', 'g.yaml:4:14: edge #1: `to` `kind`: expected a string, got a list'],
+  ])('GIVEN an edge end with an empty or non-string kind or name (%#) WHEN parsed THEN it is reported under its edge and end', (edge, problem) => {
+    expect(problems(`graph: g\nedges:\n${edge}\n`)).toEqual([problem]);
   });
 
   it('GIVEN a collect entry for an unknown kind or without one WHEN parsed THEN both are errors', () => {
