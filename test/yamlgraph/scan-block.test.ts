@@ -52,7 +52,7 @@ describe('scanBlock against js-yaml', () => {
   it('GIVEN every YAML file of the corpus WHEN scanned THEN each is declined or read as js-yaml reads it, and most are read', () => {
     const read = CORPUS.filter((path) => readsAsJsYaml(readFileSync(path, 'utf8')));
     const gated = CORPUS.filter((path) => fastPathObstacle(readFileSync(path, 'utf8')) === undefined);
-    // 63 of the 87 files of this checkout (with upstream's examples); the gate lets 68 through.
+    // 79 of the 87 files of this checkout (with upstream's examples), of the 82 the gate lets through: not three broken fixtures.
     console.info(`scanBlock read ${read.length} of ${CORPUS.length} corpus files (the fast gate lets ${gated.length} through):`, CORPUS.filter((path) => !read.includes(path)).map((path) => path.slice(ROOT.length)));
     expect(read.length).toBeGreaterThanOrEqual(gated.length * 0.8);
   });
