@@ -42,20 +42,25 @@ export function readDoubleQuoted(s: ScanSource): string {
   const src = s.src;
   let at = s.pos + 1;
   const lineEnd = s.newline.after(at);
+  // The text before the first escape and the escape, then the pieces after it: most scalars have
+  // no escape or one (a final "\n"), which need no array.
+  let head = '';
   let pieces: string[] | undefined;
   for (;;) {
     const quote = s.doubleQuote.after(at);
     const backslash = s.backslash.after(at);
     if (backslash < quote && backslash < lineEnd) {
       const code = src.charCodeAt(backslash + 1);
-      (pieces ??= []).push(src.slice(at, backslash), escaped(src, backslash + 1, code));
+      const piece = src.slice(at, backslash) + escaped(src, backslash + 1, code);
+      if (at === s.pos + 1) head = piece;
+      else (pieces ??= []).push(piece);
       at = backslash + 1 + escapeLength(code);
       continue;
     }
     // A quote after the line break: the scalar goes on to the next line.
     if (quote >= lineEnd) decline();
     s.pos = quote + 1;
-    return joined(pieces, src.slice(at, quote));
+    return head + joined(pieces, src.slice(at, quote));
   }
 }
 
