@@ -12,7 +12,7 @@ import type { Entry, Shape, YamlTree } from './tree.js';
 export const FAST_MAX_DEPTH = 32;
 
 /** FastPathDeclined means the fast path cannot vouch for its reading of a file; the exact path reads it. */
-class FastPathDeclined extends Error {}
+export class FastPathDeclined extends Error {}
 
 /**
  * PlainScalar is a plain scalar whose YAML 1.1 value is not its text (`yes`, `0644`, `~`, `.inf`,
@@ -58,7 +58,7 @@ function resolveKey(text: string): Resolved {
  * as a string (most scalars: no allocation), else a PlainScalar; it throws FastPathDeclined when
  * the exact path's resolver would report a problem.
  */
-function plainScalar(text: string): FastNode {
+export function plainScalar(text: string): FastNode {
   if (isPlainString(text)) return text;
   const resolved = resolvePlain(text);
   if (resolved === 'unresolvable') throw new FastPathDeclined(`cannot resolve ${JSON.stringify(text)}`);

@@ -15,34 +15,41 @@ export const EXPECTED: Readonly<Record<ParamType, string>> = {
   stringMap: 'a map of strings',
 };
 
+/** KEEP_DEFAULT is what a YAML null decodes to: one shared result. */
+const KEEP_DEFAULT: Decoded = Object.freeze({ ok: true, value: undefined });
+
+/** mismatch says that a node is not of the type wanted. */
+function mismatch<N>(node: N | null, type: ParamType, ctx: ParseContext<N>): Decoded {
+  return { ok: false, reason: `expected ${EXPECTED[type]}, got ${ctx.describe(node)}` };
+}
+
 /**
  * decodeValue checks one YAML value against a ParamType and converts it. A YAML null decodes to
  * `undefined`, meaning "keep the default": upstream examples write `shell: ''` and bare `edges:`
  * and expect nothing to change.
  */
 export function decodeValue<N>(node: N | null, type: ParamType, ctx: ParseContext<N>): Decoded {
-  if (ctx.isNull(node)) return { ok: true, value: undefined };
-  const fail = (): Decoded => ({ ok: false, reason: `expected ${EXPECTED[type]}, got ${ctx.describe(node)}` });
+  if (ctx.isNull(node)) return KEEP_DEFAULT;
   switch (type) {
     case 'string':
-      return ctx.isScalar(node) ? { ok: true, value: ctx.text(node) } : fail();
+      return ctx.isScalar(node) ? { ok: true, value: ctx.text(node) } : mismatch(node, type, ctx);
     case 'bool': {
       const value = ctx.isScalar(node) ? ctx.value(node) : undefined;
-      return typeof value === 'boolean' ? { ok: true, value } : fail();
+      return typeof value === 'boolean' ? { ok: true, value } : mismatch(node, type, ctx);
     }
     case 'int':
     case 'uint': {
       const value = ctx.isScalar(node) ? ctx.value(node) : undefined;
-      if (typeof value !== 'number' || !Number.isSafeInteger(value)) return fail();
-      if (type === 'uint' && value < 0) return fail();
+      if (typeof value !== 'number' || !Number.isSafeInteger(value)) return mismatch(node, type, ctx);
+      if (type === 'uint' && value < 0) return mismatch(node, type, ctx);
       return { ok: true, value };
     }
     case 'number': {
       const value = ctx.isScalar(node) ? ctx.value(node) : undefined;
-      return typeof value === 'number' && !Number.isNaN(value) ? { ok: true, value } : fail();
+      return typeof value === 'number' && !Number.isNaN(value) ? { ok: true, value } : mismatch(node, type, ctx);
     }
     case 'stringList': {
-      if (!ctx.isSeq(node)) return fail();
+      if (!ctx.isSeq(node)) return mismatch(node, type, ctx);
       const out: string[] = [];
       for (const item of ctx.items(node)) {
         const text = itemText(ctx.deref(item), ctx);
@@ -52,7 +59,7 @@ export function decodeValue<N>(node: N | null, type: ParamType, ctx: ParseContex
       return { ok: true, value: out };
     }
     case 'stringMap': {
-      if (!ctx.isMap(node)) return fail();
+      if (!ctx.isMap(node)) return mismatch(node, type, ctx);
       const pairs: [string, string][] = [];
       for (const entry of ctx.entries(node)) {
         const text = itemText(entry.value, ctx);

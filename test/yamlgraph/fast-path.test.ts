@@ -1,6 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import type { GraphSpec } from '../../src/graph/spec.js';
@@ -9,6 +7,7 @@ import { defaultRegistry } from '../../src/resources/index.js';
 import { fastPathObstacle } from '../../src/yamlgraph/fast-gate.js';
 import { FAST_MAX_DEPTH, loadFast } from '../../src/yamlgraph/fast-tree.js';
 import { parseGraph, parseGraphFast, type ParsePath } from '../../src/yamlgraph/parse.js';
+import { attempt, CORPUS, ROOT } from './corpus.js';
 import { looseRegistry, mutate, Random, randomGraph } from './random-graphs.js';
 import { testRegistry } from './test-kinds.js';
 
@@ -21,15 +20,6 @@ function withoutPos(spec: GraphSpec): GraphSpec {
     return rest;
   };
   return { ...spec, resources: spec.resources.map(strip), edges: spec.edges.map(strip), collect: spec.collect.map(strip) };
-}
-
-/** attempt runs a parse and returns what it returned or threw. */
-function attempt<T>(parse: () => T): { ok: true; value: T } | { ok: false; error: unknown } {
-  try {
-    return { ok: true, value: parse() };
-  } catch (error) {
-    return { ok: false, error };
-  }
 }
 
 /**
@@ -56,22 +46,6 @@ function sameAsExact(text: string, registry: Registry, strict = false): ParsePat
   }
   return fast.value.path;
 }
-
-/** yamlFiles lists the .yaml files of a directory, recursively; none when it is not there. */
-function yamlFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((name) => /\.ya?ml$/.test(name))
-    .sort()
-    .map((name) => join(dir, name));
-}
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CORPUS = [
-  ...yamlFiles(join(ROOT, 'test/fixtures')),
-  ...yamlFiles(join(ROOT, 'examples')),
-  ...yamlFiles(join(ROOT, '../shared/compat/mgmt-examples')),
-];
 
 /** FUZZ_RUNS scales the generated cases; raise it (MGMT_FUZZ_RUNS=100000) to search longer. */
 const FUZZ_RUNS = Number(process.env.MGMT_FUZZ_RUNS ?? 1000);

@@ -116,6 +116,13 @@ describe('parseGraph on a valid graph', () => {
     ]);
   });
 
+  it('GIVEN an invalid parameter merged from an anchor WHEN parsed THEN each resource that keeps it reports it where the value is written', () => {
+    expect(problems("graph: g\nresources:\n  thing:\n  - &b\n    name: /a\n    path: ''\n  - <<: *b\n    name: /b\n  - <<: *b\n    name: /c\n    path: ~\n")).toEqual([
+      'g.yaml:6:11: thing[/a]: `path`: must be absolute, got ""',
+      'g.yaml:6:11: thing[/b]: `path`: must be absolute, got ""',
+    ]);
+  });
+
   it('GIVEN a name starting with @@ WHEN parsed THEN the resource is exported under the plain name', () => {
     const spec = parse('graph: g\nresources:\n  noop:\n  - name: "@@shared"\n  - name: local\n');
     expect(spec.resources.map((r) => [r.name, r.exported])).toEqual([
@@ -335,6 +342,15 @@ describe('parseGraph errors', () => {
       'g.yaml:9:3: edge #3 must be a map with `name`, `from` and `to`, got "just text" (a string)',
     ]);
     expect(problems('graph: g\nedges: {a: 1}\n')).toEqual(['g.yaml:2:8: `edges` must be a list of edges, got a map']);
+  });
+
+  it.each([
+    ["- name: e1\n  from: {kind: '', name: a}\n  to: {kind: noop, name: b}", 'g.yaml:4:16: edge e1: `from` `kind` is empty'],
+    ['- name: e1\n  from: {kind: noop, name: [a]}\n  to: {kind: noop, name: b}', 'g.yaml:4:28: edge e1: `from` `name`: expected a string, got a list'],
+    ["- from: {kind: noop, name: ''}\n  to: {kind: noop, name: b}", 'g.yaml:3:28: edge #1: `from` `name` is empty'],
+    ['- from: {kind: noop, name: a}\n  to: {kind: [x], name: b}', 'g.yaml:4:14: edge #1: `to` `kind`: expected a string, got a list'],
+  ])('GIVEN an edge end with an empty or non-string kind or name (%#) WHEN parsed THEN it is reported under its edge and end', (edge, problem) => {
+    expect(problems(`graph: g\nedges:\n${edge}\n`)).toEqual([problem]);
   });
 
   it('GIVEN a collect entry for an unknown kind or without one WHEN parsed THEN both are errors', () => {
