@@ -10,6 +10,7 @@ import { builtinRegistry } from '../resources/index.js';
 import { run } from './run.js';
 import { checkClusterSettings, parseUrls, type ClusterSettings } from '../agent/world-setup.js';
 import { checkTransport } from './transport-policy.js';
+import { DEFAULT_PROMETHEUS_LISTEN, parseListenAddress } from '../metrics/listen-address.js';
 
 /**
  * readToken takes the join token from --token, --token-file or MGMT_TOKEN (one of them); the
@@ -62,6 +63,9 @@ export async function runCommand(factory: FrontendFactory, flags: ParsedFlags, p
   const commandLimit = flags['exec-parallelism'] as number;
   if (commandLimit < 1) throw new UsageError(`mgmt run: --exec-parallelism takes a number above 0, not ${commandLimit}`);
   setCommandLimit(commandLimit);
+  const listen = flags['prometheus-listen'] as string | undefined;
+  if (listen !== undefined && flags.prometheus !== true) throw new UsageError('mgmt run: --prometheus-listen needs --prometheus');
+  const prometheus = flags.prometheus === true ? { listen: parseListenAddress(listen ?? DEFAULT_PROMETHEUS_LISTEN), kinds: [...registry.keys()] } : undefined;
   // Descriptors whoever started us left open must not reach the commands we run (as other users too).
   closeInheritedDescriptors();
   return run(
@@ -80,6 +84,7 @@ export async function runCommand(factory: FrontendFactory, flags: ParsedFlags, p
       cluster,
       startWarnings: transportWarnings,
       handleSignals: true,
+      prometheus,
     },
     io,
   );

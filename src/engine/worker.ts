@@ -10,6 +10,7 @@ import { roundMs, type EventLog, type Level, type LogEvent } from '../log/events
 import type { ResourceContext } from '../core/context.js';
 import { startRunner, type VertexRunner } from './runner.js';
 import type { Grantee, QueuedWait, Release, SemaphoreWait, Semaphores } from '../os/semaphores.js';
+import type { EngineObserver } from './observer.js';
 
 /**
  * WorkerStatus is where a vertex is in its life. `idle`, `blocked` and `failed` count as idle for
@@ -97,6 +98,8 @@ function kindSemaphoreIds(kind: string, parallelism: number): readonly string[] 
 export interface WorkerHost {
   readonly log: EventLog;
   readonly semaphores: Semaphores;
+  /** Told what the workers do (metrics); absent = nobody asked. */
+  readonly observer?: EngineObserver;
   /** tick returns a new, strictly increasing timestamp. */
   tick(): number;
   hasRefresh(edge: Edge): boolean;
@@ -260,6 +263,7 @@ export class VertexWorker implements Grantee {
     this.stateOK = false;
     const first = !this.started;
     this.started = true;
+    this.host.observer?.watched(this.vertex);
     this.emit('debug', 'watch', first ? READY : NO_FIELDS);
     this.schedule();
   }
@@ -394,9 +398,11 @@ export class VertexWorker implements Grantee {
         results = vertex.members.map(() => false);
       } else {
         results = await this.checkApply(!meta.noop, refresh);
+        host.observer?.checked(vertex, !meta.noop, results);
       }
     } catch (err) {
       if (this.stopped) return;
+      host.observer?.checked(vertex, !meta.noop, undefined);
       throw new CheckApplyFailure(err);
     }
     if (this.stopped) return;
@@ -604,6 +610,7 @@ export class VertexWorker implements Grantee {
       this.lastError = err.message;
       if (this.retriesLeft === 0) throw err;
       if (this.retriesLeft > 0) this.retriesLeft--;
+      this.host.observer?.failed(this.vertex, 'soft');
       this.emit('error', 'error', { phase: 'checkApply', message: err.message, permanent: false });
       this.emit('warn', 'retry', {
         phase: 'checkApply',
@@ -665,6 +672,7 @@ export class VertexWorker implements Grantee {
   private markFailed(phase: 'init' | 'watch' | 'checkApply', message: string): void {
     this.failed = true;
     this.lastError = message;
+    this.host.observer?.failed(this.vertex, 'hard');
     this.emit('error', 'error', { phase, message, permanent: true });
     // Dependants cannot run now: poke them so they notice and count as blocked.
     for (const child of this.children) child.poke();
@@ -707,6 +715,7 @@ export class VertexWorker implements Grantee {
       }
     }
     this.setStatus('stopped');
+    this.host.observer?.stopped(this.vertex);
   }
 
   /** abortInflight aborts a running checkApply without stopping the worker. */

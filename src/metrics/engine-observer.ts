@@ -1,0 +1,120 @@
+import type { Failure, EngineObserver } from '../engine/observer.js';
+import type { Graph, Vertex } from '../graph/graph.js';
+
+/** CHECK_COMBINATIONS is how many label sets mgmt_checkapply_total has per kind (apply, eventful, errorful). */
+export const CHECK_COMBINATIONS = 8;
+
+/** checkIndex is the slot of one (apply, eventful, errorful) combination in KindTally.checks. */
+export function checkIndex(apply: boolean, eventful: boolean, errorful: boolean): number {
+  return (apply ? 4 : 0) + (eventful ? 2 : 0) + (errorful ? 1 : 0);
+}
+
+/** KindTally is what the observer counted for one kind: running totals, read by the registry's collect. */
+export interface KindTally {
+  /** checkApply runs by checkIndex. */
+  readonly checks: number[];
+  /** Failures since the start: soft, hard. */
+  readonly failures: { soft: number; hard: number };
+  /** Resources of this kind in the running graph. */
+  resources: number;
+}
+
+/** Repair is one drift repair: a watch event on a resource that was in order, then a checkApply that fixed it. */
+export interface Repair {
+  readonly kind: string;
+  /** From the first watch event since the resource was in order to the end of the repairing checkApply. */
+  readonly seconds: number;
+}
+
+/**
+ * MetricsObserver counts what the engine does in plain numbers (the engine calls it per event: no
+ * label hashing there); the registry turns them into metrics when scraped. Drift repairs are rare
+ * and reported at once through `onRepair`.
+ */
+export class MetricsObserver implements EngineObserver {
+  /** kinds holds a tally per kind: every registered kind from the start, others as they appear. */
+  readonly kinds = new Map<string, KindTally>();
+  /** Graph swaps so far. */
+  swaps = 0;
+  /** When the running graph was swapped in (Unix seconds); 0 before the first. */
+  graphStartSeconds = 0;
+  /** Vertices failing now, and how. */
+  private readonly failing = new Map<Vertex, Failure>();
+  /** Vertices whose last checkApply in apply mode left them in order. */
+  private readonly settled = new Set<Vertex>();
+  /** Settled vertices a watch event has dirtied since, with when (performance.now). */
+  private readonly dirtySince = new Map<Vertex, number>();
+  private readonly onRepair: (repair: Repair) => void;
+  private readonly now: () => number;
+
+  constructor(kinds: readonly string[], onRepair: (repair: Repair) => void, now: () => number = () => performance.now()) {
+    for (const kind of kinds) this.tally(kind);
+    this.onRepair = onRepair;
+    this.now = now;
+  }
+
+  /** tally is a kind's tally, made on first use. */
+  tally(kind: string): KindTally {
+    let tally = this.kinds.get(kind);
+    if (!tally) {
+      tally = { checks: new Array<number>(CHECK_COMBINATIONS).fill(0), failures: { soft: 0, hard: 0 }, resources: 0 };
+      this.kinds.set(kind, tally);
+    }
+    return tally;
+  }
+
+  /** failingNow counts the resources failing now by kind and failure (a group counts each member). */
+  failingNow(): Map<string, { soft: number; hard: number }> {
+    const out = new Map<string, { soft: number; hard: number }>();
+    for (const [vertex, failure] of this.failing) {
+      for (const member of vertex.members) {
+        let counts = out.get(member.kind);
+        if (!counts) out.set(member.kind, (counts = { soft: 0, hard: 0 }));
+        counts[failure]++;
+      }
+    }
+    return out;
+  }
+
+  swapped(graph: Graph): void {
+    for (const tally of this.kinds.values()) tally.resources = 0;
+    for (const vertex of graph.vertices.values()) for (const member of vertex.members) this.tally(member.kind).resources++;
+    this.swaps++;
+    this.graphStartSeconds = Date.now() / 1000;
+  }
+
+  watched(vertex: Vertex): void {
+    // Only a resource that was in order can drift; its first event since then starts the clock.
+    if (this.settled.has(vertex) && !this.dirtySince.has(vertex)) this.dirtySince.set(vertex, this.now());
+  }
+
+  checked(vertex: Vertex, apply: boolean, results: readonly boolean[] | undefined): void {
+    const { members } = vertex;
+    for (let i = 0; i < members.length; i++) {
+      // As upstream: eventful = the check found something to change; a throw counts as both.
+      const ok = results?.[i] === true;
+      this.tally(members[i]!.kind).checks[checkIndex(apply, !ok, results === undefined)]++;
+    }
+    if (results === undefined) return;
+    this.failing.delete(vertex);
+    if (!apply) return;
+    const since = this.dirtySince.get(vertex);
+    if (since !== undefined) {
+      this.dirtySince.delete(vertex);
+      const seconds = (this.now() - since) / 1000;
+      for (let i = 0; i < members.length; i++) if (results[i] !== true) this.onRepair({ kind: members[i]!.kind, seconds });
+    }
+    this.settled.add(vertex);
+  }
+
+  failed(vertex: Vertex, failure: Failure): void {
+    for (const member of vertex.members) this.tally(member.kind).failures[failure]++;
+    this.failing.set(vertex, failure);
+  }
+
+  stopped(vertex: Vertex): void {
+    this.failing.delete(vertex);
+    this.settled.delete(vertex);
+    this.dirtySince.delete(vertex);
+  }
+}
