@@ -51,6 +51,11 @@ export interface TimedRun {
   readonly stderr: string;
   /** Highest VmHWM seen while polling, in MiB (a lower bound; undefined unless sampled). */
   readonly peakRssMb?: number;
+  /**
+   * CPU time (user + system) of the child and the children it waited for, in milliseconds (10 ms
+   * steps): less disturbed by other load on the machine than the wall time. Undefined without /proc.
+   */
+  readonly cpuMs?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 300_000;
@@ -62,8 +67,9 @@ export function timedRun(command: string, args: readonly string[], options: Spaw
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let peakKb: number | undefined;
-    let exit: { at: number; wall: number; code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let exit: { at: number; wall: number; code: number | null; signal: NodeJS.Signals | null; cpuMs: number | undefined } | undefined;
 
+    const cpuBefore = childrenCpuMs();
     const spawnedAt = Date.now();
     const started = performance.now();
     const child = track(
@@ -104,12 +110,14 @@ export function timedRun(command: string, args: readonly string[], options: Spaw
         stdout: Buffer.concat(stdout).toString(),
         stderr: Buffer.concat(stderr).toString(),
         peakRssMb: peakKb === undefined ? undefined : peakKb / 1024,
+        cpuMs: exit!.cpuMs === undefined || cpuBefore === undefined ? undefined : exit!.cpuMs - cpuBefore,
       });
     };
     child.once('error', (err) => finish(new Error(`cannot run ${describe(command, args)}: ${err.message}`)));
     // The wall time ends at exit; the result waits for 'close' so that all output has been read.
     child.once('exit', (code, signal) => {
-      exit = { at: Date.now(), wall: performance.now() - started, code, signal };
+      // The child is reaped by now: its CPU time is in ours (exact unless another child ended meanwhile).
+      exit = { at: Date.now(), wall: performance.now() - started, code, signal, cpuMs: childrenCpuMs() };
     });
     child.once('close', () => finish(exit ? undefined : new Error(`${describe(command, args)} closed without an exit status`)));
   });
@@ -193,6 +201,21 @@ export async function stopChild(
   const ms = inTime ? performance.now() - started : null;
   if (!inTime) running.child.kill('SIGKILL');
   return { ms, ...(await running.exited) };
+}
+
+// /proc reports CPU times in USER_HZ ticks, 100 a second on Linux.
+const TICK_MS = 10;
+
+/** childrenCpuMs is the CPU time (user + system) of this process's children it has waited for (cutime + cstime of /proc/self/stat), in ms. */
+function childrenCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces: cutime and cstime are fields 16 and 17.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) * TICK_MS;
+  } catch {
+    return undefined;
+  }
 }
 
 /** readStatusKb reads one `Vm*` line of /proc/<pid>/status in KiB (undefined if unavailable). */
