@@ -180,6 +180,24 @@ resources:
     expect((await proc.exited).code).toBe(0);
   });
 
+  it('GIVEN a resource that failed for good WHEN a reload removes it THEN it fails no more and is no longer managed, while its failures stay counted', async () => {
+    const dir = await tempDir();
+    const yaml = await graphFile(dir, 'graph: g\nresources:\n  exec:\n  - {name: fails, cmd: /bin/false}\n  noop:\n  - {name: n}\n');
+    const { proc, url } = await startWithMetrics(['run', '--yaml', yaml, '--tmp-prefix', '--no-watch']);
+    const failed = await waitForMetrics(url, (s) => valueOf(s, 'mgmt_failures', { failure: 'hard', kind: 'exec' }) === 1 && converged(s), 'the exec to fail');
+    expect(valueOf(failed, 'mgmt_resources', { kind: 'exec' })).toBe(1);
+
+    await writeFile(yaml, 'graph: g\nresources:\n  noop:\n  - {name: n}\n');
+    proc.child.kill('SIGHUP');
+    const removed = await waitForMetrics(url, (s) => valueOf(s, 'mgmt_graph_swaps_total') === 2, 'the reload');
+    expect(valueOf(removed, 'mgmt_failures', { failure: 'hard', kind: 'exec' })).toBe(0);
+    expect(valueOf(removed, 'mgmt_resources', { kind: 'exec' })).toBe(0);
+    expect(valueOf(removed, 'mgmt_resources', { kind: 'noop' })).toBe(1);
+    expect(valueOf(removed, 'mgmt_failures_total', { failure: 'hard', kind: 'exec' })).toBe(1);
+    proc.child.kill('SIGINT');
+    expect((await proc.exited).code).toBe(0);
+  });
+
   it('GIVEN a running graph WHEN SIGHUP reloads it THEN the swap is counted and the graph start time moves on', async () => {
     const dir = await tempDir();
     const out = join(dir, 'out');
