@@ -29,7 +29,8 @@ export interface Repair {
 /**
  * MetricsObserver counts what the engine does in plain numbers (the engine calls it per event: no
  * label hashing there); the registry turns them into metrics when scraped. Drift repairs are rare
- * and reported at once through `onRepair`.
+ * and reported at once through `onRepair`. It keeps per-vertex state only for the few vertices
+ * failing or drifted now: a map entry per vertex made 10,000 files' first converge 1% slower.
  */
 export class MetricsObserver implements EngineObserver {
   /** kinds holds a tally per kind: every registered kind from the start, others as they appear. */
@@ -40,10 +41,10 @@ export class MetricsObserver implements EngineObserver {
   graphStartSeconds = 0;
   /** Vertices failing now, and how. */
   private readonly failing = new Map<Vertex, Failure>();
-  /** Vertices whose last checkApply in apply mode left them in order. */
-  private readonly settled = new Set<Vertex>();
-  /** Settled vertices a watch event has dirtied since, with when (performance.now). */
+  /** Vertices that had run, dirtied by a watch event since, with when (performance.now). */
   private readonly dirtySince = new Map<Vertex, number>();
+  /** The tally of the kind last counted: most graphs hold long runs of one kind. */
+  private last: { kind: string; tally: KindTally } | undefined;
   private readonly onRepair: (repair: Repair) => void;
   private readonly now: () => number;
 
@@ -55,11 +56,13 @@ export class MetricsObserver implements EngineObserver {
 
   /** tally is a kind's tally, made on first use. */
   tally(kind: string): KindTally {
+    if (this.last?.kind === kind) return this.last.tally;
     let tally = this.kinds.get(kind);
     if (!tally) {
       tally = { checks: new Array<number>(CHECK_COMBINATIONS).fill(0), failures: { soft: 0, hard: 0 }, resources: 0 };
       this.kinds.set(kind, tally);
     }
+    this.last = { kind, tally };
     return tally;
   }
 
@@ -83,9 +86,9 @@ export class MetricsObserver implements EngineObserver {
     this.graphStartSeconds = Date.now() / 1000;
   }
 
-  watched(vertex: Vertex): void {
+  watched(vertex: Vertex, ranBefore: boolean): void {
     // Only a resource that was in order can drift; its first event since then starts the clock.
-    if (this.settled.has(vertex) && !this.dirtySince.has(vertex)) this.dirtySince.set(vertex, this.now());
+    if (ranBefore && !this.dirtySince.has(vertex)) this.dirtySince.set(vertex, this.now());
   }
 
   checked(vertex: Vertex, apply: boolean, results: readonly boolean[] | undefined): void {
@@ -96,15 +99,13 @@ export class MetricsObserver implements EngineObserver {
       this.tally(members[i]!.kind).checks[checkIndex(apply, !ok, results === undefined)]++;
     }
     if (results === undefined) return;
-    this.failing.delete(vertex);
-    if (!apply) return;
+    if (this.failing.size > 0) this.failing.delete(vertex);
+    if (!apply || this.dirtySince.size === 0) return;
     const since = this.dirtySince.get(vertex);
-    if (since !== undefined) {
-      this.dirtySince.delete(vertex);
-      const seconds = (this.now() - since) / 1000;
-      for (let i = 0; i < members.length; i++) if (results[i] !== true) this.onRepair({ kind: members[i]!.kind, seconds });
-    }
-    this.settled.add(vertex);
+    if (since === undefined) return;
+    this.dirtySince.delete(vertex);
+    const seconds = (this.now() - since) / 1000;
+    for (let i = 0; i < members.length; i++) if (results[i] !== true) this.onRepair({ kind: members[i]!.kind, seconds });
   }
 
   failed(vertex: Vertex, failure: Failure): void {
@@ -113,8 +114,7 @@ export class MetricsObserver implements EngineObserver {
   }
 
   stopped(vertex: Vertex): void {
-    this.failing.delete(vertex);
-    this.settled.delete(vertex);
-    this.dirtySince.delete(vertex);
+    if (this.failing.size > 0) this.failing.delete(vertex);
+    if (this.dirtySince.size > 0) this.dirtySince.delete(vertex);
   }
 }
