@@ -17,8 +17,8 @@ export interface AgentRun {
   /** The `graph` event's vertex count. */
   readonly vertices: number | undefined;
   readonly peakRssMb: number | undefined;
-  /** CPU time of the run (user + system), in ms. */
-  readonly cpuMs: number | undefined;
+  /** CPU time of the run in user mode (its own code), in ms. */
+  readonly userMs: number | undefined;
   /** Bytes of the JSON event log (stdout). */
   readonly logBytes: number;
 }
@@ -51,7 +51,7 @@ export async function runAgent(yaml: string, what: string, options: AgentRunOpti
     applies: counts.apply ?? 0,
     vertices: typeof graph?.vertices === 'number' ? graph.vertices : undefined,
     peakRssMb: run.peakRssMb,
-    cpuMs: run.cpuMs,
+    userMs: run.userMs,
     logBytes: Buffer.byteLength(run.stdout),
   };
 }
