@@ -44,7 +44,7 @@ export interface AgentOptions {
   readonly stops: Observable<string>;
   /** Requests to read the input again (SIGHUP), passed on to the frontend. */
   readonly reloads: Observable<void>;
-  /** Serve Prometheus metrics (--prometheus); absent = prom-client is never even loaded. */
+  /** Serve Prometheus metrics (--prometheus); absent = none of the metrics code, prom-client included, ever runs. */
   readonly prometheus?: MetricsOptions;
 }
 

@@ -1,5 +1,6 @@
-// The one module the agent imports, and only with --prometheus: prom-client is loaded with it, so
-// a run without the flag never loads it (test/metrics/lazy-load.test.ts).
+// The one module the agent imports, and only with --prometheus: prom-client is initialised with it
+// (the bundle initialises a module when first required), so a run without the flag runs none of
+// its code (test/metrics/lazy-load.test.ts).
 
 import type { EngineObserver } from '../engine/observer.js';
 import type { EventLog } from '../log/events.js';
