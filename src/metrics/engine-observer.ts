@@ -39,10 +39,12 @@ export class MetricsObserver implements EngineObserver {
   swaps = 0;
   /** When the running graph was swapped in (Unix seconds); 0 before the first. */
   graphStartSeconds = 0;
+  // Keyed by vertex id, not by the vertex: a string keeps its hash, while an object key has one
+  // added to the (frozen) vertex itself.
   /** Vertices failing now, and how. */
-  private readonly failing = new Map<Vertex, Failure>();
+  private readonly failing = new Map<string, { readonly vertex: Vertex; readonly failure: Failure }>();
   /** Vertices that had run, dirtied by a watch event since, with when (performance.now). */
-  private readonly dirtySince = new Map<Vertex, number>();
+  private readonly dirtySince = new Map<string, number>();
   /** The tally of the kind last counted: most graphs hold long runs of one kind. */
   private last: { kind: string; tally: KindTally } | undefined;
   private readonly onRepair: (repair: Repair) => void;
@@ -69,7 +71,7 @@ export class MetricsObserver implements EngineObserver {
   /** failingNow counts the resources failing now by kind and failure (a group counts each member). */
   failingNow(): Map<string, { soft: number; hard: number }> {
     const out = new Map<string, { soft: number; hard: number }>();
-    for (const [vertex, failure] of this.failing) {
+    for (const { vertex, failure } of this.failing.values()) {
       for (const member of vertex.members) {
         let counts = out.get(member.kind);
         if (!counts) out.set(member.kind, (counts = { soft: 0, hard: 0 }));
@@ -88,7 +90,7 @@ export class MetricsObserver implements EngineObserver {
 
   watched(vertex: Vertex, ranBefore: boolean): void {
     // Only a resource that was in order can drift; its first event since then starts the clock.
-    if (ranBefore && !this.dirtySince.has(vertex)) this.dirtySince.set(vertex, this.now());
+    if (ranBefore && !this.dirtySince.has(vertex.id)) this.dirtySince.set(vertex.id, this.now());
   }
 
   checked(vertex: Vertex, apply: boolean, results: readonly boolean[] | undefined): void {
@@ -99,22 +101,22 @@ export class MetricsObserver implements EngineObserver {
       this.tally(members[i]!.kind).checks[checkIndex(apply, !ok, results === undefined)]++;
     }
     if (results === undefined) return;
-    if (this.failing.size > 0) this.failing.delete(vertex);
+    if (this.failing.size > 0) this.failing.delete(vertex.id);
     if (!apply || this.dirtySince.size === 0) return;
-    const since = this.dirtySince.get(vertex);
+    const since = this.dirtySince.get(vertex.id);
     if (since === undefined) return;
-    this.dirtySince.delete(vertex);
+    this.dirtySince.delete(vertex.id);
     const seconds = (this.now() - since) / 1000;
     for (let i = 0; i < members.length; i++) if (results[i] !== true) this.onRepair({ kind: members[i]!.kind, seconds });
   }
 
   failed(vertex: Vertex, failure: Failure): void {
     for (const member of vertex.members) this.tally(member.kind).failures[failure]++;
-    this.failing.set(vertex, failure);
+    this.failing.set(vertex.id, { vertex, failure });
   }
 
   stopped(vertex: Vertex): void {
-    if (this.failing.size > 0) this.failing.delete(vertex);
-    if (this.dirtySince.size > 0) this.dirtySince.delete(vertex);
+    if (this.failing.size > 0) this.failing.delete(vertex.id);
+    if (this.dirtySince.size > 0) this.dirtySince.delete(vertex.id);
   }
 }
