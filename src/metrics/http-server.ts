@@ -6,9 +6,8 @@ import type { ListenAddress } from './listen-address.js';
 
 /** MetricsSource is what the server serves: the metrics text and the agent's health. */
 export interface MetricsSource {
-  /** metrics renders every metric in Prometheus's text format. */
-  metrics(): Promise<string>;
-  readonly contentType: string;
+  /** metrics renders every metric in Prometheus's text format, with its content type. */
+  metrics(): Promise<{ readonly contentType: string; readonly body: string }>;
   /** health says whether the agent has converged. */
   health(): { readonly converged: boolean };
 }
@@ -77,7 +76,8 @@ async function answer(request: IncomingMessage, response: ServerResponse, source
     return send(response, 200, 'application/json', `${JSON.stringify({ status: 'running', converged })}\n`);
   }
   try {
-    send(response, 200, source.contentType, await source.metrics());
+    const { contentType, body } = await source.metrics();
+    send(response, 200, contentType, body);
   } catch (err) {
     send(response, 500, 'text/plain; charset=utf-8', `cannot collect the metrics: ${errorMessage(err)}\n`);
   }

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ETCD_ROLES, type AgentState } from './agent-state.js';
-import { CHECK_COMBINATIONS, MetricsObserver, type KindTally, type Repair } from './engine-observer.js';
+import { CHECK_COMBINATIONS, type KindTally, type MetricsObserver, type Repair } from './engine-observer.js';
 
 const BOOLS = ['false', 'true'] as const;
 const FAILURES = ['soft', 'hard'] as const;
@@ -22,26 +22,29 @@ interface Flushed {
   readonly checks: number[];
   soft: number;
   hard: number;
+  repairs: number;
 }
 
-/** MgmtMetrics are the registry /metrics serves and the states its metrics are read from. */
+/** MgmtMetrics are the registry /metrics serves, and where the observer's repair times go. */
 export interface MgmtMetrics {
   readonly registry: Registry;
-  readonly observer: MetricsObserver;
+  /** repaired observes one drift repair's time (MetricsObserver's onRepair). */
+  repaired(repair: Repair): void;
 }
 
 /**
  * createMetrics registers upstream mgmt's metrics (same names, help texts and labels: its
  * dashboards and alerts work unchanged), ours, and prom-client's process and Node defaults, on a
- * registry of their own. Every label set of every kind in `kinds` is there at zero from the start.
+ * registry of their own, read from the observer's tallies and the agent's state at each scrape.
+ * Every label set of every kind the observer knows is there at zero from the start.
  */
-export function createMetrics(kinds: readonly string[], agent: AgentState): MgmtMetrics {
+export function createMetrics(observer: MetricsObserver, agent: AgentState): MgmtMetrics {
   const registry = new Registry();
   const registers = [registry];
   const flushed = new Map<KindTally, Flushed>();
   const flushedOf = (tally: KindTally): Flushed => {
     let done = flushed.get(tally);
-    if (!done) flushed.set(tally, (done = { checks: new Array<number>(CHECK_COMBINATIONS).fill(0), soft: 0, hard: 0 }));
+    if (!done) flushed.set(tally, (done = { checks: new Array<number>(CHECK_COMBINATIONS).fill(0), soft: 0, hard: 0, repairs: 0 }));
     return done;
   };
 
@@ -107,17 +110,21 @@ export function createMetrics(kinds: readonly string[], agent: AgentState): Mgmt
   });
 
   // Ours.
-  const repairs = new Counter({ name: 'mgmt_repairs_total', help: 'Drift repairs: checkApply runs that fixed a resource a watch event found out of order after it had been in order.', labelNames: ['kind'], registers });
+  const repairs: Counter = new Counter({
+    name: 'mgmt_repairs_total',
+    help: 'Drift repairs: checkApply runs that fixed a resource a watch event found out of order after it had been in order.',
+    labelNames: ['kind'],
+    registers,
+    collect: () => {
+      for (const [kind, tally] of observer.kinds) {
+        const done = flushedOf(tally);
+        repairs.inc({ kind }, tally.repairs - done.repairs);
+        done.repairs = tally.repairs;
+      }
+    },
+  });
   const repairSeconds = new Histogram({ name: 'mgmt_repair_seconds', help: 'Seconds from the watch event that found a resource out of order to the end of the checkApply that repaired it.', labelNames: ['kind'], buckets: REPAIR_BUCKETS, registers });
-  const onRepair = ({ kind, seconds }: Repair): void => {
-    repairs.inc({ kind });
-    repairSeconds.observe({ kind }, seconds);
-  };
-  const observer = new MetricsObserver(kinds, onRepair);
-  for (const kind of observer.kinds.keys()) {
-    repairs.inc({ kind }, 0);
-    repairSeconds.zero({ kind });
-  }
+  for (const kind of observer.kinds.keys()) repairSeconds.zero({ kind });
   new Counter({
     name: 'mgmt_graph_swaps_total',
     help: 'Graphs swapped into the engine: the first, then one per reload (an edit of the graph file, SIGHUP, a change of collected resources).',
@@ -161,5 +168,5 @@ export function createMetrics(kinds: readonly string[], agent: AgentState): Mgmt
     },
   });
   collectDefaultMetrics({ register: registry });
-  return { registry, observer };
+  return { registry, repaired: ({ kind, seconds }) => repairSeconds.observe({ kind }, seconds) };
 }

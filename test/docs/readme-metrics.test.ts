@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { AgentState } from '../../src/metrics/agent-state.js';
+import { MetricsObserver } from '../../src/metrics/engine-observer.js';
 import { DEFAULT_PROMETHEUS_LISTEN } from '../../src/metrics/listen-address.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { codeBlock } from './code-blocks.js';
 
 const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
-const { registry } = createMetrics(['file'], new AgentState());
+const { registry } = createMetrics(new MetricsObserver(['file'], () => {}), new AgentState());
 const ours = registry.getMetricsAsArray().filter((metric) => metric.name.startsWith('mgmt_'));
 
 interface AlertRule {

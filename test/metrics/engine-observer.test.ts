@@ -19,7 +19,7 @@ describe('MetricsObserver', () => {
   it('GIVEN the registered kinds THEN each has a tally at zero before anything ran', () => {
     const { observer } = observe();
     expect([...observer.kinds.keys()]).toEqual(['file', 'pkg']);
-    expect(observer.kinds.get('pkg')).toEqual({ checks: [0, 0, 0, 0, 0, 0, 0, 0], failures: { soft: 0, hard: 0 }, resources: 0 });
+    expect(observer.kinds.get('pkg')).toEqual({ checks: [0, 0, 0, 0, 0, 0, 0, 0], failures: { soft: 0, hard: 0 }, repairs: 0, resources: 0 });
   });
 
   it('GIVEN a group of three WHEN it is checked, fails and is swapped THEN each member counts', () => {
@@ -52,6 +52,7 @@ describe('MetricsObserver', () => {
     expect(repairs).toEqual([]);
     observer.checked(file, true, [false]);
     expect(repairs).toEqual([{ kind: 'file', seconds: 0.007 }]);
+    expect(observer.kinds.get('file')!.repairs).toBe(1);
     observer.watched(file, true);
     observer.checked(file, true, [true]); // its own write: in order, no repair
     expect(repairs).toHaveLength(1);

@@ -70,17 +70,18 @@ describe('mgmt run --prometheus', () => {
     await expect(fetch(url)).rejects.toThrow();
   });
 
-  it('GIVEN a converged run WHEN a managed file is deleted THEN its repair is counted, with the time from the watch event to the repair', async () => {
+  it('GIVEN a converged run WHEN a managed file is deleted THEN its repair is counted, with the time from the watch event to the repair, scraped or not meanwhile', async () => {
     const dir = await tempDir();
     const out = join(dir, 'out');
     await mkdir(out);
     const { proc, url } = await startWithMetrics(['run', '--yaml', await graphFile(dir, fourFiles(out)), '--tmp-prefix']);
-    await waitForMetrics(url, converged, 'convergence');
-    // The first applies were no repairs: nothing had been in order before.
-    expect(valueOf(await scrape(url), 'mgmt_repairs_total', { kind: 'file' })).toBe(0);
-
+    const applies = (resource: string) => proc.events.filter((e) => e.event === 'apply' && e.resource === resource).length;
+    await proc.waitForEvent(() => applies('file[file1]') === 1, 'the first apply');
+    // Not scraped before: prom-client starts with the first scrape, and the repair is kept for it.
     await rm(join(out, 'f1'));
-    const samples = await waitForMetrics(url, (s) => valueOf(s, 'mgmt_repairs_total', { kind: 'file' }) === 1 && converged(s), 'the repair');
+    await proc.waitForEvent(() => applies('file[file1]') === 2, 'the repair');
+    const samples = await waitForMetrics(url, converged, 'convergence after the repair');
+    expect(valueOf(samples, 'mgmt_repairs_total', { kind: 'file' })).toBe(1);
     expect(await readFile(join(out, 'f1'), 'utf8')).toBe('i am f1\n');
     expect(valueOf(samples, 'mgmt_repair_seconds_count', { kind: 'file' })).toBe(1);
     expect(valueOf(samples, 'mgmt_repair_seconds_sum', { kind: 'file' })).toBeGreaterThan(0);
@@ -88,6 +89,10 @@ describe('mgmt run --prometheus', () => {
     expect(valueOf(samples, 'mgmt_checkapply_total', checks('file', true, true, false))).toBe(4);
     // The noop file is no repair: nothing was changed.
     expect(existsSync(join(out, 'f4'))).toBe(false);
+    // A second repair, after the registry exists.
+    await rm(join(out, 'f2'));
+    const again = await waitForMetrics(url, (s) => valueOf(s, 'mgmt_repairs_total', { kind: 'file' }) === 2, 'the second repair');
+    expect(valueOf(again, 'mgmt_repair_seconds_count', { kind: 'file' })).toBe(2);
     proc.child.kill('SIGINT');
     expect((await proc.exited).code).toBe(0);
   });
