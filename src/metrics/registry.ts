@@ -167,6 +167,13 @@ export function createMetrics(observer: MetricsObserver, agent: AgentState): Mgm
       this.set(agent.members);
     },
   });
+  // prom-client's CPU counters count from their registration, the first scrape: they start from
+  // what the process used before it, as counters since the process started must.
+  const before = process.cpuUsage();
   collectDefaultMetrics({ register: registry });
+  const addSeconds = (name: string, micros: number): void => (registry.getSingleMetric(name) as Counter | undefined)?.inc(micros / 1e6);
+  addSeconds('process_cpu_user_seconds_total', before.user);
+  addSeconds('process_cpu_system_seconds_total', before.system);
+  addSeconds('process_cpu_seconds_total', before.user + before.system);
   return { registry, repaired: ({ kind, seconds }) => repairSeconds.observe({ kind }, seconds) };
 }
