@@ -10,11 +10,8 @@ export type Failure = 'soft' | 'hard';
 export interface EngineObserver {
   /** swapped is told each graph the engine has just swapped in. */
   swapped(graph: Graph): void;
-  /**
-   * watched is told each watch event of a vertex (its first, the ready one, too); `ranBefore`: the
-   * vertex has run successfully before, so the event may be a drift from what it made.
-   */
-  watched(vertex: Vertex, ranBefore: boolean): void;
+  /** watched is told each watch event of a vertex that ran successfully before: it may be a drift from what it made. */
+  watched(vertex: Vertex): void;
   /**
    * checked is told each checkApply the resource ran (a cached skip is none): `results` holds each
    * member's "was already OK", undefined when it threw.

@@ -263,7 +263,7 @@ export class VertexWorker implements Grantee {
     this.stateOK = false;
     const first = !this.started;
     this.started = true;
-    this.host.observer?.watched(this.vertex, this.timestamp > 0);
+    if (this.timestamp > 0) this.host.observer?.watched(this.vertex);
     this.emit('debug', 'watch', first ? READY : NO_FIELDS);
     this.schedule();
   }

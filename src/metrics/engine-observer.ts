@@ -90,9 +90,9 @@ export class MetricsObserver implements EngineObserver {
     this.graphStartSeconds = Date.now() / 1000;
   }
 
-  watched(vertex: Vertex, ranBefore: boolean): void {
-    // Only a resource that was in order can drift; its first event since then starts the clock.
-    if (ranBefore && !this.dirtySince.has(vertex.id)) this.dirtySince.set(vertex.id, this.now());
+  watched(vertex: Vertex): void {
+    // The first event since the resource was in order starts the clock.
+    if (!this.dirtySince.has(vertex.id)) this.dirtySince.set(vertex.id, this.now());
   }
 
   checked(vertex: Vertex, apply: boolean, results: readonly boolean[] | undefined): void {

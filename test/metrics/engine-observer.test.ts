@@ -42,18 +42,17 @@ describe('MetricsObserver', () => {
   it('GIVEN a resource that ran WHEN events come and a check fixes it THEN one repair, timed from the first event; a first apply or a noop check is none', () => {
     const { observer, repairs, advance } = observe();
     const file = vertexOf('file', 'f');
-    observer.watched(file, false);
-    observer.checked(file, true, [false]); // the first apply: no drift
-    observer.watched(file, true);
+    observer.checked(file, true, [false]); // the first apply: no drift (nor any watch event told before it)
+    observer.watched(file);
     advance(5);
-    observer.watched(file, true); // a second event does not restart the clock
+    observer.watched(file); // a second event does not restart the clock
     advance(2);
     observer.checked(file, false, [false]); // noop: reported, not repaired
     expect(repairs).toEqual([]);
     observer.checked(file, true, [false]);
     expect(repairs).toEqual([{ kind: 'file', seconds: 0.007 }]);
     expect(observer.kinds.get('file')!.repairs).toBe(1);
-    observer.watched(file, true);
+    observer.watched(file);
     observer.checked(file, true, [true]); // its own write: in order, no repair
     expect(repairs).toHaveLength(1);
   });
