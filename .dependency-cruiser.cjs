@@ -21,10 +21,12 @@ const FLOORS = {
   'src/yamlgraph': { may: ['src/core', 'src/errors', 'src/graph', 'src/resources'] },
   ...Object.fromEntries(WORLD_FLOOR.map((floor) => [floor, { may: [...BELOW_WORLD, ...WORLD_FLOOR] }])),
   'src/engine': { may: ['src/core', 'src/os', 'src/errors', 'src/log', 'src/graph', 'src/world', 'src/watchers', 'streams'] },
+  // The metrics (--prometheus): engine events and the agent's state as Prometheus metrics, served over HTTP.
+  'src/metrics': { may: ['src/core', 'src/errors', 'src/log', 'src/graph', 'src/engine'] },
   'src/frontend': { may: [...BELOW_WORLD, 'src/yamlgraph', 'src/world'] },
   // The agent knows no input format: of src/frontend/ it sees only the contract, types.ts.
-  'src/agent': { may: [...BELOW_WORLD, ...WORLD_FLOOR, 'src/engine', 'src/frontend/types', 'graphviz'] },
-  'src/cli': { may: [...BELOW_WORLD, ...WORLD_FLOOR, 'src/yamlgraph', 'src/engine', 'src/frontend', 'src/agent', 'graphviz'] },
+  'src/agent': { may: [...BELOW_WORLD, ...WORLD_FLOOR, 'src/engine', 'src/frontend/types', 'src/metrics', 'graphviz'] },
+  'src/cli': { may: [...BELOW_WORLD, ...WORLD_FLOOR, 'src/yamlgraph', 'src/engine', 'src/frontend', 'src/agent', 'src/metrics', 'graphviz'] },
   // graphviz/ is the pure toDot: graph types only (the writer that runs `dot` is src/agent/graphviz-file.ts).
   graphviz: { may: ['src/graph'] },
 };

@@ -14,6 +14,7 @@ import type { CompileTimings, Graph } from './graph/graph.js';
 import { createEventLog, roundMs } from './log/events.js';
 import { delay } from './os/time.js';
 import { createFsWatcher } from './watchers/fs.js';
+import type { MetricsOptions, RunningMetrics } from './metrics/start.js';
 
 /** AgentOptions are the settings of one agent run; what it runs comes from `frontend`. */
 export interface AgentOptions {
@@ -45,6 +46,8 @@ export interface AgentOptions {
   readonly stops: Observable<string>;
   /** Requests to read the input again (SIGHUP), passed on to the frontend. */
   readonly reloads: Observable<void>;
+  /** Serve Prometheus metrics (--prometheus); absent = none of the metrics code, prom-client included, ever runs. */
+  readonly prometheus?: MetricsOptions;
 }
 
 /** AgentIO is where the agent writes: the event log, and warnings of the first graph on stderr. */
@@ -69,7 +72,15 @@ const NO_CLUSTER: ClusterSettings = { ...DEFAULT_CLUSTER_SETTINGS, noServer: tru
  */
 export async function runAgent(options: AgentOptions, io: AgentIO): Promise<number> {
   const { hostname } = options;
-  const prefix = await makePrefix(options.prefix, options.tmpPrefix, hostname);
+  // First of all: a taken port fails the run before anything is set up, let alone applied.
+  const metrics = options.prometheus ? await startMetrics(options.prometheus) : undefined;
+  let prefix: string;
+  try {
+    prefix = await makePrefix(options.prefix, options.tmpPrefix, hostname);
+  } catch (err) {
+    await metrics?.close();
+    throw err;
+  }
   const log = createEventLog({
     format: options.logFormat,
     host: hostname,
@@ -84,10 +95,12 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
     if (options.tmpPrefix) await rm(prefix, { recursive: true, force: true }).catch(() => undefined);
   };
   for (const warning of options.startWarnings ?? []) log.emit({ level: 'warn', event: 'warning', message: warning });
+  if (metrics) log.emit({ level: 'info', event: 'metrics', url: metrics.url });
   let setup: WorldSetup;
   try {
-    setup = await setupWorld(options.cluster ?? NO_CLUSTER, hostname, prefix, log, (line) => io.stderr.write(`${line}\n`));
+    setup = await setupWorld(options.cluster ?? NO_CLUSTER, hostname, prefix, metrics?.clusterLog(log) ?? log, (line) => io.stderr.write(`${line}\n`));
   } catch (err) {
+    await metrics?.close();
     await removeTmpPrefix();
     throw err;
   }
@@ -110,7 +123,7 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
   const exporter = createExporter({ world, log, noop: options.noop, stopping: () => stopping });
 
   const watcher = createFsWatcher();
-  const engine = new Engine({ log, hostname, prefix, watcher, world });
+  const engine = new Engine({ log, hostname, prefix, watcher, world, observer: metrics?.observer });
   const subscriptions: Subscription[] = [];
   const applyGraph = async (graph: Graph, warnings: readonly string[]): Promise<void> => {
     for (const warning of warnings) log.emit({ level: 'warn', event: 'warning', message: warning });
@@ -182,6 +195,7 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
   } catch (err) {
     for (const subscription of subscriptions) subscription.unsubscribe();
     watcher.close();
+    await metrics?.close();
     await releaseState();
     throw err;
   }
@@ -200,7 +214,7 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
     const stopped = engine.stop();
     await Promise.race([stopped, delay(SHUTDOWN_GRACE_MS), hurried]);
     watcher.close();
-    await releaseState();
+    await Promise.all([releaseState(), metrics?.close()]);
     const failures = engine.failures();
     // All OK is exit 0 however the run was stopped; a resource still at work when the run
     // stopped (aborted, retrying, waiting) is not known to be OK.
@@ -253,9 +267,11 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
     return first.recollects && !stopping ? laterHandled : undefined;
   });
 
+  // A graph that exports or collects is not converged before the World is up and its first pass done.
+  const worldSettled = first.usesWorld ? Promise.all([setup.settled, firstPass]) : undefined;
+  // The metrics' convergence is --converged-timeout 0's, whatever the run's timeout.
+  if (metrics) subscriptions.push(convergedStates(engine.idle$, worldSettled, 0).subscribe((converged) => metrics.setConverged(converged)));
   if (options.convergedTimeout >= 0) {
-    // A graph that exports or collects is not converged before the World is up and its first pass done.
-    const worldSettled = first.usesWorld ? Promise.all([setup.settled, firstPass]) : undefined;
     subscriptions.push(
       convergedStates(engine.idle$, worldSettled, options.convergedTimeout)
         .subscribe((converged) => {
@@ -275,4 +291,10 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
 
 function roundTimings(timings: CompileTimings): CompileTimings {
   return { parse: roundMs(timings.parse), autoedges: roundMs(timings.autoedges), autogroup: roundMs(timings.autogroup), toposort: roundMs(timings.toposort) };
+}
+
+/** startMetrics loads the metrics (and prom-client with them) only when asked for. */
+async function startMetrics(settings: MetricsOptions): Promise<RunningMetrics> {
+  const { startMetrics: start } = await import('./metrics/start.js');
+  return start(settings);
 }

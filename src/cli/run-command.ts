@@ -11,6 +11,8 @@ import type { Registry } from '../core/registry.js';
 import { checkRunSettings, run } from './run.js';
 import { checkClusterSettings, parseUrls, type ClusterSettings } from '../agent/world-setup.js';
 import { checkTransport } from './transport-policy.js';
+import { DEFAULT_PROMETHEUS_LISTEN, parseListenAddress } from '../metrics/listen-address.js';
+import type { MetricsOptions } from '../metrics/start.js';
 
 /**
  * readToken takes the join token from --token, --token-file or MGMT_TOKEN (one of them); the
@@ -39,6 +41,8 @@ export interface CheckedRun {
   readonly commandLimit: number;
   /** The run's resource kinds (built with its --pkg-backend). */
   readonly registry: Registry;
+  /** What --prometheus serves, where; undefined without the flag. */
+  readonly prometheus?: MetricsOptions;
 }
 
 /**
@@ -76,12 +80,15 @@ export async function checkRunFlags(factory: FrontendFactory, flags: ParsedFlags
   const commandLimit = flags['exec-parallelism'] as number;
   if (commandLimit < 1) throw new UsageError(`mgmt run: --exec-parallelism takes a number above 0, not ${commandLimit}`);
   await checkRunSettings({ prefix: flags.prefix as string | undefined, tmpPrefix: flags['tmp-prefix'] === true, graphviz: flags.graphviz as string | undefined, graphvizFilter: flags['graphviz-filter'] as string, hostname: flags.hostname as string | undefined });
-  return { frontend, origin, noop, cluster, transportWarnings, commandLimit, registry };
+  const listen = flags['prometheus-listen'] as string | undefined;
+  if (listen !== undefined && flags.prometheus !== true) throw new UsageError('mgmt run: --prometheus-listen needs --prometheus');
+  const prometheus = flags.prometheus === true ? { listen: parseListenAddress(listen ?? DEFAULT_PROMETHEUS_LISTEN), kinds: [...registry.keys()] } : undefined;
+  return { frontend, origin, noop, cluster, transportWarnings, commandLimit, registry, prometheus };
 }
 
 /** runCommand adapts `mgmt run` flags to the run function, once checkRunFlags passed them. */
 export async function runCommand(factory: FrontendFactory, flags: ParsedFlags, positional: string[], io: CommandIO): Promise<number> {
-  const { frontend, origin, noop, cluster, transportWarnings, commandLimit } = await checkRunFlags(factory, flags, positional);
+  const { frontend, origin, noop, cluster, transportWarnings, commandLimit, prometheus } = await checkRunFlags(factory, flags, positional);
   setCommandLimit(commandLimit);
   // Descriptors whoever started us left open must not reach the commands we run (as other users too).
   closeInheritedDescriptors();
@@ -101,6 +108,7 @@ export async function runCommand(factory: FrontendFactory, flags: ParsedFlags, p
       cluster,
       startWarnings: transportWarnings,
       handleSignals: true,
+      prometheus,
     },
     io,
   );

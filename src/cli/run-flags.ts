@@ -47,6 +47,8 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   { name: 'etcd-election-timeout', type: 'int', default: 1000, doc: 'etcd raft election timeout in ms' },
   { name: 'log-format', type: 'choice', choices: ['text', 'json'], default: 'text', doc: 'text: human lines on stderr; json: one JSON event per line on stdout' },
   { name: 'verbose', type: 'bool', doc: 'also log routine watch and check events' },
+  { name: 'prometheus', type: 'bool', doc: 'serve Prometheus metrics on http://ADDR/metrics, and the agent\'s health on /health (ADDR: --prometheus-listen)' },
+  { name: 'prometheus-listen', type: 'string', doc: 'where --prometheus listens: host:port, [v6]:port, or :port for every interface (default 127.0.0.1:9233; port 0 = any free port, logged)' },
   { name: 'exec-parallelism', type: 'int', default: 32 /* exec-process DEFAULT_COMMAND_LIMIT */, doc: 'at most N commands of exec resources run at once (N > 0); watchcmds do not count' },
 ];
 

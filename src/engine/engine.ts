@@ -8,9 +8,13 @@ import { RunGate } from './run-gate.js';
 import { Semaphores } from '../os/semaphores.js';
 import { SignalPool } from './signal-pool.js';
 import { isIdleStatus, isStuckStatus, VertexWorker, type WorkerContextFactory, type WorkerHost, type WorkerStatus } from './worker.js';
+import type { EngineObserver } from './observer.js';
 
-/** EngineOptions are what an engine needs from the agent around it: what its resources' contexts share. */
-export type EngineOptions = ContextShared;
+/** EngineOptions are what an engine needs from the agent around it: what its resources' contexts share, and who observes it. */
+export interface EngineOptions extends ContextShared {
+  /** Told what the engine does (metrics, --prometheus); absent costs nothing but a field read per event. */
+  readonly observer?: EngineObserver;
+}
 
 /** SwapStats says what a graph swap did. */
 export interface SwapStats {
@@ -59,6 +63,7 @@ export class Engine {
       log: options.log,
       semaphores: this.semaphores,
       signals: this.signals,
+      observer: options.observer,
       tick: () => ++this.clock,
       // Most graphs notify nobody: no key is built per edge and per pass then.
       hasRefresh: (edge) => this.refreshPending.size > 0 && this.refreshPending.has(edgeKey(edge.from, edge.to)),
@@ -121,6 +126,7 @@ export class Engine {
       for (const worker of reparented) worker.poke();
       if (this.stuck > 0) for (const worker of workers.values()) if (isStuckStatus(worker.status)) worker.poke();
       for (const worker of fresh) worker.start(this.makeContext);
+      this.host.observer?.swapped(next);
       return { kept, added: added.length, removed: removed.length, ms: roundMs(performance.now() - started) };
     } finally {
       this.swapping--;

@@ -11,6 +11,7 @@ import { startRunner, type MemberContextFactory, type VertexRunner } from './run
 import type { SignalPool } from './signal-pool.js';
 import type { RefreshSource } from './member-context.js';
 import type { Grantee, QueuedWait, Release, SemaphoreWait, Semaphores } from '../os/semaphores.js';
+import type { EngineObserver } from './observer.js';
 
 /**
  * WorkerStatus is where a vertex is in its life. `idle`, `blocked` and `failed` count as idle for
@@ -105,6 +106,8 @@ export interface WorkerHost {
   readonly semaphores: Semaphores;
   /** The AbortControllers checks borrow (signal-pool.ts). */
   readonly signals: SignalPool;
+  /** Told what the workers do (metrics); absent = nobody asked. */
+  readonly observer?: EngineObserver;
   /** tick returns a new, strictly increasing timestamp. */
   tick(): number;
   hasRefresh(edge: Edge): boolean;
@@ -277,6 +280,7 @@ export class VertexWorker implements Grantee, RefreshSource {
     this.stateOK = false;
     const first = !this.started;
     this.started = true;
+    if (this.timestamp > 0) this.host.observer?.watched(this.vertex);
     this.emitWatch(first);
     this.schedule();
   }
@@ -411,6 +415,7 @@ export class VertexWorker implements Grantee, RefreshSource {
     const generation = this.dirtyGeneration;
     const started = performance.now();
     if (!refresh && this.checkedOKSync(!vertex.meta.noop)) {
+      host.observer?.checked(vertex, !vertex.meta.noop, OK_RESULTS);
       this.finishPass(OK_RESULTS, started, generation, NO_EDGES, false);
       return undefined;
     }
@@ -452,9 +457,11 @@ export class VertexWorker implements Grantee, RefreshSource {
         results = vertex.members.map(() => false);
       } else {
         results = await this.checkApply(!meta.noop, refresh);
+        this.host.observer?.checked(vertex, !meta.noop, results);
       }
     } catch (err) {
       if (this.stopped) return;
+      this.host.observer?.checked(vertex, !meta.noop, undefined);
       throw new CheckApplyFailure(err);
     }
     if (this.stopped) return;
@@ -672,6 +679,7 @@ export class VertexWorker implements Grantee, RefreshSource {
       this.lastError = err.message;
       if (this.retriesLeft === 0) throw err;
       if (this.retriesLeft > 0) this.retriesLeft--;
+      this.host.observer?.failed(this.vertex, 'soft');
       this.emit('error', 'error', { phase: 'checkApply', message: err.message, permanent: false });
       this.emit('warn', 'retry', {
         phase: 'checkApply',
@@ -733,6 +741,7 @@ export class VertexWorker implements Grantee, RefreshSource {
   private markFailed(phase: 'init' | 'watch' | 'checkApply', message: string): void {
     this.failed = true;
     this.lastError = message;
+    this.host.observer?.failed(this.vertex, 'hard');
     this.emit('error', 'error', { phase, message, permanent: true });
     // Dependants cannot run now: poke them so they notice and count as blocked.
     for (const child of this.children) child.poke();
@@ -788,6 +797,7 @@ export class VertexWorker implements Grantee, RefreshSource {
       }
     }
     this.setStatus('stopped');
+    this.host.observer?.stopped(this.vertex);
   }
 
   /** abortInflight aborts a running checkApply without stopping the worker. */

@@ -21,6 +21,7 @@ import { peerCfengine1000, peerCfengine10000 } from './scenarios/peer-cfengine.j
 import { startup } from './scenarios/startup.js';
 import { svcRestart } from './scenarios/svc.js';
 import { pkgScenarios } from './scenarios/pkg.js';
+import { files10000Prometheus } from './scenarios/prometheus.js';
 
 /** SCENARIOS lists every scenario in the order a full run takes them. */
 export const SCENARIOS: readonly Scenario[] = [
@@ -28,6 +29,7 @@ export const SCENARIOS: readonly Scenario[] = [
   execChain,
   files1000,
   files10000,
+  files10000Prometheus,
   peerCfengine1000,
   peerCfengine10000,
   drift10000,

@@ -17,6 +17,8 @@ export interface AgentRun {
   /** The `graph` event's vertex count. */
   readonly vertices: number | undefined;
   readonly peakRssMb: number | undefined;
+  /** CPU time of the run in user mode (its own code), in ms. */
+  readonly userMs: number | undefined;
   /** Bytes of the JSON event log (stdout). */
   readonly logBytes: number;
 }
@@ -49,6 +51,7 @@ export async function runAgent(yaml: string, what: string, options: AgentRunOpti
     applies: counts.apply ?? 0,
     vertices: typeof graph?.vertices === 'number' ? graph.vertices : undefined,
     peakRssMb: run.peakRssMb,
+    userMs: run.userMs,
     logBytes: Buffer.byteLength(run.stdout),
   };
 }

@@ -51,6 +51,15 @@ export interface TimedRun {
   readonly stderr: string;
   /** Highest VmHWM seen while polling, in MiB (a lower bound; undefined unless sampled). */
   readonly peakRssMb?: number;
+  /**
+   * CPU time in user mode of the child and the children it waited for, in milliseconds (10 ms
+   * steps): the run's own code, less disturbed by other load on the machine than the wall time or
+   * the system time (the kernel's share of writing 10,000 files swings by seconds with it).
+   * Undefined without /proc.
+   */
+  readonly userMs?: number;
+  /** CPU time in kernel mode, as userMs. */
+  readonly systemMs?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 300_000;
@@ -62,8 +71,9 @@ export function timedRun(command: string, args: readonly string[], options: Spaw
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let peakKb: number | undefined;
-    let exit: { at: number; wall: number; code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let exit: { at: number; wall: number; code: number | null; signal: NodeJS.Signals | null; cpu: ChildrenCpu | undefined } | undefined;
 
+    const cpuBefore = childrenCpu();
     const spawnedAt = Date.now();
     const started = performance.now();
     const child = track(
@@ -104,12 +114,15 @@ export function timedRun(command: string, args: readonly string[], options: Spaw
         stdout: Buffer.concat(stdout).toString(),
         stderr: Buffer.concat(stderr).toString(),
         peakRssMb: peakKb === undefined ? undefined : peakKb / 1024,
+        userMs: exit!.cpu && cpuBefore ? exit!.cpu.user - cpuBefore.user : undefined,
+        systemMs: exit!.cpu && cpuBefore ? exit!.cpu.system - cpuBefore.system : undefined,
       });
     };
     child.once('error', (err) => finish(new Error(`cannot run ${describe(command, args)}: ${err.message}`)));
     // The wall time ends at exit; the result waits for 'close' so that all output has been read.
     child.once('exit', (code, signal) => {
-      exit = { at: Date.now(), wall: performance.now() - started, code, signal };
+      // The child is reaped by now: its CPU time is in ours (exact unless another child ended meanwhile).
+      exit = { at: Date.now(), wall: performance.now() - started, code, signal, cpu: childrenCpu() };
     });
     child.once('close', () => finish(exit ? undefined : new Error(`${describe(command, args)} closed without an exit status`)));
   });
@@ -193,6 +206,27 @@ export async function stopChild(
   const ms = inTime ? performance.now() - started : null;
   if (!inTime) running.child.kill('SIGKILL');
   return { ms, ...(await running.exited) };
+}
+
+// /proc reports CPU times in USER_HZ ticks, 100 a second on Linux.
+const TICK_MS = 10;
+
+/** ChildrenCpu is the CPU time of the children this process has waited for, in ms. */
+interface ChildrenCpu {
+  readonly user: number;
+  readonly system: number;
+}
+
+/** childrenCpu reads cutime and cstime of /proc/self/stat. */
+function childrenCpu(): ChildrenCpu | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces: cutime and cstime are fields 16 and 17.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[13]) * TICK_MS, system: Number(fields[14]) * TICK_MS };
+  } catch {
+    return undefined;
+  }
 }
 
 /** readStatusKb reads one `Vm*` line of /proc/<pid>/status in KiB (undefined if unavailable). */

@@ -9,9 +9,9 @@
 // target is peer-cfengine-1000's (half of CFEngine's time).
 
 import { join } from 'node:path';
-import { agentDetails, runAgent, type AgentRun } from '../lib/agent-run.js';
+import { agentDetails, runAgent, type AgentRun, type AgentRunOptions } from '../lib/agent-run.js';
 import { interleaved } from '../lib/interleave.js';
-import { emptyDir, expectConverged, makeManifest, writeGraphAndManifest } from '../lib/manifest.js';
+import { emptyDir, expectConverged, makeManifest, writeGraphAndManifest, type Manifest } from '../lib/manifest.js';
 import { baselineScript } from '../lib/paths.js';
 import { expectSuccess, runNode, syncDisks } from '../lib/proc.js';
 import { makeResult, makeSubResult, type Scenario, type ScenarioContext, type ScenarioResult, type SubResult } from '../lib/scenario.js';
@@ -58,14 +58,7 @@ async function runFiles(ctx: ScenarioContext, name: string, count: number, targe
   };
 
   const runs = await repeat(policy, async (i): Promise<OneRun> => {
-    const agentBlock = async (): Promise<{ mgmtFirst: AgentRun; mgmtCheck: AgentRun }> => {
-      await emptyDir(manifest);
-      const mgmtFirst = await runAgent(yaml, `${name}, first converge`, agentOptions);
-      await expectConverged(manifest, `mgmt run (${name}, first converge)`);
-      if (mgmtFirst.applies !== count) throw new Error(`mgmt run (${name}) applied ${mgmtFirst.applies} resources, expected ${count}`);
-      const mgmtCheck = await runAgent(yaml, `${name}, re-check`, agentOptions);
-      return { mgmtFirst, mgmtCheck };
-    };
+    const agentBlock = (): Promise<AgentPair> => firstAndRecheck(manifest, yaml, name, agentOptions);
     const baselineBlock = async (): Promise<{ nodeWrite: number; nodeCheck: number }> => {
       await emptyDir(manifest);
       const nodeWrite = await node('write-files');
@@ -117,6 +110,23 @@ async function runFiles(ctx: ScenarioContext, name: string, count: number, targe
       ...(memory ? { memory } : {}),
     },
   );
+}
+
+/** AgentPair is one first converge of a files graph from an empty directory, and the re-check after it. */
+export interface AgentPair {
+  readonly mgmtFirst: AgentRun;
+  readonly mgmtCheck: AgentRun;
+}
+
+/** firstAndRecheck empties the manifest's directory, runs the agent on it once (checking it applied every file), then once more. */
+export async function firstAndRecheck(manifest: Manifest, yaml: string, what: string, options: AgentRunOptions): Promise<AgentPair> {
+  await emptyDir(manifest);
+  const mgmtFirst = await runAgent(yaml, `${what}, first converge`, options);
+  await expectConverged(manifest, `mgmt run (${what}, first converge)`);
+  const count = manifest.files.length;
+  if (mgmtFirst.applies !== count) throw new Error(`mgmt run (${what}) applied ${mgmtFirst.applies} resources, expected ${count}`);
+  const mgmtCheck = await runAgent(yaml, `${what}, re-check`, options);
+  return { mgmtFirst, mgmtCheck };
 }
 
 /** peakOf is one repetition's highest peak RSS over the agent's first converge and re-check (MB). */
