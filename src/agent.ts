@@ -7,7 +7,6 @@ import { createExporter } from './agent/exporter.js';
 import { makePrefix } from './agent/prefix.js';
 import { serviceNotifier } from './agent/ready-notify.js';
 import { Engine } from './engine/engine.js';
-import { isIdleStatus } from './engine/worker.js';
 import { errorMessage, MgmtError } from './errors.js';
 import type { Frontend, FrontendContext, FrontendEvent, GraphInput } from './frontend/types.js';
 import type { CompileTimings, Graph } from './graph/graph.js';
@@ -218,7 +217,7 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
     const failures = engine.failures();
     // All OK is exit 0 however the run was stopped; a resource still at work when the run
     // stopped (aborted, retrying, waiting) is not known to be OK.
-    const unfinished = [...engine.statuses()].filter(([, status]) => !isIdleStatus(status)).map(([id]) => id);
+    const unfinished = engine.unfinished();
     const code = failures.length > 0 || unfinished.length > 0 || worldFailed || exporter.failed ? 1 : 0;
     const why = secondSignal === undefined ? reason : `${reason}, then ${secondSignal}`;
     // The last event of a run, whatever a stopped resource still says after it.

@@ -182,6 +182,10 @@ export class Semaphores {
   // Each resource asks with the same ids array every time: sorting and looking them up once per
   // array, not per check.
   private readonly prepared = new WeakMap<readonly string[], readonly Semaphore[]>();
+  // The last ids asked for, and their semaphores: a graph's vertices mostly share their kind's list,
+  // and the WeakMap lookup was most of a take's cost.
+  private lastIds: readonly string[] | undefined;
+  private lastSemas: readonly Semaphore[] = [];
 
   /**
    * take takes every semaphore in `ids` at once when each has a unit free, and returns their
@@ -190,9 +194,9 @@ export class Semaphores {
   take(ids: readonly string[]): Release | undefined {
     if (ids.length === 0) return NOTHING_TO_RELEASE;
     const semas = this.semaphoresOf(ids);
-    for (const sema of semas) if (sema.free === 0) return undefined;
-    for (const sema of semas) sema.free--;
-    return releaserOf([...semas]);
+    for (let i = 0; i < semas.length; i++) if (semas[i]!.free === 0) return undefined;
+    for (let i = 0; i < semas.length; i++) semas[i]!.free--;
+    return releaserOf(semas.slice());
   }
 
   /**
@@ -232,9 +236,16 @@ export class Semaphores {
   }
 
   private semaphoresOf(ids: readonly string[]): readonly Semaphore[] {
+    if (ids === this.lastIds) return this.lastSemas;
     let semas = this.prepared.get(ids);
-    if (semas) return semas;
-    semas = [...new Set(ids)].sort().map((id) => {
+    if (!semas) semas = this.prepare(ids);
+    this.lastIds = ids;
+    this.lastSemas = semas;
+    return semas;
+  }
+
+  private prepare(ids: readonly string[]): readonly Semaphore[] {
+    const semas = [...new Set(ids)].sort().map((id) => {
       let sema = this.table.get(id);
       if (!sema) {
         sema = new Semaphore(semaphoreSize(id));

@@ -97,14 +97,19 @@ class PathListener implements DirListener {
   }
 }
 
-// An absolute path without empty, `.` or `..` segments and no trailing `/`: resolve would return it
-// as it is. Resources hand over such paths; resolve cost 1-3 µs and 430 bytes each (10,000 files).
-const RESOLVED = /^(?:\/[^/]+)+$/;
-const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+const SLASH = 0x2f;
 
-/** resolvedPath is `resolve(path)`, without the call for a path already resolved. */
+/**
+ * resolvedPath is `resolve(path)`, without the call for a path already resolved: absolute, with no
+ * empty segment and no trailing `/`, and no segment starting with `.` (so no `.` or `..`; a dot
+ * file takes the call too). Resources hand over such paths; resolve cost 1-3 µs and 430 bytes each
+ * (10,000 files), and the regular expression that tested for them was ~1.5% of a 10,000-file
+ * re-check's CPU profile.
+ */
 export function resolvedPath(path: string): string {
-  return RESOLVED.test(path) && !DOT_SEGMENT.test(path) ? path : resolve(path);
+  const resolved =
+    path.length > 1 && path.charCodeAt(0) === SLASH && path.charCodeAt(path.length - 1) !== SLASH && !path.includes('//') && !path.includes('/.');
+  return resolved ? path : resolve(path);
 }
 
 /** watchError turns a watch failure into an Error that names the path and says what to do. */

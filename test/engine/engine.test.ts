@@ -165,8 +165,10 @@ describe('engine scheduling', () => {
     await engine.swap(buildGraph([{ name: 'a', def: world.kind, meta: { retry: 1, delay: 60_000 } }]));
     await waitFor(() => engine.statuses().get('probe[a]') === 'retrying', 'a to wait for its retry');
     expect(eventsOf('retry', 'probe[a]')).toMatchObject([{ left: 0, delayMs: 60_000 }]);
+    expect(engine.unfinished()).toEqual(['probe[a]']);
     await engine.stop();
     expect(engine.statuses().get('probe[a]')).toBe('stopped');
+    expect(engine.unfinished()).toEqual([]);
     expect(callsOf(world, 'a')).toHaveLength(1);
   });
 
