@@ -369,6 +369,9 @@ export class VertexWorker implements Grantee, RefreshSource {
     } finally {
       this.dropHeldSlots();
       this.running = false;
+      // Only a running loop's promise is awaited (settleStop): holding the last one kept 10,000
+      // settled promises alive, and promoted them to the old space.
+      this.runDone = SETTLED;
     }
     // News that came while the last attempt failed may describe the fix: it gets its attempt.
     if (this.rerun && this.failed) {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { Observable, type Subscriber } from 'rxjs';
 import type { WatchPathOptions } from '../core/context.js';
-import { DirWatches, type DirListener } from './fs-dir.js';
+import { DirRegistration, DirWatches } from './fs-dir.js';
 import { watchTree } from './fs-tree.js';
 
 /** FsWatcher watches paths; one instance serves a whole agent so that watches are shared. */
@@ -39,33 +39,33 @@ export function createFsWatcher(): FsWatcher {
           subscriber.error(new Error(`cannot watch ${target}: the file watcher is closed`));
           return;
         }
-        const listener = new PathListener(subscriber, target);
-        let release: () => void;
+        // A path's own changes are reported by its parent's watch, under its name; the root has
+        // no parent, so it listens to all of its own events.
+        const root = target === '/';
+        const listener = new PathListener(subscriber, target, root ? null : basename(target));
         try {
-          // A path's own changes are reported by its parent's watch, under its name; the root has
-          // no parent, so it listens to all of its own events.
-          release = target === '/' ? dirs.listen('/', null, listener) : dirs.listen(dirname(target), basename(target), listener);
+          dirs.register(root ? '/' : dirname(target), listener);
         } catch (err) {
           subscriber.error(watchError(target, err));
           return;
         }
-        if (options.recursive) {
-          let releaseTree: () => void;
-          try {
-            releaseTree = watchTree(dirs, target, listener);
-          } catch (err) {
-            release();
-            subscriber.error(watchError(target, err));
-            return;
-          }
-          const releaseEntry = release;
-          release = () => {
-            releaseEntry();
-            releaseTree();
-          };
+        if (!options.recursive) {
+          subscriber.next(); // ready
+          return listener;
+        }
+        let releaseTree: () => void;
+        try {
+          releaseTree = watchTree(dirs, target, listener);
+        } catch (err) {
+          listener.unsubscribe();
+          subscriber.error(watchError(target, err));
+          return;
         }
         subscriber.next(); // ready
-        return release;
+        return () => {
+          listener.unsubscribe();
+          releaseTree();
+        };
       });
     },
 
@@ -79,14 +79,17 @@ export function createFsWatcher(): FsWatcher {
 }
 
 /**
- * PathListener forwards directory events to one subscriber of `path`: one object, not an object
- * and two closures (10,000 files watch at once).
+ * PathListener forwards directory events to one subscriber of `path`, and is its registration and
+ * its teardown: one object per watch, not an object and two closures (10,000 files watch at once).
  */
-class PathListener implements DirListener {
+class PathListener extends DirRegistration {
   constructor(
     private readonly subscriber: Subscriber<void>,
     private readonly path: string,
-  ) {}
+    name: string | null,
+  ) {
+    super(name);
+  }
 
   change(): void {
     this.subscriber.next();
