@@ -210,9 +210,10 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
     void notifier.stopping();
     for (const subscription of subscriptions) subscription.unsubscribe();
     engine.abortAll(new Error(`stopping: ${reason}`));
-    const stopped = engine.stop();
+    // The run ends here: the file watches are released at once, not ended one by one.
+    const stopped = engine.stop({ exiting: true });
     await Promise.race([stopped, delay(SHUTDOWN_GRACE_MS), hurried]);
-    watcher.close();
+    watcher.release();
     await Promise.all([releaseState(), metrics?.close()]);
     const failures = engine.failures();
     // All OK is exit 0 however the run was stopped; a resource still at work when the run

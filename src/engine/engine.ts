@@ -140,13 +140,20 @@ export class Engine {
     }
   }
 
-  /** stop stops every worker (aborting running checkApplys) and waits for their cleanup. */
-  async stop(): Promise<void> {
-    await stopAll(this.workers);
+  /**
+   * stop stops every worker (aborting running checkApplys) and waits for their cleanup. With
+   * `exiting` the process exits next and releases the shared file watcher (FsWatcher.release):
+   * watches of that watcher alone are left to it, not ended one by one.
+   */
+  async stop(options: StopOptions = {}): Promise<void> {
+    const exiting = options.exiting === true;
+    await stopAll(this.workers, exiting);
   }
 
   /** abortAll aborts every running checkApply (first step of a shutdown). */
   abortAll(reason: Error): void {
+    // Only a busy worker has a check in flight: a converged graph has none to walk through.
+    if (this.busy === 0) return;
     this.workers.forEach((worker) => worker.abortInflight(reason));
   }
 
@@ -162,6 +169,7 @@ export class Engine {
   /** unfinished lists the resources still at work (not idle): a run that stops with one is not known to be OK. */
   unfinished(): string[] {
     const out: string[] = [];
+    if (this.busy === 0) return out;
     this.workers.forEach((worker, id) => {
       if (!isIdleStatus(worker.status)) out.push(id);
     });
@@ -198,11 +206,17 @@ export class Engine {
   }
 }
 
+/** StopOptions say how the engine is stopped. */
+export interface StopOptions {
+  /** The process exits next, and releases the shared file watcher first (false: end every watch). */
+  readonly exiting?: boolean;
+}
+
 /** stopAll stops every worker and waits for those that did not stop at once. */
-async function stopAll(workers: { forEach(each: (worker: VertexWorker) => void): void }): Promise<void> {
+async function stopAll(workers: { forEach(each: (worker: VertexWorker) => void): void }, exiting = false): Promise<void> {
   const pending: Promise<void>[] = [];
   workers.forEach((worker) => {
-    const stopping = worker.stop();
+    const stopping = worker.stop(exiting);
     if (stopping) pending.push(stopping);
   });
   if (pending.length > 0) await Promise.all(pending);

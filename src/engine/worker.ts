@@ -12,6 +12,7 @@ import type { SignalPool } from './signal-pool.js';
 import type { RefreshSource } from './member-context.js';
 import type { Grantee, QueuedWait, Release, SemaphoreWait, Semaphores } from '../os/semaphores.js';
 import type { EngineObserver } from './observer.js';
+import { PathWatch } from '../watchers/fs.js';
 
 /**
  * WorkerStatus is where a vertex is in its life. `idle`, `blocked` and `failed` count as idle for
@@ -153,6 +154,8 @@ export class VertexWorker implements Grantee, RefreshSource {
   private readonly semaphoreIds: readonly string[];
   private runner: VertexRunner | undefined;
   private watchSubscription: Subscription | undefined;
+  /** Its watch is the shared file watcher's own (PathWatch): a stop before the process exits may leave it to the watcher. */
+  private watchIsPath = false;
   private started = false;
   private stateOK = false;
   private dirtyGeneration = 0;
@@ -262,6 +265,7 @@ export class VertexWorker implements Grantee, RefreshSource {
       );
     }
     if (meta.limit !== Infinity) source = source.pipe(rateLimit(meta.limit, meta.burst));
+    this.watchIsPath = source instanceof PathWatch;
     this.watchSubscription = source.subscribe(new WatchObserver(this));
   }
 
@@ -767,15 +771,16 @@ export class VertexWorker implements Grantee, RefreshSource {
   /**
    * stop unsubscribes the watch, aborts a running checkApply, waits for it, and cleans up. It
    * returns undefined when it is done at once (nothing ran, no cleanup): stopping 10,000 idle
-   * workers at the end of a one-shot run made an async frame and a promise each.
+   * workers at the end of a one-shot run made an async frame and a promise each. When the
+   * process is `exiting`, a watch of the shared file watcher alone is left to its release.
    */
-  stop(): Promise<void> | undefined {
+  stop(exiting = false): Promise<void> | undefined {
     if (this.stopped) return undefined;
     this.stopped = true;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.retryWait?.next();
-    this.watchSubscription?.unsubscribe();
+    if (!exiting || !this.watchIsPath) this.watchSubscription?.unsubscribe();
     // Nothing is made or awaited that is not there: an Error (and its stack) and three awaits
     // each were most of stopping 10,000 idle workers.
     if (this.parked?.cancel()) this.running = false;

@@ -116,6 +116,11 @@ export class DirWatches {
     return this.nodes.size;
   }
 
+  /** releaseAll closes every handle and drops every watch, telling no listener. */
+  releaseAll(): void {
+    for (const node of [...this.nodes.values()]) node.dispose();
+  }
+
   /** closeAll fails every watch with `err` and closes every handle. */
   closeAll(err: Error): void {
     for (const node of [...this.nodes.values()]) node.fail(err);

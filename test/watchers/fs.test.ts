@@ -269,6 +269,21 @@ describe('watch lifetime and errors', () => {
     const late = record(watcher.watchPath(join(dir, 'g')));
     expect(String(await late.failed())).toContain(`cannot watch ${join(dir, 'g')}`);
   });
+
+  it('GIVEN watched files WHEN the watcher is released THEN every handle is closed, its subscribers hear nothing, and new ones are refused', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const file = join(dir, 'f');
+    const rec = watch(file);
+    const tree = watch(dir, true);
+    watcher.release();
+    expect(watcher.watchCount()).toBe(0);
+    writeFileSync(file, 'changed');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect([rec.count, rec.error, tree.count, tree.error]).toEqual([1, undefined, 1, undefined]);
+    const late = record(watcher.watchPath(join(dir, 'g')));
+    expect(String(await late.failed())).toContain(`cannot watch ${join(dir, 'g')}`);
+  });
 });
 
 describe('watch memory', () => {
