@@ -11,33 +11,25 @@ import { useTempDirs } from '../helpers/tmp.js';
 
 const tempDir = useTempDirs();
 
-/** pathKind watches the path named by its `tag` through the context, and is always OK. */
-const pathKind: ResourceKind<{ tag: string }> = {
-  kind: 'watchedpath',
-  doc: 'test: a path watched through the shared watcher',
-  params: { tag: { type: 'string', doc: 'the path to watch' } },
-  defaults: () => ({ tag: '' }),
-  validate: () => [],
-  init: (params, ctx) => ({ watch: () => ctx.watchPath(params.tag), checkApply: async () => true }),
-};
+/** kindOf is a test kind named `kind` whose resources `init` makes, with one string parameter `tag`. */
+function kindOf(kind: string, init: ResourceKind<{ tag: string }>['init']): ResourceKind<{ tag: string }> {
+  const params = { tag: { type: 'string', doc: 'what the test says' } } as const;
+  return { kind, doc: `test: ${kind}`, params, defaults: () => ({ tag: '' }), validate: () => [], init };
+}
+
+/** pathKind watches the path named by its `tag` through the shared watcher, and is always OK. */
+const pathKind = kindOf('watchedpath', (params, ctx) => ({ watch: () => ctx.watchPath(params.tag), checkApply: async () => true }));
 
 /** ownWatchKind has a watch of its own, whose teardown it counts in `endedWatches`. */
 let endedWatches = 0;
-const ownWatchKind: ResourceKind<{ tag: string }> = {
-  kind: 'ownwatch',
-  doc: 'test: a watch that is not the shared watcher',
-  params: { tag: { type: 'string', doc: 'unused' } },
-  defaults: () => ({ tag: '' }),
-  validate: () => [],
-  init: () => ({
-    watch: () =>
-      new Observable<void>((subscriber) => {
-        subscriber.next();
-        return () => endedWatches++;
-      }),
-    checkApply: async () => true,
-  }),
-};
+const ownWatchKind = kindOf('ownwatch', () => ({
+  watch: () =>
+    new Observable<void>((subscriber) => {
+      subscriber.next();
+      return () => endedWatches++;
+    }),
+  checkApply: async () => true,
+}));
 
 describe('engine: a stop before the process exits', () => {
   it('GIVEN watches of the shared file watcher and one of its own WHEN the engine stops exiting THEN only its own watch is ended, and the watcher release closes the rest', async () => {
