@@ -1,4 +1,4 @@
-import { defer, from, lastValueFrom, Observable, Subject, takeUntil, throwError, type Subscription } from 'rxjs';
+import { defer, from, lastValueFrom, Observable, Subject, takeUntil, throwError, type Unsubscribable } from 'rxjs';
 import { onceTick } from '../../streams/once-tick.js';
 import { pollTicks } from '../../streams/poll-ticks.js';
 import { rateLimit } from '../../streams/rate-limit.js';
@@ -12,7 +12,7 @@ import type { SignalPool } from './signal-pool.js';
 import type { RefreshSource } from './member-context.js';
 import type { Grantee, QueuedWait, Release, SemaphoreWait, Semaphores } from '../os/semaphores.js';
 import type { EngineObserver } from './observer.js';
-import { PathWatch } from '../watchers/fs.js';
+import { PathWatch } from '../watchers/path-watch.js';
 
 /**
  * WorkerStatus is where a vertex is in its life. `idle`, `blocked` and `failed` count as idle for
@@ -153,7 +153,7 @@ export class VertexWorker implements Grantee, RefreshSource {
   private readonly host: WorkerHost;
   private readonly semaphoreIds: readonly string[];
   private runner: VertexRunner | undefined;
-  private watchSubscription: Subscription | undefined;
+  private watchSubscription: Unsubscribable | undefined;
   /** Its watch is the shared file watcher's own (PathWatch): a stop before the process exits may leave it to the watcher. */
   private watchIsPath = false;
   private started = false;
@@ -265,8 +265,10 @@ export class VertexWorker implements Grantee, RefreshSource {
       );
     }
     if (meta.limit !== Infinity) source = source.pipe(rateLimit(meta.limit, meta.burst));
+    // The shared file watcher's own watch is observed without an rxjs subscriber (path-watch.ts).
+    const observer = new WatchObserver(this);
     this.watchIsPath = source instanceof PathWatch;
-    this.watchSubscription = source.subscribe(new WatchObserver(this));
+    this.watchSubscription = source instanceof PathWatch ? source.observe(observer) : source.subscribe(observer);
   }
 
   /** watchFailed fails the vertex for good: its watch ended with an error (WatchObserver). */

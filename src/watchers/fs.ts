@@ -3,10 +3,11 @@
 
 import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { Observable, type Subscriber } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { WatchPathOptions } from '../core/context.js';
 import { DirRegistration, DirWatches } from './fs-dir.js';
 import { watchTree } from './fs-tree.js';
+import { PathWatch, type PathObserver, type PathSource } from './path-watch.js';
 
 /** FsWatcher watches paths; one instance serves a whole agent so that watches are shared. */
 export interface FsWatcher {
@@ -34,44 +35,43 @@ export function createFsWatcher(): FsWatcher {
   const dirs = new DirWatches();
   let closed = false;
 
+  // Each watch of a path: one PathListener, registered at the path's parent directory, that is
+  // also the watch's end.
+  const paths: PathSource = {
+    observe(observer, target, recursive) {
+      // A path's own changes are reported by its parent's watch, under its name; the root has no
+      // parent, so it listens to all of its own events.
+      const root = target === '/';
+      const listener = new PathListener(observer, target, root ? null : basename(target));
+      if (closed) {
+        observer.error(new Error(`cannot watch ${target}: the file watcher is closed`));
+        return listener;
+      }
+      try {
+        dirs.register(root ? '/' : dirname(target), listener);
+      } catch (err) {
+        observer.error(watchError(target, err));
+        return listener;
+      }
+      if (recursive) {
+        try {
+          listener.releaseTree = watchTree(dirs, target, listener);
+        } catch (err) {
+          listener.unsubscribe();
+          observer.error(watchError(target, err));
+          return listener;
+        }
+      }
+      observer.next(); // ready
+      return listener;
+    },
+  };
+
   return {
     watchPath(path: string, options: WatchPathOptions = {}): Observable<void> {
       // The trailing `/` of a directory only tells the file resource what to create; the watch of
       // a path is the same either way (a recursive watch follows whatever is there).
-      const target = resolvedPath(path);
-      return new PathWatch((subscriber) => {
-        if (closed) {
-          subscriber.error(new Error(`cannot watch ${target}: the file watcher is closed`));
-          return;
-        }
-        // A path's own changes are reported by its parent's watch, under its name; the root has
-        // no parent, so it listens to all of its own events.
-        const root = target === '/';
-        const listener = new PathListener(subscriber, target, root ? null : basename(target));
-        try {
-          dirs.register(root ? '/' : dirname(target), listener);
-        } catch (err) {
-          subscriber.error(watchError(target, err));
-          return;
-        }
-        if (!options.recursive) {
-          subscriber.next(); // ready
-          return listener;
-        }
-        let releaseTree: () => void;
-        try {
-          releaseTree = watchTree(dirs, target, listener);
-        } catch (err) {
-          listener.unsubscribe();
-          subscriber.error(watchError(target, err));
-          return;
-        }
-        subscriber.next(); // ready
-        return () => {
-          listener.unsubscribe();
-          releaseTree();
-        };
-      });
+      return new PathWatch(paths, resolvedPath(path), options.recursive === true);
     },
 
     close(): void {
@@ -89,19 +89,15 @@ export function createFsWatcher(): FsWatcher {
 }
 
 /**
- * PathWatch is the Observable of one watched path (watchPath): a subscription to it holds nothing
- * but the watcher's own registration, so a process about to exit may leave it to the watcher's
- * release instead of ending each one (10,000 files' unsubscribes were most of a one-shot run's stop).
- */
-export class PathWatch extends Observable<void> {}
-
-/**
  * PathListener forwards directory events to one subscriber of `path`, and is its registration and
  * its teardown: one object per watch, not an object and two closures (10,000 files watch at once).
  */
 class PathListener extends DirRegistration {
+  /** Ends the watch of the tree below a recursively watched path. */
+  releaseTree: (() => void) | undefined;
+
   constructor(
-    private readonly subscriber: Subscriber<void>,
+    private readonly observer: PathObserver,
     private readonly path: string,
     name: string | null,
   ) {
@@ -109,11 +105,21 @@ class PathListener extends DirRegistration {
   }
 
   change(): void {
-    this.subscriber.next();
+    this.observer.next();
   }
 
+  /** error tells the observer that the watch failed, and ends it (as an rxjs subscriber's error would). */
   error(err: unknown): void {
-    this.subscriber.error(watchError(this.path, err));
+    this.observer.error(watchError(this.path, err));
+    this.unsubscribe();
+  }
+
+  /** unsubscribe ends the watch: its registration and, if recursive, the tree's; again, nothing. */
+  override unsubscribe(): void {
+    super.unsubscribe();
+    const releaseTree = this.releaseTree;
+    this.releaseTree = undefined;
+    releaseTree?.();
   }
 }
 

@@ -4,6 +4,7 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFsWatcher, resolvedPath, type FsWatcher } from '../../src/watchers/fs.js';
+import { PathWatch } from '../../src/watchers/path-watch.js';
 import { useTempDirs } from '../helpers/tmp.js';
 import { eventually, record, type Recorder } from './recorder.js';
 
@@ -283,6 +284,39 @@ describe('watch lifetime and errors', () => {
     expect([rec.count, rec.error, tree.count, tree.error]).toEqual([1, undefined, 1, undefined]);
     const late = record(watcher.watchPath(join(dir, 'g')));
     expect(String(await late.failed())).toContain(`cannot watch ${join(dir, 'g')}`);
+  });
+});
+
+describe('PathWatch.observe', () => {
+  it('GIVEN a watched file observed without an rxjs subscriber THEN it is ready at once, hears a write, and its end releases the handle', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const file = join(dir, 'f');
+    const watch = watcher.watchPath(file);
+    expect(watch).toBeInstanceOf(PathWatch);
+    let seen = 0;
+    let changed!: () => void;
+    const change = new Promise<void>((resolve) => (changed = resolve));
+    const errors: unknown[] = [];
+    const end = (watch as PathWatch).observe({ next: () => ++seen === 2 && changed(), error: (err) => errors.push(err) });
+    expect(seen).toBe(1);
+    writeFileSync(file, 'x');
+    await change;
+    expect(watcher.watchCount()).toBe(1);
+    end.unsubscribe();
+    end.unsubscribe();
+    expect(watcher.watchCount()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('GIVEN an observed file WHEN the watcher is closed THEN the observer gets one error and the watch is ended', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const errors: unknown[] = [];
+    (watcher.watchPath(join(dir, 'f'), { recursive: true }) as PathWatch).observe({ next: () => undefined, error: (err) => errors.push(err) });
+    watcher.close();
+    expect(errors.map(String)).toEqual([`Error: cannot watch ${join(dir, 'f')}: the file watcher was closed`]);
+    expect(watcher.watchCount()).toBe(0);
   });
 });
 
