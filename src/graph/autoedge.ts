@@ -161,9 +161,14 @@ class UidIndex {
   private readonly first = new Map<string, Map<string, string>>();
   private readonly second = new Map<string, Map<string, string>>();
 
+  // The holders of the type added last: a graph's uids come in long runs of one type.
+  private lastType: string | undefined;
+  private lastHolders: Map<string, string> | undefined;
+
   /** add records that `id` offers `uid`; ids must come in ascending order. */
   add(uid: ResourceUid, id: string): void {
-    const holders = mapFor(this.first, uid.type);
+    if (uid.type !== this.lastType) this.lastHolders = mapFor(this.first, (this.lastType = uid.type));
+    const holders = this.lastHolders!;
     const holder = holders.get(uid.key);
     if (holder === undefined) holders.set(uid.key, id);
     else if (holder !== id) {

@@ -60,16 +60,17 @@ export function compileGraph(spec: GraphSpec, registry: Registry, options: Compi
     autoedges = performance.now() - started;
   }
   let autogroup = 0;
+  let grouped = false;
   if (!options.noAutogroup) {
     const started = performance.now();
     // A kind without a key puts all its vertices in one bucket; a key's undefined means "never
     // groups" and must stay so (as '' it made every refresh-only print a pair for all the others).
-    autoGroup(graph, { groupKey: (vertex) => (vertex.def.group?.key ? vertex.def.group.key(vertex.params) : '') });
+    grouped = autoGroup(graph, { groupKey: (vertex) => (vertex.def.group?.key ? vertex.def.group.key(vertex.params) : '') }).merged > 0;
     autogroup = performance.now() - started;
   }
 
   const sortStart = performance.now();
-  const sorted = topoSort(graph.vertices.keys(), graph.edges());
+  const sorted = topoSort(graph.vertices.keys(), graph.edges(), { ascending: graph.idOrdered });
   const toposort = performance.now() - sortStart;
   for (const cycle of sorted.cycles) {
     const pos = positions.get(edgeKey(cycle[0]!, cycle[1]!));
@@ -78,7 +79,7 @@ export function compileGraph(spec: GraphSpec, registry: Registry, options: Compi
   if (errors.length > 0) throw new InputError(errors);
 
   const timings: CompileTimings = { parse: options.parseMs ?? 0, autoedges, autogroup, toposort };
-  return freeze(spec.name, sorted.order, graph, timings);
+  return freeze(spec.name, sorted.order, graph, timings, grouped);
 }
 
 /** PrefetchOptions are the run-wide switches a prefetch depends on. */
@@ -253,9 +254,10 @@ function resolveEdges(
   errors: Diagnostic[],
   warn: (warning: Diagnostic) => void,
 ): { edges: Map<string, Edge>; positions: Map<string, SourcePos> } {
-  const exported = new Set(resources.filter((r) => r.exported).map((r) => resourceId(r.kind, r.name)));
   const edges = new Map<string, Edge>();
   const positions = new Map<string, SourcePos>();
+  if (declared.length === 0) return { edges, positions };
+  const exported = new Set(resources.filter((r) => r.exported).map((r) => resourceId(r.kind, r.name)));
   for (const spec of declared) {
     // Both ends are resolved: an edge missing both is reported for both.
     const from = endId(spec, 'from', vertices, exported, errors);
@@ -301,11 +303,14 @@ function edgeLabel(spec: EdgeSpec): string {
  * nothing was grouped and the order is the vertices' own (a graph without edges, built in id
  * order), the graph keeps the build map itself.
  */
-function freeze(name: string, order: readonly string[], graph: MutableGraph, timings: CompileTimings): Graph {
+function freeze(name: string, order: readonly string[], graph: MutableGraph, timings: CompileTimings, grouped: boolean): Graph {
   const renamed = new Map<string, string>();
-  graph.vertices.forEach((vertex) => {
-    if (vertex.members.length > 1) renamed.set(vertex.id, vertexId(vertex));
-  });
+  // Vertices are built with one member each: only a merge makes a group.
+  if (grouped) {
+    graph.vertices.forEach((vertex) => {
+      if (vertex.members.length > 1) renamed.set(vertex.id, vertexId(vertex));
+    });
+  }
   const vertices = (renamed.size === 0 ? builtInOrder(graph.vertices, order) : undefined) ?? ordered(order, graph.vertices, renamed);
   const edges: Edge[] = [];
   for (const edge of graph.edges()) {

@@ -14,6 +14,12 @@ export interface TopoResult {
   readonly cycles: readonly (readonly string[])[];
 }
 
+/** TopoOptions say what the caller knows of its nodes already. */
+export interface TopoOptions {
+  /** The nodes come in strictly ascending order (a MutableGraph's when idOrdered): they are not sorted again. */
+  readonly ascending?: boolean;
+}
+
 /**
  * topoSort orders nodes so every edge points forward (Kahn's algorithm). Among nodes that are
  * ready at the same time the smallest id goes first, so the order depends only on the graph,
@@ -23,8 +29,8 @@ export interface TopoResult {
  * its id's place in that order, so the ready heap compares numbers, and no Map or Set is made per
  * node (at 100,000 nodes the maps and string comparisons were 0.6 s of a 0.7 s sort).
  */
-export function topoSort(nodes: Iterable<string>, edges: Iterable<TopoEdge>): TopoResult {
-  const ids = sortedIds(nodes);
+export function topoSort(nodes: Iterable<string>, edges: Iterable<TopoEdge>, options: TopoOptions = {}): TopoResult {
+  const ids = options.ascending ? [...nodes] : sortedIds(nodes);
   const given = Array.isArray(edges) ? (edges as readonly TopoEdge[]) : [...edges];
   // Without edges every node is ready at once: the order is the ids' (10,000 files: no heap, no ranks).
   if (given.length === 0) return { order: ids, cycles: [] };
