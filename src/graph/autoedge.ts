@@ -3,6 +3,7 @@ import type { AutoEdgeSearch, AutoEdgeTrait, ResourceUid } from '../core/autoedg
 import { compareStrings } from './canonical.js';
 import { edgeKey, type Edge } from './graph.js';
 import type { BuildVertex, MutableGraph } from './mutable.js';
+import { UidIndex } from './uid-index.js';
 
 /** AutoEdgeOptions tunes the autoedge stage. */
 export interface AutoEdgeOptions {
@@ -134,7 +135,7 @@ export function addAutoEdges(graph: MutableGraph, options: AutoEdgeOptions = {})
 /** participatingVertices lists, sorted by id, the vertices whose kind has the trait and whose meta allows it. */
 function participatingVertices(graph: MutableGraph): BuildVertex[] {
   if (graph.idOrdered) {
-    // A compiled graph's vertices are in id order already: sorting 10,000 of them again was a fifth of this stage.
+    // A compiled graph's vertices are in id order already: they need no sort.
     const vertices: BuildVertex[] = [];
     graph.vertices.forEach((vertex) => {
       if (participates(vertex)) vertices.push(vertex);
@@ -154,45 +155,4 @@ function participatingVertices(graph: MutableGraph): BuildVertex[] {
 /** participates says whether a vertex's kind has the trait and its meta allows it. */
 function participates(vertex: BuildVertex): boolean {
   return vertex.def.autoedge !== undefined && vertex.meta.autoedge !== false;
-}
-
-/** UidIndex keeps the lowest and the second-lowest vertex id offering each uid. */
-class UidIndex {
-  private readonly first = new Map<string, Map<string, string>>();
-  private readonly second = new Map<string, Map<string, string>>();
-
-  // The holders of the type added last: a graph's uids come in long runs of one type.
-  private lastType: string | undefined;
-  private lastHolders: Map<string, string> | undefined;
-
-  /** add records that `id` offers `uid`; ids must come in ascending order. */
-  add(uid: ResourceUid, id: string): void {
-    if (uid.type !== this.lastType) this.lastHolders = mapFor(this.first, (this.lastType = uid.type));
-    const holders = this.lastHolders!;
-    const holder = holders.get(uid.key);
-    if (holder === undefined) holders.set(uid.key, id);
-    else if (holder !== id) {
-      const runnersUp = mapFor(this.second, uid.type);
-      if (!runnersUp.has(uid.key)) runnersUp.set(uid.key, id);
-    }
-  }
-
-  /** lowest returns the lowest id offering `uid`, if any. */
-  lowest(uid: ResourceUid): string | undefined {
-    return this.first.get(uid.type)?.get(uid.key);
-  }
-
-  /** runnerUp returns the second-lowest id offering `uid`, if any. */
-  runnerUp(uid: ResourceUid): string | undefined {
-    return this.second.get(uid.type)?.get(uid.key);
-  }
-}
-
-function mapFor(maps: Map<string, Map<string, string>>, type: string): Map<string, string> {
-  let map = maps.get(type);
-  if (map === undefined) {
-    map = new Map();
-    maps.set(type, map);
-  }
-  return map;
 }

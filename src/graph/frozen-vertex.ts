@@ -7,13 +7,13 @@ import type { Meta } from './spec.js';
 
 /**
  * FrozenVertex is a vertex of a compiled graph. compileGraph builds each vertex as one from the
- * start and the compiled graph keeps it (a group's parent is the one made again, under its group
- * id): copying 10,000 vertices into new objects was a fifth of compiling them. Until the graph is
- * compiled, autogroup may still add members and semaphores to a group's parent (BuildVertex).
- * Its key is computed on first use: only a graph swap compares vertices, and only those whose ids
- * it already runs. A class
- * rather than an object literal with a getter: V8 makes such a literal a dictionary-mode object,
- * ~450 bytes of property table per vertex (4 MB at 10,000 files) and a hash lookup on every read.
+ * start and the compiled graph keeps it (a group's parent is made again, under its group id):
+ * copying 10,000 vertices into new objects and maps was a fifth of compiling them. Until the
+ * graph is compiled, autogroup may still add members and semaphores to a group's parent
+ * (BuildVertex). Its key is computed on first use: only a graph swap compares vertices, and only
+ * those whose ids it already runs. A class rather than an object literal with a getter: V8 makes
+ * such a literal a dictionary-mode object, ~450 bytes of property table per vertex (4 MB at
+ * 10,000 files) and a hash lookup on every read.
  */
 export class FrozenVertex implements Vertex, BuildVertex {
   #key: string | undefined;

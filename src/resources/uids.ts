@@ -105,21 +105,7 @@ export function firstFound(wanted: readonly WantedUid[]): AutoEdgeSearch {
  * managed. The rounds of one directory are made once and shared by the files in it.
  */
 export function parentDirSearch(path: string): AutoEdgeSearch {
-  return new ParentDirSearch(inLastDir(path) ? lastRounds : parentRounds((lastDir = dirname(path))));
-}
-
-// The directory of the previous parentDirSearch and its rounds: the files of one directory come
-// one after another (a graph in id order), and a test of the path against it costs less than
-// cutting the directory out of the path and hashing it (~4x at 10,000 files of one directory).
-let lastDir = '';
-let lastRounds: readonly (readonly WantedUid[])[] = [];
-
-/** inLastDir says whether `path` is an entry of lastDir (a file in it, or a directory `name/`). */
-function inLastDir(path: string): boolean {
-  const start = lastDir.length;
-  if (start === 0 || path.length <= start || !path.startsWith(lastDir)) return false;
-  const slash = path.indexOf('/', start);
-  return slash === -1 || (slash === path.length - 1 && slash > start);
+  return new ParentDirSearch(parentRounds(dirname(path)));
 }
 
 // The rounds of a parentDirSearch from each directory, for the last MAX_PARENT_ROUNDS directories:
@@ -138,7 +124,6 @@ function parentRounds(dir: string): readonly (readonly WantedUid[])[] {
     rounds = Object.freeze(made);
     parentRoundsOf.set(dir, rounds);
   }
-  lastRounds = rounds;
   return rounds;
 }
 
