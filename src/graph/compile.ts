@@ -156,7 +156,7 @@ function ascendingVertices(
     const resource = resources[i]!;
     if (resource.exported) continue;
     const id = resourceId(resource.kind, resource.name);
-    if (!(previous < id) && previous !== '') {
+    if (!(previous < id)) {
       errors.length = mark;
       return undefined;
     }
