@@ -22,6 +22,12 @@ export interface WantedUid extends ResourceUid {
 export interface AutoEdgeSearch {
   next(): readonly WantedUid[] | undefined;
   test(found: readonly boolean[]): boolean;
+  /**
+   * sameAs, when set, is shared by searches that ask the same rounds and decide alike on the same
+   * answers (the files of one directory): one whose every uid asked was offered by nobody tells
+   * the stage that the others would find nothing either, so it skips them.
+   */
+  readonly sameAs?: object;
 }
 
 /** PrefetchItem is one resource whose automatic edges a prefetch prepares. */

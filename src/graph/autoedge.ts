@@ -3,6 +3,7 @@ import type { AutoEdgeSearch, AutoEdgeTrait, ResourceUid } from '../core/autoedg
 import { compareStrings } from './canonical.js';
 import { edgeKey, type Edge } from './graph.js';
 import type { BuildVertex, MutableGraph } from './mutable.js';
+import { UidIndex } from './uid-index.js';
 
 /** AutoEdgeOptions tunes the autoedge stage. */
 export interface AutoEdgeOptions {
@@ -53,7 +54,10 @@ export function addAutoEdges(graph: MutableGraph, options: AutoEdgeOptions = {})
   const vertices: BuildVertex[] = [];
   const searches: AutoEdgeSearch[] = [];
   const index = new UidIndex();
-  for (const vertex of participatingVertices(graph)) {
+  const participants = participatingVertices(graph);
+  // Indexed loops, not for-of: this runs once, cold, where a for-of makes an iterator result per step.
+  for (let p = 0; p < participants.length; p++) {
+    const vertex = participants[p]!;
     const trait: AutoEdgeTrait<unknown> = vertex.def.autoedge!; // participatingVertices checked it
     let uids: readonly ResourceUid[];
     let search: AutoEdgeSearch;
@@ -64,17 +68,23 @@ export function addAutoEdges(graph: MutableGraph, options: AutoEdgeOptions = {})
       skip(vertex, err);
       continue;
     }
-    for (const uid of uids) index.add(uid, vertex.id);
+    for (let u = 0; u < uids.length; u++) index.add(uids[u]!, vertex.id);
     vertices.push(vertex);
     searches.push(search);
   }
 
   let added = 0;
   let kept = 0;
+  // The sameAs of the searches whose every uid asked was offered by nobody: the others like them
+  // would miss the same way, whoever asks (10,000 files of one directory climb to `/` once).
+  const barren = new Set<object>();
   for (let i = 0; i < vertices.length; i++) {
     const vertex = vertices[i]!;
     const search = searches[i]!;
+    const sameAs = search.sameAs;
+    if (sameAs !== undefined && barren.has(sameAs)) continue;
     const self = vertex.id;
+    let offered = false;
     // Edges go in as they are found, so a later round sees them; a search that throws half-way
     // has them taken out again, leaving no partial set behind. Most searches find one edge or
     // none, so the list is made only when needed and no bigger than needed.
@@ -90,7 +100,11 @@ export function addAutoEdges(graph: MutableGraph, options: AutoEdgeOptions = {})
         let foundOne = false;
         for (let j = 0; j < wanted.length; j++) {
           const uid = wanted[j]!;
-          const other = index.find(uid, self);
+          const holder = index.lowest(uid);
+          if (holder !== undefined) offered = true;
+          // A resource may offer what it also wants: then the next holder is the one found, as
+          // upstream's scan that skips itself would.
+          const other = holder === self ? index.runnerUp(uid) : holder;
           if (found) found[j] = other !== undefined;
           else foundOne = other !== undefined;
           if (other === undefined) continue;
@@ -113,54 +127,32 @@ export function addAutoEdges(graph: MutableGraph, options: AutoEdgeOptions = {})
     }
     added += mine?.length ?? 0;
     kept += keptHere;
+    if (sameAs !== undefined && !offered) barren.add(sameAs);
   }
   return { participants: vertices.length, added, kept, skipped };
 }
 
 /** participatingVertices lists, sorted by id, the vertices whose kind has the trait and whose meta allows it. */
 function participatingVertices(graph: MutableGraph): BuildVertex[] {
+  if (graph.idOrdered) {
+    // A compiled graph's vertices are in id order already: they need no sort.
+    const vertices: BuildVertex[] = [];
+    graph.vertices.forEach((vertex) => {
+      if (participates(vertex)) vertices.push(vertex);
+    });
+    return vertices;
+  }
   // Sorting the ids and looking the vertices up again is measurably faster at 10,000 vertices
   // than sorting the vertices by a field: the comparisons stay on the strings.
   const ids: string[] = [];
-  for (const vertex of graph.vertices.values()) {
-    if (vertex.def.autoedge !== undefined && vertex.meta.autoedge !== false) ids.push(vertex.id);
-  }
+  graph.vertices.forEach((vertex) => {
+    if (participates(vertex)) ids.push(vertex.id);
+  });
   ids.sort(compareStrings);
   return ids.map((id) => graph.vertices.get(id)!);
 }
 
-/**
- * UidIndex finds, for a uid, the lowest vertex id offering it other than the searcher. It keeps
- * the lowest and the second-lowest holder of each key: a resource may offer what it also wants,
- * and then the next holder is the one found, as upstream's scan that skips itself would.
- */
-class UidIndex {
-  private readonly first = new Map<string, Map<string, string>>();
-  private readonly second = new Map<string, Map<string, string>>();
-
-  /** add records that `id` offers `uid`; ids must come in ascending order. */
-  add(uid: ResourceUid, id: string): void {
-    const holders = mapFor(this.first, uid.type);
-    const holder = holders.get(uid.key);
-    if (holder === undefined) holders.set(uid.key, id);
-    else if (holder !== id) {
-      const runnersUp = mapFor(this.second, uid.type);
-      if (!runnersUp.has(uid.key)) runnersUp.set(uid.key, id);
-    }
-  }
-
-  /** find returns the lowest id offering `uid` other than `self`, if any. */
-  find(uid: ResourceUid, self: string): string | undefined {
-    const holder = this.first.get(uid.type)?.get(uid.key);
-    return holder === self ? this.second.get(uid.type)?.get(uid.key) : holder;
-  }
-}
-
-function mapFor(maps: Map<string, Map<string, string>>, type: string): Map<string, string> {
-  let map = maps.get(type);
-  if (map === undefined) {
-    map = new Map();
-    maps.set(type, map);
-  }
-  return map;
+/** participates says whether a vertex's kind has the trait and its meta allows it. */
+function participates(vertex: BuildVertex): boolean {
+  return vertex.def.autoedge !== undefined && vertex.meta.autoedge !== false;
 }

@@ -54,16 +54,17 @@ export function groupOrder(graph: MutableGraph, groupKey?: GroupKey): Turn[] {
   // and bucketsOf hashes one string, not a new one per vertex (100,000 noops: groupOrder and
   // bucketsOf took 0.33 s, now 0.17 s).
   let last: { kindKey: string; meta: Meta; key: string } | undefined;
-  for (const vertex of graph.vertices.values()) {
-    if (vertex.def.group === undefined || !vertex.meta.autogroup) continue;
+  // Map.forEach, not for-of: this runs once, cold, where a for-of makes an iterator result per vertex.
+  graph.vertices.forEach((vertex) => {
+    if (vertex.def.group === undefined || !vertex.meta.autogroup) return;
     const kindKey = groupKey ? groupKey(vertex) : '';
-    if (kindKey === undefined) continue;
+    if (kindKey === undefined) return;
     if (last?.meta !== vertex.meta || last.kindKey !== kindKey) last = { kindKey, meta: vertex.meta, key: `${kindKey}\0${runMetaKey(vertex.meta)}` };
     const key = last.key;
     let kind = kinds.get(vertex.kind);
     if (!kind) kinds.set(vertex.kind, (kind = { chunk: firstChunk(vertex.kind), chunks: chunkCount(vertex.kind) }));
     ranked.push({ vertex, key, ...kind });
-  }
+  });
   ranked.sort((a, b) => a.chunks - b.chunks || compareStrings(a.vertex.id, b.vertex.id));
   // Each family's members are a subsequence of the sorted list, so they come out in group order too.
   const byChunk = new Map<string, { members: BuildVertex[]; keys: string[] }>();

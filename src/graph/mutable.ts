@@ -37,11 +37,30 @@ export class MutableGraph {
   readonly vertices = new Map<string, BuildVertex>();
   private readonly out = new Map<string, Map<string, BuildEdge>>();
   private readonly in = new Map<string, Map<string, BuildEdge>>();
+  /** The highest id added so far. */
+  private highest: string | undefined;
+  #idOrdered = true;
+
+  /**
+   * idOrdered says whether every vertex was added in ascending id order, so that `vertices`
+   * iterates in id order (removing vertices keeps it so): the stages that want that order then
+   * need not sort the ids.
+   */
+  get idOrdered(): boolean {
+    return this.#idOrdered;
+  }
 
   /** addVertex adds a vertex with no edges; its id must be new. */
   addVertex(vertex: BuildVertex): void {
-    if (this.vertices.has(vertex.id)) throw new Error(`graph: vertex ${vertex.id} added twice`);
-    this.vertices.set(vertex.id, vertex);
+    const id = vertex.id;
+    // An id above every one added cannot be taken: only one out of order is looked up (10,000
+    // files compiled in id order skip 10,000 lookups).
+    if (this.highest === undefined || this.highest < id) this.highest = id;
+    else {
+      if (this.vertices.has(id)) throw new Error(`graph: vertex ${id} added twice`);
+      this.#idOrdered = false;
+    }
+    this.vertices.set(id, vertex);
   }
 
   /** removeVertex deletes a vertex and every edge touching it. */

@@ -14,6 +14,12 @@ export interface TopoResult {
   readonly cycles: readonly (readonly string[])[];
 }
 
+/** TopoOptions say what the caller knows of its nodes already. */
+export interface TopoOptions {
+  /** The nodes come in strictly ascending order (a MutableGraph's when idOrdered): they are not sorted again. */
+  readonly ascending?: boolean;
+}
+
 /**
  * topoSort orders nodes so every edge points forward (Kahn's algorithm). Among nodes that are
  * ready at the same time the smallest id goes first, so the order depends only on the graph,
@@ -23,21 +29,22 @@ export interface TopoResult {
  * its id's place in that order, so the ready heap compares numbers, and no Map or Set is made per
  * node (at 100,000 nodes the maps and string comparisons were 0.6 s of a 0.7 s sort).
  */
-export function topoSort(nodes: Iterable<string>, edges: Iterable<TopoEdge>): TopoResult {
-  const ids = [...new Set(nodes)].sort(compareStrings);
+export function topoSort(nodes: Iterable<string>, edges: Iterable<TopoEdge>, options: TopoOptions = {}): TopoResult {
+  const ids = options.ascending ? [...nodes] : sortedIds(nodes);
+  const given = Array.isArray(edges) ? (edges as readonly TopoEdge[]) : [...edges];
+  // Without edges every node is ready at once: the order is the ids' (10,000 files: no heap, no ranks).
+  if (given.length === 0) return { order: ids, cycles: [] };
   const rankOf = new Map<string, number>();
   for (let i = 0; i < ids.length; i++) rankOf.set(ids[i]!, i);
   const froms: number[] = [];
   const tos: number[] = [];
-  for (const { from, to } of edges) {
+  for (const { from, to } of given) {
     const f = rankOf.get(from);
     const t = rankOf.get(to);
     if (f === undefined || t === undefined) throw new Error(`toposort: edge ${from} -> ${to} names a node that is not in the graph`);
     froms.push(f);
     tos.push(t);
   }
-  // Without edges every node is ready at once: the order is the ids' (10,000 files: no heap).
-  if (froms.length === 0) return { order: ids, cycles: [] };
   const { start, targets } = compressed(ids.length, froms, tos);
   // A repeated edge adds to its target's indegree twice and takes it off twice: it counts once.
   const indegree = new Int32Array(ids.length);
@@ -61,6 +68,13 @@ export function topoSort(nodes: Iterable<string>, edges: Iterable<TopoEdge>): To
     successors.set(ids[rank]!, next.map((to) => ids[to]!));
   }
   return { order, cycles: cyclesOf(ids, successors) };
+}
+
+/** sortedIds lists the distinct nodes in id order; nodes given in strictly ascending order are taken as they are. */
+function sortedIds(nodes: Iterable<string>): string[] {
+  const ids = [...nodes];
+  for (let i = 1; i < ids.length; i++) if (!(ids[i - 1]! < ids[i]!)) return [...new Set(ids)].sort(compareStrings);
+  return ids;
 }
 
 /** compressed lays the edges out by source: the targets of rank r are targets[start[r]] to targets[start[r + 1] - 1]. */

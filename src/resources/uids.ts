@@ -159,6 +159,11 @@ class ParentDirSearch implements AutoEdgeSearch {
   private round = 0;
   constructor(private readonly rounds: readonly (readonly WantedUid[])[]) {}
 
+  /** sameAs is the rounds: the searches from one directory ask and decide alike. */
+  get sameAs(): object {
+    return this.rounds;
+  }
+
   next(): readonly WantedUid[] | undefined {
     return this.rounds[this.round++];
   }

@@ -328,6 +328,53 @@ describe('addAutoEdges: rules', () => {
   });
 });
 
+describe('addAutoEdges: searches alike (sameAs)', () => {
+  /** alike is a kind whose searches share one sameAs and climb `rounds` uids nobody offers but `offered`, counting the rounds asked. */
+  function alike(offered: readonly string[], asked: { rounds: number }): ResourceKind<{ offers: boolean }> {
+    const sameAs = {};
+    const wanted = ['/w/1/', '/w/2/', '/w/3/'].map((path) => [want(fileUid(path), true)]);
+    return testKind('alike', { offers: false }, {
+      uids: (p) => (p.offers ? offered.map(fileUid) : []),
+      search: () => {
+        let round = 0;
+        return {
+          sameAs,
+          next: () => {
+            asked.rounds += 1;
+            return wanted[round++];
+          },
+          test: (found) => found[0] !== true,
+        };
+      },
+    });
+  }
+
+  it('GIVEN 10 and 1,000 searches alike whose uids nobody offers WHEN autoedges run THEN the rounds asked are the same: the first search alone', () => {
+    const counted = (n: number): number => {
+      const asked = { rounds: 0 };
+      const def = alike([], asked);
+      const { edges } = run(graphOf(Array.from({ length: n }, (_, i): V => [def, `r${String(i).padStart(4, '0')}`])));
+      expect(edges).toEqual([]);
+      return asked.rounds;
+    };
+    // Three rounds and the `undefined` that ends them.
+    expect(counted(10)).toBe(4);
+    expect(counted(1_000)).toBe(4);
+  });
+
+  it('GIVEN searches alike where the first searcher offers what they ask WHEN autoedges run THEN the others still find it', () => {
+    const asked = { rounds: 0 };
+    const def = alike(['/w/2/'], asked);
+    const { edges } = run(graphOf([[def, 'a', { offers: true }], [def, 'b'], [def, 'c']]));
+    expect(edges).toEqual(['alike[a] -> alike[b]', 'alike[a] -> alike[c]']);
+  });
+
+  it('GIVEN files of one unmanaged directory under a managed one WHEN autoedges run THEN each gets its edge from the managed one', () => {
+    const { edges } = run(graphOf(files('/m/', '/m/u/f1', '/m/u/f2', '/m/u/f3')));
+    expect(edges).toEqual(['file[/m/] -> file[/m/u/f1]', 'file[/m/] -> file[/m/u/f2]', 'file[/m/] -> file[/m/u/f3]']);
+  });
+});
+
 describe('addAutoEdges: failures', () => {
   const broken = (where: 'uids' | 'search' | 'next' | 'test'): ResourceKind<object> =>
     testKind(`broken-${where}`, {}, {

@@ -170,6 +170,36 @@ describe('compileGraph', () => {
     );
   });
 
+  it('GIVEN the same resources in id order and shuffled, exported ones among them, WHEN compiled THEN the graphs are the same', () => {
+    const resource = (kind: string, name: string, exported = false) => ({ kind, name, params: { comment: name }, meta: DEFAULT_META, exported });
+    const ordered = [resource('noop', 'a'), resource('noop', 'b', true), resource('noop', 'c'), resource('thing', '/x')];
+    const shuffled = [ordered[3]!, ordered[1]!, ordered[2]!, ordered[0]!];
+    const spec = (resources: typeof ordered): GraphSpec => ({ name: 'g', file: 'world', resources, edges: [], collect: [], warnings: [] });
+    const [a, b] = [compileGraph(spec(ordered), testRegistry, { noAutogroup: true }), compileGraph(spec(shuffled), testRegistry, { noAutogroup: true })];
+    const shape = (graph: ReturnType<typeof compileGraph>) => [...graph.vertices].map(([id, v]) => [id, v.key, v.members.map((m) => m.id)]);
+    expect(shape(b)).toEqual(shape(a));
+    expect([...a.vertices.keys()]).toEqual(['noop[a]', 'noop[c]', 'thing[/x]']);
+    for (const graph of [a, b]) {
+      for (const [id, vertex] of graph.vertices) expect([graph.incoming.get(id), graph.outgoing.get(id), vertex.members[0]!.id]).toEqual([[], [], id]);
+    }
+  });
+
+  it('GIVEN unknown kinds among resources in id order and out of it WHEN compiled THEN each is reported once, in declaration order', () => {
+    const resource = (kind: string, name: string) => ({ kind, name, params: {}, meta: DEFAULT_META, exported: false });
+    const spec = (resources: ReturnType<typeof resource>[]): GraphSpec => ({ name: 'g', file: 'world', resources, edges: [], collect: [], warnings: [] });
+    const problems = (resources: ReturnType<typeof resource>[]) => {
+      try {
+        compileGraph(spec(resources), testRegistry);
+      } catch (err) {
+        return (err as InputError).diagnostics.map((d) => d.resource);
+      }
+      return [];
+    };
+    expect(problems([resource('ghost', 'a'), resource('noop', 'b'), resource('wraith', 'c')])).toEqual(['ghost[a]', 'wraith[c]']);
+    expect(problems([resource('wraith', 'c'), resource('noop', 'b'), resource('ghost', 'a')])).toEqual(['wraith[c]', 'ghost[a]']);
+    expect(problems([resource('ghost', 'a'), resource('ghost', 'a')])).toEqual(['ghost[a]']);
+  });
+
   it('GIVEN 10,000 resources in a chain WHEN compiled THEN it takes well under a second', () => {
     const names = Array.from({ length: 10_000 }, (_, i) => `n${i}`);
     const text = graphYaml(names, names.slice(1).map((to, i) => [names[i]!, to] as const));

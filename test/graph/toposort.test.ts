@@ -16,6 +16,11 @@ describe('topoSort', () => {
     expect(topoSort(['n10', 'n2', 'n1'], []).order).toEqual(['n1', 'n10', 'n2']);
   });
 
+  it('GIVEN nodes said to be ascending WHEN sorted THEN they are taken as given, with or without edges', () => {
+    expect(topoSort(['a', 'b', 'c'], [], { ascending: true }).order).toEqual(['a', 'b', 'c']);
+    expect(topoSort(['a', 'b', 'c'], [edge('c', 'a')], { ascending: true }).order).toEqual(['b', 'c', 'a']);
+  });
+
   it('GIVEN a fan-in and fan-out WHEN sorted THEN the smallest ready id always goes next', () => {
     // x and a feed m; m feeds z and b; y is independent and sorts between them by id.
     const edges = [edge('x', 'm'), edge('a', 'm'), edge('m', 'z'), edge('m', 'b')];

@@ -127,6 +127,30 @@ describe('search shapes', () => {
     expect(a.next()).toBeUndefined();
   });
 
+  it('GIVEN paths one after another in, beside, above and below the directory before WHEN searched THEN each climbs from its own directory', () => {
+    const cases: [string, string[][]][] = [
+      ['/a/b/c', [['<- file:/a/b/'], ['<- file:/a/'], ['<- file:/']]],
+      ['/a/b/d', [['<- file:/a/b/'], ['<- file:/a/'], ['<- file:/']]],
+      ['/a/b/e/', [['<- file:/a/b/'], ['<- file:/a/'], ['<- file:/']]],
+      ['/a/b/', [['<- file:/a/'], ['<- file:/']]],
+      ['/a/c', [['<- file:/a/'], ['<- file:/']]],
+      ['/a/', [['<- file:/']]],
+      ['/a/b/e/f', [['<- file:/a/b/e/'], ['<- file:/a/b/'], ['<- file:/a/'], ['<- file:/']]],
+      ['/a/b/e//', [['<- file:/a/b/e/'], ['<- file:/a/b/'], ['<- file:/a/'], ['<- file:/']]],
+      ['/x', [['<- file:/']]],
+      ['/', []],
+      ['/y', [['<- file:/']]],
+    ];
+    for (const [path, expected] of cases) expect(rounds(parentDirSearch(path)), path).toEqual(expected);
+  });
+
+  it('GIVEN two files of one directory and one of another THEN the first two searches are alike (sameAs) and the third is not', () => {
+    const [a, b, c] = [parentDirSearch('/srv/www/a'), parentDirSearch('/srv/www/b'), parentDirSearch('/srv/b')];
+    expect(a.sameAs).toBeDefined();
+    expect(a.sameAs).toBe(b.sameAs);
+    expect(c.sameAs).not.toBe(a.sameAs);
+  });
+
   it('GIVEN parentDirSearch WHEN nothing is found THEN the parents nearest first up to /', () => {
     expect(rounds(parentDirSearch('/a/b/c'))).toEqual([['<- file:/a/b/'], ['<- file:/a/'], ['<- file:/']]);
     expect(rounds(parentDirSearch('/a/b/'))).toEqual([['<- file:/a/'], ['<- file:/']]);
