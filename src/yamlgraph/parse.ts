@@ -12,7 +12,7 @@ import { ParseContext } from './context.js';
 import { ExactTree } from './exact-tree.js';
 import { fastPathObstacle } from './fast-gate.js';
 import { FastTree, loadFast } from './fast-tree.js';
-import { readGraphText, refuseHostileText, refuseUnreadableText } from './input.js';
+import { mayHoldNul, readGraphText, refuseHostileText, refuseUnreadableText } from './input.js';
 import { scanBlock } from './scan-block.js';
 import { didYouMean, kindProblem } from './kinds.js';
 import { parseMeta } from './meta.js';
@@ -111,7 +111,7 @@ function fastSpec(text: string, file: string, registry: Registry, strict: boolea
       if (obstacle !== undefined) return `the text has ${obstacle}`;
       root = loadFast(text);
     }
-    const ctx = new ParseContext(file, new FastTree(root), strict);
+    const ctx = new ParseContext(file, new FastTree(root), strict, !mayHoldNul(text));
     const spec = parseDocument(ctx, registry);
     // Without positions a diagnostic would be worse than parseGraph's: let parseGraph report it.
     if (!spec || ctx.errors.length > 0 || ctx.warnings.length > 0) return 'the file has diagnostics';
@@ -236,8 +236,10 @@ function parseResource<N>(node: N | null, def: AnyResourceKind, ctx: ParseContex
   }
 
   // What a resource allocates is paid 10,000 times by a big graph: the `kind[name]` id of its
-  // diagnostics and where each parameter was written are worked out only when one is reported.
-  const values: Record<string, unknown> = {};
+  // diagnostics and where each parameter was written are worked out only when one is reported, and
+  // the input's values go straight into the kind's defaults (a new object each call), not into an
+  // object of their own merged over a copy of them.
+  const params = def.defaults(name) as Record<string, unknown>;
   let meta: Meta = DEFAULT_META;
   let typeErrors = 0;
   for (const entry of entries) {
@@ -263,14 +265,13 @@ function parseResource<N>(node: N | null, def: AnyResourceKind, ctx: ParseContex
       continue;
     }
     if (decoded.value === undefined) continue;
-    values[key] = decoded.value;
+    params[key] = decoded.value;
   }
-  const params: Record<string, unknown> = { ...def.defaults(name), ...values };
   // validate on params with a wrongly typed value would only repeat the problem in other words.
   if (typeErrors === 0) {
-    for (const problem of validateResource(def, name, params)) {
+    for (const problem of validateResource(def, name, params, ctx.nulFree)) {
       // A kind quotes the bad value in its reason: a newline in it must not start a line of its own.
-      const at = problem.param === 'name' ? (nameEntry.value ?? nameEntry.keyNode) : Object.hasOwn(values, problem.param) ? (lastValueOf(entries, problem.param, ctx) ?? node) : node;
+      const at = problem.param === 'name' ? (nameEntry.value ?? nameEntry.keyNode) : (writtenValueOf(entries, problem.param, def, ctx) ?? node);
       ctx.error(at, `\`${problem.param}\`: ${escapeControl(problem.reason)}`, diagnosticId(kind, name));
     }
   }
@@ -289,11 +290,16 @@ function entryOf<N>(entries: readonly Entry<N>[], key: string): Entry<N> | undef
   return undefined;
 }
 
-/** lastValueOf is the value a parameter was taken from: that of its last entry with a value (merge keys may repeat a key). */
-function lastValueOf<N>(entries: readonly Entry<N>[], key: string, ctx: ParseContext<N>): N | null {
+/**
+ * writtenValueOf is where a parameter's value was taken from: the value of its last entry with a
+ * value (merge keys may repeat a key); null when the input left the parameter at its default.
+ */
+function writtenValueOf<N>(entries: readonly Entry<N>[], param: string, def: AnyResourceKind, ctx: ParseContext<N>): N | null {
+  // Only a declared, live parameter takes the input's value; `meta` is never one (parseMeta reads it).
+  if (param === 'meta' || !Object.hasOwn(def.params, param) || def.params[param]!.deprecated !== undefined) return null;
   for (let i = entries.length - 1; i >= 0; i--) {
     const entry = entries[i]!;
-    if (entry.key === key && !ctx.isNull(entry.value)) return entry.value;
+    if (entry.key === param && !ctx.isNull(entry.value)) return entry.value;
   }
   return null;
 }
