@@ -85,16 +85,17 @@ export function refuseUnreadableText(text: string, file: string): void {
 }
 
 /**
- * NUL_SOURCE matches what can put a NUL into a YAML scalar: the character itself, or a
- * double-quoted escape that yields one (`\0`, `\x00`, `\u0000`, and any `\U`, whose 32-bit
- * arithmetic can wrap around to 0 in the fast readers). Single-quoted, plain and block scalars have
- * no escapes; a backslash there (or an escaped backslash) only makes a false alarm.
+ * NUL_ESCAPE matches a double-quoted escape that can put a NUL into a YAML scalar: `\0`, `\x00`,
+ * `\u0000`, and any `\U`, whose 32-bit arithmetic can wrap around to 0 in the fast readers.
+ * Single-quoted, plain and block scalars have no escapes; a backslash there (or an escaped
+ * backslash) only makes a false alarm.
  */
-const NUL_SOURCE = /\0|\\(?:0|x00|u0000|U)/;
+const NUL_ESCAPE = /\\(?:0|x00|u0000|U)/;
 
 /** mayHoldNul says whether a YAML text could give some scalar (a key, a value, a list item) a NUL; false is a promise that none has one. */
 export function mayHoldNul(text: string): boolean {
-  return NUL_SOURCE.test(text);
+  // Two searches that each look for one character first, faster than one that looks for either.
+  return text.includes('\0') || NUL_ESCAPE.test(text);
 }
 
 /**
