@@ -271,7 +271,9 @@ function parseResource<N>(node: N | null, def: AnyResourceKind, ctx: ParseContex
   }
   // validate on params with a wrongly typed value would only repeat the problem in other words.
   if (typeErrors === 0) {
-    for (const problem of validateResource(def, name, params, ctx.nulFree)) {
+    const problems = validateResource(def, name, params, ctx.nulFree);
+    for (let i = 0; i < problems.length; i++) {
+      const problem = problems[i]!;
       // A kind quotes the bad value in its reason: a newline in it must not start a line of its own.
       const at = problem.param === 'name' ? (nameEntry.value ?? nameEntry.keyNode) : (writtenValueOf(entries, problem.param, def, ctx) ?? node);
       ctx.error(at, `\`${problem.param}\`: ${escapeControl(problem.reason)}`, diagnosticId(kind, name));
