@@ -111,11 +111,11 @@ export function dedupeResources(resources: readonly ResourceSpec[]): {
 /** inOrderIn says whether every item of `part` is one of `whole`, in the same order (a subsequence); linear in both. */
 function inOrderIn<T>(part: readonly T[], whole: readonly T[] | undefined): boolean {
   if (whole === undefined || part.length > whole.length) return false;
+  // Each search starts after the last item found, so the walk passes over `whole` once.
   let at = 0;
   for (const item of part) {
-    while (at < whole.length && whole[at] !== item) at++;
-    if (at === whole.length) return false;
-    at++;
+    at = whole.indexOf(item, at) + 1;
+    if (at === 0) return false;
   }
   return true;
 }
