@@ -40,7 +40,7 @@ export interface ResourceKind<P extends object = Record<string, unknown>> {
   readonly doc: string;
   /** The parameters the kind accepts, by YAML key: a kind's paramTable (a test's kind may list them alone). */
   readonly params: Readonly<Record<string, ParamInfo>>;
-  /** defaults returns the parameters a resource named `name` has before the YAML's are applied. */
+  /** defaults returns the parameters a resource named `name` has before the YAML's are applied, as a new object the caller may change. */
   defaults(name: string): P;
   /** validate returns every problem with the parameters; empty = valid. */
   validate(params: P): ParamProblem[];

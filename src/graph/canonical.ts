@@ -67,29 +67,57 @@ export interface DuplicateConflict {
 }
 
 /**
+ * lastUnique is the last list dedupeResources made, which holds each resource once; held weakly,
+ * so that the list of a graph that was replaced is not kept.
+ */
+let lastUnique: WeakRef<readonly ResourceSpec[]> | undefined;
+
+/**
  * dedupeResources collapses identical re-declarations of a resource (same kind, name, export flag,
  * params and meta: upstream does the same) and returns the ones that disagree as conflicts.
  */
 export function dedupeResources(resources: readonly ResourceSpec[]): {
-  resources: ResourceSpec[];
+  resources: readonly ResourceSpec[];
   conflicts: DuplicateConflict[];
 } {
-  const seen = new Map<string, ResourceSpec>();
+  // compileGraph dedupes again the local resources of the list the parser deduped, as another
+  // frontend or a collect may bring duplicates: a list found in order in that one has none
+  // either, and an identity walk costs a fraction of the maps (10,000 files: ~0.1x).
+  if (inOrderIn(resources, lastUnique?.deref())) return { resources, conflicts: [] };
+  // By kind, then by name (exported ones apart): no `kind[name]` string is built for each of
+  // thousands of resources only to be hashed once.
+  const seen = new Map<string, Map<string, ResourceSpec>>();
+  const seenExported = new Map<string, Map<string, ResourceSpec>>();
   const unique: ResourceSpec[] = [];
   const conflicts: DuplicateConflict[] = [];
   // Keys are built only for re-declared ids: at 10,000 resources, keying them all cost ~100 ms.
   const keyOf = (spec: ResourceSpec): string => canonicalKey(spec.kind, spec.name, spec.params, spec.meta, []);
   for (const spec of resources) {
-    const identity = `${spec.exported ? '@@' : ''}${resourceId(spec.kind, spec.name)}`;
-    const earlier = seen.get(identity);
+    const byKind = spec.exported ? seenExported : seen;
+    let names = byKind.get(spec.kind);
+    if (names === undefined) byKind.set(spec.kind, (names = new Map()));
+    const earlier = names.get(spec.name);
     if (!earlier) {
-      seen.set(identity, spec);
+      names.set(spec.name, spec);
       unique.push(spec);
     } else if (keyOf(earlier) !== keyOf(spec)) {
       conflicts.push({ first: earlier, second: spec });
     }
   }
+  lastUnique = new WeakRef(unique);
   return { resources: unique, conflicts };
+}
+
+/** inOrderIn says whether every item of `part` is one of `whole`, in the same order (a subsequence); linear in both. */
+function inOrderIn<T>(part: readonly T[], whole: readonly T[] | undefined): boolean {
+  if (whole === undefined || part.length > whole.length) return false;
+  // Each search starts after the last item found, so the walk passes over `whole` once.
+  let at = 0;
+  for (const item of part) {
+    at = whole.indexOf(item, at) + 1;
+    if (at === 0) return false;
+  }
+  return true;
 }
 
 /** conflictDiagnostic explains a DuplicateConflict at the second declaration, naming what differs and where the first is. */

@@ -30,7 +30,18 @@ function splitPath(path: string): [string, string] {
   return [trimmed.slice(0, cut), path.slice(cut)];
 }
 
+/** isNormalized says whether an absolute path has no ".", ".." or empty segment (one trailing "/" allowed), without splitting it. */
 function isNormalized(path: string): boolean {
-  const inner = path.slice(1, path.endsWith('/') ? -1 : undefined);
-  return inner === '' || inner.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+  const end = path.endsWith('/') ? path.length - 1 : path.length;
+  for (let start = 1; start < end; ) {
+    const slash = path.indexOf('/', start);
+    const stop = slash < 0 || slash > end ? end : slash;
+    const length = stop - start;
+    if (length === 0) return false;
+    if (path.charCodeAt(start) === 0x2e && (length === 1 || (length === 2 && path.charCodeAt(start + 1) === 0x2e))) return false;
+    start = stop + 1;
+    // A slash right before `end` leaves an empty last segment.
+    if (start === end) return false;
+  }
+  return true;
 }

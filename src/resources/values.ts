@@ -126,11 +126,16 @@ export function nulProblems(name: string, params: Readonly<Record<string, unknow
   return problems;
 }
 
+/** hasNul says whether a value holds a NUL in any string, list item, map key or map value. */
 function hasNul(value: unknown): boolean {
   if (typeof value === 'string') return value.includes('\0');
   if (typeof value !== 'object' || value === null) return false;
   if (Array.isArray(value)) return value.some(hasNul);
-  for (const key in value) if (key.includes('\0') || hasNul((value as Record<string, unknown>)[key])) return true;
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key];
+    // Most parameters are strings, or flags: tested here, without a call each (10 per resource).
+    if (key.includes('\0') || (typeof item === 'string' ? item.includes('\0') : typeof item === 'object' && item !== null && hasNul(item))) return true;
+  }
   return false;
 }
 

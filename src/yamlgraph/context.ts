@@ -14,6 +14,8 @@ export class ParseContext<N> implements Reporter<N> {
     readonly tree: YamlTree<N>,
     /** strict turns every warning (an input that is ignored) into an error. */
     readonly strict: boolean,
+    /** nulFree says the text can put no NUL into any scalar (see mayHoldNul), so no resource needs looking for one. */
+    readonly nulFree = false,
   ) {}
 
   /** pos converts a node or offset into a 1-based file position, when the tree knows it. */

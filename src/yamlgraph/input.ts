@@ -85,6 +85,20 @@ export function refuseUnreadableText(text: string, file: string): void {
 }
 
 /**
+ * NUL_ESCAPE matches a double-quoted escape that can put a NUL into a YAML scalar: `\0`, `\x00`,
+ * `\u0000`, and any `\U`, whose 32-bit arithmetic can wrap around to 0 in the fast readers.
+ * Single-quoted, plain and block scalars have no escapes; a backslash there (or an escaped
+ * backslash) only makes a false alarm.
+ */
+const NUL_ESCAPE = /\\(?:0|x00|u0000|U)/;
+
+/** mayHoldNul says whether a YAML text could give some scalar (a key, a value, a list item) a NUL; false is a promise that none has one. */
+export function mayHoldNul(text: string): boolean {
+  // Two searches that each look for one character first, faster than one that looks for either.
+  return text.includes('\0') || NUL_ESCAPE.test(text);
+}
+
+/**
  * findExcessiveNesting returns where and why text nests too deeply, or undefined when it does not.
  * It estimates block depth from indentation plus the indicators (`-`, `?`, `:`) on each line, which
  * over-counts real nesting by up to about two: a real graph nests less than ten levels.

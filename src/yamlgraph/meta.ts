@@ -1,7 +1,7 @@
 import { DEFAULT_META, type Meta } from '../graph/spec.js';
 import type { ParamType } from '../core/params.js';
 import { quote, type ParseContext } from './context.js';
-import { decodeValue } from './values.js';
+import { decodeValue, Mismatch } from './values.js';
 
 /** MetaField is how one key of a `meta:` block is read: its type and any further rule. */
 interface MetaField {
@@ -57,15 +57,15 @@ export function parseMeta<N>(node: N | null, ctx: ParseContext<N>, resource: str
     }
     const field = META_FIELDS[key as keyof Meta];
     const decoded = decodeValue(value, field.type, ctx);
-    if (!decoded.ok) {
+    if (decoded instanceof Mismatch) {
       ctx.error(value ?? keyNode, `meta \`${key}\`: ${decoded.reason}`, resource);
       continue;
     }
-    if (decoded.value === undefined) continue;
-    const problems = field.check?.(decoded.value as never) ?? [];
+    if (decoded === undefined) continue;
+    const problems = field.check?.(decoded as never) ?? [];
     for (const problem of problems) ctx.error(value ?? keyNode, `meta \`${key}\`: ${problem}`, resource);
     if (problems.length > 0) continue;
-    meta[key] = decoded.value;
+    meta[key] = decoded;
     if (key === 'limit') limitNode = value;
   }
   if (Number.isFinite(meta.limit) && meta.burst === 0) {

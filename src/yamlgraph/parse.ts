@@ -12,12 +12,12 @@ import { ParseContext } from './context.js';
 import { ExactTree } from './exact-tree.js';
 import { fastPathObstacle } from './fast-gate.js';
 import { FastTree, loadFast } from './fast-tree.js';
-import { readGraphText, refuseHostileText, refuseUnreadableText } from './input.js';
+import { mayHoldNul, readGraphText, refuseHostileText, refuseUnreadableText } from './input.js';
 import { scanBlock } from './scan-block.js';
 import { didYouMean, kindProblem } from './kinds.js';
 import { parseMeta } from './meta.js';
 import type { Entry } from './tree.js';
-import { decodeValue } from './values.js';
+import { decodeValue, Mismatch } from './values.js';
 
 /** ParseOptions tune how forgiving the YAML frontend is. */
 export interface ParseOptions {
@@ -111,7 +111,7 @@ function fastSpec(text: string, file: string, registry: Registry, strict: boolea
       if (obstacle !== undefined) return `the text has ${obstacle}`;
       root = loadFast(text);
     }
-    const ctx = new ParseContext(file, new FastTree(root), strict);
+    const ctx = new ParseContext(file, new FastTree(root), strict, !mayHoldNul(text));
     const spec = parseDocument(ctx, registry);
     // Without positions a diagnostic would be worse than parseGraph's: let parseGraph report it.
     if (!spec || ctx.errors.length > 0 || ctx.warnings.length > 0) return 'the file has diagnostics';
@@ -236,12 +236,16 @@ function parseResource<N>(node: N | null, def: AnyResourceKind, ctx: ParseContex
   }
 
   // What a resource allocates is paid 10,000 times by a big graph: the `kind[name]` id of its
-  // diagnostics and where each parameter was written are worked out only when one is reported.
-  const values: Record<string, unknown> = {};
+  // diagnostics and where each parameter was written are worked out only when one is reported, and
+  // the input's values go straight into the kind's defaults (a new object each call), not into an
+  // object of their own merged over a copy of them.
+  const params = def.defaults(name) as Record<string, unknown>;
   let meta: Meta = DEFAULT_META;
   let typeErrors = 0;
-  for (const entry of entries) {
-    const { key, keyNode, value } = entry;
+  // Indexed loops here and below: a for-of in code V8 has not optimized yet makes an iterator
+  // result per step, and most of a big graph's resources are read before it has.
+  for (let i = 0; i < entries.length; i++) {
+    const { key, keyNode, value } = entries[i]!;
     if (key === 'name') continue;
     if (key === 'meta') {
       meta = parseMeta(value, ctx, diagnosticId(kind, name));
@@ -257,20 +261,21 @@ function parseResource<N>(node: N | null, def: AnyResourceKind, ctx: ParseContex
       continue;
     }
     const decoded = decodeValue(value, param.type, ctx);
-    if (!decoded.ok) {
+    if (decoded instanceof Mismatch) {
       ctx.error(value ?? keyNode, `\`${key}\`: ${decoded.reason}`, diagnosticId(kind, name));
       typeErrors += 1;
       continue;
     }
-    if (decoded.value === undefined) continue;
-    values[key] = decoded.value;
+    if (decoded === undefined) continue;
+    params[key] = decoded;
   }
-  const params: Record<string, unknown> = { ...def.defaults(name), ...values };
   // validate on params with a wrongly typed value would only repeat the problem in other words.
   if (typeErrors === 0) {
-    for (const problem of validateResource(def, name, params)) {
+    const problems = validateResource(def, name, params, ctx.nulFree);
+    for (let i = 0; i < problems.length; i++) {
+      const problem = problems[i]!;
       // A kind quotes the bad value in its reason: a newline in it must not start a line of its own.
-      const at = problem.param === 'name' ? (nameEntry.value ?? nameEntry.keyNode) : Object.hasOwn(values, problem.param) ? (lastValueOf(entries, problem.param, ctx) ?? node) : node;
+      const at = problem.param === 'name' ? (nameEntry.value ?? nameEntry.keyNode) : (writtenValueOf(entries, problem.param, def, ctx) ?? node);
       ctx.error(at, `\`${problem.param}\`: ${escapeControl(problem.reason)}`, diagnosticId(kind, name));
     }
   }
@@ -285,15 +290,20 @@ function diagnosticId(kind: string, name: string): string {
 
 /** entryOf is a map's first entry with the key. */
 function entryOf<N>(entries: readonly Entry<N>[], key: string): Entry<N> | undefined {
-  for (const entry of entries) if (entry.key === key) return entry;
+  for (let i = 0; i < entries.length; i++) if (entries[i]!.key === key) return entries[i];
   return undefined;
 }
 
-/** lastValueOf is the value a parameter was taken from: that of its last entry with a value (merge keys may repeat a key). */
-function lastValueOf<N>(entries: readonly Entry<N>[], key: string, ctx: ParseContext<N>): N | null {
+/**
+ * writtenValueOf is where a parameter's value was taken from: the value of its last entry with a
+ * value (merge keys may repeat a key); null when the input left the parameter at its default.
+ */
+function writtenValueOf<N>(entries: readonly Entry<N>[], param: string, def: AnyResourceKind, ctx: ParseContext<N>): N | null {
+  // Only a declared, live parameter takes the input's value; `meta` is never one (parseMeta reads it).
+  if (param === 'meta' || !Object.hasOwn(def.params, param) || def.params[param]!.deprecated !== undefined) return null;
   for (let i = entries.length - 1; i >= 0; i--) {
     const entry = entries[i]!;
-    if (entry.key === key && !ctx.isNull(entry.value)) return entry.value;
+    if (entry.key === param && !ctx.isNull(entry.value)) return entry.value;
   }
   return null;
 }
@@ -335,8 +345,8 @@ function parseEdges<N>(node: N | null, ctx: ParseContext<N>): EdgeSpec[] {
           break;
         case 'notify': {
           const decoded = decodeValue(entry.value, 'bool', ctx);
-          if (decoded.ok) notify = decoded.value === true;
-          else ctx.error(entry.value ?? entry.keyNode, `${label}: \`notify\`: ${decoded.reason}`);
+          if (decoded instanceof Mismatch) ctx.error(entry.value ?? entry.keyNode, `${label}: \`notify\`: ${decoded.reason}`);
+          else notify = decoded === true;
           break;
         }
         default:
@@ -454,12 +464,12 @@ function parseCollect<N>(node: N | null, ctx: ParseContext<N>, registry: Registr
 /** parseAllowances reads a collect entry's `allow`, a list of COLLECT_ALLOWANCES. */
 function parseAllowances<N>(field: Entry<N>, ctx: ParseContext<N>, label: string): CollectAllowance[] {
   const decoded = decodeValue(field.value, 'stringList', ctx);
-  if (!decoded.ok) {
+  if (decoded instanceof Mismatch) {
     ctx.error(field.value ?? field.keyNode, `${label} \`allow\`: ${decoded.reason}`);
     return [];
   }
   const out: CollectAllowance[] = [];
-  for (const word of (decoded.value as string[] | undefined) ?? []) {
+  for (const word of (decoded as string[] | undefined) ?? []) {
     const allowance = COLLECT_ALLOWANCES.find((known) => known === word);
     if (allowance === undefined) {
       ctx.error(field.value ?? field.keyNode, `${label} \`allow\`: unknown allowance ${JSON.stringify(word)} (one of ${COLLECT_ALLOWANCES.join(', ')})${didYouMean(word, COLLECT_ALLOWANCES)}`);
@@ -495,21 +505,21 @@ function checkPattern<N, P>(kind: string, rehome: RehomeRule<P>, pattern: string
 /** requiredString reads a non-empty string value, reporting anything else as `what` (written out only then, when it is a function). */
 function requiredString<N>(entry: Entry<N>, ctx: ParseContext<N>, what: string | (() => string)): string | undefined {
   const decoded = decodeValue(entry.value, 'string', ctx);
-  if (!decoded.ok) {
+  if (decoded instanceof Mismatch) {
     ctx.error(entry.value ?? entry.keyNode, `${typeof what === 'string' ? what : what()}: ${decoded.reason}`);
     return undefined;
   }
-  if (typeof decoded.value !== 'string' || decoded.value === '') {
+  if (typeof decoded !== 'string' || decoded === '') {
     ctx.error(entry.value ?? entry.keyNode, `${typeof what === 'string' ? what : what()} is empty`);
     return undefined;
   }
-  return decoded.value;
+  return decoded;
 }
 
 /** optionalString reads a string value that may be left out (undefined) or be empty. */
 function optionalString<N>(entry: Entry<N>, ctx: ParseContext<N>): string | undefined {
   const decoded = decodeValue(entry.value, 'string', ctx);
-  if (decoded.ok) return decoded.value as string | undefined;
+  if (!(decoded instanceof Mismatch)) return decoded as string | undefined;
   ctx.error(entry.value ?? entry.keyNode, `\`${entry.key}\`: ${decoded.reason}`);
   return undefined;
 }

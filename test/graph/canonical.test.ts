@@ -67,6 +67,20 @@ describe('dedupeResources', () => {
       'g.yaml:9:5: noop[a]: declared twice with different `comment`; the first declaration is at g.yaml:4:5',
     );
   });
+
+  it('GIVEN a deduped list WHEN its local resources are deduped again THEN they come back as they are, and a list that adds a duplicate still has it found', () => {
+    const first = spec('a', { comment: 'x' }, 4);
+    const { resources } = dedupeResources([first, spec('b', {}, 5), spec('a', { comment: 'x' }, 6), spec('c', {}, 7, true)]);
+    const local = resources.filter((r) => !r.exported);
+    // compileGraph's second pass over the parser's list: nothing to collapse, the same list back.
+    expect(dedupeResources(local).resources).toBe(local);
+    const conflicting = spec('a', { comment: 'y' }, 9);
+    const again = dedupeResources([...local, conflicting, spec('b', {}, 10)]);
+    expect(again.resources.map((r) => r.name)).toEqual(['a', 'b']);
+    expect(again.conflicts).toEqual([{ first, second: conflicting }]);
+    // A resource listed twice is a duplicate even when each place holds one of the last list's.
+    expect(dedupeResources([first, first]).resources).toEqual([first]);
+  });
 });
 
 describe('sameValue and sameVertex', () => {
