@@ -138,6 +138,9 @@ const localDirs = new LocalDirs();
 // A check whose path keeps changing under it this many times in a row answers "not OK": the
 // change that raced it is an event too, so the next check looks again.
 const RACE_ATTEMPTS = 3;
+// How old checkOKSync's look may be for checkApply to take it (see takeFreshProbe): the two run
+// microtasks apart; a pause longer than this (GC, a loaded machine) only costs a second look.
+const FRESH_PROBE_MS = 5;
 const EMPTY = Buffer.alloc(0);
 // The options of a watch, shared (10,000 files each made one).
 const RECURSIVE: WatchPathOptions = Object.freeze({ recursive: true });
@@ -153,6 +156,8 @@ class LiveFile {
   private readonly content: Buffer | undefined;
   private readonly mode: FileMode | undefined;
   private tempsSwept = false;
+  /** What the last checkOKSync found when it was not OK, and when (see takeFreshProbe). */
+  private lastProbe: { readonly probe: ContentProbe; readonly at: number } | undefined;
 
   constructor(
     private readonly params: FileParams,
@@ -219,7 +224,10 @@ class LiveFile {
     } catch {
       return false;
     }
-    if (!probe.same) return false;
+    if (!probe.same) {
+      this.lastProbe = { probe, at: performance.now() };
+      return false;
+    }
     const have = probe.found!.mode & 0o7777;
     return this.mode === undefined || this.mode.apply(have, false) === have;
   }
@@ -239,7 +247,7 @@ class LiveFile {
     };
     try {
       // A small file on a local disk is looked at (and written) with main-thread calls.
-      const probe = (await this.isSmallAndLocal()) ? probeContentSync(this.target, this.content!) : undefined;
+      const probe = (await this.isSmallAndLocal()) ? this.takeFreshProbe() ?? probeContentSync(this.target, this.content!) : undefined;
       const found = probe !== undefined ? probe.found : await lstatIfAny(this.target);
       if (state === 'absent') return await this.makeAbsent(entry, found, apply);
       if (found === undefined && state === '') {
@@ -276,6 +284,18 @@ class LiveFile {
     }
   }
 
+  /**
+   * takeFreshProbe hands over (once) what checkOKSync found when it was not OK, if that was at most
+   * FRESH_PROBE_MS ago: the engine calls checkApply right after it, in the same turn of the event
+   * loop, and looking again cost a second lstat of every file a first converge writes. A change
+   * made since is one a watch reports, as it would be had it come just after this look.
+   */
+  private takeFreshProbe(): ContentProbe | undefined {
+    const last = this.lastProbe;
+    this.lastProbe = undefined;
+    return last !== undefined && performance.now() - last.at <= FRESH_PROBE_MS ? last.probe : undefined;
+  }
+
   /** isSmallAndLocal says whether the content is at most SMALL_FILE bytes and the parent on a local file system. */
   private isSmallAndLocal(): boolean | Promise<boolean> {
     if (this.content === undefined || this.content.length > SMALL_FILE || this.parent === undefined) return false;
@@ -285,7 +305,7 @@ class LiveFile {
   private async openParent(create: boolean): Promise<SafeDir | undefined> {
     if (this.parent === undefined) return undefined;
     try {
-      return await dirs.acquire(this.parent, create);
+      return await dirs.acquire(this.parent, create, await localDirs.isLocal(this.parent));
     } catch (err) {
       if (raced(err)) throw err;
       throw wrap(err, `cannot reach ${this.path}`);
