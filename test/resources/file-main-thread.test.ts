@@ -55,6 +55,42 @@ describe('file: small files on a local disk use main-thread calls', () => {
     expect(await res.checkApply(false, never)).toBe(true);
   });
 
+  it('GIVEN checkOKSync found a file wrong THEN the checkApply right after takes that look, and one made later looks again', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'small');
+    const res = make({ path, content: 'wanted\n' });
+    expect(await res.checkApply(true, never)).toBe(false); // learns the directory
+    const ok = (): boolean => res.checkOKSync!(true);
+
+    // Right after: checkApply acts on what checkOKSync saw (drifted), even though the file was
+    // put right in between, so it rewrites it (not OK) where a second look would have found it OK.
+    // (A loaded machine may pause this process past the 5 ms a look is taken for: then again.)
+    let rightAfter: boolean | undefined;
+    for (let attempt = 0; attempt < 50 && rightAfter === undefined; attempt++) {
+      writeFileSync(path, 'drifted\n');
+      const started = performance.now();
+      expect(ok()).toBe(false);
+      writeFileSync(path, 'wanted\n');
+      const result = await res.checkApply(true, never);
+      if (performance.now() - started < 4) rightAfter = result;
+    }
+    expect(rightAfter).toBe(false);
+    expect(readFileSync(path, 'utf8')).toBe('wanted\n');
+
+    // A look older than a few milliseconds is not taken: checkApply looks again and finds it OK.
+    writeFileSync(path, 'drifted\n');
+    expect(ok()).toBe(false);
+    writeFileSync(path, 'wanted\n');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await res.checkApply(true, never)).toBe(true);
+
+    // A look is taken once: the checkApply after the one that took it looks again.
+    writeFileSync(path, 'drifted\n');
+    expect(ok()).toBe(false);
+    expect(await res.checkApply(true, never)).toBe(false);
+    expect(await res.checkApply(true, never)).toBe(true);
+  });
+
   it('GIVEN content over the small-file limit WHEN checked THEN it goes through the thread pool and converges the same', async () => {
     const path = join(await tempDir(), 'big');
     const content = 'x'.repeat(SMALL_FILE + 1);
