@@ -6,12 +6,13 @@
 // directory (locks, state, keys) in the scenario's temporary directory; it is installed (Debian
 // `cfengine3`) when missing. The figures are mgmt / CFEngine. Targets (issue 13): at 1,000 files,
 // first converge and re-check each <= 0.5x CFEngine; at 10,000, <= 1 (ahead), reported.
+// Each first converge starts from a fresh directory: the one before is renamed aside, not removed
+// (see retireDir in lib/manifest.ts: creating files right after removing as many measured the
+// kernel's walk past recently freed inodes, for both agents alike).
 //
-// cf-agent here (2 cores shared with other sessions, load ~7-8), by hand: 1,000 files first
-// converge 1.1-1.4 s, re-check 0.18-0.27 s, 23 MB peak RSS; 10,000 files 10.0-11.6 s and 2.5-2.9 s,
-// 31 MB (its first converge is mostly system time: 4.4 of 10 s). In the first full bench run
-// (medians): 1,000 files cf-agent 1.20 s / 0.25 s against mgmt 2.32 s / 0.80 s (ratios 1.93 and
-// 3.28); 10,000 files cf-agent 7.57 s / 2.51 s against mgmt 10.8 s / 3.69 s (1.43 and 1.47).
+// Idle machine, 2026-12-07 (medians): 1,000 files cf-agent 0.23 s / 0.16 s against mgmt 0.27 s /
+// 0.13 s (ratios 1.15 and 0.79); 10,000 files cf-agent 2.0 s / 1.3 s against mgmt 1.28 s / 0.45 s
+// (0.64 and 0.34).
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
