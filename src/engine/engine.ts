@@ -39,7 +39,9 @@ export interface ResourceFailure {
 export class Engine {
   private graph: Graph | undefined;
   private workers = new Map<string, VertexWorker>();
-  private readonly refreshPending = new Set<string>();
+  /** The notify edges whose refresh is pending, each with the mark it was last set with (WorkerHost.clearRefresh). */
+  private readonly refreshPending = new Map<string, number>();
+  private refreshMarks = 0;
   private readonly semaphores = new Semaphores();
   /** The AbortControllers its checks borrow. */
   readonly signals = new SignalPool();
@@ -67,10 +69,11 @@ export class Engine {
       tick: () => ++this.clock,
       // Most graphs notify nobody: no key is built per edge and per pass then.
       hasRefresh: (edge) => this.refreshPending.size > 0 && this.refreshPending.has(edgeKey(edge.from, edge.to)),
-      setRefresh: (edge, pending) => {
+      setRefresh: (edge) => void this.refreshPending.set(edgeKey(edge.from, edge.to), ++this.refreshMarks),
+      refreshMark: (edge) => (this.refreshPending.size > 0 ? (this.refreshPending.get(edgeKey(edge.from, edge.to)) ?? 0) : 0),
+      clearRefresh: (edge, mark) => {
         const key = edgeKey(edge.from, edge.to);
-        if (pending) this.refreshPending.add(key);
-        else this.refreshPending.delete(key);
+        if (this.refreshPending.get(key) === mark) this.refreshPending.delete(key);
       },
       statusChanged: (_worker, from, to) => this.statusChanged(from, to),
       offerPass: (worker) => gate.offer(worker),
@@ -186,7 +189,7 @@ export class Engine {
   private pruneRefreshFlags(next: Graph): void {
     if (this.refreshPending.size === 0) return;
     const live = new Set(next.edges.map((edge) => edgeKey(edge.from, edge.to)));
-    for (const key of this.refreshPending) if (!live.has(key)) this.refreshPending.delete(key);
+    for (const key of this.refreshPending.keys()) if (!live.has(key)) this.refreshPending.delete(key);
   }
 
   private statusChanged(from: WorkerStatus, to: WorkerStatus): void {

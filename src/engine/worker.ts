@@ -71,6 +71,7 @@ function shortGroupId(vertex: Vertex): string {
 
 const NO_SEMAPHORES: readonly string[] = Object.freeze([]);
 const NO_EDGES: readonly Edge[] = Object.freeze([]);
+const NO_MARKS: readonly number[] = Object.freeze([]);
 // What a kind that ignores its signal is handed (ResourceKind.ignoresSignal): nothing aborts it.
 const NEVER_ABORTED: AbortSignal = new AbortController().signal;
 const NO_WORKERS: readonly VertexWorker[] = Object.freeze([]);
@@ -112,7 +113,15 @@ export interface WorkerHost {
   /** tick returns a new, strictly increasing timestamp. */
   tick(): number;
   hasRefresh(edge: Edge): boolean;
-  setRefresh(edge: Edge, pending: boolean): void;
+  /** setRefresh sets the edge's refresh flag, with a new mark. */
+  setRefresh(edge: Edge): void;
+  /** refreshMark is the mark the edge's flag got when it was last set; 0 when it is not set. */
+  refreshMark(edge: Edge): number;
+  /**
+   * clearRefresh clears the edge's flag if it still has `mark`: a parent that set it again while
+   * the child's refresh ran (a drift repaired during a slow reload) asks for another refresh.
+   */
+  clearRefresh(edge: Edge, mark: number): void;
   statusChanged(worker: VertexWorker, from: WorkerStatus, to: WorkerStatus): void;
   /** offerPass offers a pass of the worker to the graph's parent gate (run-gate.ts); true = it may process. */
   offerPass(worker: VertexWorker): boolean;
@@ -412,6 +421,8 @@ export class VertexWorker implements Grantee, RefreshSource {
     // Flags are only ever set on notify edges, or on any edge by a kind that notifies all edges.
     const refreshEdges = refreshEdgesOf(this.parentEdges, host);
     const refresh = refreshable && refreshEdges.length > 0;
+    // The flags this pass serves, as they are now: one set again meanwhile stays set.
+    const marks = refreshEdges.length === 0 ? NO_MARKS : refreshEdges.map((edge) => host.refreshMark(edge));
 
     // Events dirty, pokes only schedule: a vertex known OK with no refresh waiting is skipped.
     if (this.stateOK && !refresh) {
@@ -425,10 +436,10 @@ export class VertexWorker implements Grantee, RefreshSource {
     const started = performance.now();
     if (!refresh && this.checkedOKSync(!vertex.meta.noop)) {
       host.observer?.checked(vertex, !vertex.meta.noop, OK_RESULTS);
-      this.finishPass(OK_RESULTS, started, generation, NO_EDGES, false);
+      this.finishPass(OK_RESULTS, started, generation, NO_EDGES, NO_MARKS, false);
       return undefined;
     }
-    return this.checkPass(refreshEdges, refresh, started, generation);
+    return this.checkPass(refreshEdges, marks, refresh, started, generation);
   }
 
   /**
@@ -456,7 +467,7 @@ export class VertexWorker implements Grantee, RefreshSource {
   }
 
   /** checkPass runs checkApply for a pass; it rejects with a CheckApplyFailure when checkApply fails. */
-  private async checkPass(refreshEdges: readonly Edge[], refresh: boolean, started: number, generation: number): Promise<void> {
+  private async checkPass(refreshEdges: readonly Edge[], marks: readonly number[], refresh: boolean, started: number, generation: number): Promise<void> {
     const { vertex } = this;
     const { meta } = vertex;
     let results: readonly boolean[];
@@ -474,11 +485,11 @@ export class VertexWorker implements Grantee, RefreshSource {
       throw new CheckApplyFailure(err);
     }
     if (this.stopped) return;
-    this.finishPass(results, started, generation, refreshEdges, refresh);
+    this.finishPass(results, started, generation, refreshEdges, marks, refresh);
   }
 
   /** finishPass reports a pass's results, clears the refresh flags it served and stamps the vertex. */
-  private finishPass(results: readonly boolean[], started: number, generation: number, refreshEdges: readonly Edge[], refresh: boolean): void {
+  private finishPass(results: readonly boolean[], started: number, generation: number, refreshEdges: readonly Edge[], marks: readonly number[], refresh: boolean): void {
     const { host } = this;
     const { meta } = this.vertex;
     const ms = roundMs(performance.now() - started);
@@ -493,7 +504,7 @@ export class VertexWorker implements Grantee, RefreshSource {
     // it again, so each "would change" is reported once per change.
     this.stateOK = this.dirtyGeneration === generation;
     if (!this.stateOK) this.rerun = true;
-    if (!meta.noop) for (const edge of refreshEdges) host.setRefresh(edge, false);
+    if (!meta.noop) for (let i = 0; i < refreshEdges.length; i++) host.clearRefresh(refreshEdges[i]!, marks[i]!);
     this.succeeded(!checkOK && !meta.noop);
   }
 
@@ -622,7 +633,7 @@ export class VertexWorker implements Grantee, RefreshSource {
     this.failuresInRow = 0;
     if (changed) {
       const all = vertex.def.notifiesAllEdges === true;
-      for (const edge of this.childEdges) if (edge.notify || all) host.setRefresh(edge, true);
+      for (const edge of this.childEdges) if (edge.notify || all) host.setRefresh(edge);
     }
     const before = this.timestamp;
     this.timestamp = host.tick();

@@ -83,6 +83,25 @@ describe('engine scheduling', () => {
     expect(callsOf(world, 'b')).toHaveLength(1);
   });
 
+  it('GIVEN a child running its refresh WHEN the notify parent changes again meanwhile THEN the child refreshes once more', async () => {
+    // A config repaired again while the slow reload it asked for runs: the end of that reload must
+    // not clear the new refresh with the one it served (the notify example lost its second reload).
+    const world = makeProbeWorld();
+    const { engine } = makeEngine();
+    const slowB = deferred();
+    world.probe('a').script.push(false);
+    world.probe('b').script.push(() => slowB.promise);
+    await engine.swap(buildGraph([{ name: 'a', def: world.kind }, { name: 'b', def: world.kind }], [{ from: 'a', to: 'b', notify: true }]));
+    await waitFor(() => callsOf(world, 'b').length === 1, 'b to start its refresh');
+    world.probe('a').script.push(false);
+    world.probe('a').events.next();
+    await waitFor(() => callsOf(world, 'a').length === 2, 'a to change again while b runs');
+    slowB.resolve(false);
+    await waitFor(() => callsOf(world, 'b').length === 2, 'b to refresh once more');
+    await idle(engine);
+    expect(callsOf(world, 'b').map((call) => call.refresh)).toEqual([true, true]);
+  });
+
   it('GIVEN a child with a notify parent and a plain parent WHEN only the notify parent changes later THEN the child still gets its refresh', async () => {
     // config file -(notify)-> svc <- unit file (an automatic edge): the config changes alone.
     const world = makeProbeWorld();
