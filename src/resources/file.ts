@@ -138,9 +138,22 @@ const localDirs = new LocalDirs();
 // A check whose path keeps changing under it this many times in a row answers "not OK": the
 // change that raced it is an event too, so the next check looks again.
 const RACE_ATTEMPTS = 3;
-// How old checkOKSync's look may be for checkApply to take it (see takeFreshProbe): the two run
-// microtasks apart; a pause longer than this (GC, a loaded machine) only costs a second look.
-const FRESH_PROBE_MS = 5;
+// The turn of the event loop (counted by eventLoopTurn): checkOKSync's look is taken by a
+// checkApply of the same turn only (see takeFreshProbe).
+let turn = 0;
+let turnEnding = false;
+
+/** eventLoopTurn numbers the current turn of the event loop: it changes once the microtasks queued in it have run. */
+function eventLoopTurn(): number {
+  if (!turnEnding) {
+    turnEnding = true;
+    setImmediate(() => {
+      turn++;
+      turnEnding = false;
+    });
+  }
+  return turn;
+}
 const EMPTY = Buffer.alloc(0);
 // The options of a watch, shared (10,000 files each made one).
 const RECURSIVE: WatchPathOptions = Object.freeze({ recursive: true });
@@ -157,7 +170,7 @@ class LiveFile {
   private readonly mode: FileMode | undefined;
   private tempsSwept = false;
   /** What the last checkOKSync found when it was not OK, and when (see takeFreshProbe). */
-  private lastProbe: { readonly probe: ContentProbe; readonly at: number } | undefined;
+  private lastProbe: { readonly probe: ContentProbe; readonly turn: number } | undefined;
 
   constructor(
     private readonly params: FileParams,
@@ -225,7 +238,7 @@ class LiveFile {
       return false;
     }
     if (!probe.same) {
-      this.lastProbe = { probe, at: performance.now() };
+      this.lastProbe = { probe, turn: eventLoopTurn() };
       return false;
     }
     const have = probe.found!.mode & 0o7777;
@@ -285,15 +298,16 @@ class LiveFile {
   }
 
   /**
-   * takeFreshProbe hands over (once) what checkOKSync found when it was not OK, if that was at most
-   * FRESH_PROBE_MS ago: the engine calls checkApply right after it, in the same turn of the event
-   * loop, and looking again cost a second lstat of every file a first converge writes. A change
-   * made since is one a watch reports, as it would be had it come just after this look.
+   * takeFreshProbe hands over (once) what checkOKSync found when it was not OK, if that was in this
+   * turn of the event loop: the engine calls checkApply right after it, microtasks later, and
+   * looking again cost a second lstat of every file a first converge writes. A change made since
+   * is one a watch reports, as it would be had it come just after this look; a look left by a
+   * pass that never reached checkApply is never taken by a later one.
    */
   private takeFreshProbe(): ContentProbe | undefined {
     const last = this.lastProbe;
     this.lastProbe = undefined;
-    return last !== undefined && performance.now() - last.at <= FRESH_PROBE_MS ? last.probe : undefined;
+    return last !== undefined && last.turn === turn ? last.probe : undefined;
   }
 
   /** isSmallAndLocal says whether the content is at most SMALL_FILE bytes and the parent on a local file system. */
