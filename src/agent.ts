@@ -4,6 +4,7 @@ import { convergedStates } from './agent/converged.js';
 import { etcdStartDue } from './agent/etcd-start.js';
 import { DEFAULT_CLUSTER_SETTINGS, setupWorld, type ClusterSettings, type WorldSetup } from './agent/world-setup.js';
 import { createExporter } from './agent/exporter.js';
+import { inotifyOverflowWarning } from './agent/inotify-overflow.js';
 import { makePrefix } from './agent/prefix.js';
 import { serviceNotifier } from './agent/ready-notify.js';
 import { Engine } from './engine/engine.js';
@@ -121,7 +122,7 @@ export async function runAgent(options: AgentOptions, io: AgentIO): Promise<numb
   };
   const exporter = createExporter({ world, log, noop: options.noop, stopping: () => stopping });
 
-  const watcher = createFsWatcher();
+  const watcher = createFsWatcher({ onResync: inotifyOverflowWarning(log) });
   const engine = new Engine({ log, hostname, prefix, watcher, world, observer: metrics?.observer });
   const subscriptions: Subscription[] = [];
   const applyGraph = async (graph: Graph, warnings: readonly string[]): Promise<void> => {

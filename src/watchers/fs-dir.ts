@@ -15,8 +15,57 @@
 // basename (ambiguous with an entry of the same name, so we stat to tell them apart); a watch
 // follows a moved directory's inode, so a move must be detected by comparing inodes.
 
-import { watch, statSync, type FSWatcher, type Stats } from 'node:fs';
+import { readFileSync, watch, statSync, type FSWatcher, type Stats } from 'node:fs';
 import { basename, dirname } from 'node:path';
+
+// Lost events. libuv reads every inotify event of the process through one queue (its size is
+// fs.inotify.max_queued_events), and when the queue overflows it drops the kernel's IN_Q_OVERFLOW
+// (wd -1) without a word: the events lost with it would leave drift unrepaired for good (seen: a
+// file deleted in a storm of changes under 1,000 watched files stayed missing). An overflow is only
+// ever read with a full queue before it, and libuv drains the queue within one turn of the event
+// loop, so a turn that delivers at least half the limit is taken for one: every watch re-syncs.
+const DEFAULT_QUEUE_LIMIT = 16_384;
+let suspectOverflowAt: number | undefined;
+let eventsThisTurn = 0;
+let turnEnding = false;
+// Every registry with a watch: an overflow loses the events of all of them alike.
+const liveRegistries = new Set<DirWatches>();
+
+/** countEvent counts one delivered event towards this turn's. */
+function countEvent(): void {
+  eventsThisTurn++;
+  if (turnEnding) return;
+  turnEnding = true;
+  setImmediate(endTurn);
+}
+
+function endTurn(): void {
+  const events = eventsThisTurn;
+  eventsThisTurn = 0;
+  turnEnding = false;
+  suspectOverflowAt ??= Math.floor(queueLimit() / 2);
+  if (events < suspectOverflowAt) return;
+  for (const registry of [...liveRegistries]) registry.resync(events);
+}
+
+/** queueLimit reads fs.inotify.max_queued_events (the kernel's default when it cannot be read). */
+function queueLimit(): number {
+  try {
+    const limit = Number.parseInt(readFileSync('/proc/sys/fs/inotify/max_queued_events', 'utf8'), 10);
+    return Number.isSafeInteger(limit) && limit > 0 ? limit : DEFAULT_QUEUE_LIMIT;
+  } catch {
+    return DEFAULT_QUEUE_LIMIT;
+  }
+}
+
+/** DirWatchesOptions configures a registry of directory watches. */
+export interface DirWatchesOptions {
+  /**
+   * onResync hears that a turn delivered `events` events, enough that the queue may have
+   * overflowed, and that every watch is about to report a change of anything it watches.
+   */
+  onResync?(events: number): void;
+}
 
 /** DirListener receives the events of one watched directory. */
 export interface DirListener {
@@ -72,6 +121,8 @@ export class DirWatches {
   private readonly nodes = new Map<string, DirNode>();
   private handles = 0;
 
+  constructor(private readonly options: DirWatchesOptions = {}) {}
+
   /**
    * listen subscribes `listener` to the entry `name` of directory `dir` (or to every entry when
    * `name` is null) and returns the function that unsubscribes it. The watch is established when
@@ -93,6 +144,7 @@ export class DirWatches {
     if (node === undefined) {
       node = new DirNode(this, dir);
       this.nodes.set(dir, node);
+      liveRegistries.add(this);
     }
     node.add(registration);
     if (fresh) {
@@ -136,9 +188,20 @@ export class DirWatches {
     this.handles--;
   }
 
+  /**
+   * resync treats every watch as having missed its events (the queue may have overflowed after
+   * `events` in one turn): a moved or deleted directory is re-armed, a waited-for one is looked
+   * for again, and every listener hears that anything may have changed.
+   */
+  resync(events: number): void {
+    this.options.onResync?.(events);
+    for (const node of [...this.nodes.values()]) node.resync();
+  }
+
   /** @internal */
   forget(node: DirNode): void {
     if (this.nodes.get(node.path) === node) this.nodes.delete(node.path);
+    if (this.nodes.size === 0) liveRegistries.delete(this);
   }
 
   /**
@@ -230,6 +293,17 @@ class DirNode {
     const registrations = this.allRegistrations();
     this.dispose();
     for (const registration of registrations) registration.error(err);
+  }
+
+  /**
+   * resync acts as the missed events would have, then reports a change of anything: a waiting
+   * node tries again, an armed one re-arms on whatever the path names now (a directory replaced
+   * by one that took its inode number looks unmoved, and its lost deletion was the only word).
+   */
+  resync(): void {
+    if (this.dead) return;
+    if (this.handle === undefined) this.retry();
+    else this.rearm();
   }
 
   /** revalidate re-arms when the path no longer names the directory being watched. */
@@ -348,6 +422,7 @@ class DirNode {
   }
 
   private onEvent(name: string | undefined): void {
+    countEvent();
     if (this.dead) return;
     // Our own deletion, move or chmod arrives under our own basename, indistinguishable here from
     // a change of an entry of that name. The inode number cannot tell a live watch from a dead

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { Observable } from 'rxjs';
 import type { WatchPathOptions } from '../core/context.js';
-import { DirRegistration, DirWatches } from './fs-dir.js';
+import { DirRegistration, DirWatches, type DirWatchesOptions } from './fs-dir.js';
 import { watchTree } from './fs-tree.js';
 import { PathWatch, type PathObserver, type PathSource } from './path-watch.js';
 
@@ -30,9 +30,15 @@ export interface FsWatcher {
   watchCount(): number;
 }
 
+/**
+ * FsWatcherOptions configures a watcher. onResync hears that so many events arrived at once that
+ * inotify may have dropped some, and that every watched path is reported changed (fs-dir.ts).
+ */
+export type FsWatcherOptions = DirWatchesOptions;
+
 /** createFsWatcher creates a watcher with no open handles. */
-export function createFsWatcher(): FsWatcher {
-  const dirs = new DirWatches();
+export function createFsWatcher(options: FsWatcherOptions = {}): FsWatcher {
+  const dirs = new DirWatches(options);
   let closed = false;
 
   // Each watch of a path: one PathListener, registered at the path's parent directory, that is

@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, mkdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
@@ -347,4 +347,45 @@ describe('resolvedPath', () => {
       expect(resolvedPath(path)).toBe(resolve(path));
     },
   );
+});
+
+describe('an overflowed inotify queue', () => {
+  // libuv drops the kernel's overflow event; the watcher must see the overflow from the burst.
+  it('GIVEN the event loop blocked while more events than the queue holds arrive WHEN it runs again THEN every watch hears of a change and follows a directory replaced meanwhile', async () => {
+    const limit = Number.parseInt(readFileSync('/proc/sys/fs/inotify/max_queued_events', 'utf8'), 10);
+    const resyncs: number[] = [];
+    watcher = createFsWatcher({ onResync: (events) => resyncs.push(events) });
+    const dir = await tempDir();
+    const sub = join(dir, 'sub');
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'x'), 'x');
+    writeFileSync(join(dir, 'f'), 'f');
+    const recF = watch(join(dir, 'f'));
+    const recX = watch(join(sub, 'x'));
+    const changedF = recF.next(10_000);
+    const changedX = recX.next(10_000);
+
+    // Synchronous, so nothing is read until the queue is full: the last three changes are lost.
+    for (let i = 0; i < limit + 1000; i++) writeFileSync(join(dir, `junk-${i % 2}`), `${i}`);
+    rmSync(sub, { recursive: true });
+    mkdirSync(sub);
+    unlinkSync(join(dir, 'f'));
+
+    await Promise.all([changedF, changedX]);
+    expect(resyncs).toHaveLength(1);
+    expect(resyncs[0]).toBeGreaterThanOrEqual(limit);
+    // The watch of sub/x now watches the new directory.
+    await change(recX, () => writeFileSync(join(sub, 'x'), 'new'));
+  });
+
+  it('GIVEN a burst well under the queue size WHEN it is read THEN no re-sync', async () => {
+    const resyncs: number[] = [];
+    watcher = createFsWatcher({ onResync: (events) => resyncs.push(events) });
+    const dir = await tempDir();
+    const rec = watch(join(dir, 'f'));
+    for (let i = 0; i < 500; i++) writeFileSync(join(dir, `junk-${i % 2}`), `${i}`);
+    await change(rec, () => writeFileSync(join(dir, 'f'), 'f'));
+    await new Promise((done) => setImmediate(done));
+    expect(resyncs).toEqual([]);
+  });
 });
