@@ -13,6 +13,7 @@ import type { RefreshSource } from './member-context.js';
 import type { Grantee, QueuedWait, Release, SemaphoreWait, Semaphores } from '../os/semaphores.js';
 import type { EngineObserver } from './observer.js';
 import { PathWatch } from '../watchers/path-watch.js';
+import { turnElapsedMs } from '../os/turn.js';
 
 /**
  * WorkerStatus is where a vertex is in its life. `idle`, `blocked` and `failed` count as idle for
@@ -339,7 +340,7 @@ export class VertexWorker implements Grantee, RefreshSource {
     }
     // A microtask hop keeps a long chain of cached vertices from recursing through the stack; one
     // shared callback, not a closure per pass (a 100,000 chain's start schedules every vertex).
-    this.runDone = Promise.resolve(this).then(runLoopOf);
+    this.runDone = startRunLoop(this);
   }
 
   /** slotsGranted starts the run of a parked worker, which now holds its semaphores. */
@@ -352,7 +353,7 @@ export class VertexWorker implements Grantee, RefreshSource {
     }
     this.heldSlots = release;
     // Not inside the release that granted it: another worker's check is still finishing there.
-    this.runDone = Promise.resolve(this).then(runLoopOf);
+    this.runDone = startRunLoop(this);
   }
 
   /** dropHeldSlots gives back semaphores granted for a pass that did not check (held by the gate, or known OK). */
@@ -873,6 +874,25 @@ class WatchObserver {
 /** runLoopOf starts a worker's run loop: the one callback every schedule hands the microtask queue. */
 function runLoopOf(worker: VertexWorker): Promise<void> {
   return worker.runLoop();
+}
+
+// Passes that start one another through microtasks alone never let the loop poll its descriptors:
+// 10,000 files written in one turn queued 40,000 inotify events, more than the kernel keeps (every
+// watch re-syncs then, fs-dir.ts: a second check of every file), and held back the event log,
+// signals and timers. So a pass due once the turn has run this long waits for the next turn.
+const TURN_BUDGET_MS = 5;
+let nextTurn: Promise<void> | undefined;
+
+/** startRunLoop starts a worker's run loop in a microtask, or in the next turn once this one has run its time. */
+function startRunLoop(worker: VertexWorker): Promise<void> {
+  if (turnElapsedMs() < TURN_BUDGET_MS) return Promise.resolve(worker).then(runLoopOf);
+  nextTurn ??= new Promise<void>((resolve) => {
+    setImmediate(() => {
+      nextTurn = undefined;
+      resolve();
+    });
+  });
+  return nextTurn.then(() => worker.runLoop());
 }
 
 /**

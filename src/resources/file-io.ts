@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { close, fstat, lstat, openFd, readAt, readlink, stat, threadCalls, writeAll, type WriteCalls } from './file-fs.js';
 import { tempSuffix } from '../os/atomic-write.js';
 import { entryPath, O_DIR } from './safe-path.js';
+import type { OwnRenames } from '../watchers/path-watch.js';
 
 const CHUNK = 1 << 20; // compare big files 1 MiB at a time
 const COPY_CHUNK = 1 << 16; // small: most copies are small files
@@ -51,9 +52,10 @@ export function isRace(err: unknown): boolean {
  * temp file next to it, gives it its owner and mode through the descriptor it created, and
  * renames it into place (over whatever is there, a symlink included, which is replaced, never
  * followed), so a reader sees the old file or the new one, and a killed agent leaves at most a
- * `.name.mgmt-*` temp file, never a torn file. The temp file is removed on failure.
+ * `.name.mgmt-*` temp file, never a torn file. The temp file is removed on failure. The rename is
+ * announced to `own`, the writer's watch of the path, whose subscriber need not hear of it.
  */
-export async function writeAtomic(at: string, source: FileSource, options: WriteOptions = {}, calls: WriteCalls = threadCalls): Promise<void> {
+export async function writeAtomic(at: string, source: FileSource, options: WriteOptions = {}, calls: WriteCalls = threadCalls, own?: OwnRenames): Promise<void> {
   const temp = tempPath(at);
   try {
     const fd = await calls.openFd(temp, O_NEW, (options.mode ?? 0o666) & 0o777);
@@ -64,8 +66,10 @@ export async function writeAtomic(at: string, source: FileSource, options: Write
     } finally {
       await calls.close(fd);
     }
+    own?.expectOwnRename();
     await calls.rename(temp, at);
   } catch (err) {
+    own?.cancelOwnRename();
     await calls.unlink(temp).catch(() => undefined);
     throw err;
   }

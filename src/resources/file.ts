@@ -35,6 +35,8 @@ import { fileCollect } from './file-collect.js';
 import { filePath, filePathProblem } from './file-path.js';
 import { fileUid, parentDirSearch } from './uids.js';
 import { accountRefProblem, pathLengthProblem } from './values.js';
+import { PathWatch, type OwnRenames } from '../watchers/path-watch.js';
+import { eventLoopTurn } from '../os/turn.js';
 
 /** FileState is what `state` may say: the path exists, is absent, or its existence is unmanaged (""). */
 export type FileState = 'exists' | 'absent' | '';
@@ -138,22 +140,6 @@ const localDirs = new LocalDirs();
 // A check whose path keeps changing under it this many times in a row answers "not OK": the
 // change that raced it is an event too, so the next check looks again.
 const RACE_ATTEMPTS = 3;
-// The turn of the event loop (counted by eventLoopTurn): checkOKSync's look is taken by a
-// checkApply of the same turn only (see takeFreshProbe).
-let turn = 0;
-let turnEnding = false;
-
-/** eventLoopTurn numbers the current turn of the event loop: it changes once the microtasks queued in it have run. */
-function eventLoopTurn(): number {
-  if (!turnEnding) {
-    turnEnding = true;
-    setImmediate(() => {
-      turn++;
-      turnEnding = false;
-    });
-  }
-  return turn;
-}
 const EMPTY = Buffer.alloc(0);
 // The options of a watch, shared (10,000 files each made one).
 const RECURSIVE: WatchPathOptions = Object.freeze({ recursive: true });
@@ -169,6 +155,8 @@ class LiveFile {
   private readonly content: Buffer | undefined;
   private readonly mode: FileMode | undefined;
   private tempsSwept = false;
+  /** The watch of the path, when it can be told of this resource's own renames onto it. */
+  private ownRenames: OwnRenames | undefined;
   /** What the last checkOKSync found when it was not OK, and when (see takeFreshProbe). */
   private lastProbe: { readonly probe: ContentProbe; readonly turn: number } | undefined;
 
@@ -196,6 +184,8 @@ class LiveFile {
     // path itself (and the source, whose changes must be copied).
     const recursive = this.isDir && this.params.source !== '';
     const own = this.ctx.watchPath(this.target, recursive ? RECURSIVE : NOT_RECURSIVE);
+    // Told of this resource's own renames onto the path, which its subscriber need not hear of.
+    this.ownRenames = own instanceof PathWatch ? own : undefined;
     if (this.params.source === '' || this.params.state === 'absent') return own;
     const watches = [own, this.ctx.watchPath(this.params.source, RECURSIVE)];
     // combineLatest emits first when every watch is ready, then on each change.
@@ -307,7 +297,7 @@ class LiveFile {
   private takeFreshProbe(): ContentProbe | undefined {
     const last = this.lastProbe;
     this.lastProbe = undefined;
-    return last !== undefined && last.turn === turn ? last.probe : undefined;
+    return last !== undefined && last.turn === eventLoopTurn() ? last.probe : undefined;
   }
 
   /** isSmallAndLocal says whether the content is at most SMALL_FILE bytes and the parent on a local file system. */
@@ -369,7 +359,7 @@ class LiveFile {
     if (current?.isDirectory()) await removePath(at, this.target, true, true);
     const options = { mode: this.modeFor(0o666 & ~processUmask(), false), ...wanted };
     // A symlink or FIFO in the way is renamed over; a free name is created in place.
-    const create = current === undefined || current.isDirectory() ? createEmpty(at, options) : writeAtomic(at, EMPTY, options);
+    const create = current === undefined || current.isDirectory() ? createEmpty(at, options) : writeAtomic(at, EMPTY, options, threadCalls, this.ownRenames);
     await create.catch((err: unknown) => {
       throw wrap(err, `cannot create ${this.path}`);
     });
@@ -405,7 +395,7 @@ class LiveFile {
       gid: wanted.gid ?? kept.gid,
     };
     const calls = probe !== undefined ? mainThreadCalls : threadCalls;
-    await writeAtomic(await entry(), this.content ?? { copyFrom: source }, options, calls).catch((err: unknown) => {
+    await writeAtomic(await entry(), this.content ?? { copyFrom: source }, options, calls, this.ownRenames).catch((err: unknown) => {
       throw wrap(err, `cannot write ${this.path}`);
     });
     return { ok: false, settled: true, stats: undefined };

@@ -69,8 +69,12 @@ export interface DirWatchesOptions {
 
 /** DirListener receives the events of one watched directory. */
 export interface DirListener {
-  /** change says entry `name` may have changed; `undefined` means anything in the directory may have. */
-  change(name: string | undefined): void;
+  /**
+   * change says entry `name` may have changed; `undefined` means anything in the directory may
+   * have. `renamed` is inotify's word that the entry was created, removed or renamed (fs.watch's
+   * 'rename'), not only written or chmod-ed.
+   */
+  change(name: string | undefined, renamed: boolean): void;
   /** error reports that the watch failed; the listener receives nothing after it. */
   error(err: unknown): void;
 }
@@ -89,7 +93,7 @@ export abstract class DirRegistration implements DirListener {
 
   constructor(readonly name: string | null) {}
 
-  abstract change(name: string | undefined): void;
+  abstract change(name: string | undefined, renamed: boolean): void;
   abstract error(err: unknown): void;
 
   /** unsubscribe ends the registration; again, or before it was registered, it does nothing. */
@@ -107,8 +111,8 @@ class ListenerRegistration extends DirRegistration {
     super(name);
   }
 
-  change(name: string | undefined): void {
-    this.listener.change(name);
+  change(name: string | undefined, renamed: boolean): void {
+    this.listener.change(name, renamed);
   }
 
   error(err: unknown): void {
@@ -306,6 +310,11 @@ class DirNode {
     else this.rearm();
   }
 
+  /** armed says whether the directory has its own handle (rather than waiting on its parent). */
+  get armed(): boolean {
+    return this.handle !== undefined;
+  }
+
   /** revalidate re-arms when the path no longer names the directory being watched. */
   revalidate(): void {
     if (!this.dead && this.handle !== undefined && this.moved()) this.rearm();
@@ -334,7 +343,7 @@ class DirNode {
       handle.close();
       return false;
     }
-    handle.on('change', (_type, name) => this.onEvent(typeof name === 'string' ? name : undefined));
+    handle.on('change', (type, name) => this.onEvent(typeof name === 'string' ? name : undefined, type === 'rename'));
     handle.on('error', (err) => this.fail(err));
     this.handle = handle;
     this.identity = { dev: stats.dev, ino: stats.ino };
@@ -421,7 +430,7 @@ class DirNode {
     if (!this.dead) this.notify(undefined);
   }
 
-  private onEvent(name: string | undefined): void {
+  private onEvent(name: string | undefined, renamed: boolean): void {
     countEvent();
     if (this.dead) return;
     // Our own deletion, move or chmod arrives under our own basename, indistinguishable here from
@@ -432,7 +441,7 @@ class DirNode {
       this.rearm();
       return;
     }
-    this.notify(name);
+    this.notify(name, renamed);
   }
 
   /** moved says whether the path no longer names the directory the handle watches. */
@@ -445,7 +454,7 @@ class DirNode {
     }
   }
 
-  private notify(name: string | undefined): void {
+  private notify(name: string | undefined, renamed = true): void {
     const registrations: DirRegistration[] = [];
     if (name === undefined) {
       registrations.push(...this.allRegistrations());
@@ -458,7 +467,7 @@ class DirNode {
     for (const registration of registrations) {
       // A registration removed by an earlier listener in this loop must not hear the event.
       if (this.dead || !registration.live) continue;
-      registration.change(name);
+      registration.change(name, renamed);
     }
   }
 

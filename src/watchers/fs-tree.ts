@@ -51,7 +51,7 @@ export function watchTree(dirs: DirWatches, root: string, listener: DirListener)
 
   const changed = (dir: string, name: string | undefined): void => {
     if (stopped) return;
-    listener.change(undefined);
+    listener.change(undefined, true);
     if (stopped) return;
     // This runs inside an fs.watch callback: a throw here would be an uncaught exception.
     try {

@@ -7,7 +7,7 @@ import type { Observable } from 'rxjs';
 import type { WatchPathOptions } from '../core/context.js';
 import { DirRegistration, DirWatches, type DirWatchesOptions } from './fs-dir.js';
 import { watchTree } from './fs-tree.js';
-import { PathWatch, type PathObserver, type PathSource } from './path-watch.js';
+import { PathWatch, type PathObserver, type PathSource, type PathSubscription } from './path-watch.js';
 
 /** FsWatcher watches paths; one instance serves a whole agent so that watches are shared. */
 export interface FsWatcher {
@@ -94,13 +94,26 @@ export function createFsWatcher(options: FsWatcherOptions = {}): FsWatcher {
   };
 }
 
+// An own rename's event is passed over only this soon after it was announced; later, it is passed
+// on like any other (one check too many, never one too few).
+const OWN_RENAME_MS = 1000;
+
 /**
  * PathListener forwards directory events to one subscriber of `path`, and is its registration and
  * its teardown: one object per watch, not an object and two closures (10,000 files watch at once).
+ *
+ * A writer's own rename (expectOwnRename) is not passed on: after a first converge that would be a
+ * check of every file just written, a third of the work. inotify queues events in the order of the
+ * changes and merges a rename's event with no other (each has its own cookie), so the first
+ * 'rename' event of the name after the announcement is the writer's, or one before it, and then the
+ * writer's own comes next and is passed on. Any other event, and every event that may stand for
+ * lost ones (a re-armed or re-synced directory, `name` undefined), ends the announcement.
  */
-class PathListener extends DirRegistration {
+class PathListener extends DirRegistration implements PathSubscription {
   /** Ends the watch of the tree below a recursively watched path. */
   releaseTree: (() => void) | undefined;
+  /** performance.now() until which a 'rename' event of the name is the writer's own; 0: none. */
+  private ownRenameUntil = 0;
 
   constructor(
     private readonly observer: PathObserver,
@@ -110,8 +123,22 @@ class PathListener extends DirRegistration {
     super(name);
   }
 
-  change(): void {
+  change(name: string | undefined, renamed: boolean): void {
+    if (this.ownRenameUntil !== 0) {
+      const own = renamed && name !== undefined && performance.now() <= this.ownRenameUntil;
+      this.ownRenameUntil = 0;
+      if (own) return;
+    }
     this.observer.next();
+  }
+
+  expectOwnRename(): void {
+    // Only a watch that hears the directory itself, by the entry's name, hears the rename.
+    if (this.live && this.name !== null && this.node?.armed === true) this.ownRenameUntil = performance.now() + OWN_RENAME_MS;
+  }
+
+  cancelOwnRename(): void {
+    this.ownRenameUntil = 0;
   }
 
   /** error tells the observer that the watch failed, and ends it (as an rxjs subscriber's error would). */

@@ -508,6 +508,27 @@ describe('engine scheduling', () => {
     expect(most).toBe(2);
   });
 
+  it('GIVEN 200 checks of 1 ms each that start one another through a semaphore WHEN they converge THEN the event loop turns in between (its timers and watches are served)', async () => {
+    const world = makeProbeWorld({ parallelism: 4 });
+    const { engine } = makeEngine();
+    let checks = 0;
+    let checksWhenTheLoopTurned: number | undefined;
+    const busy = async () => {
+      if (checks === 0) setImmediate(() => (checksWhenTheLoopTurned = checks));
+      const until = performance.now() + 1;
+      while (performance.now() < until);
+      checks++;
+      return false;
+    };
+    const names = Array.from({ length: 200 }, (_, i) => `p${i}`);
+    for (const name of names) world.probe(name).script.push(busy);
+    await engine.swap(buildGraph(names.map((name) => ({ name, def: world.kind }))));
+    await idle(engine);
+    expect(checks).toBe(200);
+    // Without the turn budget all 200 ran in one turn, and the immediate saw them all.
+    expect(checksWhenTheLoopTurned).toBeLessThan(100);
+  });
+
   it('GIVEN a poll meta THEN the resource is checked on every tick without a watch event', async () => {
     const world = makeProbeWorld({ readyAtOnce: false });
     const { engine } = makeEngine();

@@ -389,3 +389,79 @@ describe('an overflowed inotify queue', () => {
     expect(resyncs).toEqual([]);
   });
 });
+
+describe('a writer\'s own rename (expectOwnRename)', () => {
+  // watchOwn watches `path` and returns its recorder with the watch the writer announces to.
+  function watchOwn(path: string): { rec: Recorder; own: PathWatch } {
+    const own = watcher.watchPath(path) as PathWatch;
+    const rec = record(own);
+    recorders.push(rec);
+    expect(rec.count).toBe(1);
+    return { rec, own };
+  }
+
+  /** settle waits until the directory's events so far were delivered: a file of a new name created there arrives after them. */
+  let fences = 0;
+  async function settle(dir: string): Promise<void> {
+    const path = join(dir, `fence-${++fences}`);
+    const fence = watch(path);
+    await change(fence, () => writeFileSync(path, ''));
+  }
+
+  /** renameOnto renames a fresh temp file onto `path`, as writeAtomic does. */
+  function renameOnto(path: string, content: string): void {
+    const temp = `${path}.tmp-${Math.random().toString(36).slice(2)}`;
+    writeFileSync(temp, content);
+    renameSync(temp, path);
+  }
+
+  it('GIVEN an announced rename WHEN it happens THEN its event is not passed on, and a change after it is', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const path = join(dir, 'f');
+    const { rec, own } = watchOwn(path);
+    own.expectOwnRename();
+    renameOnto(path, 'ours');
+    await settle(dir);
+    expect(rec.count).toBe(1);
+    await change(rec, () => writeFileSync(path, 'theirs'));
+  });
+
+  it('GIVEN an announced rename WHEN another process renames onto the path right after it THEN that rename is passed on', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const path = join(dir, 'f');
+    const { rec, own } = watchOwn(path);
+    own.expectOwnRename();
+    renameOnto(path, 'ours');
+    renameOnto(path, 'theirs'); // before the watcher read either event
+    await settle(dir);
+    expect(rec.count).toBe(2);
+  });
+
+  it('GIVEN an announced rename WHEN another change comes first THEN both are passed on', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const path = join(dir, 'f');
+    writeFileSync(path, 'old');
+    const { rec, own } = watchOwn(path);
+    own.expectOwnRename();
+    writeFileSync(path, 'theirs');
+    renameOnto(path, 'ours');
+    await settle(dir);
+    expect(rec.count).toBe(3);
+  });
+
+  it('GIVEN an announcement WHEN it is cancelled, or its rename comes over a second later THEN the rename is passed on', async () => {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const path = join(dir, 'f');
+    const { rec, own } = watchOwn(path);
+    own.expectOwnRename();
+    own.cancelOwnRename();
+    await change(rec, () => renameOnto(path, 'one'));
+    own.expectOwnRename();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await change(rec, () => renameOnto(path, 'two'));
+  });
+});
