@@ -9,6 +9,15 @@ import { freePort, skipEtcdReason } from '../helpers/etcd.js';
 import { exchangeDir, writeExchangeGraph } from '../helpers/exchange.js';
 import { waitFor } from '../helpers/log.js';
 
+/**
+ * problemsOf lists a host's cluster warnings and errors, but for retries: under load a lease can
+ * lapse while a member leaves, and a publish that a later attempt got through is no failure of the
+ * leave (seen once in CI: "publish endpoints failed (attempt 1 of 5) ... NOT_FOUND").
+ */
+function problemsOf(host: ClusterHost): unknown[] {
+  return host.clusterEvents().filter((e) => e.level !== 'info' && e.action !== 'retry');
+}
+
 // Clusters that got stuck while issue 11 was tested (point 7), on real etcd processes on loopback:
 // a removed bootstrap host restarted with its original command, the last members stopped one after
 // the other. Each must end in a working cluster or a clear exit 1, never in an agent that waits forever.
@@ -83,7 +92,7 @@ describe.skipIf(skipEtcdReason !== undefined)('stuck clusters', () => {
       const result = await leaver.proc.exited;
       expect(result.code).toBe(0);
       // It left the cluster (by itself, or the leader saw its lease go first), not "could not remove".
-      expect(leaver.clusterEvents().filter((e) => e.level !== 'info')).toEqual([]);
+      expect(problemsOf(leaver)).toEqual([]);
     }
     expect(await memberNames([h3.clientUrl])).toEqual(['h3']);
     // h3 has a quorum of its own: a write goes through.
@@ -107,7 +116,7 @@ describe.skipIf(skipEtcdReason !== undefined)('stuck clusters', () => {
     const results = await Promise.all(hosts.map((host) => host.proc.exited));
     expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
     // No "could not remove this host": the last one saw it was the last.
-    for (const host of hosts) expect(host.clusterEvents().filter((e) => e.level !== 'info')).toEqual([]);
+    for (const host of hosts) expect(problemsOf(host)).toEqual([]);
     const last = hosts.filter((host) => host.clusterEvents().some((e) => e.action === 'last-member'));
     expect(last).toHaveLength(1);
     expect(existsSync(join(last[0]!.prefix, 'etcd', 'member'))).toBe(true);
