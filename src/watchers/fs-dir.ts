@@ -455,6 +455,15 @@ class DirNode {
   }
 
   private notify(name: string | undefined, renamed = true): void {
+    // Most events name one file's registration, or none (the agent's own temp files): no array.
+    if (name !== undefined && this.anyName.size === 0) {
+      const named = this.byName.get(name);
+      if (named === undefined) return;
+      if (!Array.isArray(named)) {
+        if (!this.dead && named.live) named.change(name, renamed);
+        return;
+      }
+    }
     const registrations: DirRegistration[] = [];
     if (name === undefined) {
       registrations.push(...this.allRegistrations());
