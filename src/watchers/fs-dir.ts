@@ -194,8 +194,9 @@ export class DirWatches {
 
   /**
    * resync treats every watch as having missed its events (the queue may have overflowed after
-   * `events` in one turn): a moved or deleted directory is re-armed, a waited-for one is looked
-   * for again, and every listener hears that anything may have changed.
+   * `events` in one turn): every watched directory is watched anew (a moved or deleted one at
+   * whatever its path names now), a waited-for one is looked for again, and every listener hears
+   * that anything may have changed.
    */
   resync(events: number): void {
     this.options.onResync?.(events);
