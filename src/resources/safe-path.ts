@@ -14,6 +14,7 @@ import { constants, statSync, type Stats } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { close, fstat, lstat, openFd, readlink, stat } from './file-fs.js';
+import { eventLoopTurn } from '../os/turn.js';
 
 /** O_DIR opens a directory without following a symlink in its place. */
 export const O_DIR = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
@@ -185,6 +186,8 @@ interface Cached {
   users: number;
   stale: boolean;
   checking: Promise<boolean> | undefined;
+  /** The turn of the event loop in which a synchronous stat last confirmed it (-1: none). */
+  confirmedInTurn: number;
 }
 
 /**
@@ -202,13 +205,14 @@ export class SafeDirs {
    * directory a synchronous one: writes of small local files are synchronous, so no two ever
    * shared a threaded stat, and each waited a trip through libuv's threads for its own (with
    * file.ts's reuse of checkOKSync's lstat: a 10,000-file first converge in 0.91x the wall time,
-   * medians of 8 alternated runs).
+   * medians of 8 alternated runs). That stat is shared by the writes of one turn of the event loop
+   * (at most ~5 ms, the engine's turn budget), as the threaded one is by the writes under way.
    */
   async acquire(path: string, create: boolean, local = false): Promise<SafeDir | undefined> {
     const cached = this.dirs.get(path);
     if (cached !== undefined) {
       cached.users++;
-      if (local ? stillThereSync(cached) : await this.stillThere(cached)) return this.handle(cached);
+      if (local ? stillThereInTurn(cached) : await this.stillThere(cached)) return this.handle(cached);
       this.drop(cached);
       this.release(cached);
     }
@@ -222,6 +226,7 @@ export class SafeDirs {
       users: 1,
       stale: false,
       checking: undefined,
+      confirmedInTurn: -1,
     };
     const other = this.dirs.get(path);
     if (other !== undefined) this.drop(other); // a concurrent walk: the newest wins
@@ -275,12 +280,19 @@ export class SafeDirs {
   }
 }
 
-/** stillThereSync says whether the path still leads to the directory held open, with a synchronous stat (local file systems only). */
-function stillThereSync(entry: Cached): boolean {
+/**
+ * stillThereInTurn says whether the path still leads to the directory held open, with one
+ * synchronous stat per turn of the event loop (local file systems only).
+ */
+function stillThereInTurn(entry: Cached): boolean {
+  const turn = eventLoopTurn();
+  if (entry.confirmedInTurn === turn) return true;
   try {
     const now = statSync(entry.path);
-    return now.dev === entry.dev && now.ino === entry.ino;
+    if (now.dev !== entry.dev || now.ino !== entry.ino) return false;
   } catch {
     return false;
   }
+  entry.confirmedInTurn = turn;
+  return true;
 }
