@@ -400,6 +400,17 @@ describe('a writer\'s own rename (expectOwnRename)', () => {
     return { rec, own };
   }
 
+  /** announced watches `f` in a new directory (holding `existing`, if given) and announces a rename onto it. */
+  async function announced(existing?: string): Promise<{ dir: string; path: string; rec: Recorder; own: PathWatch }> {
+    watcher = createFsWatcher();
+    const dir = await tempDir();
+    const path = join(dir, 'f');
+    if (existing !== undefined) writeFileSync(path, existing);
+    const { rec, own } = watchOwn(path);
+    own.expectOwnRename();
+    return { dir, path, rec, own };
+  }
+
   /** settle waits until the directory's events so far were delivered: a file of a new name created there arrives after them. */
   let fences = 0;
   async function settle(dir: string): Promise<void> {
@@ -416,11 +427,7 @@ describe('a writer\'s own rename (expectOwnRename)', () => {
   }
 
   it('GIVEN an announced rename WHEN it happens THEN its event is not passed on, and a change after it is', async () => {
-    watcher = createFsWatcher();
-    const dir = await tempDir();
-    const path = join(dir, 'f');
-    const { rec, own } = watchOwn(path);
-    own.expectOwnRename();
+    const { dir, path, rec } = await announced();
     renameOnto(path, 'ours');
     await settle(dir);
     expect(rec.count).toBe(1);
@@ -428,11 +435,7 @@ describe('a writer\'s own rename (expectOwnRename)', () => {
   });
 
   it('GIVEN an announced rename WHEN another process renames onto the path right after it THEN that rename is passed on', async () => {
-    watcher = createFsWatcher();
-    const dir = await tempDir();
-    const path = join(dir, 'f');
-    const { rec, own } = watchOwn(path);
-    own.expectOwnRename();
+    const { dir, path, rec } = await announced();
     renameOnto(path, 'ours');
     renameOnto(path, 'theirs'); // before the watcher read either event
     await settle(dir);
@@ -440,12 +443,7 @@ describe('a writer\'s own rename (expectOwnRename)', () => {
   });
 
   it('GIVEN an announced rename WHEN another change comes first THEN both are passed on', async () => {
-    watcher = createFsWatcher();
-    const dir = await tempDir();
-    const path = join(dir, 'f');
-    writeFileSync(path, 'old');
-    const { rec, own } = watchOwn(path);
-    own.expectOwnRename();
+    const { dir, path, rec } = await announced('old');
     writeFileSync(path, 'theirs');
     renameOnto(path, 'ours');
     await settle(dir);
@@ -453,11 +451,7 @@ describe('a writer\'s own rename (expectOwnRename)', () => {
   });
 
   it('GIVEN an announcement WHEN it is cancelled, or its rename comes over a second later THEN the rename is passed on', async () => {
-    watcher = createFsWatcher();
-    const dir = await tempDir();
-    const path = join(dir, 'f');
-    const { rec, own } = watchOwn(path);
-    own.expectOwnRename();
+    const { path, rec, own } = await announced();
     own.cancelOwnRename();
     await change(rec, () => renameOnto(path, 'one'));
     own.expectOwnRename();
