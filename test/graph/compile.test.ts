@@ -200,13 +200,13 @@ describe('compileGraph', () => {
     expect(problems([resource('ghost', 'a'), resource('ghost', 'a')])).toEqual(['ghost[a]']);
   });
 
-  it('GIVEN 10,000 resources in a chain WHEN compiled THEN it takes well under a second', () => {
+  // Its speed is the bench's (chain-growth, autogroup-mixed-10000); the generous timeout only
+  // stops a quadratic compile, which takes minutes at this size.
+  it('GIVEN 10,000 resources in a chain WHEN compiled THEN every vertex and edge is there, in order', { timeout: 60_000 }, () => {
     const names = Array.from({ length: 10_000 }, (_, i) => `n${i}`);
     const text = graphYaml(names, names.slice(1).map((to, i) => [names[i]!, to] as const));
     const spec = parseGraph(text, 'big.yaml', testRegistry);
-    const started = performance.now();
     const graph = compileGraph(spec, testRegistry);
-    expect(performance.now() - started).toBeLessThan(1000);
     expect([...graph.vertices.keys()].slice(0, 3)).toEqual(['noop[n0]', 'noop[n1]', 'noop[n2]']);
     expect(graph.edges).toHaveLength(9_999);
   });

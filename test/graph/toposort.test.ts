@@ -50,14 +50,13 @@ describe('topoSort', () => {
     expect(() => topoSort(['a'], [edge('a', 'ghost')])).toThrow('toposort: edge a -> ghost names a node that is not in the graph');
   });
 
-  it('GIVEN 10,000 nodes in a long chain WHEN sorted THEN it neither recurses too deep nor takes long', () => {
+  // The generous timeout only stops a quadratic sort (minutes at this size); speed is the bench's.
+  it('GIVEN 10,000 nodes in a long chain WHEN sorted THEN it does not recurse too deep', { timeout: 60_000 }, () => {
     const nodes = Array.from({ length: 10_000 }, (_, i) => `n${String(i).padStart(5, '0')}`);
     const edges = nodes.slice(1).map((to, i) => edge(nodes[i]!, to));
-    const started = performance.now();
     expect(topoSort(nodes, edges).order).toEqual(nodes);
     // A cycle closing the whole chain makes the cycle finder walk all of it without recursion.
     expect(topoSort(nodes, [...edges, edge(nodes[9999]!, nodes[0]!)]).cycles[0]).toHaveLength(10_001);
-    expect(performance.now() - started).toBeLessThan(1000);
   });
 });
 
