@@ -13,7 +13,7 @@ import type { RefreshSource } from './member-context.js';
 import type { Grantee, QueuedWait, Release, SemaphoreWait, Semaphores } from '../os/semaphores.js';
 import type { EngineObserver } from './observer.js';
 import { PathWatch } from '../watchers/path-watch.js';
-import { turnElapsedMs } from '../os/turn.js';
+import { atTurnEnd, turnElapsedMs } from '../os/turn.js';
 
 /**
  * WorkerStatus is where a vertex is in its life. `idle`, `blocked` and `failed` count as idle for
@@ -887,7 +887,7 @@ let nextTurn: Promise<void> | undefined;
 function startRunLoop(worker: VertexWorker): Promise<void> {
   if (turnElapsedMs() < TURN_BUDGET_MS) return Promise.resolve(worker).then(runLoopOf);
   nextTurn ??= new Promise<void>((resolve) => {
-    setImmediate(() => {
+    atTurnEnd(() => {
       nextTurn = undefined;
       resolve();
     });

@@ -17,6 +17,7 @@
 
 import { readFileSync, watch, statSync, type FSWatcher, type Stats } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { atTurnEnd } from '../os/turn.js';
 
 // Lost events. libuv reads every inotify event of the process through one queue (its size is
 // fs.inotify.max_queued_events), and when the queue overflows it drops the kernel's IN_Q_OVERFLOW
@@ -27,22 +28,17 @@ import { basename, dirname } from 'node:path';
 const DEFAULT_QUEUE_LIMIT = 16_384;
 let suspectOverflowAt: number | undefined;
 let eventsThisTurn = 0;
-let turnEnding = false;
 // Every registry with a watch: an overflow loses the events of all of them alike.
 const liveRegistries = new Set<DirWatches>();
 
 /** countEvent counts one delivered event towards this turn's. */
 function countEvent(): void {
-  eventsThisTurn++;
-  if (turnEnding) return;
-  turnEnding = true;
-  setImmediate(endTurn);
+  if (eventsThisTurn++ === 0) atTurnEnd(endTurn);
 }
 
 function endTurn(): void {
   const events = eventsThisTurn;
   eventsThisTurn = 0;
-  turnEnding = false;
   suspectOverflowAt ??= Math.floor(queueLimit() / 2);
   if (events < suspectOverflowAt) return;
   for (const registry of [...liveRegistries]) registry.resync(events);
