@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createFsWatcher, resolvedPath, type FsWatcher } from '../../src/watchers/fs.js';
 import { PathWatch } from '../../src/watchers/path-watch.js';
 import { useTempDirs } from '../helpers/tmp.js';
-import { eventually, record, type Recorder } from './recorder.js';
+import { eventually, record, settled, type Recorder } from './recorder.js';
 
 const tempDir = useTempDirs();
 const isRoot = process.geteuid?.() === 0;
@@ -411,14 +411,6 @@ describe('a writer\'s own rename (expectOwnRename)', () => {
     return { dir, path, rec, own };
   }
 
-  /** settle waits until the directory's events so far were delivered: a file of a new name created there arrives after them. */
-  let fences = 0;
-  async function settle(dir: string): Promise<void> {
-    const path = join(dir, `fence-${++fences}`);
-    const fence = watch(path);
-    await change(fence, () => writeFileSync(path, ''));
-  }
-
   /** renameOnto renames a fresh temp file onto `path`, as writeAtomic does. */
   function renameOnto(path: string, content: string): void {
     const temp = `${path}.tmp-${Math.random().toString(36).slice(2)}`;
@@ -429,7 +421,7 @@ describe('a writer\'s own rename (expectOwnRename)', () => {
   it('GIVEN an announced rename WHEN it happens THEN its event is not passed on, and a change after it is', async () => {
     const { dir, path, rec } = await announced();
     renameOnto(path, 'ours');
-    await settle(dir);
+    await settled(watcher, dir);
     expect(rec.count).toBe(1);
     await change(rec, () => writeFileSync(path, 'theirs'));
   });
@@ -438,7 +430,7 @@ describe('a writer\'s own rename (expectOwnRename)', () => {
     const { dir, path, rec } = await announced();
     renameOnto(path, 'ours');
     renameOnto(path, 'theirs'); // before the watcher read either event
-    await settle(dir);
+    await settled(watcher, dir);
     expect(rec.count).toBe(2);
   });
 
@@ -446,7 +438,7 @@ describe('a writer\'s own rename (expectOwnRename)', () => {
     const { dir, path, rec } = await announced('old');
     writeFileSync(path, 'theirs');
     renameOnto(path, 'ours');
-    await settle(dir);
+    await settled(watcher, dir);
     expect(rec.count).toBe(3);
   });
 

@@ -1,4 +1,7 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Observable } from 'rxjs';
+import type { FsWatcher } from '../../src/watchers/fs.js';
 
 /** Recorder counts the emissions of one subscription and lets a test wait for them. */
 export interface Recorder {
@@ -86,4 +89,23 @@ export async function eventually(condition: () => boolean, what: string, ms = 50
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
+}
+
+let fences = 0;
+
+/**
+ * settled resolves once every event of `dir` so far has been delivered through `watcher`: it
+ * creates a file of a new name there, whose first event inotify delivers after them.
+ */
+export function settled(watcher: FsWatcher, dir: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const path = join(dir, `fence-${++fences}`);
+    let seen = 0;
+    const subscription = watcher.watchPath(path).subscribe(() => {
+      if (++seen < 2) return; // the first is "ready"
+      subscription.unsubscribe();
+      resolve();
+    });
+    writeFileSync(path, '');
+  });
 }
