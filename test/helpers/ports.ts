@@ -18,17 +18,27 @@ const SLICE = Number.isInteger(POOL_ID) && POOL_ID > 0 ? (POOL_ID - 1) % SLICES 
 const SLICE_SIZE = Math.floor((RANGE_HIGH - RANGE_LOW + 1) / SLICES);
 const LOW = SLICE === undefined ? RANGE_LOW : RANGE_LOW + SLICE * SLICE_SIZE;
 const HIGH = SLICE === undefined ? RANGE_HIGH : LOW + SLICE_SIZE - 1;
+// Ports are handed out in turn from a random start, never twice by one process until the range
+// wraps: a port is free when drawn but its owner may bind it only later (a host's join service
+// listens once it has joined), and random draws gave the same port to a second host of the same
+// test about once in 60 (h3's etcd took h2's join port: "already in use", exit 1).
+let nextPort = LOW + Math.floor(Math.random() * (HIGH - LOW + 1));
 
-/** freePorts returns `count` distinct loopback TCP ports that were free a moment ago. */
+/** takeNextPort is the next port of this process's turn through LOW..HIGH. */
+function takeNextPort(): number {
+  const port = nextPort;
+  nextPort = port === HIGH ? LOW : port + 1;
+  return port;
+}
+
+/** freePorts returns `count` distinct loopback TCP ports that were free a moment ago, none handed out before by this process. */
 export async function freePorts(count: number): Promise<number[]> {
-  // All listeners stay open until every port is known, so no port is handed out twice.
   const servers: Server[] = [];
   try {
     const ports: number[] = [];
     for (let attempt = 0; ports.length < count; attempt++) {
-      if (attempt > 1000) throw new Error(`no ${count} free loopback ports in ${LOW}-${HIGH}`);
-      const port = LOW + Math.floor(Math.random() * (HIGH - LOW + 1));
-      if (ports.includes(port)) continue;
+      if (attempt > HIGH - LOW) throw new Error(`no ${count} free loopback ports in ${LOW}-${HIGH}`);
+      const port = takeNextPort();
       const server = createServer();
       try {
         server.listen(port, '127.0.0.1');
