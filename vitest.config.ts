@@ -8,5 +8,7 @@ export default defineConfig({
     // Real processes and inotify: keep parallelism modest on a 2-core machine.
     maxWorkers: 2,
     pool: 'forks',
+    // One TMPDIR per run, removed at its end (test/helpers/global-tmp.ts).
+    globalSetup: ['test/helpers/global-tmp.ts'],
   },
 });
