@@ -120,7 +120,8 @@ export async function startUserManager(): Promise<UserManager> {
       'exec setpriv --pdeathsig SIGTERM "$SYSTEMD" --user',
     ].join('\n');
     child = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', ...cgroups], {
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', SYSTEMD, LANG: 'C.UTF-8', HOME: home, XDG_RUNTIME_DIR: runtimeDir },
+      // The manager hands its environment to its units: TMPDIR keeps their agents' --tmp-prefix in the test run's own directory.
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', SYSTEMD, LANG: 'C.UTF-8', HOME: home, XDG_RUNTIME_DIR: runtimeDir, ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}) },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
