@@ -152,7 +152,9 @@ edges:
     const signalled = performance.now();
     agent.child.kill('SIGTERM');
     const result = await agent.exited;
-    expect(performance.now() - signalled).toBeLessThan(1000);
+    // The 1 s promise is measured by the drift and hostile-flood benches; here, generously (the
+    // command sleeps 30 s).
+    expect(performance.now() - signalled).toBeLessThan(3000);
     expect(result.events.at(-1)).toMatchObject({ event: 'exit', reason: 'SIGTERM' });
     expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
   });
@@ -171,7 +173,9 @@ edges:
     await new Promise((resolve) => setTimeout(resolve, 30));
     agent.child.kill('SIGTERM');
     const result = await agent.exited;
-    expect(performance.now() - signalled).toBeLessThan(1000);
+    // The second signal cut the shutdown's grace short (a time bound cannot tell: the grace is 0.8 s).
+    expect(result.events.at(-1)).toMatchObject({ event: 'exit', reason: 'SIGTERM, then SIGTERM' });
+    expect(performance.now() - signalled).toBeLessThan(3000);
     expect(result.code).toBe(1);
     await waitFor(() => !isAlive(pid), 'the stubborn command to be killed', 2000);
   });
