@@ -72,8 +72,18 @@ export class MemberContext implements ResourceContext {
   }
 
   get scratchDir(): string {
-    return join(this.shared.prefix, 'resources', this.kind, encodeURIComponent(this.name));
+    return join(this.shared.prefix, 'resources', this.kind, scratchName(this.name));
   }
+}
+
+/**
+ * scratchName is a resource name as one path component: percent-encoded, and its dots too when it
+ * is all dots, which encodeURIComponent keeps (a collected resource named `..` must not get the
+ * kind's parent as its scratch directory).
+ */
+function scratchName(name: string): string {
+  const encoded = encodeURIComponent(name);
+  return /^\.*$/.test(encoded) ? encoded.replaceAll('.', '%2E') : encoded;
 }
 
 /** memberContexts returns the context factory of one engine: what its members share is made once. */
