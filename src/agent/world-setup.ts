@@ -121,6 +121,30 @@ export function checkHostname(hostname: string): void {
   }
 }
 
+// Addresses that take a port on every interface: a listener there clashes with any other on its port.
+const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['0.0.0.0', '[::]']);
+
+/**
+ * sameSocket says whether listeners on two URLs would want the same port of the same address,
+ * whatever their schemes: the same port and the same host (`localhost` counts as 127.0.0.1), or a
+ * wildcard host on either side. A clash the strings hide (`http://localhost:2379` and
+ * `https://127.0.0.1:2379`) then fails the run at once, not later when etcd cannot bind.
+ */
+function sameSocket(a: string, b: string): boolean {
+  const [ua, ub] = [new URL(a), new URL(b)];
+  if (portOf(ua) !== portOf(ub)) return false;
+  const [ha, hb] = [bindHost(ua.hostname), bindHost(ub.hostname)];
+  return ha === hb || WILDCARD_HOSTS.has(ha) || WILDCARD_HOSTS.has(hb);
+}
+
+function portOf(url: URL): string {
+  return url.port || (url.protocol === 'https:' ? '443' : '80');
+}
+
+function bindHost(hostname: string): string {
+  return hostname === 'localhost' ? '127.0.0.1' : hostname;
+}
+
 /** checkClusterSettings refuses settings that cannot work, before anything runs. */
 export function checkClusterSettings(settings: ClusterSettings): void {
   if (settings.clientUrls.length === 0) throw new UsageError('mgmt run: --client-urls must name at least one URL');
@@ -130,13 +154,13 @@ export function checkClusterSettings(settings: ClusterSettings): void {
   if (settings.heartbeatIntervalMs < 1 || settings.electionTimeoutMs < 5 * settings.heartbeatIntervalMs) {
     throw new UsageError('mgmt run: --etcd-election-timeout must be at least 5 times --etcd-heartbeat-interval (both in ms, positive)');
   }
-  const overlap = settings.clientUrls.find((url) => settings.serverUrls.includes(url));
+  const overlap = settings.clientUrls.find((url) => settings.serverUrls.some((server) => sameSocket(url, server)));
   if (overlap) throw new UsageError(`mgmt run: ${overlap} is both a client and a server URL; etcd needs two ports`);
   if (!settings.insecure && !settings.noServer) {
     // The join service's default port (client port - 1) is easy to collide with on one machine.
-    const ports = new Set([...settings.clientUrls, ...settings.serverUrls].map((url) => new URL(url).host));
+    const etcdUrls = [...settings.clientUrls, ...settings.serverUrls];
     const joinUrls = settings.joinUrls.length > 0 ? settings.joinUrls : defaultJoinUrls(settings.clientUrls);
-    const clash = joinUrls.find((url) => ports.has(new URL(url).host));
+    const clash = joinUrls.find((url) => etcdUrls.some((etcdUrl) => sameSocket(url, etcdUrl)));
     if (clash) {
       throw new UsageError(`mgmt run: the join service's URL ${clash} is also an etcd URL of this host (it defaults to each client URL's port - 1): choose other ports or give --join-urls`);
     }

@@ -61,10 +61,15 @@ describe('checkClusterSettings', () => {
     expect(() => checkClusterSettings({ ...valid, ...adjacent, joinUrls: ['https://127.0.0.1:2390'] })).not.toThrow();
     expect(() => checkClusterSettings({ ...valid, ...adjacent, noServer: true })).not.toThrow();
     expect(() => checkClusterSettings({ ...valid, clientUrls: ['http://127.0.0.1:2381'], serverUrls: ['http://127.0.0.1:2380'], insecure: true })).not.toThrow();
+    // One port on two addresses is two sockets.
+    expect(() => checkClusterSettings({ ...valid, clientUrls: ['http://127.0.0.1:2379'], serverUrls: ['http://127.0.0.2:2379'], insecure: true })).not.toThrow();
   });
 
   it.each<[string, Partial<ClusterSettings>, string]>([
     ['a URL that is both client and server', { clientUrls: ['http://127.0.0.1:2379'], serverUrls: ['http://127.0.0.1:2380', 'http://127.0.0.1:2379'] }, 'mgmt run: http://127.0.0.1:2379 is both a client and a server URL; etcd needs two ports'],
+    ['a client and a server URL on one port under other names', { clientUrls: ['http://localhost:2379'], serverUrls: ['http://127.0.0.1:2379'] }, 'mgmt run: http://localhost:2379 is both a client and a server URL; etcd needs two ports'],
+    ['a client and a server URL on one port with other schemes', { clientUrls: ['https://127.0.0.1:2379'], serverUrls: ['http://127.0.0.1:2379'], insecure: true }, 'mgmt run: https://127.0.0.1:2379 is both a client and a server URL; etcd needs two ports'],
+    ['a wildcard server URL on the client port', { clientUrls: ['http://127.0.0.1:2379'], serverUrls: ['http://0.0.0.0:2379'] }, 'mgmt run: http://127.0.0.1:2379 is both a client and a server URL; etcd needs two ports'],
     ['an election timeout under 5 heartbeats', { heartbeatIntervalMs: 100, electionTimeoutMs: 499 }, 'mgmt run: --etcd-election-timeout must be at least 5 times --etcd-heartbeat-interval (both in ms, positive)'],
     ['a zero heartbeat', { heartbeatIntervalMs: 0, electionTimeoutMs: 1000 }, 'mgmt run: --etcd-election-timeout must be at least 5 times --etcd-heartbeat-interval (both in ms, positive)'],
     ['no client URLs', { clientUrls: [] }, 'mgmt run: --client-urls must name at least one URL'],
@@ -75,6 +80,11 @@ describe('checkClusterSettings', () => {
       'issue 11 point 2: a join service port (client port - 1) that is the peer port',
       { clientUrls: ['https://127.0.0.1:2381'], serverUrls: ['https://127.0.0.1:2380'] },
       'mgmt run: the join service\'s URL https://127.0.0.1:2380 is also an etcd URL of this host (it defaults to each client URL\'s port - 1): choose other ports or give --join-urls',
+    ],
+    [
+      'a join service on a wildcard address and the peer port',
+      { clientUrls: ['https://127.0.0.1:2379'], serverUrls: ['https://127.0.0.1:2380'], joinUrls: ['https://0.0.0.0:2380'] },
+      'mgmt run: the join service\'s URL https://0.0.0.0:2380 is also an etcd URL of this host (it defaults to each client URL\'s port - 1): choose other ports or give --join-urls',
     ],
   ])('GIVEN %s WHEN checked THEN a UsageError says what is wrong', (_what, change, message) => {
     expect(() => checkClusterSettings({ ...valid, ...change })).toThrow(new UsageError(message));
