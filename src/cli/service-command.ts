@@ -41,7 +41,11 @@ async function install(flags: ParsedFlags, positional: readonly string[], io: Co
   // Checked as `mgmt run` checks it, before anything is written: the flags, then the graph itself.
   const yaml = graphFileArgument(flags, positional, command);
   const runFlags: ParsedFlags = { ...flags, yaml };
-  const checked = await checkRunFlags(yamlFromFlags, runFlags, []);
+  const checked = await checkRunFlags(yamlFromFlags, runFlags, []).catch((err: unknown) => {
+    // The run's own checks name `mgmt run`; the operator typed `mgmt service install`.
+    if (err instanceof UsageError && err.message.startsWith('mgmt run: ')) throw new UsageError(`mgmt ${command}: ${err.message.slice('mgmt run: '.length)}`);
+    throw err;
+  });
   const loaded = await loadGraph(yaml, { registry: checked.registry, strict: flags.strict === true, noAutoedges: flags['no-autoedges'] === true, noAutogroup: flags['no-autogroup'] === true });
   for (const warning of loaded.warnings) io.stderr.write(`warning: ${warning}\n`);
   const notify = (await findOnPath(SYSTEMD_NOTIFY)) !== undefined;
