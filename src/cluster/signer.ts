@@ -6,13 +6,18 @@
 
 import type { EtcdConnection } from '../etcd/connection.js';
 import { errorMessage } from '../errors.js';
+import { retryPromise } from '../os/retry.js';
 import { readCaKey } from '../tls/files.js';
 import { certInfo } from '../tls/certs.js';
 import { signCsr } from '../tls/pki.js';
 import type { Authority } from './authority.js';
 import { JoinRefused, type JoinRequest, type RenewalRequest, type SignedCertificate } from './join-service.js';
 import { CA_KEY_KEY, ENDPOINTS_PREFIX, serverEndpoints } from './keys.js';
-import { consumeToken, TokenRefused } from './tokens.js';
+import { checkToken, consumeToken, returnTokenUse, TokenRefused } from './tokens.js';
+
+// Giving back a join's use is tried this often (about a minute with the pauses): long enough for
+// a cluster to elect a leader again.
+const RETURN_USE_ATTEMPTS = 12;
 
 /** SignerOptions: where the CA is and how long certificates last. */
 export interface SignerOptions {
@@ -33,14 +38,20 @@ export class Signer {
     this.options = options;
   }
 
-  /** signJoin admits a new host with a token: the token is spent, the host gets its etcd user, and its CSR is signed. */
+  /**
+   * signJoin admits a new host with a token: the token is spent, the host gets its etcd user, and
+   * its CSR is signed. Everything that only reads (the token, the host, the endpoints, the CA key)
+   * and the signing come before the use is taken, and a use taken by a join that then admitted no
+   * host is given back (in the background, for up to a minute): a join the cluster fails on the
+   * way (etcd without a leader) can be asked again with the same token, not "used up".
+   */
   async signJoin(request: JoinRequest): Promise<SignedCertificate> {
     const { authority, connection } = this.options;
     let record;
     let exists;
     let endpoints;
     try {
-      [record, exists, endpoints] = await Promise.all([consumeToken(connection, request.token, request.hostname), authority.hostExists(request.hostname), this.endpoints()]);
+      [record, exists, endpoints] = await Promise.all([checkToken(connection, request.token, request.hostname), authority.hostExists(request.hostname), this.endpoints()]);
     } catch (err) {
       if (err instanceof TokenRefused) throw new JoinRefused(err.message);
       throw err;
@@ -51,7 +62,20 @@ export class Signer {
       throw new JoinRefused(`host ${request.hostname} already has a certificate; revoke it first, or make a token for it with mgmt token create --host ${request.hostname}`);
     }
     const certPem = await this.sign(request.hostname, request.csrPem);
-    await Promise.all([authority.admitHost(request.hostname, { replace, exists }), authority.recordCertificate(request.hostname, certInfo(certPem))]);
+    try {
+      await consumeToken(connection, request.token, request.hostname);
+    } catch (err) {
+      if (err instanceof TokenRefused) throw new JoinRefused(err.message);
+      throw err;
+    }
+    try {
+      await authority.admitHost(request.hostname, { replace, exists });
+    } catch (err) {
+      void retryPromise(() => returnTokenUse(connection, request.token.id), { attempts: RETURN_USE_ATTEMPTS, pauseMs: (failures) => Math.min(500 * 2 ** (failures - 1), 8_000) }).catch(() => undefined);
+      throw err;
+    }
+    // The host is admitted from here: its use stays spent whatever follows.
+    await authority.recordCertificate(request.hostname, certInfo(certPem));
     return { certPem, endpoints };
   }
 

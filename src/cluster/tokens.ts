@@ -2,7 +2,7 @@
 // `/_mgmt-server/tokens/<id>` (readable by server hosts only) holding the SHA-256 of its secret,
 // its expiry and its remaining uses, on a lease of its lifetime so an expired record vanishes too.
 // The signer consumes one use per join, atomically: two joiners racing for the last use cannot
-// both win.
+// both win. A join that then admits no host gives its use back.
 
 import type { EtcdConnection } from '../etcd/connection.js';
 import { MgmtError } from '../errors.js';
@@ -77,31 +77,76 @@ export async function createToken(connection: EtcdConnection, pin: string, optio
   return token;
 }
 
+/** UsableToken is a token's record as read, with the revision a use is taken on. */
+interface UsableToken {
+  readonly record: TokenRecord;
+  readonly modRevision: string;
+}
+
 /**
- * consumeToken takes one use of the token for `hostname`. It resolves when the token is known, not
+ * readUsableToken reads the token's record and refuses it (TokenRefused) unless it is known, not
  * expired, its secret matches (compared in constant time), a use is left and it is not bound to
- * another host, after writing the decremented record in a transaction on the revision it read; it
- * resolves to that record (a token bound to the host lets the signer replace the host's user).
- * Otherwise it rejects with TokenRefused.
+ * another host.
+ */
+async function readUsableToken(connection: EtcdConnection, token: Pick<JoinToken, 'id' | 'secret'>, hostname: string): Promise<UsableToken> {
+  const key = `${TOKENS_PREFIX}${token.id}`;
+  const found = await connection.bounded('read a join token', (client) => client.get(key).exec());
+  const kv = found.kvs[0];
+  const record = kv ? parseRecord(kv.value.toString('utf8')) : undefined;
+  if (!kv || !record || Date.parse(record.expires) <= Date.now()) throw new TokenRefused('unknown or expired token');
+  // The secret first: who does not hold it learns nothing more of the token.
+  if (!secretMatches(token.secret, record.hash)) throw new TokenRefused('wrong secret');
+  if (record.uses <= 0) throw new TokenRefused('token used up');
+  if (record.host !== undefined && record.host !== hostname) throw new TokenRefused(`token is for host ${record.host}`);
+  return { record, modRevision: kv.mod_revision };
+}
+
+/**
+ * checkToken resolves to the token's record when consumeToken would take a use of it for
+ * `hostname` now, and rejects with TokenRefused otherwise; it takes nothing.
+ */
+export async function checkToken(connection: EtcdConnection, token: Pick<JoinToken, 'id' | 'secret'>, hostname: string): Promise<TokenRecord> {
+  return (await readUsableToken(connection, token, hostname)).record;
+}
+
+/**
+ * consumeToken takes one use of the token for `hostname`: it checks the token as checkToken does,
+ * then writes the decremented record in a transaction on the revision it read, and resolves to
+ * that record (a token bound to the host lets the signer replace the host's user). Otherwise it
+ * rejects with TokenRefused.
  */
 export async function consumeToken(connection: EtcdConnection, token: Pick<JoinToken, 'id' | 'secret'>, hostname: string): Promise<TokenRecord> {
   const key = `${TOKENS_PREFIX}${token.id}`;
   for (let attempt = 0; attempt < MAX_CONSUME_ATTEMPTS; attempt++) {
-    const found = await connection.bounded('read a join token', (client) => client.get(key).exec());
-    const kv = found.kvs[0];
-    const record = kv ? parseRecord(kv.value.toString('utf8')) : undefined;
-    if (!kv || !record || Date.parse(record.expires) <= Date.now()) throw new TokenRefused('unknown or expired token');
-    // The secret first: who does not hold it learns nothing more of the token.
-    if (!secretMatches(token.secret, record.hash)) throw new TokenRefused('wrong secret');
-    if (record.uses <= 0) throw new TokenRefused('token used up');
-    if (record.host !== undefined && record.host !== hostname) throw new TokenRefused(`token is for host ${record.host}`);
+    const { record, modRevision } = await readUsableToken(connection, token, hostname);
     const next: TokenRecord = { ...record, uses: record.uses - 1 };
     const taken = await connection.bounded('take a use of a join token', (client) =>
-      client.if(key, 'Mod', '==', kv.mod_revision).then(client.put(key).value(JSON.stringify(next)).ignoreLease()).commit(),
+      client.if(key, 'Mod', '==', modRevision).then(client.put(key).value(JSON.stringify(next)).ignoreLease()).commit(),
     );
     if (taken.succeeded) return next;
   }
   throw new MgmtError(`the join token ${token.id} is being used by many hosts at once; try again`);
+}
+
+/**
+ * returnTokenUse gives back the use a join took when that join then admitted no host (the cluster
+ * failed it on the way): the token's holder can ask again. It resolves to false when the record
+ * is gone or expired (nothing to give back to).
+ */
+export async function returnTokenUse(connection: EtcdConnection, id: string): Promise<boolean> {
+  const key = `${TOKENS_PREFIX}${id}`;
+  for (let attempt = 0; attempt < MAX_CONSUME_ATTEMPTS; attempt++) {
+    const found = await connection.bounded('read a join token', (client) => client.get(key).exec());
+    const kv = found.kvs[0];
+    const record = kv ? parseRecord(kv.value.toString('utf8')) : undefined;
+    if (!kv || !record || Date.parse(record.expires) <= Date.now()) return false;
+    const next: TokenRecord = { ...record, uses: record.uses + 1 };
+    const given = await connection.bounded('give back a use of a join token', (client) =>
+      client.if(key, 'Mod', '==', kv.mod_revision).then(client.put(key).value(JSON.stringify(next)).ignoreLease()).commit(),
+    );
+    if (given.succeeded) return true;
+  }
+  throw new MgmtError(`the join token ${id} is being used by many hosts at once; its use was not given back`);
 }
 
 // Records are written by server hosts; still, anything that is not a record reads as no token.

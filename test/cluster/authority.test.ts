@@ -1,12 +1,14 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { AuthorityError, ClusterAuthority, hostRole } from '../../src/cluster/authority.js';
+import { AuthorityError, ClusterAuthority, hostRole, type Authority } from '../../src/cluster/authority.js';
+import { JoinRefused } from '../../src/cluster/join-service.js';
 import { Signer } from '../../src/cluster/signer.js';
 import { createToken } from '../../src/cluster/tokens.js';
 import { caPin, certInfo, createCsr, createKey } from '../../src/tls/certs.js';
 import type { EtcdConnection } from '../../src/etcd/connection.js';
 import { skipEtcdReason } from '../helpers/etcd.js';
+import { waitFor } from '../helpers/log.js';
 import { useTlsCluster, waitServing, type TlsCluster, type TlsEtcd } from '../helpers/tls-etcd.js';
 import { etcdctlTlsArgs } from '../helpers/tls.js';
 
@@ -187,5 +189,42 @@ describe.skipIf(skipEtcdReason)('cluster authority', { timeout: 90_000 }, () => 
     expect(certInfo(signed.certPem).commonName).toBe('h3');
     expect(signed.endpoints).toEqual(['https://127.0.0.1:2379', 'https://127.0.0.2:2379']);
     expect(await new ClusterAuthority(admin).hostExists('h3')).toBe(true);
+  });
+
+  it('GIVEN a one-use token WHEN the cluster fails the join after its use was taken (the host\'s user not made) THEN the use is given back and the same token admits the host on its next try; a refused CSR or an existing name spends nothing', async () => {
+    const { cluster, admin } = await bootstrap();
+    const h1 = await cluster.host('h1');
+    await cluster.pki.writeHost(h1.prefix, 'h1', { withCaKey: true });
+    const token = await createToken(admin, caPin(cluster.pki.ca.certPem), { ttlMs: 60_000, uses: 1 });
+    const real = new ClusterAuthority(admin);
+    // The one fault a real etcd does not make on demand: losing its leader between two calls.
+    let failAdmission = true;
+    const flaky: Authority = {
+      hostExists: (name) => real.hostExists(name),
+      recordCertificate: (name, cert) => real.recordCertificate(name, cert),
+      admitHost: async (name, options) => {
+        if (failAdmission) throw new Error('etcdserver: no leader');
+        return real.admitHost(name, options);
+      },
+    };
+    const signer = new Signer({ connection: admin, authority: flaky, prefix: h1.prefix, caPem: cluster.pki.ca.certPem, lifetimeMs: 3_600_000 });
+    const join = (hostname: string, csrPem = createCsr(createKey(), hostname, ['ip:127.0.0.1'])) => signer.signJoin({ token, hostname, csrPem, remoteAddress: '127.0.0.1' });
+    const usesLeft = async (): Promise<number> => {
+      const text = await admin.bounded('read the token', (client) => client.get(`/_mgmt-server/tokens/${token.id}`).string());
+      return (JSON.parse(text!) as { uses: number }).uses;
+    };
+
+    await expect(join('h3')).rejects.toThrow('no leader');
+    await waitFor(async () => (await usesLeft()) === 1, 'the use to be given back', 20_000);
+    // Refused before anything is spent: a CSR for another name, and a name that has a user (h2).
+    await expect(join('h3', createCsr(createKey(), 'h4', ['ip:127.0.0.1']))).rejects.toThrow(JoinRefused);
+    await expect(join('h2')).rejects.toThrow(/host h2 already has a certificate/);
+    expect(await usesLeft()).toBe(1);
+
+    failAdmission = false;
+    expect(certInfo((await join('h3')).certPem).commonName).toBe('h3');
+    expect(await real.hostExists('h3')).toBe(true);
+    expect(await usesLeft()).toBe(0);
+    await expect(join('h5')).rejects.toThrow('join token refused: token used up');
   });
 });
