@@ -65,6 +65,8 @@ export interface SignedCertificate {
    * watch made anew, while its first exports go out).
    */
   readonly endpoints?: readonly string[];
+  /** Something that went wrong after the host was admitted, which the join service logs as a warning: the join itself stands. */
+  readonly warning?: string;
 }
 
 /** JoinServiceOptions configure one join service. */
@@ -222,6 +224,7 @@ async function handle(request: IncomingMessage, response: ServerResponse, contex
         hostname = fields.hostname!;
         const signed = await context.options.signJoin({ token, hostname, csrPem: fields.csr!, remoteAddress });
         respondJson(response, 200, { cert: signed.certPem, ca: context.credentials.caPem, ...(signed.endpoints ? { endpoints: signed.endpoints } : {}) });
+        if (signed.warning) context.emit({ level: 'warn', event: 'warning', message: `join service: ${signed.warning}`, host: hostname, route, remoteAddress });
       } else {
         hostname = clientHostname(request.socket as TLSSocket, context.credentials.caPem);
         const fields = await readFields(request, ['csr']);

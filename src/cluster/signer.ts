@@ -74,8 +74,14 @@ export class Signer {
       void retryPromise(() => returnTokenUse(connection, request.token.id), { attempts: RETURN_USE_ATTEMPTS, pauseMs: (failures) => Math.min(500 * 2 ** (failures - 1), 8_000) }).catch(() => undefined);
       throw err;
     }
-    // The host is admitted from here: its use stays spent whatever follows.
-    await authority.recordCertificate(request.hostname, certInfo(certPem));
+    // The host is admitted from here: its use stays spent, and it gets its certificate even when
+    // what `mgmt host list` shows of it is not written (its first renewal writes it); failing the
+    // join now would leave a name that has a user and no certificate, refused on every try.
+    try {
+      await authority.recordCertificate(request.hostname, certInfo(certPem));
+    } catch (err) {
+      return { certPem, endpoints, warning: `host ${request.hostname} is admitted, but its certificate was not recorded for mgmt host list (its first renewal will): ${errorMessage(err)}` };
+    }
     return { certPem, endpoints };
   }
 

@@ -261,6 +261,18 @@ describe('joining a cluster with a token (issue 11 point 2)', () => {
     }
   });
 
+  it('GIVEN a signer that admitted the host with a warning WHEN a host joins THEN it gets its certificate, and the service logs the warning', async () => {
+    let pki: TestPki | undefined;
+    const seed = await startSeed({
+      serviceOptions: { signJoin: async ({ hostname, csrPem }) => ({ certPem: await signCsr(pki!.ca, csrPem, { hostname, lifetimeMs: 3_600_000 }), warning: `host ${hostname} is admitted, but its certificate was not recorded` }) },
+    });
+    pki = seed.pki;
+    const prefix = await tempDir();
+    await joinCluster(joinOptions(seed, prefix));
+    expect(await readCredentials(prefix, 'h2')).toBeDefined();
+    expect(seed.events.filter((event) => event.level === 'warn')).toEqual([expect.objectContaining({ event: 'warning', host: 'h2', message: 'join service: host h2 is admitted, but its certificate was not recorded' })]);
+  });
+
   it('issue 11 point 2: GIVEN seeds whose join service is unreachable WHEN a host joins THEN each is tried in turn, and when none answers the error names the URL and the port rule', async () => {
     const seed = await startSeed();
     const deadSeed = `https://127.0.0.1:${(await freePort()) + 1}`;
