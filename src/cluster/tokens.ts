@@ -77,10 +77,27 @@ export async function createToken(connection: EtcdConnection, pin: string, optio
   return token;
 }
 
-/** UsableToken is a token's record as read, with the revision a use is taken on. */
-interface UsableToken {
+/** StoredToken is a token's record as read, with the revision a change is written on. */
+interface StoredToken {
   readonly record: TokenRecord;
   readonly modRevision: string;
+}
+
+/** readToken reads a token's record; undefined when it is unknown, unreadable or expired. */
+async function readToken(connection: EtcdConnection, key: string): Promise<StoredToken | undefined> {
+  const found = await connection.bounded('read a join token', (client) => client.get(key).exec());
+  const kv = found.kvs[0];
+  const record = kv ? parseRecord(kv.value.toString('utf8')) : undefined;
+  if (!kv || !record || Date.parse(record.expires) <= Date.now()) return undefined;
+  return { record, modRevision: kv.mod_revision };
+}
+
+/** writeToken replaces a token's record if it is still at `modRevision` (keeping its lease); false when another writer got there first. */
+async function writeToken(connection: EtcdConnection, key: string, what: string, stored: StoredToken, record: TokenRecord): Promise<boolean> {
+  const result = await connection.bounded(what, (client) =>
+    client.if(key, 'Mod', '==', stored.modRevision).then(client.put(key).value(JSON.stringify(record)).ignoreLease()).commit(),
+  );
+  return result.succeeded;
 }
 
 /**
@@ -88,17 +105,15 @@ interface UsableToken {
  * expired, its secret matches (compared in constant time), a use is left and it is not bound to
  * another host.
  */
-async function readUsableToken(connection: EtcdConnection, token: Pick<JoinToken, 'id' | 'secret'>, hostname: string): Promise<UsableToken> {
-  const key = `${TOKENS_PREFIX}${token.id}`;
-  const found = await connection.bounded('read a join token', (client) => client.get(key).exec());
-  const kv = found.kvs[0];
-  const record = kv ? parseRecord(kv.value.toString('utf8')) : undefined;
-  if (!kv || !record || Date.parse(record.expires) <= Date.now()) throw new TokenRefused('unknown or expired token');
+async function readUsableToken(connection: EtcdConnection, token: Pick<JoinToken, 'id' | 'secret'>, hostname: string): Promise<StoredToken> {
+  const stored = await readToken(connection, `${TOKENS_PREFIX}${token.id}`);
+  if (!stored) throw new TokenRefused('unknown or expired token');
+  const { record } = stored;
   // The secret first: who does not hold it learns nothing more of the token.
   if (!secretMatches(token.secret, record.hash)) throw new TokenRefused('wrong secret');
   if (record.uses <= 0) throw new TokenRefused('token used up');
   if (record.host !== undefined && record.host !== hostname) throw new TokenRefused(`token is for host ${record.host}`);
-  return { record, modRevision: kv.mod_revision };
+  return stored;
 }
 
 /**
@@ -116,14 +131,10 @@ export async function checkToken(connection: EtcdConnection, token: Pick<JoinTok
  * rejects with TokenRefused.
  */
 export async function consumeToken(connection: EtcdConnection, token: Pick<JoinToken, 'id' | 'secret'>, hostname: string): Promise<TokenRecord> {
-  const key = `${TOKENS_PREFIX}${token.id}`;
   for (let attempt = 0; attempt < MAX_CONSUME_ATTEMPTS; attempt++) {
-    const { record, modRevision } = await readUsableToken(connection, token, hostname);
-    const next: TokenRecord = { ...record, uses: record.uses - 1 };
-    const taken = await connection.bounded('take a use of a join token', (client) =>
-      client.if(key, 'Mod', '==', modRevision).then(client.put(key).value(JSON.stringify(next)).ignoreLease()).commit(),
-    );
-    if (taken.succeeded) return next;
+    const stored = await readUsableToken(connection, token, hostname);
+    const next: TokenRecord = { ...stored.record, uses: stored.record.uses - 1 };
+    if (await writeToken(connection, `${TOKENS_PREFIX}${token.id}`, 'take a use of a join token', stored, next)) return next;
   }
   throw new MgmtError(`the join token ${token.id} is being used by many hosts at once; try again`);
 }
@@ -136,15 +147,9 @@ export async function consumeToken(connection: EtcdConnection, token: Pick<JoinT
 export async function returnTokenUse(connection: EtcdConnection, id: string): Promise<boolean> {
   const key = `${TOKENS_PREFIX}${id}`;
   for (let attempt = 0; attempt < MAX_CONSUME_ATTEMPTS; attempt++) {
-    const found = await connection.bounded('read a join token', (client) => client.get(key).exec());
-    const kv = found.kvs[0];
-    const record = kv ? parseRecord(kv.value.toString('utf8')) : undefined;
-    if (!kv || !record || Date.parse(record.expires) <= Date.now()) return false;
-    const next: TokenRecord = { ...record, uses: record.uses + 1 };
-    const given = await connection.bounded('give back a use of a join token', (client) =>
-      client.if(key, 'Mod', '==', kv.mod_revision).then(client.put(key).value(JSON.stringify(next)).ignoreLease()).commit(),
-    );
-    if (given.succeeded) return true;
+    const stored = await readToken(connection, key);
+    if (!stored) return false;
+    if (await writeToken(connection, key, 'give back a use of a join token', stored, { ...stored.record, uses: stored.record.uses + 1 })) return true;
   }
   throw new MgmtError(`the join token ${id} is being used by many hosts at once; its use was not given back`);
 }
