@@ -19,6 +19,11 @@ import { checkToken, consumeToken, returnTokenUse, TokenRefused } from './tokens
 // a cluster to elect a leader again.
 const RETURN_USE_ATTEMPTS = 12;
 
+/** joinRefusal is what a token's refusal is to the join service (a 403); any other error as it is. */
+function joinRefusal(err: unknown): unknown {
+  return err instanceof TokenRefused ? new JoinRefused(err.message) : err;
+}
+
 /** SignerOptions: where the CA is and how long certificates last. */
 export interface SignerOptions {
   readonly connection: EtcdConnection;
@@ -53,8 +58,7 @@ export class Signer {
     try {
       [record, exists, endpoints] = await Promise.all([checkToken(connection, request.token, request.hostname), authority.hostExists(request.hostname), this.endpoints()]);
     } catch (err) {
-      if (err instanceof TokenRefused) throw new JoinRefused(err.message);
-      throw err;
+      throw joinRefusal(err);
     }
     // A name that already has a user is another host's identity: only a token made for it replaces it.
     const replace = record.host === request.hostname;
@@ -62,12 +66,9 @@ export class Signer {
       throw new JoinRefused(`host ${request.hostname} already has a certificate; revoke it first, or make a token for it with mgmt token create --host ${request.hostname}`);
     }
     const certPem = await this.sign(request.hostname, request.csrPem);
-    try {
-      await consumeToken(connection, request.token, request.hostname);
-    } catch (err) {
-      if (err instanceof TokenRefused) throw new JoinRefused(err.message);
-      throw err;
-    }
+    await consumeToken(connection, request.token, request.hostname).catch((err: unknown) => {
+      throw joinRefusal(err);
+    });
     try {
       await authority.admitHost(request.hostname, { replace, exists });
     } catch (err) {
