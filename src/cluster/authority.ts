@@ -97,7 +97,13 @@ export interface CertificateRecord {
 }
 
 /** Authority is what a join service's signer needs: is a host known, admit it, record its certificate. */
-export type Authority = Pick<ClusterAuthority, 'hostExists' | 'admitHost' | 'recordCertificate'>;
+export type Authority = Pick<ClusterAuthority, 'hostExists' | 'hostStanding' | 'admitHost' | 'recordCertificate'>;
+
+/**
+ * HostStanding is where a host name stands: no etcd user, a user an admission left before its
+ * last step (holding no role of a host: it can do nothing, and a join may finish it), or admitted.
+ */
+export type HostStanding = 'none' | 'unfinished' | 'admitted';
 
 /** ClusterAuthority manages the hosts' etcd users and roles; it needs a server host's (root) connection, except before auth is on. */
 export class ClusterAuthority implements ServerRights {
@@ -138,10 +144,10 @@ export class ClusterAuthority implements ServerRights {
       }),
       exists ? undefined : this.call(`create etcd user ${name}`, (client) => client.auth.userAdd({ name, password: '', options: { no_password: true } })),
     ]);
-    await Promise.all([
-      ...hostPermissions(name).map((permission) => this.call(`grant etcd role ${role} its rights`, (client) => client.role(role).grant(permission))),
-      this.call(`grant etcd user ${name} the role ${role}`, (client) => client.auth.userGrantRole({ user: name, role })),
-    ]);
+    await Promise.all(hostPermissions(name).map((permission) => this.call(`grant etcd role ${role} its rights`, (client) => client.role(role).grant(permission))));
+    // Last, once its role holds every right: a user that holds its role is an admitted host
+    // (hostStanding), one that does not is an admission that did not finish.
+    await this.call(`grant etcd user ${name} the role ${role}`, (client) => client.auth.userGrantRole({ user: name, role }));
   }
 
   /** setServer grants host `name` etcd's root role (a server host) or revokes it (a client host). */
@@ -153,6 +159,14 @@ export class ClusterAuthority implements ServerRights {
     }
     const roles = await this.rolesOf(name);
     if (roles?.includes(ROOT)) await this.call(`revoke the server role of host ${name}`, (client) => client.auth.userRevokeRole({ name, role: ROOT }));
+  }
+
+  /** hostStanding says whether host `name` has no etcd user, one an admission did not finish, or is admitted (its user holds its host role, or the server role). */
+  async hostStanding(name: string): Promise<HostStanding> {
+    checkHostName(name);
+    const roles = await this.rolesOf(name);
+    if (roles === undefined) return 'none';
+    return roles.includes(hostRole(name)) || roles.includes(ROOT) ? 'admitted' : 'unfinished';
   }
 
   /** hostExists says whether host `name` has its etcd user (it was admitted and not revoked). */

@@ -53,15 +53,17 @@ export class Signer {
   async signJoin(request: JoinRequest): Promise<SignedCertificate> {
     const { authority, connection } = this.options;
     let record;
-    let exists;
+    let standing;
     let endpoints;
     try {
-      [record, exists, endpoints] = await Promise.all([checkToken(connection, request.token, request.hostname), authority.hostExists(request.hostname), this.endpoints()]);
+      [record, standing, endpoints] = await Promise.all([checkToken(connection, request.token, request.hostname), authority.hostStanding(request.hostname), this.endpoints()]);
     } catch (err) {
       throw joinRefusal(err);
     }
-    // A name that already has a user is another host's identity: only a token made for it replaces it.
-    const replace = record.host === request.hostname;
+    // An admitted name is another host's identity: only a token made for it replaces it. A user an
+    // admission left unfinished (a join the cluster failed half way) holds no right: a join finishes it.
+    const replace = record.host === request.hostname || standing === 'unfinished';
+    const exists = standing !== 'none';
     if (!replace && exists) {
       throw new JoinRefused(`host ${request.hostname} already has a certificate; revoke it first, or make a token for it with mgmt token create --host ${request.hostname}`);
     }
