@@ -29,6 +29,13 @@ const SHARED_STRINGS = [
   new Range(Range.prefix(MAPPED_KEYS_PREFIX).end, Range.prefix(STRINGS_PREFIX).end),
 ] as const;
 
+/** roleOf is a host's role in the list, from its user's roles (undefined: the user is gone meanwhile, shown as the client it was). */
+function roleOf(host: string, roles: readonly string[] | undefined): HostRole {
+  if (roles === undefined) return 'client';
+  if (roles.includes(ROOT)) return 'server';
+  return roles.includes(hostRole(host)) ? 'client' : 'unfinished';
+}
+
 /** hostRole is the etcd role that holds a host's rights. */
 export function hostRole(host: string): string {
   return `mgmt-host:${host}`;
@@ -66,7 +73,8 @@ export function checkHostName(name: string): void {
 }
 
 /** HostRole is what a host may do: `server` hosts hold etcd's root role. */
-export type HostRole = 'server' | 'client';
+/** A host's role in `mgmt host list`; `unfinished`: a user an admission left before granting its role (it holds no right). */
+export type HostRole = 'server' | 'client' | 'unfinished';
 
 /** HostEntry is one host of `mgmt host list`. */
 export interface HostEntry {
@@ -229,7 +237,7 @@ export class ClusterAuthority implements ServerRights {
       const online = volunteers.has(host) || converged.has(host);
       entries.push({
         host,
-        role: hostRoles?.includes(ROOT) ? 'server' : 'client',
+        role: roleOf(host, hostRoles),
         ...(cert ? { certExpires: cert.notAfter, certSerial: cert.serial } : {}),
         ...(online ? { lastSeen: 'online' } : seen.has(host) ? { lastSeen: seen.get(host) } : {}),
         member: memberNames.has(host),

@@ -170,11 +170,14 @@ describe.skipIf(skipEtcdReason)('cluster authority', { timeout: 90_000 }, () => 
     await authority.recordCertificate('h2', { serial: '0a1b', notAfter: new Date('2031-02-03T04:05:06Z') });
     await h2.bounded('volunteer', (client) => client.put('/_mgmt/volunteers/h2').value('https://127.0.0.1:9').exec());
     await admin.bounded('seen', (client) => client.put('/_mgmt/seen/h3').value('2026-12-01T10:00:00.000Z').exec());
+    // What an admission the cluster failed half way leaves: a user without its role.
+    await admin.bounded('a user', (client) => client.auth.userAdd({ name: 'h4', password: '', options: { no_password: true } }));
 
     expect(await authority.listHosts()).toEqual([
       { host: 'h1', role: 'server', member: true },
       { host: 'h2', role: 'client', certExpires: '2031-02-03T04:05:06.000Z', certSerial: '0a1b', lastSeen: 'online', member: false },
       { host: 'h3', role: 'client', lastSeen: '2026-12-01T10:00:00.000Z', member: false },
+      { host: 'h4', role: 'unfinished', member: false },
     ]);
   });
   it('issue 11 point 2: GIVEN two servers publishing endpoints WHEN the signer admits a host with a token THEN it signs its CSR, makes its user, and names every server\'s client URL for it to connect to', async () => {
