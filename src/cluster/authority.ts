@@ -29,11 +29,16 @@ const SHARED_STRINGS = [
   new Range(Range.prefix(MAPPED_KEYS_PREFIX).end, Range.prefix(STRINGS_PREFIX).end),
 ] as const;
 
+/** standingOf says where host `host` stands from its user's roles (undefined: no such user). */
+function standingOf(host: string, roles: readonly string[] | undefined): HostStanding {
+  if (roles === undefined) return 'none';
+  return roles.includes(hostRole(host)) || roles.includes(ROOT) ? 'admitted' : 'unfinished';
+}
+
 /** roleOf is a host's role in the list, from its user's roles (undefined: the user is gone meanwhile, shown as the client it was). */
 function roleOf(host: string, roles: readonly string[] | undefined): HostRole {
-  if (roles === undefined) return 'client';
-  if (roles.includes(ROOT)) return 'server';
-  return roles.includes(hostRole(host)) ? 'client' : 'unfinished';
+  if (roles?.includes(ROOT)) return 'server';
+  return standingOf(host, roles) === 'unfinished' ? 'unfinished' : 'client';
 }
 
 /** hostRole is the etcd role that holds a host's rights. */
@@ -72,8 +77,10 @@ export function checkHostName(name: string): void {
   }
 }
 
-/** HostRole is what a host may do: `server` hosts hold etcd's root role. */
-/** A host's role in `mgmt host list`; `unfinished`: a user an admission left before granting its role (it holds no right). */
+/**
+ * HostRole is what a host may do: `server` hosts hold etcd's root role; `unfinished` is a user an
+ * admission left before granting its role (it holds no right).
+ */
 export type HostRole = 'server' | 'client' | 'unfinished';
 
 /** HostEntry is one host of `mgmt host list`. */
@@ -172,9 +179,7 @@ export class ClusterAuthority implements ServerRights {
   /** hostStanding says whether host `name` has no etcd user, one an admission did not finish, or is admitted (its user holds its host role, or the server role). */
   async hostStanding(name: string): Promise<HostStanding> {
     checkHostName(name);
-    const roles = await this.rolesOf(name);
-    if (roles === undefined) return 'none';
-    return roles.includes(hostRole(name)) || roles.includes(ROOT) ? 'admitted' : 'unfinished';
+    return standingOf(name, await this.rolesOf(name));
   }
 
   /** hostExists says whether host `name` has its etcd user (it was admitted and not revoked). */
