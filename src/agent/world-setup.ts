@@ -103,7 +103,7 @@ export function parseUrls(values: readonly string[], flag: string, insecure = fa
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`mgmt run: --${flag}: ${raw} must be http:// or https://`);
       // URL leaves out a port equal to the scheme's default (80, 443), so ask the text whether one was given.
       const authority = text.slice(text.indexOf('//') + 2).split(/[/?#]/, 1)[0]!;
-      const port = url.port || (/:\d+$/.test(authority) ? (url.protocol === 'https:' ? '443' : '80') : '');
+      const port = url.port || (/:\d+$/.test(authority) ? portOf(url) : '');
       if (port === '') throw new UsageError(`mgmt run: --${flag}: ${raw} needs a port`);
       urls.push(`${url.protocol}//${url.hostname}:${port}`);
     }
@@ -137,6 +137,7 @@ function sameSocket(a: string, b: string): boolean {
   return ha === hb || WILDCARD_HOSTS.has(ha) || WILDCARD_HOSTS.has(hb);
 }
 
+/** portOf is the URL's port, its scheme's default (443, 80) when URL left that out. */
 function portOf(url: URL): string {
   return url.port || (url.protocol === 'https:' ? '443' : '80');
 }
