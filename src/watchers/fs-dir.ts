@@ -33,10 +33,11 @@ const liveRegistries = new Set<DirWatches>();
 
 /** countEvent counts one delivered event towards this turn's. */
 function countEvent(): void {
-  if (eventsThisTurn++ === 0) atTurnEnd(endTurn);
+  if (eventsThisTurn++ === 0) atTurnEnd(resyncIfOverflowed);
 }
 
-function endTurn(): void {
+/** resyncIfOverflowed ends a turn of events: one that delivered enough to have overflowed the queue re-syncs every watch. */
+function resyncIfOverflowed(): void {
   const events = eventsThisTurn;
   eventsThisTurn = 0;
   suspectOverflowAt ??= Math.floor(queueLimit() / 2);
