@@ -3,11 +3,15 @@
 // the host gone (1.0.x session leases). A lost lease or a new client means a new lease with every
 // key written again; a key re-put on the new lease is detached from the old one, so the old lease
 // expiring deletes nothing.
+// Puts and grants run one at a time: a put in flight on the old lease while a new one is granted
+// would either meet the old lease revoked ("requested lease not found") or land after the re-put,
+// move its key back to the old lease and see it deleted with the revoke.
 
-import type { Etcd3, Lease } from 'etcd3';
+import { EtcdLeaseInvalidError, type Etcd3, type Lease } from 'etcd3';
 import type { Subscription } from 'rxjs';
 import type { EtcdConnection } from '../etcd/connection.js';
 import { oneLine } from '../etcd/log-reason.js';
+import { causesOf } from '../errors.js';
 
 /** LeasedKeysOptions: the connection, the TTL, and where errors go. */
 export interface LeasedKeysOptions {
@@ -29,7 +33,8 @@ export class LeasedKeys {
   private readonly values = new Map<string, string>();
   private lease: Lease | undefined;
   private leaseClient: Etcd3 | undefined;
-  private granting: Promise<void> | undefined;
+  // Every put, delete and grant, in order (see the top).
+  private queue: Promise<void> = Promise.resolve();
   private subscription: Subscription | undefined;
   private closed = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -46,19 +51,12 @@ export class LeasedKeys {
     });
   }
 
-  /** set writes (or, with undefined, deletes) a leased key; it resolves once etcd has it. */
-  async set(key: string, value: string | undefined): Promise<void> {
-    if (this.closed) return;
+  /** set writes (or, with undefined, deletes) a leased key; it resolves once etcd has it, or once the next lease will write it. */
+  set(key: string, value: string | undefined): Promise<void> {
+    if (this.closed) return Promise.resolve();
     if (value === undefined) this.values.delete(key);
     else this.values.set(key, value);
-    await this.granting;
-    const lease = this.lease;
-    if (!lease || this.closed) return; // the next grant writes it
-    if (value === undefined) {
-      await this.options.connection.bounded(`delete ${key}`, (client) => client.delete().key(key).exec());
-    } else {
-      await this.options.connection.bounded(`put ${key}`, () => lease.put(key).value(value).exec());
-    }
+    return this.enqueue(() => this.write(key, value));
   }
 
   /** close revokes the lease, which deletes every key at once. */
@@ -74,21 +72,39 @@ export class LeasedKeys {
 
   private regrant(client: Etcd3): Promise<void> {
     this.leaseClient = client;
-    const run = (this.granting ?? Promise.resolve()).then(() => this.grant(client));
-    this.granting = run;
+    return this.enqueue(() => this.grant(client));
+  }
+
+  /** enqueue runs one lease operation once those before it have settled. */
+  private enqueue(operation: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(operation);
+    this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  private async write(key: string, value: string | undefined): Promise<void> {
+    const lease = this.lease;
+    // Closed, between leases (the next grant writes every key), or a later set owns the key now.
+    if (!lease || this.closed || this.values.get(key) !== value) return;
+    if (value === undefined) {
+      await this.options.connection.bounded(`delete ${key}`, (client) => client.delete().key(key).exec());
+      return;
+    }
+    try {
+      await this.options.connection.bounded(`put ${key}`, () => lease.put(key).value(value).exec());
+    } catch (err) {
+      // etcd let the lease expire before a keepalive told us: the next lease writes the key.
+      const expired = causesOf(err).find((cause) => cause instanceof EtcdLeaseInvalidError);
+      if (!expired) throw err;
+      this.lost(lease, expired.message);
+    }
   }
 
   private async grant(client: Etcd3): Promise<void> {
     if (this.closed || client !== this.leaseClient) return;
     const old = this.lease;
     const lease = client.lease(this.options.ttlSeconds, { autoKeepAlive: true });
-    lease.on('lost', (err) => {
-      if (this.lease !== lease || this.closed) return;
-      this.options.onError(`lease lost (${oneLine(err.message)}); granting a new one`);
-      this.lease = undefined;
-      this.scheduleRegrant(client);
-    });
+    lease.on('lost', (err) => this.lost(lease, err.message));
     try {
       await this.options.connection.bounded('grant a lease', () => lease.grant());
       for (const [key, value] of this.values) {
@@ -110,6 +126,14 @@ export class LeasedKeys {
     this.lease = lease;
     // The old lease's keys now hang on the new one; revoking it only stops its keepalive.
     if (old) void old.revoke().catch(() => old.release());
+  }
+
+  /** lost drops the current lease, which etcd no longer has (its keys are gone), and grants another. */
+  private lost(lease: Lease, reason: string): void {
+    if (this.lease !== lease || this.closed || !this.leaseClient) return;
+    this.options.onError(`lease lost (${oneLine(reason)}); granting a new one`);
+    this.lease = undefined;
+    this.scheduleRegrant(this.leaseClient);
   }
 
   private scheduleRegrant(client: Etcd3): void {
