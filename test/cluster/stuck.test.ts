@@ -12,7 +12,8 @@ import { waitFor } from '../helpers/log.js';
 /**
  * problemsOf lists a host's cluster warnings and errors, but for retries: under load a lease can
  * lapse while a member leaves, and a publish that a later attempt got through is no failure of the
- * leave (seen once in CI: "publish endpoints failed (attempt 1 of 5) ... NOT_FOUND").
+ * leave (seen once in CI: "publish endpoints failed (attempt 1 of 5) ... NOT_FOUND"; most likely a
+ * put racing the new lease of a new client, which src/cluster/leased-keys.ts now rules out).
  */
 function problemsOf(host: ClusterHost): unknown[] {
   return host.clusterEvents().filter((e) => e.level !== 'info' && e.action !== 'retry');
