@@ -58,10 +58,17 @@ describe('parseGraphFast', () => {
   });
 
   it('GIVEN the corpus WHEN read THEN most clean files take the fast path', () => {
-    const paths = CORPUS.map((path) => attempt(() => parseGraphFast(readFileSync(path, 'utf8'), FILE, defaultRegistry)));
-    const fast = paths.filter((p) => p.ok && p.value.path === 'fast').length;
-    // Upstream examples that use only supported kinds and no anchors should not need the exact path.
-    expect(fast).toBeGreaterThanOrEqual(20);
+    const texts = CORPUS.map((path) => readFileSync(path, 'utf8'));
+    const clean = texts.filter((text) => attempt(() => parseGraph(text, FILE, defaultRegistry)).ok);
+    const fast = clean.filter((text) => {
+      const parsed = attempt(() => parseGraphFast(text, FILE, defaultRegistry));
+      return parsed.ok && parsed.value.path === 'fast';
+    });
+    // Files that use only supported kinds and no anchors should not need the exact path; a share,
+    // not a count, so a checkout without upstream's examples beside it (../shared) passes too.
+    // (2026-12-07: 9 of our 10 clean files, 39 of upstream's 58.)
+    expect(clean.length).toBeGreaterThanOrEqual(10);
+    expect(fast.length / clean.length).toBeGreaterThanOrEqual(0.6);
   });
 
   it('GIVEN generated graphs in every scalar style WHEN read on both paths THEN they agree, and many are fast', () => {
