@@ -7,6 +7,7 @@
 import type { EtcdConnection } from '../etcd/connection.js';
 import { errorMessage } from '../errors.js';
 import { retryPromise } from '../os/retry.js';
+import { backoffDelay } from '../../streams/retry-with-backoff.js';
 import { readCaKey } from '../tls/files.js';
 import { certInfo } from '../tls/certs.js';
 import { signCsr } from '../tls/pki.js';
@@ -74,7 +75,7 @@ export class Signer {
     try {
       await authority.admitHost(request.hostname, { replace, exists });
     } catch (err) {
-      void retryPromise(() => returnTokenUse(connection, request.token.id), { attempts: RETURN_USE_ATTEMPTS, pauseMs: (failures) => Math.min(500 * 2 ** (failures - 1), 8_000) }).catch(() => undefined);
+      void retryPromise(() => returnTokenUse(connection, request.token.id), { attempts: RETURN_USE_ATTEMPTS, pauseMs: (failures) => backoffDelay(failures, 500, 8_000) }).catch(() => undefined);
       throw err;
     }
     // The host is admitted from here: its use stays spent, and it gets its certificate even when
